@@ -1,0 +1,26 @@
+#!/bin/sh
+# Installs the Debian packages sshenv needs to build (and, with "test" or
+# "bench", to test or benchmark).  Idempotent and silent when all is there.
+set -eu
+want="make gcc pkg-config libuv1-dev libinih-dev libssl-dev"
+case "${1:-build}" in
+test)  want="$want clang shunit2 openssh-client openssh-server procps util-linux \
+	bash dash zsh ksh tcsh fish valgrind systemd" ;;
+bench) want="$want openssh-client keychain procps" ;;
+esac
+missing=""
+for p in $want; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+	echo "sshenv: missing Debian packages:$missing" >&2
+	echo "sshenv: run as root: apt-get install$missing" >&2
+	exit 1
+fi
+echo "sshenv: installing$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null

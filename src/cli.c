@@ -1,0 +1,48 @@
+#include <stdio.h>
+#include <string.h>
+
+#include "agent.h"
+#include "cli.h"
+
+struct command {
+	const char *name;
+	const char *usage;
+	int (*run)(int argc, char **argv);
+};
+
+static const struct command commands[] = {
+	{ "agent", "agent [-cDdks] [-a socket] [-t life]", agent_main },
+};
+
+static void
+usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage:\n");
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  sshenv %s\n", commands[i].usage);
+}
+
+int
+cli_main(int argc, char **argv)
+{
+	size_t i;
+
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0 ||
+	    strcmp(argv[1], "--help") == 0) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].run(argc - 1, argv + 1);
+	}
+	fprintf(stderr, "sshenv: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,55 @@
+#include <errno.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
+
+#include "compat.h"
+#include "err.h"
+
+void
+compat_wipe(void *p, size_t n)
+{
+	if (p != NULL && n > 0)
+		explicit_bzero(p, n);
+}
+
+int
+compat_peer_uid(int fd, uid_t *uid)
+{
+#if defined(SO_PEERCRED) && !defined(SSHENV_PORTABLE)
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	*uid = (uid_t)-1;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
+		return ERR_SYSTEM;
+	*uid = cred.uid;
+	return 0;
+#else
+	gid_t gid;
+
+	*uid = (uid_t)-1;
+	if (getpeereid(fd, uid, &gid) != 0)
+		return ERR_SYSTEM;
+	return 0;
+#endif
+}
+
+int
+compat_harden_process(void)
+{
+	struct rlimit rl = { 0, 0 };
+
+	if (setrlimit(RLIMIT_CORE, &rl) != 0)
+		return ERR_SYSTEM;
+#ifdef __linux__
+	/* Not dumpable also means: no ptrace and no /proc/PID/mem for peers. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		return ERR_SYSTEM;
+#endif
+	return 0;
+}

@@ -1,0 +1,27 @@
+/*
+ * compat: the few system facilities that differ between Linux, the BSDs and
+ * Cygwin, behind one name each.
+ */
+#ifndef SSHENV_COMPAT_H
+#define SSHENV_COMPAT_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Zeroes n bytes at p in a way the compiler may not elide. */
+void compat_wipe(void *p, size_t n);
+
+/*
+ * The effective uid of the process at the other end of a connected unix
+ * socket.  Returns 0 or ERR_SYSTEM (errno set).
+ */
+int compat_peer_uid(int fd, uid_t *uid);
+
+/*
+ * Makes this process refuse core dumps and, where the system allows,
+ * ptrace attach and /proc/PID/mem reads by same-uid processes.
+ * Returns 0 or ERR_SYSTEM.
+ */
+int compat_harden_process(void);
+
+#endif

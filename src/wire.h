@@ -1,0 +1,91 @@
+/*
+ * wire: a bounds-checked byte buffer for everything that crosses a socket.
+ *
+ * A buffer is either a growable store (wire_init) or a read-only view over
+ * someone else's bytes (wire_view).  Reads consume from the front; a get
+ * that fails consumes nothing and leaves its outputs zeroed.  Writes append
+ * and fail with ERR_TOO_LONG past the store's limit.  Storage is wiped
+ * before it is freed or moved, because request buffers carry private keys.
+ * All functions return 0 or a negative err.h code.
+ */
+#ifndef SSHENV_WIRE_H
+#define SSHENV_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct wire {
+	uint8_t *buf;
+	size_t off;	/* first unread byte */
+	size_t len;	/* end of data */
+	size_t cap;	/* allocated bytes (0 for a view) */
+	size_t max;	/* growth limit */
+	int view;
+};
+
+/* An empty store that may grow to max bytes; allocates nothing yet. */
+void wire_init(struct wire *w, size_t max);
+/* A read-only view over n bytes at p; p must outlive the view. */
+void wire_view(struct wire *w, const void *p, size_t n);
+/* Wipes and frees a store (a no-op on a view); w may be reused after init. */
+void wire_free(struct wire *w);
+/* Wipes the contents and empties a store, keeping its allocation. */
+void wire_reset(struct wire *w);
+
+/* Unread bytes, and a pointer to the first one. */
+size_t wire_avail(const struct wire *w);
+const uint8_t *wire_ptr(const struct wire *w);
+
+/* Drops n unread bytes; ERR_TRUNCATED if fewer are left. */
+int wire_consume(struct wire *w, size_t n);
+/* Moves the unread bytes to the front of a store, wiping the rest. */
+void wire_compact(struct wire *w);
+/*
+ * Makes room for n more bytes at the end and points *p at it, for a caller
+ * that fills the space itself (a socket read) and then calls wire_commit.
+ */
+int wire_reserve(struct wire *w, size_t n, uint8_t **p);
+void wire_commit(struct wire *w, size_t n);
+
+/* Readers. */
+int wire_get_u8(struct wire *w, uint8_t *v);
+int wire_get_u32(struct wire *w, uint32_t *v);
+int wire_get_u64(struct wire *w, uint64_t *v);
+int wire_peek_u32(const struct wire *w, uint32_t *v);
+/* Fixed-size raw bytes. */
+int wire_get_bytes(struct wire *w, void *out, size_t n);
+/* A string: *p points into the buffer, valid until it next changes. */
+int wire_get_string(struct wire *w, const uint8_t **p, size_t *n);
+/* A string as a view, for parsing nested structures. */
+int wire_get_string_wire(struct wire *w, struct wire *sub);
+/*
+ * A string copied into a fresh NUL-terminated allocation the caller frees;
+ * ERR_FORMAT if it holds a NUL byte.
+ */
+int wire_get_cstring(struct wire *w, char **out);
+/* A string that must equal s exactly (ERR_FORMAT otherwise). */
+int wire_get_string_eq(struct wire *w, const char *s);
+/*
+ * An mpint that must be positive and minimally encoded; *p and *n give its
+ * magnitude without the sign byte.  Zero is refused unless allow_zero.
+ */
+int wire_get_mpint(struct wire *w, const uint8_t **p, size_t *n,
+    int allow_zero);
+/* ERR_TRAILING unless every byte has been read. */
+int wire_end(const struct wire *w);
+
+/* Writers (stores only). */
+int wire_put(struct wire *w, const void *p, size_t n);
+int wire_put_u8(struct wire *w, uint8_t v);
+int wire_put_u32(struct wire *w, uint32_t v);
+int wire_put_u64(struct wire *w, uint64_t v);
+int wire_put_string(struct wire *w, const void *p, size_t n);
+int wire_put_cstring(struct wire *w, const char *s);
+/* An unsigned big-endian magnitude, encoded as a positive mpint. */
+int wire_put_mpint(struct wire *w, const uint8_t *p, size_t n);
+/* Overwrites a u32 at absolute offset at (a length placeholder). */
+int wire_set_u32(struct wire *w, size_t at, uint32_t v);
+/* Total bytes written so far, read or not (for placeholders). */
+size_t wire_len(const struct wire *w);
+
+#endif
