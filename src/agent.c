@@ -1,13 +1,1172 @@
+/*
+ * The built-in agent: a libuv loop serving the SSH agent protocol on a unix
+ * socket.  Each connection handles one request at a time, in order, as
+ * clients expect; signatures run on libuv's thread pool so that a slow RSA
+ * signature for one client never holds up another.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <uv.h>
 
 #include "agent.h"
+#include "agentproto.h"
 #include "cli.h"
+#include "compat.h"
+#include "crypto.h"
+#include "err.h"
+#include "keystore.h"
+#include "log.h"
+#include "shellenv.h"
+#include "wire.h"
+
+/* Room for the agent's keys in locked memory: ~100 RSA-3072 keys. */
+#define SECURE_HEAP_SIZE (1024 * 1024)
+/* As OpenSSH: how many session-bind records one connection may hold. */
+#define MAX_BINDS 16
+#define MAX_SESSION_ID 128
+#define READ_CHUNK (64 * 1024)
+#define UNLOCK_PENALTY_MS 500
+#define UNLOCK_PENALTY_MAX_MS 10000
+
+struct binding {
+	uint8_t *hostkey;
+	size_t hostkeylen;
+	uint8_t sid[MAX_SESSION_ID];
+	size_t sidlen;
+	int forwarding;
+};
+
+struct agent;
+
+struct conn {
+	uv_pipe_t pipe;		/* first: the handle's data is the conn */
+	uv_write_t wreq;
+	uv_work_t work;
+	uv_process_t proc;
+	struct agent *agent;
+	struct conn *next, **prevp;
+	struct wire in, out;
+	unsigned long id;
+	int refs;
+	int busy;		/* a request is being answered */
+	int closing;
+	int proc_running;
+	/* The signature in progress. */
+	struct crypto_key *key;
+	uint8_t *data;
+	size_t datalen;
+	uint32_t flags;
+	int sign_result;
+	struct wire sig;
+	struct binding binds[MAX_BINDS];
+	int nbinds;
+};
+
+struct agent {
+	uv_loop_t loop;
+	uv_pipe_t listener;
+	uv_signal_t sigterm, sigint, sighup;
+	uv_timer_t expiry;
+	struct keystore *ks;
+	struct conn *conns;
+	unsigned long next_id;
+	uint32_t lifetime;
+	char *sockpath;		/* ours to unlink at exit, or NULL */
+	char *sockdir;		/* ours to rmdir at exit, or NULL */
+	uint64_t unlock_after;
+	unsigned unlock_failures;
+	int stopping;
+};
+
+static void conn_process(struct conn *c);
+static void conn_close(struct conn *c);
+
+static void
+conn_unref(struct conn *c)
+{
+	int i;
+
+	if (--c->refs > 0)
+		return;
+	wire_free(&c->in);
+	wire_free(&c->out);
+	wire_free(&c->sig);
+	crypto_key_unref(c->key);
+	if (c->data != NULL) {
+		compat_wipe(c->data, c->datalen);
+		free(c->data);
+	}
+	for (i = 0; i < c->nbinds; i++)
+		free(c->binds[i].hostkey);
+	free(c);
+}
+
+static void
+on_pipe_closed(uv_handle_t *h)
+{
+	conn_unref(h->data);
+}
+
+static void
+conn_close(struct conn *c)
+{
+	if (c->closing)
+		return;
+	c->closing = 1;
+	if ((*c->prevp = c->next) != NULL)
+		c->next->prevp = c->prevp;
+	if (c->proc_running)
+		uv_process_kill(&c->proc, SIGTERM);
+	uv_close((uv_handle_t *)&c->pipe, on_pipe_closed);
+}
+
+static void
+on_write(uv_write_t *req, int status)
+{
+	struct conn *c = req->data;
+
+	wire_reset(&c->out);
+	c->busy = 0;
+	if (status < 0 && !c->closing)
+		conn_close(c);
+	else
+		conn_process(c);
+	conn_unref(c);
+}
+
+/* Sends c->out; the next request is read once it is on its way. */
+static void
+conn_send(struct conn *c)
+{
+	uv_buf_t buf;
+	int n;
+
+	buf = uv_buf_init((char *)wire_ptr(&c->out),
+	    (unsigned int)wire_avail(&c->out));
+	/* Most replies fit the socket buffer at once: skip the callback. */
+	n = uv_try_write((uv_stream_t *)&c->pipe, &buf, 1);
+	if (n == (int)buf.len) {
+		wire_reset(&c->out);
+		c->busy = 0;
+		return;
+	}
+	if (n > 0)
+		wire_consume(&c->out, (size_t)n);
+	else if (n != UV_EAGAIN) {
+		conn_close(c);
+		return;
+	}
+	buf = uv_buf_init((char *)wire_ptr(&c->out),
+	    (unsigned int)wire_avail(&c->out));
+	c->busy = 1;
+	c->wreq.data = c;
+	if (uv_write(&c->wreq, (uv_stream_t *)&c->pipe, &buf, 1,
+	    on_write) != 0) {
+		conn_close(c);
+		return;
+	}
+	c->refs++;
+}
+
+static void
+reply_status(struct conn *c, int ok)
+{
+	wire_reset(&c->out);
+	if (agentproto_begin(&c->out, ok ? AGENT_SUCCESS : AGENT_FAILURE) ||
+	    agentproto_finish(&c->out, 0)) {
+		conn_close(c);
+		return;
+	}
+	conn_send(c);
+}
+
+static void
+sign_work(uv_work_t *req)
+{
+	struct conn *c = req->data;
+
+	c->sign_result = crypto_sign(c->key, c->data, c->datalen, c->flags,
+	    &c->sig);
+}
+
+static void
+sign_done(uv_work_t *req, int status)
+{
+	struct conn *c = req->data;
+	int r = c->sign_result;
+
+	crypto_key_unref(c->key);
+	c->key = NULL;
+	compat_wipe(c->data, c->datalen);
+	free(c->data);
+	c->data = NULL;
+	if (!c->closing) {
+		wire_reset(&c->out);
+		if (status != 0 || r != 0) {
+			log_error("signature failed: %s", status != 0 ?
+			    uv_strerror(status) : err_str(r));
+			reply_status(c, 0);
+		} else if (agentproto_begin(&c->out, AGENT_SIGN_RESPONSE) ||
+		    wire_put_string(&c->out, wire_ptr(&c->sig),
+		    wire_avail(&c->sig)) ||
+		    agentproto_finish(&c->out, 0)) {
+			conn_close(c);
+		} else {
+			conn_send(c);
+		}
+		wire_reset(&c->sig);
+		if (!c->busy)
+			conn_process(c);
+	}
+	conn_unref(c);
+}
+
+static void
+start_sign(struct conn *c)
+{
+	c->busy = 1;
+	c->work.data = c;
+	wire_reset(&c->sig);
+	if (uv_queue_work(&c->agent->loop, &c->work, sign_work,
+	    sign_done) != 0) {
+		crypto_key_unref(c->key);
+		c->key = NULL;
+		reply_status(c, 0);
+		return;
+	}
+	c->refs++;
+}
+
+static void
+on_proc_closed(uv_handle_t *h)
+{
+	conn_unref(h->data);
+}
+
+static void
+on_askpass_exit(uv_process_t *proc, int64_t status, int signo)
+{
+	struct conn *c = proc->data;
+
+	c->proc_running = 0;
+	uv_close((uv_handle_t *)proc, on_proc_closed);
+	if (c->closing)
+		return;
+	if (status == 0 && signo == 0) {
+		start_sign(c);
+		return;
+	}
+	log_info("confirmation refused");
+	crypto_key_unref(c->key);
+	c->key = NULL;
+	reply_status(c, 0);
+	if (!c->busy)
+		conn_process(c);
+}
+
+/* Asks the user through $SSH_ASKPASS before a confirm-constrained key signs. */
+static void
+start_confirm(struct conn *c, const char *comment)
+{
+	extern char **environ;
+	uv_process_options_t opts;
+	uv_stdio_container_t stdio[3];
+	const uint8_t *blob;
+	size_t bloblen, n = 0, i;
+	char fp[64], prompt[512], *args[3], **env = NULL;
+	const char *askpass = getenv("SSH_ASKPASS");
+	int r;
+
+	blob = crypto_key_blob(c->key, &bloblen);
+	if (askpass == NULL || *askpass == '\0' ||
+	    crypto_fingerprint(blob, bloblen, fp, sizeof(fp)) != 0)
+		goto refuse;
+	snprintf(prompt, sizeof(prompt),
+	    "Allow use of key %.200s?\nKey fingerprint %s.", comment, fp);
+	while (environ[n] != NULL)
+		n++;
+	if ((env = calloc(n + 2, sizeof(*env))) == NULL)
+		goto refuse;
+	for (i = 0; i < n; i++)
+		env[i] = environ[i];
+	env[n] = "SSH_ASKPASS_PROMPT=confirm";
+	args[0] = (char *)askpass;
+	args[1] = prompt;
+	args[2] = NULL;
+	memset(&opts, 0, sizeof(opts));
+	memset(stdio, 0, sizeof(stdio));
+	stdio[0].flags = UV_IGNORE;
+	stdio[1].flags = UV_IGNORE;
+	stdio[2].flags = UV_INHERIT_FD;
+	stdio[2].data.fd = 2;
+	opts.file = askpass;
+	opts.args = args;
+	opts.env = env;
+	opts.stdio = stdio;
+	opts.stdio_count = 3;
+	opts.exit_cb = on_askpass_exit;
+	c->proc.data = c;
+	r = uv_spawn(&c->agent->loop, &c->proc, &opts);
+	free(env);
+	c->refs++;	/* released when the process handle closes */
+	if (r != 0) {
+		log_error("cannot run %s: %s", askpass, uv_strerror(r));
+		uv_close((uv_handle_t *)&c->proc, on_proc_closed);
+		goto refuse;
+	}
+	c->proc_running = 1;
+	c->busy = 1;
+	return;
+refuse:
+	crypto_key_unref(c->key);
+	c->key = NULL;
+	reply_status(c, 0);
+}
+
+static void
+handle_sign(struct conn *c, struct wire *body)
+{
+	struct agentproto_sign req;
+	const char *comment;
+	int confirm, r;
+
+	if ((r = agentproto_sign(body, &req)) != 0) {
+		log_error("conn %lu: bad sign request: %s", c->id, err_str(r));
+		conn_close(c);
+		return;
+	}
+	if ((r = keystore_find(c->agent->ks, req.key, req.keylen, &c->key,
+	    &confirm, &comment)) != 0) {
+		log_debug("conn %lu: sign: %s", c->id, err_str(r));
+		reply_status(c, 0);
+		return;
+	}
+	if ((c->data = malloc(req.datalen + 1)) == NULL) {
+		crypto_key_unref(c->key);
+		c->key = NULL;
+		reply_status(c, 0);
+		return;
+	}
+	memcpy(c->data, req.data, req.datalen);
+	c->datalen = req.datalen;
+	c->flags = req.flags;
+	if (confirm)
+		start_confirm(c, comment);
+	else
+		start_sign(c);
+}
+
+static void
+rearm_expiry(struct agent *a);
+
+static void
+handle_add(struct conn *c, struct wire *body, int constrained)
+{
+	struct agentproto_add req;
+	uint64_t expires = 0;
+	uint32_t life;
+	int r;
+
+	if ((r = agentproto_add(body, constrained, &req)) != 0) {
+		if (r == ERR_KEY_TYPE || r == ERR_UNSUPPORTED) {
+			log_info("conn %lu: add refused: %s", c->id,
+			    err_str(r));
+			reply_status(c, 0);
+		} else {
+			log_error("conn %lu: bad add request: %s", c->id,
+			    err_str(r));
+			conn_close(c);
+		}
+		return;
+	}
+	life = req.lifetime != 0 ? req.lifetime : c->agent->lifetime;
+	if (life != 0) {
+		uv_update_time(&c->agent->loop);
+		expires = uv_now(&c->agent->loop) + (uint64_t)life * 1000;
+	}
+	r = keystore_add(c->agent->ks, req.key, req.keylen, req.comment,
+	    req.commentlen, expires, req.confirm);
+	if (r != 0)
+		log_info("conn %lu: add refused: %s", c->id, err_str(r));
+	else
+		log_debug("conn %lu: key added (life %u, confirm %d)", c->id,
+		    life, req.confirm);
+	if (life != 0)
+		rearm_expiry(c->agent);
+	reply_status(c, r == 0);
+}
+
+static void
+handle_list(struct conn *c, struct wire *body)
+{
+	if (agentproto_empty(body) != 0) {
+		conn_close(c);
+		return;
+	}
+	wire_reset(&c->out);
+	if (agentproto_begin(&c->out, AGENT_IDENTITIES_ANSWER) ||
+	    keystore_list(c->agent->ks, &c->out) ||
+	    agentproto_finish(&c->out, 0)) {
+		reply_status(c, 0);
+		return;
+	}
+	conn_send(c);
+}
+
+static void
+handle_lock(struct conn *c, struct wire *body, int lock)
+{
+	struct agent *a = c->agent;
+	const uint8_t *pass;
+	size_t len;
+	uint64_t now, delay;
+	int r;
+
+	if (agentproto_passphrase(body, &pass, &len) != 0) {
+		conn_close(c);
+		return;
+	}
+	if (lock) {
+		r = keystore_lock(a->ks, pass, len);
+		log_info("agent %slocked", r == 0 ? "" : "not ");
+		reply_status(c, r == 0);
+		return;
+	}
+	uv_update_time(&a->loop);
+	now = uv_now(&a->loop);
+	/* After a wrong passphrase, refuse further tries for a while. */
+	if (now < a->unlock_after) {
+		log_info("unlock refused: too soon after a failure");
+		reply_status(c, 0);
+		return;
+	}
+	if ((r = keystore_unlock(a->ks, pass, len)) == 0) {
+		a->unlock_failures = 0;
+		log_info("agent unlocked");
+	} else {
+		if (a->unlock_failures < 32)
+			a->unlock_failures++;
+		delay = (uint64_t)UNLOCK_PENALTY_MS * a->unlock_failures;
+		if (delay > UNLOCK_PENALTY_MAX_MS)
+			delay = UNLOCK_PENALTY_MAX_MS;
+		a->unlock_after = now + delay;
+		log_info("unlock failed (%u in a row)", a->unlock_failures);
+	}
+	reply_status(c, r == 0);
+}
+
+static int
+str_is(const uint8_t *p, size_t n, const char *s)
+{
+	return strlen(s) == n && memcmp(p, s, n) == 0;
+}
+
+/*
+ * session-bind@openssh.com: ssh proves which host and session this
+ * connection serves by the host's signature over the session id.
+ */
+static int
+session_bind(struct conn *c, struct wire *rest)
+{
+	struct agentproto_bind b;
+	struct binding *nb;
+	int i, r;
+
+	if ((r = agentproto_session_bind(rest, &b)) != 0)
+		return r;
+	if (b.session_idlen == 0 || b.session_idlen > MAX_SESSION_ID)
+		return ERR_FORMAT;
+	if ((r = crypto_verify(b.hostkey, b.hostkeylen, b.session_id,
+	    b.session_idlen, b.signature, b.signaturelen)) != 0)
+		return r;
+	for (i = 0; i < c->nbinds; i++) {
+		nb = &c->binds[i];
+		if (nb->sidlen == b.session_idlen &&
+		    memcmp(nb->sid, b.session_id, nb->sidlen) == 0) {
+			/* The same binding again is harmless; another is not. */
+			if (nb->hostkeylen == b.hostkeylen &&
+			    memcmp(nb->hostkey, b.hostkey,
+			    b.hostkeylen) == 0)
+				return 0;
+			return ERR_DENIED;
+		}
+		/* A connection used for authentication is not reused. */
+		if (!nb->forwarding)
+			return ERR_DENIED;
+	}
+	if (c->nbinds >= MAX_BINDS)
+		return ERR_TOO_LONG;
+	nb = &c->binds[c->nbinds];
+	if ((nb->hostkey = malloc(b.hostkeylen)) == NULL)
+		return ERR_ALLOC;
+	memcpy(nb->hostkey, b.hostkey, b.hostkeylen);
+	nb->hostkeylen = b.hostkeylen;
+	memcpy(nb->sid, b.session_id, b.session_idlen);
+	nb->sidlen = b.session_idlen;
+	nb->forwarding = b.forwarding;
+	c->nbinds++;
+	return 0;
+}
+
+static const char *const extensions[] = {
+	"query", "session-bind@openssh.com"
+};
+
+static void
+handle_extension(struct conn *c, struct wire *body)
+{
+	const uint8_t *name;
+	size_t namelen, i;
+	struct wire rest;
+	int r;
+
+	if (agentproto_extension(body, &name, &namelen, &rest) != 0) {
+		conn_close(c);
+		return;
+	}
+	if (str_is(name, namelen, "query")) {
+		wire_reset(&c->out);
+		if (wire_end(&rest) != 0) {
+			conn_close(c);
+			return;
+		}
+		r = agentproto_begin(&c->out, AGENT_EXTENSION_RESPONSE);
+		if (r == 0)
+			r = wire_put_cstring(&c->out, "query");
+		for (i = 0; r == 0 && i < sizeof(extensions) /
+		    sizeof(extensions[0]); i++)
+			r = wire_put_cstring(&c->out, extensions[i]);
+		if (r == 0)
+			r = agentproto_finish(&c->out, 0);
+		if (r != 0)
+			reply_status(c, 0);
+		else
+			conn_send(c);
+		return;
+	}
+	if (str_is(name, namelen, "session-bind@openssh.com")) {
+		r = session_bind(c, &rest);
+		if (r == ERR_TRUNCATED || r == ERR_TRAILING ||
+		    r == ERR_FORMAT) {
+			log_error("conn %lu: bad session-bind: %s", c->id,
+			    err_str(r));
+			conn_close(c);
+			return;
+		}
+		if (r != 0)
+			log_info("conn %lu: session-bind refused: %s", c->id,
+			    err_str(r));
+		else
+			log_debug("conn %lu: session bound", c->id);
+		reply_status(c, r == 0);
+		return;
+	}
+	log_debug("conn %lu: unknown extension", c->id);
+	reply_status(c, 0);
+}
+
+static void
+dispatch(struct conn *c, uint8_t type, struct wire *body)
+{
+	struct agent *a = c->agent;
+	const uint8_t *key;
+	size_t len;
+	int r;
+
+	log_debug("conn %lu: request type %u", c->id, type);
+	switch (type) {
+	case AGENTC_REQUEST_IDENTITIES:
+		handle_list(c, body);
+		break;
+	case AGENTC_SIGN_REQUEST:
+		handle_sign(c, body);
+		break;
+	case AGENTC_ADD_IDENTITY:
+		handle_add(c, body, 0);
+		break;
+	case AGENTC_ADD_ID_CONSTRAINED:
+		handle_add(c, body, 1);
+		break;
+	case AGENTC_REMOVE_IDENTITY:
+		if (agentproto_remove(body, &key, &len) != 0) {
+			conn_close(c);
+			break;
+		}
+		r = keystore_remove(a->ks, key, len);
+		reply_status(c, r == 0);
+		break;
+	case AGENTC_REMOVE_ALL_IDENTITIES:
+		if (agentproto_empty(body) != 0) {
+			conn_close(c);
+			break;
+		}
+		r = keystore_remove_all(a->ks);
+		reply_status(c, r == 0);
+		break;
+	case AGENTC_LOCK:
+	case AGENTC_UNLOCK:
+		handle_lock(c, body, type == AGENTC_LOCK);
+		break;
+	case AGENTC_EXTENSION:
+		handle_extension(c, body);
+		break;
+	default:
+		reply_status(c, 0);
+		break;
+	}
+}
+
+/* Serves the complete requests buffered on c, one at a time. */
+static void
+conn_process(struct conn *c)
+{
+	struct wire body;
+	size_t framelen;
+	uint8_t type;
+	int r;
+
+	while (!c->busy && !c->closing) {
+		r = agentproto_frame(&c->in, &type, &body, &framelen);
+		if (r == ERR_TRUNCATED)
+			break;
+		if (r != 0) {
+			log_error("conn %lu: %s frame, closing", c->id,
+			    r == ERR_TOO_LONG ? "oversized" : "empty");
+			conn_close(c);
+			return;
+		}
+		dispatch(c, type, &body);
+		/* The request may hold a private key: wipe it now. */
+		compat_wipe((uint8_t *)wire_ptr(&c->in), framelen);
+		wire_consume(&c->in, framelen);
+	}
+	if (c->closing)
+		return;
+	if (c->busy)
+		uv_read_stop((uv_stream_t *)&c->pipe);
+	else if (!uv_is_active((uv_handle_t *)&c->pipe))
+		uv_read_start((uv_stream_t *)&c->pipe, NULL, NULL);
+}
+
+static void
+on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	struct conn *c = h->data;
+	size_t want = READ_CHUNK, room;
+	uint8_t *p;
+
+	(void)suggested;
+	room = c->in.max - wire_avail(&c->in);
+	if (want > room)
+		want = room;
+	if (want == 0 || wire_reserve(&c->in, want, &p) != 0) {
+		*buf = uv_buf_init(NULL, 0);
+		return;
+	}
+	*buf = uv_buf_init((char *)p, (unsigned int)want);
+}
+
+static void
+on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	struct conn *c = s->data;
+
+	(void)buf;
+	if (nread < 0) {
+		if (nread != UV_EOF)
+			log_debug("conn %lu: read: %s", c->id,
+			    uv_strerror((int)nread));
+		conn_close(c);
+		return;
+	}
+	wire_commit(&c->in, (size_t)nread);
+	conn_process(c);
+}
+
+static void
+conn_start_reading(struct conn *c)
+{
+	if (uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read) != 0)
+		conn_close(c);
+}
+
+static void
+on_connection(uv_stream_t *server, int status)
+{
+	struct agent *a = server->data;
+	struct conn *c;
+	uv_os_fd_t fd;
+	uid_t uid;
+
+	if (status < 0) {
+		log_error("accept: %s", uv_strerror(status));
+		return;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		log_error("accept: out of memory");
+		return;
+	}
+	c->agent = a;
+	c->refs = 1;
+	c->id = ++a->next_id;
+	wire_init(&c->in, AGENTPROTO_MAX_FRAME + 4);
+	wire_init(&c->out, AGENTPROTO_MAX_FRAME + 4);
+	wire_init(&c->sig, AGENTPROTO_MAX_FRAME);
+	uv_pipe_init(&a->loop, &c->pipe, 0);
+	c->pipe.data = c;
+	if ((c->next = a->conns) != NULL)
+		c->next->prevp = &c->next;
+	a->conns = c;
+	c->prevp = &a->conns;
+	if (uv_accept(server, (uv_stream_t *)&c->pipe) != 0) {
+		conn_close(c);
+		return;
+	}
+	/* Only our own uid, and root, may use our keys. */
+	if (uv_fileno((uv_handle_t *)&c->pipe, &fd) != 0 ||
+	    compat_peer_uid(fd, &uid) != 0 ||
+	    (uid != 0 && uid != getuid())) {
+		log_error("conn %lu: refused peer uid %ld", c->id,
+		    (long)uid);
+		conn_close(c);
+		return;
+	}
+	log_debug("conn %lu: accepted", c->id);
+	conn_start_reading(c);
+}
+
+static void
+on_expiry(uv_timer_t *t)
+{
+	rearm_expiry(t->data);
+}
+
+/* Drops due keys and sets the timer for the next one. */
+static void
+rearm_expiry(struct agent *a)
+{
+	uint64_t now, next;
+
+	uv_update_time(&a->loop);
+	now = uv_now(&a->loop);
+	next = keystore_expire(a->ks, now);
+	if (next == 0)
+		uv_timer_stop(&a->expiry);
+	else
+		uv_timer_start(&a->expiry, on_expiry, next - now, 0);
+}
+
+static void
+agent_stop(struct agent *a)
+{
+	struct conn *c;
+
+	if (a->stopping)
+		return;
+	a->stopping = 1;
+	log_info("stopping");
+	while ((c = a->conns) != NULL)
+		conn_close(c);
+	uv_close((uv_handle_t *)&a->listener, NULL);
+	uv_close((uv_handle_t *)&a->expiry, NULL);
+	uv_close((uv_handle_t *)&a->sigterm, NULL);
+	uv_close((uv_handle_t *)&a->sigint, NULL);
+	uv_close((uv_handle_t *)&a->sighup, NULL);
+	/* Keys go now, not when the last signature job drains. */
+	keystore_remove_all(a->ks);
+	if (a->sockpath != NULL)
+		unlink(a->sockpath);
+	if (a->sockdir != NULL)
+		rmdir(a->sockdir);
+}
+
+static void
+on_signal(uv_signal_t *s, int signo)
+{
+	(void)signo;
+	agent_stop(s->data);
+}
+
+/* Is something already answering on path? */
+static int
+socket_alive(const char *path)
+{
+	struct sockaddr_un sun;
+	int fd, ok;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return 0;
+	ok = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
+	close(fd);
+	return ok;
+}
+
+/*
+ * Binds a listening unix socket at path, mode 0600.  A stale socket of
+ * ours (nothing answers) is replaced; anything else there is an error.
+ */
+static int
+agent_listen(const char *path, int *fdp)
+{
+	struct sockaddr_un sun;
+	struct stat st;
+	mode_t old;
+	int fd = -1, r;
+
+	*fdp = -1;
+	if (strlen(path) >= sizeof(sun.sun_path))
+		return ERR_PATH_TOO_LONG;
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode) || st.st_uid != getuid())
+			return ERR_EXISTS;
+		if (socket_alive(path))
+			return ERR_BUSY;
+		if (unlink(path) != 0)
+			return ERR_SYSTEM;
+	}
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return ERR_SYSTEM;
+	old = umask(0177);
+	r = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	umask(old);
+	if (r != 0 || listen(fd, SOMAXCONN) != 0) {
+		r = errno;
+		close(fd);
+		errno = r;
+		return ERR_SYSTEM;
+	}
+	*fdp = fd;
+	return 0;
+}
+
+/* A socket handed over by systemd (LISTEN_FDS), or -1. */
+static int
+inherited_socket(void)
+{
+	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+
+	if (pid == NULL || fds == NULL || atol(pid) != (long)getpid() ||
+	    atoi(fds) < 1)
+		return -1;
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	fcntl(3, F_SETFD, FD_CLOEXEC);
+	return 3;
+}
+
+/* Runs the loop on an already listening fd until a signal stops it. */
+static int
+agent_serve(struct agent *a, int fd)
+{
+	int r;
+
+	if ((r = uv_loop_init(&a->loop)) != 0) {
+		log_error("loop: %s", uv_strerror(r));
+		return EXIT_ERROR;
+	}
+	uv_pipe_init(&a->loop, &a->listener, 0);
+	a->listener.data = a;
+	uv_timer_init(&a->loop, &a->expiry);
+	a->expiry.data = a;
+	uv_signal_init(&a->loop, &a->sigterm);
+	uv_signal_init(&a->loop, &a->sigint);
+	uv_signal_init(&a->loop, &a->sighup);
+	a->sigterm.data = a->sigint.data = a->sighup.data = a;
+	uv_signal_start(&a->sigterm, on_signal, SIGTERM);
+	uv_signal_start(&a->sigint, on_signal, SIGINT);
+	uv_signal_start(&a->sighup, on_signal, SIGHUP);
+	if ((r = uv_pipe_open(&a->listener, fd)) != 0 ||
+	    (r = uv_listen((uv_stream_t *)&a->listener, SOMAXCONN,
+	    on_connection)) != 0) {
+		log_error("listen: %s", uv_strerror(r));
+		agent_stop(a);
+	}
+	uv_run(&a->loop, UV_RUN_DEFAULT);
+	if ((r = uv_loop_close(&a->loop)) != 0) {
+		log_error("loop did not close cleanly: %s", uv_strerror(r));
+		return EXIT_ERROR;
+	}
+	return r == 0 && a->stopping ? EXIT_OK : EXIT_ERROR;
+}
+
+/* ssh-agent's time format: 90, 90s, 10m, 1h30m, 2d, 1w. */
+static int
+parse_lifetime(const char *s, uint32_t *out)
+{
+	unsigned long long total = 0, n;
+	char *end;
+
+	*out = 0;
+	if (*s == '\0')
+		return ERR_USAGE;
+	while (*s != '\0') {
+		if (*s < '0' || *s > '9')
+			return ERR_USAGE;
+		n = strtoull(s, &end, 10);
+		switch (*end) {
+		case '\0':
+		case 's': case 'S': break;
+		case 'm': case 'M': n *= 60; break;
+		case 'h': case 'H': n *= 3600; break;
+		case 'd': case 'D': n *= 86400; break;
+		case 'w': case 'W': n *= 604800; break;
+		default: return ERR_USAGE;
+		}
+		total += n;
+		if (n > UINT32_MAX || total > UINT32_MAX)
+			return ERR_USAGE;
+		s = *end == '\0' ? end : end + 1;
+	}
+	if (total == 0)
+		return ERR_USAGE;
+	*out = (uint32_t)total;
+	return 0;
+}
+
+static int
+print_snippet(enum shell_kind kind, const char *sock, long pid, int killed)
+{
+	struct wire out;
+	char num[32], msg[64];
+	int r;
+
+	wire_init(&out, 64 * 1024);
+	snprintf(num, sizeof(num), "%ld", pid);
+	if (killed) {
+		snprintf(msg, sizeof(msg), "Agent pid %ld killed", pid);
+		r = shellenv_unset(&out, kind, "SSH_AUTH_SOCK");
+		if (r == 0)
+			r = shellenv_unset(&out, kind, "SSH_AGENT_PID");
+	} else {
+		snprintf(msg, sizeof(msg), "Agent pid %ld", pid);
+		r = shellenv_set(&out, kind, "SSH_AUTH_SOCK", sock);
+		if (r == 0)
+			r = shellenv_set(&out, kind, "SSH_AGENT_PID", num);
+	}
+	if (r == 0)
+		r = shellenv_echo(&out, kind, msg);
+	if (r == 0) {
+		fwrite(wire_ptr(&out), 1, wire_avail(&out), stdout);
+		fflush(stdout);
+	} else {
+		fprintf(stderr, "sshenv agent: %s\n", err_str(r));
+	}
+	wire_free(&out);
+	return r;
+}
+
+static int
+kill_agent(enum shell_kind kind)
+{
+	const char *s = getenv("SSH_AGENT_PID");
+	char *end;
+	long pid;
+
+	if (s == NULL || *s == '\0') {
+		fprintf(stderr, "sshenv agent: SSH_AGENT_PID not set, "
+		    "cannot kill agent\n");
+		return EXIT_NO_SERVER;
+	}
+	pid = strtol(s, &end, 10);
+	if (*end != '\0' || pid < 2) {
+		fprintf(stderr, "sshenv agent: bad SSH_AGENT_PID '%s'\n", s);
+		return EXIT_USAGE;
+	}
+	if (kill((pid_t)pid, SIGTERM) != 0) {
+		fprintf(stderr, "sshenv agent: kill %ld: %s\n", pid,
+		    strerror(errno));
+		return EXIT_NO_SERVER;
+	}
+	return print_snippet(kind, NULL, pid, 1) == 0 ? EXIT_OK : EXIT_ERROR;
+}
+
+static void
+agent_usage(void)
+{
+	fprintf(stderr, "usage: sshenv agent [-cDdks] [-a socket] "
+	    "[-t life]\n");
+}
+
+/* A private directory and socket path, as ssh-agent makes without -a. */
+static int
+default_socket(struct agent *a)
+{
+	const char *tmp = getenv("TMPDIR");
+	char dir[4096], path[4200];
+
+	if (tmp == NULL || *tmp == '\0')
+		tmp = "/tmp";
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/sshenv-XXXXXXXX",
+	    tmp) >= sizeof(dir))
+		return ERR_PATH_TOO_LONG;
+	if (mkdtemp(dir) == NULL)
+		return ERR_SYSTEM;
+	snprintf(path, sizeof(path), "%s/agent.%ld", dir, (long)getppid());
+	if ((a->sockdir = strdup(dir)) == NULL ||
+	    (a->sockpath = strdup(path)) == NULL)
+		return ERR_ALLOC;
+	return 0;
+}
+
+static void
+raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
 
 int
 agent_main(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "sshenv agent: not yet\n");
-	return EXIT_ERROR;
+	struct agent a;
+	enum shell_kind kind = shellenv_guess(getenv("SHELL"));
+	int opt, foreground = 0, debug = 0, do_kill = 0, fd = -1, r, locked;
+	int rc = EXIT_ERROR, inherited = 0;
+	const char *sock = NULL;
+	pid_t pid;
+
+	memset(&a, 0, sizeof(a));
+	optind = 1;
+	while ((opt = getopt(argc, argv, "+a:cDdkst:")) != -1) {
+		switch (opt) {
+		case 'a':
+			sock = optarg;
+			break;
+		case 'c':
+			kind = SHELL_CSH;
+			break;
+		case 's':
+			kind = SHELL_SH;
+			break;
+		case 'D':
+			foreground = 1;
+			break;
+		case 'd':
+			debug = foreground = 1;
+			break;
+		case 'k':
+			do_kill = 1;
+			break;
+		case 't':
+			if (parse_lifetime(optarg, &a.lifetime) != 0) {
+				fprintf(stderr, "sshenv agent: invalid "
+				    "lifetime '%s'\n", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		default:
+			agent_usage();
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		agent_usage();
+		return EXIT_USAGE;
+	}
+	if (do_kill)
+		return kill_agent(kind);
+
+	/* Before any secret exists: no core, no ptrace, locked memory. */
+	if (compat_harden_process() != 0)
+		fprintf(stderr, "sshenv agent: warning: cannot disable core "
+		    "dumps: %s\n", strerror(errno));
+	if (crypto_init(SECURE_HEAP_SIZE, &locked) != 0)
+		fprintf(stderr, "sshenv agent: warning: no secure heap\n");
+	else if (!locked && debug)
+		fprintf(stderr, "sshenv agent: warning: secure heap not "
+		    "locked in memory (RLIMIT_MEMLOCK)\n");
+	signal(SIGPIPE, SIG_IGN);
+	raise_fd_limit();
+
+	if ((fd = inherited_socket()) >= 0) {
+		inherited = 1;
+	} else {
+		if (sock == NULL) {
+			if ((r = default_socket(&a)) != 0) {
+				fprintf(stderr, "sshenv agent: cannot make "
+				    "socket directory: %s\n", err_str(r));
+				goto out;
+			}
+		} else if ((a.sockpath = strdup(sock)) == NULL) {
+			goto out;
+		}
+		if ((r = agent_listen(a.sockpath, &fd)) != 0) {
+			fprintf(stderr, "sshenv agent: %s: %s%s%s\n",
+			    a.sockpath, r == ERR_BUSY ?
+			    "an agent already listens there" : err_str(r),
+			    r == ERR_SYSTEM ? ": " : "",
+			    r == ERR_SYSTEM ? strerror(errno) : "");
+			free(a.sockpath);
+			a.sockpath = NULL;
+			goto out;
+		}
+	}
+	if (keystore_new(&a.ks) != 0)
+		goto out;
+
+	if (!foreground) {
+		fflush(stdout);
+		if ((pid = fork()) < 0) {
+			perror("sshenv agent: fork");
+			goto out;
+		}
+		if (pid > 0) {
+			/* The child owns the socket and its directory now. */
+			print_snippet(kind, a.sockpath, (long)pid, 0);
+			free(a.sockpath);
+			free(a.sockdir);
+			keystore_free(a.ks);
+			close(fd);
+			return EXIT_OK;
+		}
+		setsid();
+		if (chdir("/") != 0)
+			_exit(EXIT_ERROR);
+		if ((r = open("/dev/null", O_RDWR)) >= 0) {
+			dup2(r, 0);
+			dup2(r, 1);
+			dup2(r, 2);
+			if (r > 2)
+				close(r);
+		}
+	} else if (!inherited) {
+		/* Like ssh-agent -D: say where we listen, then serve. */
+		print_snippet(kind, a.sockpath, (long)getpid(), 0);
+	}
+	log_init("sshenv-agent", foreground, debug ? LOG_LEVEL_DEBUG :
+	    LOG_LEVEL_INFO);
+	if (inherited) {
+		free(a.sockpath);
+		a.sockpath = NULL;	/* systemd owns the socket file */
+	}
+	rc = agent_serve(&a, fd);
+	fd = -1;
+out:
+	if (fd >= 0)
+		close(fd);
+	keystore_free(a.ks);
+	free(a.sockpath);
+	free(a.sockdir);
+	return rc;
 }

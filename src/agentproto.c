@@ -1,0 +1,231 @@
+#include <string.h>
+
+#include "agentproto.h"
+#include "err.h"
+
+int
+agentproto_frame(const struct wire *in, uint8_t *type, struct wire *body,
+    size_t *framelen)
+{
+	uint32_t len;
+
+	*type = 0;
+	*framelen = 0;
+	wire_view(body, NULL, 0);
+	if (wire_peek_u32(in, &len) != 0)
+		return ERR_TRUNCATED;
+	/* Judge the length before buffering the body. */
+	if (len > AGENTPROTO_MAX_FRAME)
+		return ERR_TOO_LONG;
+	if (len == 0)
+		return ERR_FORMAT;
+	if (wire_avail(in) - 4 < len)
+		return ERR_TRUNCATED;
+	*type = wire_ptr(in)[4];
+	wire_view(body, wire_ptr(in) + 5, len - 1);
+	*framelen = (size_t)len + 4;
+	return 0;
+}
+
+int
+agentproto_empty(struct wire *body)
+{
+	return wire_end(body);
+}
+
+int
+agentproto_sign(struct wire *body, struct agentproto_sign *out)
+{
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if ((r = wire_get_string(body, &out->key, &out->keylen)) != 0 ||
+	    (r = wire_get_string(body, &out->data, &out->datalen)) != 0 ||
+	    (r = wire_get_u32(body, &out->flags)) != 0 ||
+	    (r = wire_end(body)) != 0)
+		memset(out, 0, sizeof(*out));
+	return r;
+}
+
+/*
+ * The private fields that follow each key type name: 's' a string, 'm' an
+ * mpint.  Knowing their shape is enough to find where the key ends and the
+ * comment begins; crypto checks their contents.
+ */
+static const struct {
+	const char *name;
+	const char *fields;
+} keyshapes[] = {
+	{ "ssh-ed25519", "ss" },
+	{ "ecdsa-sha2-nistp256", "ssm" },
+	{ "ecdsa-sha2-nistp384", "ssm" },
+	{ "ecdsa-sha2-nistp521", "ssm" },
+	{ "ssh-rsa", "mmmmmm" },
+	{ "ssh-ed25519-cert-v01@openssh.com", "sss" },
+	{ "ecdsa-sha2-nistp256-cert-v01@openssh.com", "sm" },
+	{ "ecdsa-sha2-nistp384-cert-v01@openssh.com", "sm" },
+	{ "ecdsa-sha2-nistp521-cert-v01@openssh.com", "sm" },
+	{ "ssh-rsa-cert-v01@openssh.com", "smmmm" },
+};
+
+static int
+skip_key(struct wire *body)
+{
+	const uint8_t *name, *p;
+	size_t nlen, n, i;
+	const char *f = NULL;
+	int r;
+
+	if ((r = wire_get_string(body, &name, &nlen)) != 0)
+		return r;
+	for (i = 0; i < sizeof(keyshapes) / sizeof(keyshapes[0]); i++) {
+		if (strlen(keyshapes[i].name) == nlen &&
+		    memcmp(keyshapes[i].name, name, nlen) == 0) {
+			f = keyshapes[i].fields;
+			break;
+		}
+	}
+	if (f == NULL)
+		return ERR_KEY_TYPE;
+	for (; *f != '\0'; f++) {
+		r = *f == 's' ? wire_get_string(body, &p, &n) :
+		    wire_get_mpint(body, &p, &n, 1);
+		if (r != 0)
+			return r;
+	}
+	return 0;
+}
+
+static int
+get_constraints(struct wire *body, struct agentproto_add *out)
+{
+	uint8_t c;
+	int r;
+
+	while (wire_avail(body) > 0) {
+		if ((r = wire_get_u8(body, &c)) != 0)
+			return r;
+		switch (c) {
+		case AGENT_CONSTRAIN_LIFETIME:
+			if ((r = wire_get_u32(body, &out->lifetime)) != 0)
+				return r;
+			if (out->lifetime == 0)
+				return ERR_FORMAT;
+			break;
+		case AGENT_CONSTRAIN_CONFIRM:
+			out->confirm = 1;
+			break;
+		case AGENT_CONSTRAIN_EXTENSION:
+			/*
+			 * Each extension's body has its own shape, so one we
+			 * do not know cannot even be skipped: refuse.
+			 */
+			return ERR_UNSUPPORTED;
+		default:
+			return ERR_UNSUPPORTED;
+		}
+	}
+	return 0;
+}
+
+int
+agentproto_add(struct wire *body, int constrained, struct agentproto_add *out)
+{
+	size_t start = body->off;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if ((r = skip_key(body)) != 0)
+		goto out;
+	out->key = body->buf + start;
+	out->keylen = body->off - start;
+	if ((r = wire_get_string(body, &out->comment, &out->commentlen)) != 0)
+		goto out;
+	if (constrained)
+		r = get_constraints(body, out);
+	else
+		r = wire_end(body);
+out:
+	if (r != 0)
+		memset(out, 0, sizeof(*out));
+	return r;
+}
+
+int
+agentproto_remove(struct wire *body, const uint8_t **key, size_t *len)
+{
+	int r;
+
+	if ((r = wire_get_string(body, key, len)) != 0)
+		return r;
+	if ((r = wire_end(body)) != 0) {
+		*key = NULL;
+		*len = 0;
+	}
+	return r;
+}
+
+int
+agentproto_passphrase(struct wire *body, const uint8_t **pass, size_t *len)
+{
+	return agentproto_remove(body, pass, len);
+}
+
+int
+agentproto_extension(struct wire *body, const uint8_t **name,
+    size_t *namelen, struct wire *rest)
+{
+	int r;
+
+	wire_view(rest, NULL, 0);
+	if ((r = wire_get_string(body, name, namelen)) != 0)
+		return r;
+	if (*namelen == 0 || memchr(*name, '\0', *namelen) != NULL) {
+		*name = NULL;
+		*namelen = 0;
+		return ERR_FORMAT;
+	}
+	wire_view(rest, wire_ptr(body), wire_avail(body));
+	return 0;
+}
+
+int
+agentproto_session_bind(struct wire *rest, struct agentproto_bind *out)
+{
+	uint8_t fwd;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if ((r = wire_get_string(rest, &out->hostkey, &out->hostkeylen)) ||
+	    (r = wire_get_string(rest, &out->session_id,
+	    &out->session_idlen)) ||
+	    (r = wire_get_string(rest, &out->signature,
+	    &out->signaturelen)) ||
+	    (r = wire_get_u8(rest, &fwd)) || (r = wire_end(rest)))
+		goto out;
+	if (fwd > 1) {
+		r = ERR_FORMAT;
+		goto out;
+	}
+	out->forwarding = fwd;
+out:
+	if (r != 0)
+		memset(out, 0, sizeof(*out));
+	return r;
+}
+
+int
+agentproto_begin(struct wire *out, uint8_t type)
+{
+	int r;
+
+	if ((r = wire_put_u32(out, 0)) != 0)
+		return r;
+	return wire_put_u8(out, type);
+}
+
+int
+agentproto_finish(struct wire *out, size_t start)
+{
+	return wire_set_u32(out, start, (uint32_t)(wire_len(out) - start - 4));
+}

@@ -1,0 +1,102 @@
+/*
+ * agentproto: SSH agent protocol framing and request decoding
+ * (draft-miller-ssh-agent, OpenSSH PROTOCOL.agent).  Pure: no I/O, no
+ * crypto; every decoder reads a view of one message body and returns
+ * pointers into it, so results live as long as the body does.
+ */
+#ifndef SSHENV_AGENTPROTO_H
+#define SSHENV_AGENTPROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wire.h"
+
+/* The largest frame we accept, as OpenSSH's agent does. */
+#define AGENTPROTO_MAX_FRAME (256 * 1024)
+
+enum {
+	AGENT_FAILURE = 5,
+	AGENT_SUCCESS = 6,
+	AGENTC_REQUEST_IDENTITIES = 11,
+	AGENT_IDENTITIES_ANSWER = 12,
+	AGENTC_SIGN_REQUEST = 13,
+	AGENT_SIGN_RESPONSE = 14,
+	AGENTC_ADD_IDENTITY = 17,
+	AGENTC_REMOVE_IDENTITY = 18,
+	AGENTC_REMOVE_ALL_IDENTITIES = 19,
+	AGENTC_LOCK = 22,
+	AGENTC_UNLOCK = 23,
+	AGENTC_ADD_ID_CONSTRAINED = 25,
+	AGENTC_EXTENSION = 27,
+	AGENT_EXTENSION_FAILURE = 28,
+	AGENT_EXTENSION_RESPONSE = 29
+};
+
+/* Key constraints of ADD_ID_CONSTRAINED. */
+enum {
+	AGENT_CONSTRAIN_LIFETIME = 1,
+	AGENT_CONSTRAIN_CONFIRM = 2,
+	AGENT_CONSTRAIN_EXTENSION = 255
+};
+
+/*
+ * Looks for one complete frame at the front of in.  Returns 0 with the
+ * message type, a view of its body and the frame's whole size (to consume
+ * once the body is no longer needed); ERR_TRUNCATED if more bytes are
+ * needed; ERR_TOO_LONG over AGENTPROTO_MAX_FRAME, ERR_FORMAT for an empty
+ * frame: both mean the connection must be closed.
+ */
+int agentproto_frame(const struct wire *in, uint8_t *type, struct wire *body,
+    size_t *framelen);
+
+struct agentproto_sign {
+	const uint8_t *key, *data;
+	size_t keylen, datalen;
+	uint32_t flags;
+};
+int agentproto_sign(struct wire *body, struct agentproto_sign *out);
+
+struct agentproto_add {
+	const uint8_t *key;	/* type name and private fields */
+	const uint8_t *comment;
+	size_t keylen, commentlen;
+	uint32_t lifetime;	/* seconds; 0 for none */
+	int confirm;
+};
+/*
+ * ADD_IDENTITY (constrained = 0) or ADD_ID_CONSTRAINED.  ERR_KEY_TYPE for a
+ * key type we do not know; ERR_UNSUPPORTED for a constraint we do not know,
+ * which must refuse the whole add.
+ */
+int agentproto_add(struct wire *body, int constrained,
+    struct agentproto_add *out);
+
+/* REMOVE_IDENTITY: the key blob. */
+int agentproto_remove(struct wire *body, const uint8_t **key, size_t *len);
+/* LOCK and UNLOCK: the passphrase. */
+int agentproto_passphrase(struct wire *body, const uint8_t **pass,
+    size_t *len);
+/* Messages with no body (REQUEST_IDENTITIES, REMOVE_ALL). */
+int agentproto_empty(struct wire *body);
+
+/* EXTENSION: its name, and a view of the rest of the body in *rest. */
+int agentproto_extension(struct wire *body, const uint8_t **name,
+    size_t *namelen, struct wire *rest);
+
+struct agentproto_bind {
+	const uint8_t *hostkey, *session_id, *signature;
+	size_t hostkeylen, session_idlen, signaturelen;
+	int forwarding;
+};
+/* The contents of a session-bind@openssh.com extension. */
+int agentproto_session_bind(struct wire *rest, struct agentproto_bind *out);
+
+/*
+ * Reply building: begin writes a length placeholder and the type, finish
+ * patches the length.  Both return 0 or a wire error.
+ */
+int agentproto_begin(struct wire *out, uint8_t type);
+int agentproto_finish(struct wire *out, size_t start);
+
+#endif

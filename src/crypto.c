@@ -1,0 +1,945 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/param_build.h>
+#include <openssl/rand.h>
+
+#include "crypto.h"
+#include "err.h"
+#include "wire.h"
+
+enum keytype { KT_ED25519, KT_P256, KT_P384, KT_P521, KT_RSA, KT_NONE };
+
+static const struct keyinfo {
+	const char *name;
+	const char *cert_name;
+	const char *curve;	/* SSH curve name, for ECDSA */
+	const char *group;	/* OpenSSL group name, for ECDSA */
+	const char *md;		/* digest, for ECDSA */
+} keyinfo[] = {
+	[KT_ED25519] = { "ssh-ed25519", "ssh-ed25519-cert-v01@openssh.com",
+	    NULL, NULL, NULL },
+	[KT_P256] = { "ecdsa-sha2-nistp256",
+	    "ecdsa-sha2-nistp256-cert-v01@openssh.com", "nistp256", "P-256",
+	    "SHA256" },
+	[KT_P384] = { "ecdsa-sha2-nistp384",
+	    "ecdsa-sha2-nistp384-cert-v01@openssh.com", "nistp384", "P-384",
+	    "SHA384" },
+	[KT_P521] = { "ecdsa-sha2-nistp521",
+	    "ecdsa-sha2-nistp521-cert-v01@openssh.com", "nistp521", "P-521",
+	    "SHA512" },
+	[KT_RSA] = { "ssh-rsa", "ssh-rsa-cert-v01@openssh.com", NULL, NULL,
+	    NULL },
+};
+
+#define ED25519_PK_LEN 32
+#define ED25519_SK_LEN 64
+#define RSA_MIN_BITS 1024
+#define RSA_MAX_BITS 16384
+/* A blob as large as a public key or certificate may sensibly be. */
+#define BLOB_MAX (64 * 1024)
+
+struct crypto_key {
+	int refs;
+	enum keytype type;
+	int cert;
+	EVP_PKEY *pkey;
+	uint8_t *blob;
+	size_t bloblen;
+};
+
+/* The public half of a key as it appears on the wire. */
+struct pubparts {
+	enum keytype type;
+	const uint8_t *pk, *q, *e, *n;
+	size_t pklen, qlen, elen, nlen;
+};
+
+/* Looks a type name up; *cert says whether it named the certificate. */
+static enum keytype
+keytype_lookup(const uint8_t *name, size_t len, int *cert)
+{
+	size_t i;
+
+	*cert = 0;
+	for (i = 0; i < KT_NONE; i++) {
+		if (strlen(keyinfo[i].name) == len &&
+		    memcmp(keyinfo[i].name, name, len) == 0)
+			return (enum keytype)i;
+		if (strlen(keyinfo[i].cert_name) == len &&
+		    memcmp(keyinfo[i].cert_name, name, len) == 0) {
+			*cert = 1;
+			return (enum keytype)i;
+		}
+	}
+	return KT_NONE;
+}
+
+int
+crypto_init(size_t heap_size, int *locked)
+{
+	int r;
+
+	*locked = 0;
+	if (heap_size == 0 || CRYPTO_secure_malloc_initialized())
+		return 0;
+	r = CRYPTO_secure_malloc_init(heap_size, 32);
+	if (r == 0)
+		return ERR_CRYPTO;
+	*locked = r == 1;
+	return 0;
+}
+
+int
+crypto_random(void *p, size_t n)
+{
+	return RAND_bytes(p, (int)n) == 1 ? 0 : ERR_CRYPTO;
+}
+
+int
+crypto_equal(const void *a, const void *b, size_t n)
+{
+	return CRYPTO_memcmp(a, b, n) == 0;
+}
+
+void *
+crypto_secure_alloc(size_t n)
+{
+	return OPENSSL_secure_zalloc(n);
+}
+
+void
+crypto_secure_free(void *p, size_t n)
+{
+	if (p != NULL)
+		OPENSSL_secure_clear_free(p, n);
+}
+
+/* Reads the public fields of type t; RSA in e,n order unless n_first. */
+static int
+get_pubparts(struct wire *w, enum keytype t, int n_first, struct pubparts *pp)
+{
+	int r;
+
+	memset(pp, 0, sizeof(*pp));
+	pp->type = t;
+	switch (t) {
+	case KT_ED25519:
+		if ((r = wire_get_string(w, &pp->pk, &pp->pklen)) != 0)
+			return r;
+		if (pp->pklen != ED25519_PK_LEN)
+			return ERR_KEY_INVALID;
+		return 0;
+	case KT_P256:
+	case KT_P384:
+	case KT_P521:
+		if ((r = wire_get_string_eq(w, keyinfo[t].curve)) != 0)
+			return r;
+		if ((r = wire_get_string(w, &pp->q, &pp->qlen)) != 0)
+			return r;
+		if (pp->qlen == 0 || pp->q[0] != 0x04)
+			return ERR_KEY_INVALID;	/* uncompressed points only */
+		return 0;
+	case KT_RSA:
+		if (n_first) {
+			if ((r = wire_get_mpint(w, &pp->n, &pp->nlen, 0)) ||
+			    (r = wire_get_mpint(w, &pp->e, &pp->elen, 0)))
+				return r;
+		} else {
+			if ((r = wire_get_mpint(w, &pp->e, &pp->elen, 0)) ||
+			    (r = wire_get_mpint(w, &pp->n, &pp->nlen, 0)))
+				return r;
+		}
+		if (pp->nlen * 8 < RSA_MIN_BITS || pp->nlen * 8 >
+		    RSA_MAX_BITS + 8)
+			return ERR_KEY_INVALID;
+		return 0;
+	default:
+		return ERR_KEY_TYPE;
+	}
+}
+
+/* The plain public key blob of pp. */
+static int
+put_pubblob(struct wire *out, const struct pubparts *pp)
+{
+	int r;
+
+	if ((r = wire_put_cstring(out, keyinfo[pp->type].name)) != 0)
+		return r;
+	switch (pp->type) {
+	case KT_ED25519:
+		return wire_put_string(out, pp->pk, pp->pklen);
+	case KT_RSA:
+		if ((r = wire_put_mpint(out, pp->e, pp->elen)) != 0)
+			return r;
+		return wire_put_mpint(out, pp->n, pp->nlen);
+	default:
+		if ((r = wire_put_cstring(out, keyinfo[pp->type].curve)) != 0)
+			return r;
+		return wire_put_string(out, pp->q, pp->qlen);
+	}
+}
+
+static BIGNUM *
+bn_from(const uint8_t *p, size_t n, int secret)
+{
+	BIGNUM *bn = secret ? BN_secure_new() : BN_new();
+
+	if (bn != NULL && BN_bin2bn(p, (int)n, bn) == NULL) {
+		BN_clear_free(bn);
+		bn = NULL;
+	}
+	return bn;
+}
+
+/*
+ * Builds an EVP_PKEY from OSSL parameters.  selection is EVP_PKEY_KEYPAIR
+ * or EVP_PKEY_PUBLIC_KEY.
+ */
+static int
+pkey_fromdata(const char *alg, OSSL_PARAM_BLD *bld, int selection,
+    EVP_PKEY **out)
+{
+	OSSL_PARAM *params = NULL;
+	EVP_PKEY_CTX *ctx = NULL;
+	int r = ERR_CRYPTO;
+
+	*out = NULL;
+	if ((params = OSSL_PARAM_BLD_to_param(bld)) == NULL)
+		goto out;
+	if ((ctx = EVP_PKEY_CTX_new_from_name(NULL, alg, NULL)) == NULL)
+		goto out;
+	if (EVP_PKEY_fromdata_init(ctx) != 1 ||
+	    EVP_PKEY_fromdata(ctx, out, selection, params) != 1) {
+		r = ERR_KEY_INVALID;
+		goto out;
+	}
+	r = 0;
+out:
+	EVP_PKEY_CTX_free(ctx);
+	OSSL_PARAM_free(params);
+	return r;
+}
+
+/* A public-only EVP_PKEY, for verification. */
+static int
+pub_to_pkey(const struct pubparts *pp, EVP_PKEY **out)
+{
+	OSSL_PARAM_BLD *bld = NULL;
+	BIGNUM *n = NULL, *e = NULL;
+	int r = ERR_CRYPTO;
+
+	*out = NULL;
+	if (pp->type == KT_ED25519) {
+		*out = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL,
+		    pp->pk, pp->pklen);
+		return *out != NULL ? 0 : ERR_KEY_INVALID;
+	}
+	if ((bld = OSSL_PARAM_BLD_new()) == NULL)
+		goto out;
+	if (pp->type == KT_RSA) {
+		if ((n = bn_from(pp->n, pp->nlen, 0)) == NULL ||
+		    (e = bn_from(pp->e, pp->elen, 0)) == NULL)
+			goto out;
+		if (!OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) ||
+		    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e))
+			goto out;
+		r = pkey_fromdata("RSA", bld, EVP_PKEY_PUBLIC_KEY, out);
+	} else {
+		if (!OSSL_PARAM_BLD_push_utf8_string(bld,
+		    OSSL_PKEY_PARAM_GROUP_NAME, keyinfo[pp->type].group, 0) ||
+		    !OSSL_PARAM_BLD_push_octet_string(bld,
+		    OSSL_PKEY_PARAM_PUB_KEY, pp->q, pp->qlen))
+			goto out;
+		r = pkey_fromdata("EC", bld, EVP_PKEY_PUBLIC_KEY, out);
+	}
+out:
+	BN_free(n);
+	BN_free(e);
+	OSSL_PARAM_BLD_free(bld);
+	return r;
+}
+
+static int
+get_sigparts(const uint8_t *sig, size_t slen, const uint8_t **alg,
+    size_t *alen, const uint8_t **s, size_t *sl)
+{
+	struct wire w;
+	int r;
+
+	wire_view(&w, sig, slen);
+	if ((r = wire_get_string(&w, alg, alen)) != 0 ||
+	    (r = wire_get_string(&w, s, sl)) != 0)
+		return r;
+	return wire_end(&w);
+}
+
+static int
+str_is(const uint8_t *p, size_t n, const char *s)
+{
+	return strlen(s) == n && memcmp(p, s, n) == 0;
+}
+
+/* ECDSA signature (mpint r, mpint s) to the DER form libcrypto checks. */
+static int
+ecdsa_sig_to_der(const uint8_t *s, size_t slen, uint8_t **der, int *derlen)
+{
+	struct wire w;
+	const uint8_t *rp, *sp;
+	size_t rl, sl;
+	ECDSA_SIG *esig = NULL;
+	BIGNUM *rb = NULL, *sb = NULL;
+	int r;
+
+	*der = NULL;
+	*derlen = 0;
+	wire_view(&w, s, slen);
+	if ((r = wire_get_mpint(&w, &rp, &rl, 0)) != 0 ||
+	    (r = wire_get_mpint(&w, &sp, &sl, 0)) != 0 ||
+	    (r = wire_end(&w)) != 0)
+		return r;
+	r = ERR_CRYPTO;
+	if ((esig = ECDSA_SIG_new()) == NULL ||
+	    (rb = bn_from(rp, rl, 0)) == NULL ||
+	    (sb = bn_from(sp, sl, 0)) == NULL)
+		goto out;
+	if (!ECDSA_SIG_set0(esig, rb, sb))
+		goto out;
+	rb = sb = NULL;
+	if ((*derlen = i2d_ECDSA_SIG(esig, der)) <= 0) {
+		*der = NULL;
+		goto out;
+	}
+	r = 0;
+out:
+	BN_free(rb);
+	BN_free(sb);
+	ECDSA_SIG_free(esig);
+	return r;
+}
+
+static int
+verify_pubparts(const struct pubparts *pp, const uint8_t *data, size_t dlen,
+    const uint8_t *sig, size_t siglen)
+{
+	const uint8_t *alg, *s;
+	size_t alen, sl, modlen;
+	const char *md = NULL;
+	uint8_t *der = NULL, *padded = NULL;
+	int derlen = 0, r;
+	EVP_PKEY *pkey = NULL;
+	EVP_MD_CTX *ctx = NULL;
+
+	if ((r = get_sigparts(sig, siglen, &alg, &alen, &s, &sl)) != 0)
+		return r;
+	switch (pp->type) {
+	case KT_ED25519:
+		if (!str_is(alg, alen, "ssh-ed25519"))
+			return ERR_SIG_INVALID;
+		if (sl != 64)
+			return ERR_FORMAT;
+		break;
+	case KT_RSA:
+		if (str_is(alg, alen, "rsa-sha2-256"))
+			md = "SHA256";
+		else if (str_is(alg, alen, "rsa-sha2-512"))
+			md = "SHA512";
+		else if (str_is(alg, alen, "ssh-rsa"))
+			md = "SHA1";
+		else
+			return ERR_SIG_INVALID;
+		modlen = pp->nlen;
+		if (sl == 0 || sl > modlen)
+			return ERR_FORMAT;
+		if (sl < modlen) {
+			/* Some signers drop leading zeros: pad them back. */
+			if ((padded = calloc(1, modlen)) == NULL)
+				return ERR_ALLOC;
+			memcpy(padded + modlen - sl, s, sl);
+			s = padded;
+			sl = modlen;
+		}
+		break;
+	default:
+		if (!str_is(alg, alen, keyinfo[pp->type].name))
+			return ERR_SIG_INVALID;
+		md = keyinfo[pp->type].md;
+		if ((r = ecdsa_sig_to_der(s, sl, &der, &derlen)) != 0)
+			return r;
+		s = der;
+		sl = (size_t)derlen;
+		break;
+	}
+	if ((r = pub_to_pkey(pp, &pkey)) != 0)
+		goto out;
+	r = ERR_CRYPTO;
+	if ((ctx = EVP_MD_CTX_new()) == NULL)
+		goto out;
+	if (EVP_DigestVerifyInit_ex(ctx, NULL, md, NULL, NULL, pkey,
+	    NULL) != 1)
+		goto out;
+	r = EVP_DigestVerify(ctx, s, sl, data, dlen) == 1 ? 0 :
+	    ERR_SIG_INVALID;
+out:
+	EVP_MD_CTX_free(ctx);
+	EVP_PKEY_free(pkey);
+	OPENSSL_free(der);
+	free(padded);
+	return r;
+}
+
+/* Parses a plain public key blob; the whole blob must be used. */
+static int
+parse_pubblob(const uint8_t *blob, size_t len, struct pubparts *pp)
+{
+	struct wire w;
+	const uint8_t *name;
+	size_t nlen;
+	enum keytype t;
+	int cert, r;
+
+	wire_view(&w, blob, len);
+	if ((r = wire_get_string(&w, &name, &nlen)) != 0)
+		return r;
+	if ((t = keytype_lookup(name, nlen, &cert)) == KT_NONE || cert)
+		return ERR_KEY_TYPE;
+	if ((r = get_pubparts(&w, t, 0, pp)) != 0)
+		return r;
+	return wire_end(&w);
+}
+
+int
+crypto_verify(const uint8_t *key, size_t klen, const uint8_t *data,
+    size_t dlen, const uint8_t *sig, size_t slen)
+{
+	struct pubparts pp;
+	int r;
+
+	if ((r = parse_pubblob(key, klen, &pp)) != 0)
+		return r;
+	return verify_pubparts(&pp, data, dlen, sig, slen);
+}
+
+/*
+ * Parses a certificate of key type t, checks its CA signature, and
+ * returns the certified public key in *pp (pointing into cert).
+ */
+static int
+parse_cert(const uint8_t *cert, size_t len, enum keytype t,
+    struct pubparts *pp)
+{
+	struct wire w, sub;
+	const uint8_t *p, *cakey, *sig;
+	size_t n, calen, siglen, signed_len;
+	uint64_t u64;
+	uint32_t ctype;
+	int r;
+
+	wire_view(&w, cert, len);
+	if ((r = wire_get_string_eq(&w, keyinfo[t].cert_name)) != 0 ||
+	    (r = wire_get_string(&w, &p, &n)) != 0 ||	/* nonce */
+	    (r = get_pubparts(&w, t, 0, pp)) != 0 ||
+	    (r = wire_get_u64(&w, &u64)) != 0 ||		/* serial */
+	    (r = wire_get_u32(&w, &ctype)) != 0 ||
+	    (r = wire_get_string(&w, &p, &n)) != 0 ||	/* key id */
+	    (r = wire_get_string_wire(&w, &sub)) != 0)	/* principals */
+		goto bad;
+	if (ctype != 1 && ctype != 2) {
+		r = ERR_CERT_INVALID;
+		goto bad;
+	}
+	while (wire_avail(&sub) > 0) {
+		if ((r = wire_get_string(&sub, &p, &n)) != 0)
+			goto bad;
+	}
+	if ((r = wire_get_u64(&w, &u64)) != 0 ||	/* valid after */
+	    (r = wire_get_u64(&w, &u64)) != 0 ||	/* valid before */
+	    (r = wire_get_string(&w, &p, &n)) != 0 ||	/* critical options */
+	    (r = wire_get_string(&w, &p, &n)) != 0 ||	/* extensions */
+	    (r = wire_get_string(&w, &p, &n)) != 0 ||	/* reserved */
+	    (r = wire_get_string(&w, &cakey, &calen)) != 0)
+		goto bad;
+	signed_len = len - wire_avail(&w);
+	if ((r = wire_get_string(&w, &sig, &siglen)) != 0 ||
+	    (r = wire_end(&w)) != 0)
+		goto bad;
+	if ((r = crypto_verify(cakey, calen, cert, signed_len, sig,
+	    siglen)) != 0) {
+		r = ERR_CERT_INVALID;
+		goto bad;
+	}
+	return 0;
+bad:
+	return r == ERR_TRUNCATED || r == ERR_TRAILING ? ERR_CERT_INVALID : r;
+}
+
+static int
+build_ed25519(const struct pubparts *pp, const uint8_t *sk, size_t sklen,
+    EVP_PKEY **out)
+{
+	uint8_t pub[ED25519_PK_LEN];
+	size_t publen = sizeof(pub);
+
+	*out = NULL;
+	/* OpenSSH's secret is the 32-byte seed followed by the public key. */
+	if (sklen != ED25519_SK_LEN ||
+	    !crypto_equal(sk + 32, pp->pk, ED25519_PK_LEN))
+		return ERR_KEY_INVALID;
+	*out = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, sk, 32);
+	if (*out == NULL)
+		return ERR_KEY_INVALID;
+	if (EVP_PKEY_get_raw_public_key(*out, pub, &publen) != 1 ||
+	    publen != ED25519_PK_LEN || memcmp(pub, pp->pk, publen) != 0) {
+		EVP_PKEY_free(*out);
+		*out = NULL;
+		return ERR_KEY_INVALID;
+	}
+	return 0;
+}
+
+static int
+build_ecdsa(const struct pubparts *pp, const uint8_t *d, size_t dlen,
+    EVP_PKEY **out)
+{
+	OSSL_PARAM_BLD *bld = NULL;
+	BIGNUM *priv = NULL;
+	EVP_PKEY_CTX *ctx = NULL;
+	int r = ERR_CRYPTO;
+
+	*out = NULL;
+	if ((bld = OSSL_PARAM_BLD_new()) == NULL ||
+	    (priv = bn_from(d, dlen, 1)) == NULL)
+		goto out;
+	if (!OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,
+	    keyinfo[pp->type].group, 0) ||
+	    !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY,
+	    pp->q, pp->qlen) ||
+	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, priv))
+		goto out;
+	if ((r = pkey_fromdata("EC", bld, EVP_PKEY_KEYPAIR, out)) != 0)
+		goto out;
+	/* The point must be on the curve and be d times the generator. */
+	r = ERR_KEY_INVALID;
+	if ((ctx = EVP_PKEY_CTX_new_from_pkey(NULL, *out, NULL)) == NULL ||
+	    EVP_PKEY_public_check(ctx) != 1 ||
+	    EVP_PKEY_pairwise_check(ctx) != 1)
+		goto out;
+	r = 0;
+out:
+	if (r != 0) {
+		EVP_PKEY_free(*out);
+		*out = NULL;
+	}
+	EVP_PKEY_CTX_free(ctx);
+	BN_clear_free(priv);
+	OSSL_PARAM_BLD_free(bld);
+	return r;
+}
+
+/* d, iqmp, p, q as OpenSSH sends them; CRT exponents are derived here. */
+struct rsapriv {
+	const uint8_t *d, *iqmp, *p, *q;
+	size_t dl, iqmpl, pl, ql;
+};
+
+static int
+build_rsa(const struct pubparts *pp, const struct rsapriv *rp, EVP_PKEY **out)
+{
+	OSSL_PARAM_BLD *bld = NULL;
+	BIGNUM *n = NULL, *e = NULL, *d = NULL, *iqmp = NULL, *p = NULL;
+	BIGNUM *q = NULL, *dmp1 = NULL, *dmq1 = NULL, *tmp = NULL;
+	BN_CTX *bnctx = NULL;
+	int r = ERR_CRYPTO;
+
+	*out = NULL;
+	if ((bld = OSSL_PARAM_BLD_new()) == NULL ||
+	    (bnctx = BN_CTX_secure_new()) == NULL ||
+	    (n = bn_from(pp->n, pp->nlen, 0)) == NULL ||
+	    (e = bn_from(pp->e, pp->elen, 0)) == NULL ||
+	    (d = bn_from(rp->d, rp->dl, 1)) == NULL ||
+	    (iqmp = bn_from(rp->iqmp, rp->iqmpl, 1)) == NULL ||
+	    (p = bn_from(rp->p, rp->pl, 1)) == NULL ||
+	    (q = bn_from(rp->q, rp->ql, 1)) == NULL ||
+	    (dmp1 = BN_secure_new()) == NULL ||
+	    (dmq1 = BN_secure_new()) == NULL ||
+	    (tmp = BN_secure_new()) == NULL)
+		goto out;
+	r = ERR_KEY_INVALID;
+	if (BN_num_bits(n) < RSA_MIN_BITS || BN_num_bits(n) > RSA_MAX_BITS)
+		goto out;
+	/* n = p * q, and iqmp = q^-1 mod p, or the key is not one key. */
+	if (!BN_mul(tmp, p, q, bnctx) || BN_cmp(tmp, n) != 0)
+		goto out;
+	if (!BN_mod_mul(tmp, iqmp, q, p, bnctx) || !BN_is_one(tmp))
+		goto out;
+	r = ERR_CRYPTO;
+	if (!BN_sub(tmp, p, BN_value_one()) ||
+	    !BN_mod(dmp1, d, tmp, bnctx) ||
+	    !BN_sub(tmp, q, BN_value_one()) ||
+	    !BN_mod(dmq1, d, tmp, bnctx))
+		goto out;
+	if (!OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) ||
+	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e) ||
+	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_D, d) ||
+	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_FACTOR1, p) ||
+	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_FACTOR2, q) ||
+	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_EXPONENT1,
+	    dmp1) ||
+	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_EXPONENT2,
+	    dmq1) ||
+	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_COEFFICIENT1,
+	    iqmp))
+		goto out;
+	r = pkey_fromdata("RSA", bld, EVP_PKEY_KEYPAIR, out);
+out:
+	BN_free(n);
+	BN_free(e);
+	BN_clear_free(d);
+	BN_clear_free(iqmp);
+	BN_clear_free(p);
+	BN_clear_free(q);
+	BN_clear_free(dmp1);
+	BN_clear_free(dmq1);
+	BN_clear_free(tmp);
+	BN_CTX_free(bnctx);
+	OSSL_PARAM_BLD_free(bld);
+	return r;
+}
+
+int
+crypto_key_parse(const uint8_t *blob, size_t len, struct crypto_key **out)
+{
+	struct wire w, pubw;
+	const uint8_t *name, *cert = NULL, *sk, *pk, *d;
+	size_t nlen, certlen = 0, sklen, pklen, dl;
+	struct pubparts pp;
+	struct rsapriv rp;
+	struct crypto_key *k = NULL;
+	enum keytype t;
+	int iscert, r;
+
+	*out = NULL;
+	wire_view(&w, blob, len);
+	wire_init(&pubw, BLOB_MAX);
+	if ((r = wire_get_string(&w, &name, &nlen)) != 0)
+		goto out;
+	if ((t = keytype_lookup(name, nlen, &iscert)) == KT_NONE) {
+		r = ERR_KEY_TYPE;
+		goto out;
+	}
+	if ((k = calloc(1, sizeof(*k))) == NULL) {
+		r = ERR_ALLOC;
+		goto out;
+	}
+	k->refs = 1;
+	k->type = t;
+	k->cert = iscert;
+	if (iscert) {
+		if ((r = wire_get_string(&w, &cert, &certlen)) != 0 ||
+		    (r = parse_cert(cert, certlen, t, &pp)) != 0)
+			goto out;
+	} else if (t != KT_RSA) {
+		if ((r = get_pubparts(&w, t, 1, &pp)) != 0)
+			goto out;
+	}
+	switch (t) {
+	case KT_ED25519:
+		if (iscert) {
+			/* The key repeats the certified public key. */
+			if ((r = wire_get_string(&w, &pk, &pklen)) != 0)
+				goto out;
+			if (pklen != ED25519_PK_LEN ||
+			    memcmp(pk, pp.pk, pklen) != 0) {
+				r = ERR_KEY_INVALID;
+				goto out;
+			}
+		}
+		if ((r = wire_get_string(&w, &sk, &sklen)) != 0 ||
+		    (r = wire_end(&w)) != 0)
+			goto out;
+		r = build_ed25519(&pp, sk, sklen, &k->pkey);
+		break;
+	case KT_RSA:
+		if (!iscert && (r = get_pubparts(&w, t, 1, &pp)) != 0)
+			goto out;
+		if ((r = wire_get_mpint(&w, &rp.d, &rp.dl, 0)) != 0 ||
+		    (r = wire_get_mpint(&w, &rp.iqmp, &rp.iqmpl, 0)) != 0 ||
+		    (r = wire_get_mpint(&w, &rp.p, &rp.pl, 0)) != 0 ||
+		    (r = wire_get_mpint(&w, &rp.q, &rp.ql, 0)) != 0 ||
+		    (r = wire_end(&w)) != 0)
+			goto out;
+		r = build_rsa(&pp, &rp, &k->pkey);
+		break;
+	default:
+		if ((r = wire_get_mpint(&w, &d, &dl, 0)) != 0 ||
+		    (r = wire_end(&w)) != 0)
+			goto out;
+		r = build_ecdsa(&pp, d, dl, &k->pkey);
+		break;
+	}
+	if (r != 0)
+		goto out;
+	if (iscert) {
+		r = wire_put(&pubw, cert, certlen);
+	} else {
+		r = put_pubblob(&pubw, &pp);
+	}
+	if (r != 0)
+		goto out;
+	if ((k->blob = malloc(wire_avail(&pubw))) == NULL) {
+		r = ERR_ALLOC;
+		goto out;
+	}
+	k->bloblen = wire_avail(&pubw);
+	memcpy(k->blob, wire_ptr(&pubw), k->bloblen);
+	*out = k;
+	k = NULL;
+out:
+	wire_free(&pubw);
+	crypto_key_unref(k);
+	return r;
+}
+
+struct crypto_key *
+crypto_key_ref(struct crypto_key *k)
+{
+	k->refs++;
+	return k;
+}
+
+void
+crypto_key_unref(struct crypto_key *k)
+{
+	if (k == NULL || --k->refs > 0)
+		return;
+	EVP_PKEY_free(k->pkey);
+	free(k->blob);
+	free(k);
+}
+
+const uint8_t *
+crypto_key_blob(const struct crypto_key *k, size_t *len)
+{
+	*len = k->bloblen;
+	return k->blob;
+}
+
+/* The raw signature bytes from libcrypto, in *sig (OPENSSL_free). */
+static int
+raw_sign(EVP_PKEY *pkey, const char *md, const uint8_t *data, size_t dlen,
+    uint8_t **sig, size_t *slen)
+{
+	EVP_MD_CTX *ctx = NULL;
+	int r = ERR_CRYPTO;
+
+	*sig = NULL;
+	*slen = 0;
+	if ((ctx = EVP_MD_CTX_new()) == NULL)
+		goto out;
+	if (EVP_DigestSignInit_ex(ctx, NULL, md, NULL, NULL, pkey, NULL) != 1)
+		goto out;
+	if (EVP_DigestSign(ctx, NULL, slen, data, dlen) != 1)
+		goto out;
+	if ((*sig = OPENSSL_malloc(*slen)) == NULL) {
+		r = ERR_ALLOC;
+		goto out;
+	}
+	if (EVP_DigestSign(ctx, *sig, slen, data, dlen) != 1) {
+		OPENSSL_free(*sig);
+		*sig = NULL;
+		goto out;
+	}
+	r = 0;
+out:
+	EVP_MD_CTX_free(ctx);
+	return r;
+}
+
+/* Appends (mpint r, mpint s) from a DER ECDSA signature. */
+static int
+put_ecdsa_sig(struct wire *out, const uint8_t *der, size_t derlen)
+{
+	const unsigned char *p = der;
+	ECDSA_SIG *esig;
+	const BIGNUM *rb, *sb;
+	uint8_t buf[2 * 66 + 16];
+	size_t at;
+	int r, rl, sl;
+
+	if ((esig = d2i_ECDSA_SIG(NULL, &p, (long)derlen)) == NULL)
+		return ERR_CRYPTO;
+	ECDSA_SIG_get0(esig, &rb, &sb);
+	rl = BN_num_bytes(rb);
+	sl = BN_num_bytes(sb);
+	r = ERR_CRYPTO;
+	if (rl + sl > (int)sizeof(buf))
+		goto out;
+	BN_bn2bin(rb, buf);
+	BN_bn2bin(sb, buf + rl);
+	/* A string holding two mpints, its length patched in afterwards. */
+	at = wire_len(out);
+	if ((r = wire_put_u32(out, 0)) != 0 ||
+	    (r = wire_put_mpint(out, buf, rl)) != 0 ||
+	    (r = wire_put_mpint(out, buf + rl, sl)) != 0)
+		goto out;
+	r = wire_set_u32(out, at, (uint32_t)(wire_len(out) - at - 4));
+out:
+	ECDSA_SIG_free(esig);
+	return r;
+}
+
+int
+crypto_sign(const struct crypto_key *k, const uint8_t *data, size_t dlen,
+    uint32_t flags, struct wire *out)
+{
+	const char *alg, *md = NULL;
+	uint8_t *sig = NULL;
+	size_t slen = 0;
+	int r;
+
+	switch (k->type) {
+	case KT_ED25519:
+		alg = keyinfo[k->type].name;
+		break;
+	case KT_RSA:
+		if (flags & CRYPTO_SIGN_RSA_SHA2_512) {
+			alg = "rsa-sha2-512";
+			md = "SHA512";
+		} else if (flags & CRYPTO_SIGN_RSA_SHA2_256) {
+			alg = "rsa-sha2-256";
+			md = "SHA256";
+		} else {
+			alg = "ssh-rsa";
+			md = "SHA1";
+		}
+		break;
+	default:
+		alg = keyinfo[k->type].name;
+		md = keyinfo[k->type].md;
+		break;
+	}
+	if ((r = raw_sign(k->pkey, md, data, dlen, &sig, &slen)) != 0)
+		return r;
+	if ((r = wire_put_cstring(out, alg)) != 0)
+		goto out;
+	if (k->type == KT_ED25519 || k->type == KT_RSA)
+		r = wire_put_string(out, sig, slen);
+	else
+		r = put_ecdsa_sig(out, sig, slen);
+out:
+	OPENSSL_free(sig);
+	return r;
+}
+
+int
+crypto_fingerprint(const uint8_t *blob, size_t len, char *buf, size_t size)
+{
+	uint8_t dgst[32];
+	unsigned char b64[48];
+	unsigned int dlen = sizeof(dgst);
+	int n;
+
+	if (EVP_Digest(blob, len, dgst, &dlen, EVP_sha256(), NULL) != 1)
+		return ERR_CRYPTO;
+	n = EVP_EncodeBlock(b64, dgst, (int)dlen);
+	while (n > 0 && b64[n - 1] == '=')
+		n--;
+	b64[n] = '\0';
+	if ((size_t)n + 8 > size)
+		return ERR_TOO_LONG;
+	memcpy(buf, "SHA256:", 7);
+	memcpy(buf + 7, b64, (size_t)n + 1);
+	return 0;
+}
+
+int
+crypto_kdf(const uint8_t *pass, size_t plen, const uint8_t *salt,
+    size_t slen, unsigned iterations, uint8_t *out, size_t olen)
+{
+	if (PKCS5_PBKDF2_HMAC((const char *)pass, (int)plen, salt, (int)slen,
+	    (int)iterations, EVP_sha512(), (int)olen, out) != 1)
+		return ERR_CRYPTO;
+	return 0;
+}
+
+#define GCM_NONCE 12
+#define GCM_TAG 16
+
+int
+crypto_seal(const uint8_t key[32], const uint8_t *plain, size_t plen,
+    struct wire *out)
+{
+	EVP_CIPHER_CTX *ctx = NULL;
+	uint8_t nonce[GCM_NONCE], tag[GCM_TAG], *ct;
+	int len, r;
+
+	if (plen > INT32_MAX)
+		return ERR_TOO_LONG;
+	if ((r = crypto_random(nonce, sizeof(nonce))) != 0)
+		return r;
+	if ((r = wire_put(out, nonce, sizeof(nonce))) != 0 ||
+	    (r = wire_reserve(out, plen + GCM_TAG, &ct)) != 0)
+		return r;
+	r = ERR_CRYPTO;
+	if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
+		goto out;
+	if (EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key,
+	    nonce) != 1 ||
+	    EVP_EncryptUpdate(ctx, ct, &len, plain, (int)plen) != 1 ||
+	    EVP_EncryptFinal_ex(ctx, ct + len, &len) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, GCM_TAG, tag) != 1)
+		goto out;
+	memcpy(ct + plen, tag, GCM_TAG);
+	wire_commit(out, plen + GCM_TAG);
+	r = 0;
+out:
+	EVP_CIPHER_CTX_free(ctx);
+	return r;
+}
+
+int
+crypto_open(const uint8_t key[32], const uint8_t *sealed, size_t slen,
+    uint8_t **plain, size_t *plen)
+{
+	EVP_CIPHER_CTX *ctx = NULL;
+	uint8_t *pt = NULL, tag[GCM_TAG];
+	size_t ctlen;
+	int len, r = ERR_FORMAT;
+
+	*plain = NULL;
+	*plen = 0;
+	if (slen < GCM_NONCE + GCM_TAG || slen > INT32_MAX)
+		return r;
+	ctlen = slen - GCM_NONCE - GCM_TAG;
+	memcpy(tag, sealed + slen - GCM_TAG, GCM_TAG);
+	r = ERR_ALLOC;
+	if ((pt = crypto_secure_alloc(ctlen + 1)) == NULL)
+		goto out;
+	r = ERR_CRYPTO;
+	if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
+		goto out;
+	if (EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key,
+	    sealed) != 1 ||
+	    EVP_DecryptUpdate(ctx, pt, &len, sealed + GCM_NONCE,
+	    (int)ctlen) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, GCM_TAG, tag) != 1)
+		goto out;
+	if (EVP_DecryptFinal_ex(ctx, pt + len, &len) != 1) {
+		r = ERR_DENIED;
+		goto out;
+	}
+	*plain = pt;
+	*plen = ctlen;
+	pt = NULL;
+	r = 0;
+out:
+	crypto_secure_free(pt, ctlen + 1);
+	EVP_CIPHER_CTX_free(ctx);
+	return r;
+}

@@ -1,0 +1,87 @@
+/*
+ * crypto: the only module that includes OpenSSL.  SSH key and signature
+ * formats (RFC 4253, RFC 5656, RFC 8332, RFC 8709, PROTOCOL.certkeys) on
+ * top of libcrypto: private key import, signing, verification, and the
+ * primitives the key store needs to keep secrets.
+ *
+ * Private key material lives in OpenSSL's secure heap (locked, excluded
+ * from core dumps) once crypto_init() has set it up.
+ */
+#ifndef SSHENV_CRYPTO_H
+#define SSHENV_CRYPTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct wire;
+struct crypto_key;
+
+/* Signature flags of SSH2_AGENTC_SIGN_REQUEST. */
+#define CRYPTO_SIGN_RSA_SHA2_256 0x02
+#define CRYPTO_SIGN_RSA_SHA2_512 0x04
+
+/*
+ * Sets up the secure heap (heap_size bytes, a power of two; 0 for none).
+ * Returns 0, or ERR_CRYPTO if the heap could not be created; a heap that
+ * could be created but not locked is still used, and *locked says which.
+ */
+int crypto_init(size_t heap_size, int *locked);
+
+/*
+ * Parses a private key in the agent's add-identity form: the key type name
+ * followed by the type's fields, filling the whole of blob.  Certificates
+ * are checked: well formed, signed by their CA, and matching the private
+ * key.  On success *out holds one reference the caller must release.
+ */
+int crypto_key_parse(const uint8_t *blob, size_t len, struct crypto_key **out);
+/* Takes another reference; returns k. */
+struct crypto_key *crypto_key_ref(struct crypto_key *k);
+/* Drops a reference; the last one wipes and frees.  Accepts NULL. */
+void crypto_key_unref(struct crypto_key *k);
+/* The public key blob (the certificate, for a certified key). */
+const uint8_t *crypto_key_blob(const struct crypto_key *k, size_t *len);
+
+/*
+ * Signs data with k, appending an SSH signature blob (string algorithm,
+ * string signature) to out.  flags pick the RSA hash; for an RSA key with
+ * neither flag, ssh-rsa (SHA-1) is used as the protocol says.  Safe to call
+ * from several threads at once on the same key.
+ */
+int crypto_sign(const struct crypto_key *k, const uint8_t *data, size_t dlen,
+    uint32_t flags, struct wire *out);
+
+/*
+ * Verifies an SSH signature blob over data with the public key blob
+ * (a plain key, not a certificate).  Returns 0 or ERR_SIG_INVALID, or a
+ * parse error for malformed input.
+ */
+int crypto_verify(const uint8_t *key, size_t klen, const uint8_t *data,
+    size_t dlen, const uint8_t *sig, size_t slen);
+
+/* "SHA256:<base64>" of a public key blob into buf; 0 or ERR_TOO_LONG. */
+int crypto_fingerprint(const uint8_t *blob, size_t len, char *buf,
+    size_t size);
+
+/* Cryptographically strong random bytes; 0 or ERR_CRYPTO. */
+int crypto_random(void *p, size_t n);
+/* 1 if the n bytes at a and b are equal, in time independent of content. */
+int crypto_equal(const void *a, const void *b, size_t n);
+
+/* Secure-heap memory for secrets; crypto_secure_free wipes it.  */
+void *crypto_secure_alloc(size_t n);
+void crypto_secure_free(void *p, size_t n);
+
+/* PBKDF2-HMAC-SHA512 of a passphrase; 0 or ERR_CRYPTO. */
+int crypto_kdf(const uint8_t *pass, size_t plen, const uint8_t *salt,
+    size_t slen, unsigned iterations, uint8_t *out, size_t olen);
+/*
+ * AES-256-GCM with a random nonce: seal appends nonce, ciphertext and tag
+ * to out; open checks and decrypts into a secure-heap buffer *plain of
+ * *plen bytes that the caller frees with crypto_secure_free.
+ */
+int crypto_seal(const uint8_t key[32], const uint8_t *plain, size_t plen,
+    struct wire *out);
+int crypto_open(const uint8_t key[32], const uint8_t *sealed, size_t slen,
+    uint8_t **plain, size_t *plen);
+
+#endif

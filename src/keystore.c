@@ -1,0 +1,333 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "compat.h"
+#include "crypto.h"
+#include "err.h"
+#include "keystore.h"
+#include "wire.h"
+
+#define KDF_ITERATIONS 8192
+#define SALT_LEN 16
+#define KEK_LEN 32
+#define VERIFIER_LEN 32
+#define SEALED_MAX (300 * 1024)
+
+struct entry {
+	struct entry *next;
+	struct crypto_key *key;		/* NULL while locked */
+	uint8_t *secret;		/* secure heap; NULL while locked */
+	size_t secretlen;
+	uint8_t *sealed;		/* while locked */
+	size_t sealedlen;
+	uint8_t *blob;
+	size_t bloblen;
+	char *comment;			/* NUL-terminated copy */
+	size_t commentlen;
+	uint64_t expires;
+	int confirm;
+};
+
+struct keystore {
+	struct entry *head, **tail;
+	size_t count;
+	int locked;
+	uint8_t salt[SALT_LEN];
+	uint8_t verifier[VERIFIER_LEN];
+};
+
+int
+keystore_new(struct keystore **out)
+{
+	struct keystore *ks;
+
+	*out = NULL;
+	if ((ks = calloc(1, sizeof(*ks))) == NULL)
+		return ERR_ALLOC;
+	ks->tail = &ks->head;
+	*out = ks;
+	return 0;
+}
+
+static void
+entry_free(struct entry *e)
+{
+	if (e == NULL)
+		return;
+	crypto_key_unref(e->key);
+	crypto_secure_free(e->secret, e->secretlen);
+	if (e->sealed != NULL) {
+		compat_wipe(e->sealed, e->sealedlen);
+		free(e->sealed);
+	}
+	free(e->blob);
+	if (e->comment != NULL) {
+		compat_wipe(e->comment, e->commentlen);
+		free(e->comment);
+	}
+	free(e);
+}
+
+static void
+unlink_entry(struct keystore *ks, struct entry **pp)
+{
+	struct entry *e = *pp;
+
+	*pp = e->next;
+	if (ks->tail == &e->next)
+		ks->tail = pp;
+	ks->count--;
+	entry_free(e);
+}
+
+void
+keystore_free(struct keystore *ks)
+{
+	if (ks == NULL)
+		return;
+	while (ks->head != NULL)
+		unlink_entry(ks, &ks->head);
+	compat_wipe(ks, sizeof(*ks));
+	free(ks);
+}
+
+static struct entry **
+lookup(struct keystore *ks, const uint8_t *blob, size_t len)
+{
+	struct entry **pp;
+
+	for (pp = &ks->head; *pp != NULL; pp = &(*pp)->next) {
+		if ((*pp)->bloblen == len && memcmp((*pp)->blob, blob,
+		    len) == 0)
+			return pp;
+	}
+	return NULL;
+}
+
+int
+keystore_add(struct keystore *ks, const uint8_t *secret, size_t len,
+    const uint8_t *comment, size_t commentlen, uint64_t expires, int confirm)
+{
+	struct entry *e = NULL, **old;
+	const uint8_t *blob;
+	size_t bloblen;
+	int r;
+
+	if (ks->locked)
+		return ERR_LOCKED;
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		return ERR_ALLOC;
+	if ((r = crypto_key_parse(secret, len, &e->key)) != 0)
+		goto out;
+	r = ERR_ALLOC;
+	blob = crypto_key_blob(e->key, &bloblen);
+	if ((e->blob = malloc(bloblen)) == NULL ||
+	    (e->secret = crypto_secure_alloc(len)) == NULL ||
+	    (e->comment = malloc(commentlen + 1)) == NULL)
+		goto out;
+	memcpy(e->blob, blob, bloblen);
+	e->bloblen = bloblen;
+	memcpy(e->secret, secret, len);
+	e->secretlen = len;
+	memcpy(e->comment, comment, commentlen);
+	e->comment[commentlen] = '\0';
+	e->commentlen = commentlen;
+	e->expires = expires;
+	e->confirm = confirm;
+	/* Same key again: the new constraints and comment win. */
+	if ((old = lookup(ks, e->blob, e->bloblen)) != NULL)
+		unlink_entry(ks, old);
+	*ks->tail = e;
+	ks->tail = &e->next;
+	ks->count++;
+	e = NULL;
+	r = 0;
+out:
+	entry_free(e);
+	return r;
+}
+
+int
+keystore_find(struct keystore *ks, const uint8_t *blob, size_t len,
+    struct crypto_key **key, int *confirm, const char **comment)
+{
+	struct entry **pp;
+
+	*key = NULL;
+	*confirm = 0;
+	*comment = NULL;
+	if (ks->locked)
+		return ERR_LOCKED;
+	if ((pp = lookup(ks, blob, len)) == NULL)
+		return ERR_NOT_FOUND;
+	*key = crypto_key_ref((*pp)->key);
+	*confirm = (*pp)->confirm;
+	*comment = (*pp)->comment;
+	return 0;
+}
+
+int
+keystore_remove(struct keystore *ks, const uint8_t *blob, size_t len)
+{
+	struct entry **pp;
+
+	if (ks->locked)
+		return ERR_LOCKED;
+	if ((pp = lookup(ks, blob, len)) == NULL)
+		return ERR_NOT_FOUND;
+	unlink_entry(ks, pp);
+	return 0;
+}
+
+int
+keystore_remove_all(struct keystore *ks)
+{
+	if (ks->locked)
+		return ERR_LOCKED;
+	while (ks->head != NULL)
+		unlink_entry(ks, &ks->head);
+	return 0;
+}
+
+int
+keystore_list(struct keystore *ks, struct wire *out)
+{
+	struct entry *e;
+	int r;
+
+	if (ks->locked)
+		return wire_put_u32(out, 0);
+	if ((r = wire_put_u32(out, (uint32_t)ks->count)) != 0)
+		return r;
+	for (e = ks->head; e != NULL; e = e->next) {
+		if ((r = wire_put_string(out, e->blob, e->bloblen)) != 0 ||
+		    (r = wire_put_string(out, e->comment, e->commentlen)) != 0)
+			return r;
+	}
+	return 0;
+}
+
+size_t
+keystore_count(const struct keystore *ks)
+{
+	return ks->count;
+}
+
+int
+keystore_locked(const struct keystore *ks)
+{
+	return ks->locked;
+}
+
+/* Derives the sealing key and the verifier from a passphrase. */
+static int
+derive(const struct keystore *ks, const uint8_t *pass, size_t len,
+    uint8_t out[KEK_LEN + VERIFIER_LEN])
+{
+	return crypto_kdf(pass, len, ks->salt, SALT_LEN, KDF_ITERATIONS, out,
+	    KEK_LEN + VERIFIER_LEN);
+}
+
+int
+keystore_lock(struct keystore *ks, const uint8_t *pass, size_t len)
+{
+	uint8_t kek[KEK_LEN + VERIFIER_LEN];
+	struct wire w;
+	struct entry *e;
+	int r;
+
+	if (ks->locked)
+		return ERR_LOCKED;
+	wire_init(&w, SEALED_MAX);
+	if ((r = crypto_random(ks->salt, SALT_LEN)) != 0 ||
+	    (r = derive(ks, pass, len, kek)) != 0)
+		goto out;
+	/* Seal everything first, so a failure leaves the store unlocked. */
+	for (e = ks->head; e != NULL; e = e->next) {
+		wire_reset(&w);
+		if ((r = crypto_seal(kek, e->secret, e->secretlen, &w)) != 0)
+			goto out;
+		if ((e->sealed = malloc(wire_avail(&w))) == NULL) {
+			r = ERR_ALLOC;
+			goto out;
+		}
+		e->sealedlen = wire_avail(&w);
+		memcpy(e->sealed, wire_ptr(&w), e->sealedlen);
+	}
+	for (e = ks->head; e != NULL; e = e->next) {
+		crypto_key_unref(e->key);
+		e->key = NULL;
+		crypto_secure_free(e->secret, e->secretlen);
+		e->secret = NULL;
+	}
+	memcpy(ks->verifier, kek + KEK_LEN, VERIFIER_LEN);
+	ks->locked = 1;
+	r = 0;
+out:
+	if (r != 0) {
+		for (e = ks->head; e != NULL; e = e->next) {
+			free(e->sealed);
+			e->sealed = NULL;
+		}
+	}
+	compat_wipe(kek, sizeof(kek));
+	wire_free(&w);
+	return r;
+}
+
+int
+keystore_unlock(struct keystore *ks, const uint8_t *pass, size_t len)
+{
+	uint8_t kek[KEK_LEN + VERIFIER_LEN];
+	struct entry **pp, *e;
+	int r;
+
+	if (!ks->locked)
+		return ERR_DENIED;
+	if ((r = derive(ks, pass, len, kek)) != 0)
+		goto out;
+	if (!crypto_equal(kek + KEK_LEN, ks->verifier, VERIFIER_LEN)) {
+		r = ERR_DENIED;
+		goto out;
+	}
+	for (pp = &ks->head; *pp != NULL;) {
+		e = *pp;
+		if (crypto_open(kek, e->sealed, e->sealedlen, &e->secret,
+		    &e->secretlen) != 0 ||
+		    crypto_key_parse(e->secret, e->secretlen, &e->key) != 0) {
+			/* Cannot happen short of memory corruption: drop it. */
+			unlink_entry(ks, pp);
+			continue;
+		}
+		compat_wipe(e->sealed, e->sealedlen);
+		free(e->sealed);
+		e->sealed = NULL;
+		pp = &e->next;
+	}
+	ks->locked = 0;
+	compat_wipe(ks->salt, SALT_LEN);
+	compat_wipe(ks->verifier, VERIFIER_LEN);
+	r = 0;
+out:
+	compat_wipe(kek, sizeof(kek));
+	return r;
+}
+
+uint64_t
+keystore_expire(struct keystore *ks, uint64_t now)
+{
+	struct entry **pp;
+	uint64_t next = 0;
+
+	for (pp = &ks->head; *pp != NULL;) {
+		if ((*pp)->expires != 0 && (*pp)->expires <= now) {
+			unlink_entry(ks, pp);
+			continue;
+		}
+		if ((*pp)->expires != 0 && (next == 0 ||
+		    (*pp)->expires < next))
+			next = (*pp)->expires;
+		pp = &(*pp)->next;
+	}
+	return next;
+}

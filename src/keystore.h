@@ -1,0 +1,67 @@
+/*
+ * keystore: the agent's identities, their constraints and the lock.  It
+ * owns every byte of secret material: each key's private form is kept in
+ * the secure heap while unlocked, sealed under a passphrase-derived key
+ * while locked (the usable keys are then gone from memory), and wiped when
+ * removed, expired or freed.  Not thread-safe: one owner, the agent loop.
+ */
+#ifndef SSHENV_KEYSTORE_H
+#define SSHENV_KEYSTORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct keystore;
+struct crypto_key;
+struct wire;
+
+/* Returns 0 and a new empty store, or ERR_ALLOC. */
+int keystore_new(struct keystore **out);
+/* Wipes every secret and frees the store.  Accepts NULL. */
+void keystore_free(struct keystore *ks);
+
+/*
+ * Adds the key whose add-identity form is secret (parsed and checked by
+ * crypto), with its comment, an absolute expiry in milliseconds of the
+ * caller's clock (0 for none) and the confirm flag.  A key already held
+ * is replaced.  ERR_LOCKED while locked; parse errors as crypto gives them.
+ */
+int keystore_add(struct keystore *ks, const uint8_t *secret, size_t len,
+    const uint8_t *comment, size_t commentlen, uint64_t expires, int confirm);
+
+/*
+ * Finds the usable key with this public blob: *key gets a new reference
+ * the caller releases with crypto_key_unref, *confirm its flag and
+ * *comment (NUL-terminated copy owned by the store, valid until the store
+ * changes) its comment.  ERR_NOT_FOUND, or ERR_LOCKED while locked.
+ */
+int keystore_find(struct keystore *ks, const uint8_t *blob, size_t len,
+    struct crypto_key **key, int *confirm, const char **comment);
+
+/* Removes one key (ERR_NOT_FOUND, ERR_LOCKED) or all of them. */
+int keystore_remove(struct keystore *ks, const uint8_t *blob, size_t len);
+int keystore_remove_all(struct keystore *ks);
+
+/*
+ * Appends an identities-answer body: the count, then each key blob and
+ * comment in the order they were added.  Empty while locked.
+ */
+int keystore_list(struct keystore *ks, struct wire *out);
+size_t keystore_count(const struct keystore *ks);
+
+/*
+ * Locks with a passphrase (ERR_LOCKED if already locked) or unlocks
+ * (ERR_DENIED for a wrong passphrase or when not locked).  Only a salted
+ * PBKDF2 verifier of the passphrase is kept.
+ */
+int keystore_lock(struct keystore *ks, const uint8_t *pass, size_t len);
+int keystore_unlock(struct keystore *ks, const uint8_t *pass, size_t len);
+int keystore_locked(const struct keystore *ks);
+
+/*
+ * Removes every key whose expiry is at or before now; returns the earliest
+ * expiry still pending, or 0 if none.
+ */
+uint64_t keystore_expire(struct keystore *ks, uint64_t now);
+
+#endif
