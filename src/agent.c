@@ -11,9 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <uv.h>
@@ -22,10 +19,12 @@
 #include "agentproto.h"
 #include "cli.h"
 #include "compat.h"
+#include "config.h"
 #include "crypto.h"
 #include "err.h"
 #include "keystore.h"
 #include "log.h"
+#include "paths.h"
 #include "shellenv.h"
 #include "wire.h"
 
@@ -797,64 +796,6 @@ on_signal(uv_signal_t *s, int signo)
 	agent_stop(s->data);
 }
 
-/* Is something already answering on path? */
-static int
-socket_alive(const char *path)
-{
-	struct sockaddr_un sun;
-	int fd, ok;
-
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	memcpy(sun.sun_path, path, strlen(path) + 1);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-		return 0;
-	ok = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
-	close(fd);
-	return ok;
-}
-
-/*
- * Binds a listening unix socket at path, mode 0600.  A stale socket of
- * ours (nothing answers) is replaced; anything else there is an error.
- */
-static int
-agent_listen(const char *path, int *fdp)
-{
-	struct sockaddr_un sun;
-	struct stat st;
-	mode_t old;
-	int fd = -1, r;
-
-	*fdp = -1;
-	if (strlen(path) >= sizeof(sun.sun_path))
-		return ERR_PATH_TOO_LONG;
-	if (lstat(path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode) || st.st_uid != getuid())
-			return ERR_EXISTS;
-		if (socket_alive(path))
-			return ERR_BUSY;
-		if (unlink(path) != 0)
-			return ERR_SYSTEM;
-	}
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	memcpy(sun.sun_path, path, strlen(path) + 1);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-		return ERR_SYSTEM;
-	old = umask(0177);
-	r = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
-	umask(old);
-	if (r != 0 || listen(fd, SOMAXCONN) != 0) {
-		r = errno;
-		close(fd);
-		errno = r;
-		return ERR_SYSTEM;
-	}
-	*fdp = fd;
-	return 0;
-}
-
 /* A socket handed over by systemd (LISTEN_FDS), or -1. */
 static int
 inherited_socket(void)
@@ -904,40 +845,6 @@ agent_serve(struct agent *a, int fd)
 		return EXIT_ERROR;
 	}
 	return r == 0 && a->stopping ? EXIT_OK : EXIT_ERROR;
-}
-
-/* ssh-agent's time format: 90, 90s, 10m, 1h30m, 2d, 1w. */
-static int
-parse_lifetime(const char *s, uint32_t *out)
-{
-	unsigned long long total = 0, n;
-	char *end;
-
-	*out = 0;
-	if (*s == '\0')
-		return ERR_USAGE;
-	while (*s != '\0') {
-		if (*s < '0' || *s > '9')
-			return ERR_USAGE;
-		n = strtoull(s, &end, 10);
-		switch (*end) {
-		case '\0':
-		case 's': case 'S': break;
-		case 'm': case 'M': n *= 60; break;
-		case 'h': case 'H': n *= 3600; break;
-		case 'd': case 'D': n *= 86400; break;
-		case 'w': case 'W': n *= 604800; break;
-		default: return ERR_USAGE;
-		}
-		total += n;
-		if (n > UINT32_MAX || total > UINT32_MAX)
-			return ERR_USAGE;
-		s = *end == '\0' ? end : end + 1;
-	}
-	if (total == 0)
-		return ERR_USAGE;
-	*out = (uint32_t)total;
-	return 0;
 }
 
 static int
@@ -1069,7 +976,8 @@ agent_main(int argc, char **argv)
 			do_kill = 1;
 			break;
 		case 't':
-			if (parse_lifetime(optarg, &a.lifetime) != 0) {
+			if (config_parse_seconds(optarg, &a.lifetime) != 0 ||
+			    a.lifetime == 0) {
 				fprintf(stderr, "sshenv agent: invalid "
 				    "lifetime '%s'\n", optarg);
 				return EXIT_USAGE;
@@ -1111,7 +1019,7 @@ agent_main(int argc, char **argv)
 		} else if ((a.sockpath = strdup(sock)) == NULL) {
 			goto out;
 		}
-		if ((r = agent_listen(a.sockpath, &fd)) != 0) {
+		if ((r = paths_listen(a.sockpath, &fd)) != 0) {
 			fprintf(stderr, "sshenv agent: %s: %s%s%s\n",
 			    a.sockpath, r == ERR_BUSY ?
 			    "an agent already listens there" : err_str(r),

@@ -306,6 +306,29 @@ fail:
 }
 
 int
+wire_get_frame(const struct wire *in, size_t max, uint8_t *type,
+    struct wire *body, size_t *framelen)
+{
+	uint32_t len;
+
+	*type = 0;
+	*framelen = 0;
+	wire_view(body, NULL, 0);
+	if (wire_peek_u32(in, &len) != 0)
+		return ERR_TRUNCATED;
+	if (len > max)
+		return ERR_TOO_LONG;
+	if (len == 0)
+		return ERR_FORMAT;
+	if (wire_avail(in) - 4 < len)
+		return ERR_TRUNCATED;
+	*type = wire_ptr(in)[4];
+	wire_view(body, wire_ptr(in) + 5, len - 1);
+	*framelen = (size_t)len + 4;
+	return 0;
+}
+
+int
 wire_end(const struct wire *w)
 {
 	return wire_avail(w) == 0 ? 0 : ERR_TRAILING;

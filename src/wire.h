@@ -74,6 +74,15 @@ int wire_get_mpint(struct wire *w, const uint8_t **p, size_t *n,
 /* ERR_TRAILING unless every byte has been read. */
 int wire_end(const struct wire *w);
 
+/*
+ * A frame (uint32 length, then that many bytes, the first a type) at the
+ * front of in: 0 with its type, a view of the rest and the frame's whole
+ * size; ERR_TRUNCATED if incomplete; ERR_TOO_LONG if its length exceeds
+ * max (judged before the body arrives); ERR_FORMAT for an empty frame.
+ */
+int wire_get_frame(const struct wire *in, size_t max, uint8_t *type,
+    struct wire *body, size_t *framelen);
+
 /* Writers (stores only). */
 int wire_put(struct wire *w, const void *p, size_t n);
 int wire_put_u8(struct wire *w, uint8_t v);

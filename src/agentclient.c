@@ -1,0 +1,189 @@
+#include <errno.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agentclient.h"
+#include "agentproto.h"
+#include "err.h"
+#include "paths.h"
+#include "wire.h"
+
+static long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* Waits for fd to be ready for events before the deadline. */
+static int
+wait_fd(int fd, short events, long deadline)
+{
+	struct pollfd pfd = { fd, events, 0 };
+	long left;
+	int n;
+
+	for (;;) {
+		left = deadline - now_ms();
+		if (left <= 0)
+			return ERR_BUSY;
+		n = poll(&pfd, 1, (int)left);
+		if (n > 0)
+			return 0;
+		if (n == 0)
+			return ERR_BUSY;
+		if (errno != EINTR)
+			return ERR_SYSTEM;
+	}
+}
+
+int
+agentclient_call(const char *sock, int timeout_ms, uint8_t type,
+    const void *body, size_t len, uint8_t *rtype, struct wire *reply)
+{
+	struct wire out, in, rbody;
+	long deadline = now_ms() + timeout_ms;
+	size_t framelen, off;
+	uint8_t *p;
+	ssize_t n;
+	int fd = -1, r;
+
+	*rtype = 0;
+	wire_init(&out, AGENTPROTO_MAX_FRAME + 4);
+	wire_init(&in, AGENTPROTO_MAX_FRAME + 4);
+	if ((r = agentproto_begin(&out, type)) ||
+	    (r = wire_put(&out, body, len)) ||
+	    (r = agentproto_finish(&out, 0)))
+		goto out;
+	if ((r = paths_connect(sock, &fd)) != 0)
+		goto out;
+	for (off = 0; off < wire_avail(&out); off += (size_t)n) {
+		if ((r = wait_fd(fd, POLLOUT, deadline)) != 0)
+			goto out;
+		n = send(fd, wire_ptr(&out) + off, wire_avail(&out) - off,
+		    MSG_NOSIGNAL);
+		if (n < 0 && errno != EINTR && errno != EAGAIN) {
+			r = ERR_SYSTEM;
+			goto out;
+		}
+		if (n < 0)
+			n = 0;
+	}
+	for (;;) {
+		r = wire_get_frame(&in, AGENTPROTO_MAX_FRAME, rtype, &rbody,
+		    &framelen);
+		if (r == 0)
+			break;
+		if (r != ERR_TRUNCATED) {
+			r = ERR_PROTOCOL;
+			goto out;
+		}
+		if ((r = wait_fd(fd, POLLIN, deadline)) != 0 ||
+		    (r = wire_reserve(&in, 4096, &p)) != 0)
+			goto out;
+		n = read(fd, p, 4096);
+		if (n == 0) {
+			r = ERR_PROTOCOL;
+			goto out;
+		}
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			r = ERR_SYSTEM;
+			goto out;
+		}
+		wire_commit(&in, (size_t)n);
+	}
+	wire_reset(reply);
+	r = wire_put(reply, wire_ptr(&rbody), wire_avail(&rbody));
+out:
+	if (fd >= 0)
+		close(fd);
+	wire_free(&out);
+	wire_free(&in);
+	return r;
+}
+
+/* REQUEST_IDENTITIES: *count, and reply positioned at the first key. */
+static int
+list(const char *sock, int timeout_ms, struct wire *reply, uint32_t *count)
+{
+	uint8_t type;
+	int r;
+
+	*count = 0;
+	if ((r = agentclient_call(sock, timeout_ms,
+	    AGENTC_REQUEST_IDENTITIES, NULL, 0, &type, reply)) != 0)
+		return r;
+	if (type != AGENT_IDENTITIES_ANSWER)
+		return ERR_PROTOCOL;
+	return wire_get_u32(reply, count) == 0 ? 0 : ERR_PROTOCOL;
+}
+
+int
+agentclient_count(const char *sock, int timeout_ms, uint32_t *count)
+{
+	struct wire reply;
+	int r;
+
+	wire_init(&reply, AGENTPROTO_MAX_FRAME);
+	r = list(sock, timeout_ms, &reply, count);
+	wire_free(&reply);
+	return r;
+}
+
+int
+agentclient_has_key(const char *sock, int timeout_ms, const uint8_t *blob,
+    size_t len)
+{
+	struct wire reply;
+	const uint8_t *k, *c;
+	size_t kl, cl;
+	uint32_t count, i;
+	int r;
+
+	wire_init(&reply, AGENTPROTO_MAX_FRAME);
+	if ((r = list(sock, timeout_ms, &reply, &count)) != 0)
+		goto out;
+	for (i = 0; i < count; i++) {
+		if (wire_get_string(&reply, &k, &kl) != 0 ||
+		    wire_get_string(&reply, &c, &cl) != 0) {
+			r = ERR_PROTOCOL;
+			goto out;
+		}
+		if (kl == len && memcmp(k, blob, len) == 0) {
+			r = 1;
+			goto out;
+		}
+	}
+	r = 0;
+out:
+	wire_free(&reply);
+	return r;
+}
+
+int
+agentclient_lock(const char *sock, int timeout_ms, int lock,
+    const uint8_t *pass, size_t len)
+{
+	struct wire body, reply;
+	uint8_t type;
+	int r;
+
+	wire_init(&body, AGENTPROTO_MAX_FRAME);
+	wire_init(&reply, AGENTPROTO_MAX_FRAME);
+	if ((r = wire_put_string(&body, pass, len)) == 0)
+		r = agentclient_call(sock, timeout_ms, lock ? AGENTC_LOCK :
+		    AGENTC_UNLOCK, wire_ptr(&body), wire_avail(&body), &type,
+		    &reply);
+	if (r == 0 && type != AGENT_SUCCESS)
+		r = ERR_DENIED;
+	wire_free(&body);
+	wire_free(&reply);
+	return r;
+}

@@ -1,0 +1,33 @@
+/*
+ * agentclient: a small blocking client of the SSH agent protocol, bounded
+ * by a timeout, for the CLI and for the supervisor's thread-pool jobs.
+ */
+#ifndef SSHENV_AGENTCLIENT_H
+#define SSHENV_AGENTCLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct wire;
+
+/*
+ * Sends one request (type and body) to the agent at sock and reads one
+ * reply within timeout_ms: *type gets the reply type and reply (a store)
+ * its body.  ERR_NO_SERVER if nothing answers, ERR_BUSY on timeout,
+ * ERR_PROTOCOL for a malformed reply.
+ */
+int agentclient_call(const char *sock, int timeout_ms, uint8_t type,
+    const void *body, size_t len, uint8_t *rtype, struct wire *reply);
+
+/* The number of identities the agent lists (0 when locked). */
+int agentclient_count(const char *sock, int timeout_ms, uint32_t *count);
+
+/* 1 if the agent lists this public key blob, 0 if not; or an error. */
+int agentclient_has_key(const char *sock, int timeout_ms,
+    const uint8_t *blob, size_t len);
+
+/* LOCK (lock = 1) or UNLOCK with a passphrase: 0 or ERR_DENIED. */
+int agentclient_lock(const char *sock, int timeout_ms, int lock,
+    const uint8_t *pass, size_t len);
+
+#endif

@@ -1,0 +1,298 @@
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ini.h>
+
+#include "config.h"
+#include "err.h"
+
+enum opt_type { OPT_BOOL, OPT_SECONDS, OPT_STRING, OPT_PATH, OPT_CHOICE };
+
+struct option {
+	const char *section, *key;
+	enum opt_type type;
+	size_t offset, size;
+	const char *const *choices;	/* for OPT_CHOICE: index is value */
+	const char *def;		/* as written in the example file */
+};
+
+static const char *const forwarded_choices[] = { "ignore", "keep", NULL };
+static const char *const policy_choices[] = { "stop", "lock", "keep", NULL };
+static const char *const level_choices[] = { "error", "info", "debug",
+	NULL };
+
+#define F(field) offsetof(struct config, field), \
+	sizeof(((struct config *)0)->field)
+
+static const struct option options[] = {
+	{ "agent", "lifetime", OPT_SECONDS, F(lifetime), NULL, "0" },
+	{ "agent", "confirm", OPT_BOOL, F(confirm), NULL, "no" },
+	{ "agent", "forwarded", OPT_CHOICE, F(forwarded_keep),
+	    forwarded_choices, "keep" },
+	{ "agent", "keys", OPT_STRING, F(keys), NULL, "" },
+	{ "session", "linger", OPT_SECONDS, F(linger), NULL, "10" },
+	{ "session", "on_last_logout", OPT_CHOICE, F(policy),
+	    policy_choices, "stop" },
+	{ "files", "environment", OPT_PATH, F(envfile), NULL, "" },
+	{ "files", "write_environment", OPT_BOOL, F(write_env), NULL, "yes" },
+	{ "files", "runtime_dir", OPT_PATH, F(rundir), NULL, "" },
+	{ "log", "level", OPT_CHOICE, F(log_level), level_choices, "info" },
+};
+#define NOPTIONS (sizeof(options) / sizeof(options[0]))
+
+struct parse_state {
+	struct config *c;
+	const char *file;
+	FILE *f;
+	int line;
+	char *err;
+	size_t errlen;
+};
+
+int
+config_parse_seconds(const char *s, uint32_t *out)
+{
+	unsigned long long total = 0, n;
+	char *end;
+
+	*out = 0;
+	if (*s == '\0')
+		return ERR_FORMAT;
+	while (*s != '\0') {
+		if (*s < '0' || *s > '9')
+			return ERR_FORMAT;
+		errno = 0;
+		n = strtoull(s, &end, 10);
+		if (errno != 0)
+			return ERR_FORMAT;
+		switch (*end) {
+		case '\0': case 's': case 'S': break;
+		case 'm': case 'M': n *= 60; break;
+		case 'h': case 'H': n *= 3600; break;
+		case 'd': case 'D': n *= 86400; break;
+		case 'w': case 'W': n *= 604800; break;
+		default: return ERR_FORMAT;
+		}
+		total += n;
+		if (n > UINT32_MAX || total > UINT32_MAX)
+			return ERR_FORMAT;
+		s = *end == '\0' ? end : end + 1;
+	}
+	*out = (uint32_t)total;
+	return 0;
+}
+
+/* Expands a leading ~/ to $HOME. */
+static int
+expand_path(const char *v, char *out, size_t size)
+{
+	const char *home = getenv("HOME");
+	int n;
+
+	if (v[0] == '~' && v[1] == '/') {
+		if (home == NULL || *home != '/')
+			return ERR_FORMAT;
+		n = snprintf(out, size, "%s%s", home, v + 1);
+	} else if (v[0] == '/' || v[0] == '\0') {
+		n = snprintf(out, size, "%s", v);
+	} else {
+		return ERR_FORMAT;	/* relative to what? refuse */
+	}
+	return n < 0 || (size_t)n >= size ? ERR_TOO_LONG : 0;
+}
+
+static int
+set_value(struct config *c, const struct option *o, const char *v)
+{
+	char *field = (char *)c + o->offset;
+	uint32_t secs;
+	int i;
+
+	switch (o->type) {
+	case OPT_BOOL:
+		if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1"))
+			*(int *)field = 1;
+		else if (!strcmp(v, "no") || !strcmp(v, "false") ||
+		    !strcmp(v, "0"))
+			*(int *)field = 0;
+		else
+			return ERR_FORMAT;
+		return 0;
+	case OPT_SECONDS:
+		if (config_parse_seconds(v, &secs) != 0)
+			return ERR_FORMAT;
+		*(uint32_t *)field = secs;
+		return 0;
+	case OPT_STRING:
+		if (strlen(v) >= o->size)
+			return ERR_TOO_LONG;
+		memcpy(field, v, strlen(v) + 1);
+		return 0;
+	case OPT_PATH:
+		return expand_path(v, field, o->size);
+	case OPT_CHOICE:
+		for (i = 0; o->choices[i] != NULL; i++) {
+			if (strcmp(v, o->choices[i]) == 0) {
+				*(int *)field = i;
+				return 0;
+			}
+		}
+		return ERR_FORMAT;
+	}
+	return ERR_INTERNAL;
+}
+
+void
+config_defaults(struct config *c)
+{
+	size_t i;
+
+	memset(c, 0, sizeof(*c));
+	for (i = 0; i < NOPTIONS; i++) {
+		set_value(c, &options[i], options[i].def);
+		snprintf(c->origin[i], sizeof(c->origin[i]), "default");
+	}
+}
+
+static int
+on_entry(void *user, const char *section, const char *name,
+    const char *value)
+{
+	struct parse_state *st = user;
+	size_t i;
+	int known_section = 0, r;
+
+	for (i = 0; i < NOPTIONS; i++) {
+		if (strcmp(section, options[i].section) != 0)
+			continue;
+		known_section = 1;
+		if (strcmp(name, options[i].key) != 0)
+			continue;
+		if ((r = set_value(st->c, &options[i], value)) != 0) {
+			snprintf(st->err, st->errlen, "%s:%d: bad value '%s' "
+			    "for %s.%s", st->file, st->line, value, section,
+			    name);
+			return 0;
+		}
+		snprintf(st->c->origin[i], sizeof(st->c->origin[i]),
+		    "%s:%d", st->file, st->line);
+		return 1;
+	}
+	if (!known_section)
+		snprintf(st->err, st->errlen, "%s:%d: unknown section [%s]",
+		    st->file, st->line, section);
+	else
+		snprintf(st->err, st->errlen, "%s:%d: unknown key '%s' in "
+		    "section [%s]", st->file, st->line, name, section);
+	return 0;
+}
+
+/* Counts lines as inih reads them, so errors and origins can name one. */
+static char *
+read_line(char *buf, int size, void *stream)
+{
+	struct parse_state *st = stream;
+	char *r = fgets(buf, size, st->f);
+
+	if (r != NULL)
+		st->line++;
+	return r;
+}
+
+static int
+load_file(struct config *c, const char *file, int must_exist, char *err,
+    size_t errlen)
+{
+	struct parse_state st;
+	int r;
+
+	memset(&st, 0, sizeof(st));
+	st.c = c;
+	st.file = file;
+	st.err = err;
+	st.errlen = errlen;
+	if ((st.f = fopen(file, "re")) == NULL) {
+		if (errno == ENOENT && !must_exist)
+			return 0;
+		snprintf(err, errlen, "%s: %s", file, strerror(errno));
+		return ERR_SYSTEM;
+	}
+	err[0] = '\0';
+	r = ini_parse_stream(read_line, &st, on_entry, &st);
+	fclose(st.f);
+	if (r == 0)
+		return 0;
+	if (err[0] == '\0')
+		snprintf(err, errlen, "%s:%d: syntax error", file,
+		    r > 0 ? r : st.line);
+	return ERR_CONFIG;
+}
+
+int
+config_load(struct config *c, const char *file, char *err, size_t errlen)
+{
+	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+	char user[PATHS_MAX];
+	int r, n;
+
+	err[0] = '\0';
+	if (file != NULL)
+		return load_file(c, file, 1, err, errlen);
+	if ((r = load_file(c, "/etc/sshenv.conf", 0, err, errlen)) != 0)
+		return r;
+	if (xdg != NULL && *xdg == '/')
+		n = snprintf(user, sizeof(user), "%s/sshenv/config", xdg);
+	else if (home != NULL && *home == '/')
+		n = snprintf(user, sizeof(user), "%s/.config/sshenv/config",
+		    home);
+	else
+		return 0;
+	if (n < 0 || (size_t)n >= sizeof(user))
+		return 0;
+	return load_file(c, user, 0, err, errlen);
+}
+
+const char *
+config_policy_name(enum logout_policy p)
+{
+	return policy_choices[p];
+}
+
+void
+config_print(const struct config *c, FILE *f)
+{
+	const char *field;
+	size_t i;
+
+	for (i = 0; i < NOPTIONS; i++) {
+		field = (const char *)c + options[i].offset;
+		fprintf(f, "%s.%s = ", options[i].section, options[i].key);
+		switch (options[i].type) {
+		case OPT_BOOL:
+			fputs(*(const int *)field ? "yes" : "no", f);
+			break;
+		case OPT_SECONDS:
+			fprintf(f, "%u", *(const uint32_t *)field);
+			break;
+		case OPT_STRING:
+		case OPT_PATH:
+			fputs(field, f);
+			break;
+		case OPT_CHOICE:
+			fputs(options[i].choices[*(const int *)field], f);
+			break;
+		}
+		fprintf(f, "\t# %s\n", c->origin[i]);
+	}
+}
+
+void
+config_each_key(void (*fn)(const char *, const char *, void *), void *arg)
+{
+	size_t i;
+
+	for (i = 0; i < NOPTIONS; i++)
+		fn(options[i].section, options[i].key, arg);
+}

@@ -1,0 +1,56 @@
+/*
+ * config: sshenv's settings, read with inih from /etc/sshenv.conf and then
+ * ${XDG_CONFIG_HOME:-~/.config}/sshenv/config (later wins), or from one
+ * named file.  Every key is in one table; an unknown section or key, or a
+ * bad value, is an error that names the file and line.
+ */
+#ifndef SSHENV_CONFIG_H
+#define SSHENV_CONFIG_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "paths.h"
+
+enum logout_policy { POLICY_STOP, POLICY_LOCK, POLICY_KEEP };
+
+struct config {
+	uint32_t lifetime;		/* [agent] lifetime, seconds, 0 none */
+	int confirm;			/* [agent] confirm */
+	int forwarded_keep;		/* [agent] forwarded = keep|ignore */
+	char keys[1024];		/* [agent] keys, space separated */
+	uint32_t linger;		/* [session] linger, seconds */
+	enum logout_policy policy;	/* [session] on_last_logout */
+	char envfile[PATHS_MAX];	/* [files] environment */
+	int write_env;			/* [files] write_environment */
+	char rundir[PATHS_MAX];		/* [files] runtime_dir */
+	int log_level;			/* [log] level, a log.h level */
+	/* Where each value came from: "default" or "FILE:LINE". */
+	char origin[16][PATHS_MAX + 16];
+};
+
+/* Fills c with the built-in defaults. */
+void config_defaults(struct config *c);
+
+/*
+ * Loads file if non-NULL (it must exist), else the system then the user
+ * file (each only if present).  On error returns ERR_CONFIG (or
+ * ERR_SYSTEM for an unreadable file) with a "FILE:LINE: what" message in
+ * err; c then holds the defaults overlaid with what was read before.
+ */
+int config_load(struct config *c, const char *file, char *err, size_t errlen);
+
+/* Prints the effective settings, one "section.key = value  # origin". */
+void config_print(const struct config *c, FILE *f);
+
+/* ssh-agent's time format (90, 90s, 10m, 1h30m, 2d, 1w) into seconds. */
+int config_parse_seconds(const char *s, uint32_t *out);
+
+/* The name of a policy value ("stop", "lock", "keep"). */
+const char *config_policy_name(enum logout_policy p);
+
+/* Calls fn for each known "section.key" (for tests and the example). */
+void config_each_key(void (*fn)(const char *section, const char *key,
+    void *arg), void *arg);
+
+#endif

@@ -1,0 +1,180 @@
+#include <string.h>
+
+#include "ctlproto.h"
+#include "err.h"
+
+int
+ctlproto_put_request(struct wire *out, const struct ctl_request *rq)
+{
+	size_t start = wire_len(out);
+	int r;
+
+	if ((r = wire_put_u32(out, 0)) || (r = wire_put_u8(out, rq->type)) ||
+	    (r = wire_put_u32(out, CTLPROTO_VERSION)))
+		return r;
+	switch (rq->type) {
+	case CTL_INIT:
+	case CTL_LOGOUT:
+		if ((r = wire_put_u32(out, rq->sid)) != 0)
+			return r;
+		break;
+	case CTL_ENV:
+	case CTL_STATUS:
+	case CTL_STOP:
+		break;
+	default:
+		return ERR_INTERNAL;
+	}
+	return wire_set_u32(out, start, (uint32_t)(wire_len(out) - start - 4));
+}
+
+int
+ctlproto_get_request(uint8_t type, struct wire *body, struct ctl_request *rq)
+{
+	uint32_t version;
+	int r;
+
+	memset(rq, 0, sizeof(*rq));
+	if ((r = wire_get_u32(body, &version)) != 0)
+		return r;
+	if (version != CTLPROTO_VERSION)
+		return ERR_PROTOCOL;
+	switch (type) {
+	case CTL_INIT:
+	case CTL_LOGOUT:
+		if ((r = wire_get_u32(body, &rq->sid)) != 0)
+			return r;
+		if (rq->sid < 1 || rq->sid > INT32_MAX)
+			return ERR_FORMAT;
+		break;
+	case CTL_ENV:
+	case CTL_STATUS:
+	case CTL_STOP:
+		break;
+	default:
+		return ERR_UNSUPPORTED;
+	}
+	if ((r = wire_end(body)) != 0)
+		return r;
+	rq->type = type;
+	return 0;
+}
+
+/* A string into a fixed buffer: no NUL inside, must fit. */
+static int
+get_str(struct wire *w, char *buf, size_t size)
+{
+	const uint8_t *p;
+	size_t n, off = w->off;
+	int r;
+
+	if ((r = wire_get_string(w, &p, &n)) != 0)
+		return r;
+	if (n >= size || memchr(p, '\0', n) != NULL) {
+		w->off = off;
+		return n >= size ? ERR_TOO_LONG : ERR_FORMAT;
+	}
+	memcpy(buf, p, n);
+	buf[n] = '\0';
+	return 0;
+}
+
+int
+ctlproto_put_reply(struct wire *out, const struct ctl_reply *rp)
+{
+	size_t start = wire_len(out);
+	uint32_t i;
+	int r;
+
+	if ((r = wire_put_u32(out, 0)) || (r = wire_put_u8(out, rp->type)))
+		return r;
+	switch (rp->type) {
+	case CTL_R_OK:
+		break;
+	case CTL_R_ERROR:
+		if ((r = wire_put_u32(out, (uint32_t)rp->code)) ||
+		    (r = wire_put_cstring(out, rp->message)))
+			return r;
+		break;
+	case CTL_R_ENV:
+		if ((r = wire_put_cstring(out, rp->sock)) ||
+		    (r = wire_put_u32(out, rp->agent_pid)))
+			return r;
+		break;
+	case CTL_R_STATUS:
+		if (rp->nsessions > CTLPROTO_MAX_SESSIONS)
+			return ERR_TOO_LONG;
+		if ((r = wire_put_cstring(out, rp->sock)) ||
+		    (r = wire_put_u32(out, rp->agent_pid)) ||
+		    (r = wire_put_u32(out, rp->supervisor_pid)) ||
+		    (r = wire_put_u32(out, (uint32_t)rp->keys)) ||
+		    (r = wire_put_u8(out, rp->locked)) ||
+		    (r = wire_put_u8(out, rp->systemd)) ||
+		    (r = wire_put_cstring(out, rp->policy)) ||
+		    (r = wire_put_u32(out, rp->nsessions)))
+			return r;
+		for (i = 0; i < rp->nsessions; i++) {
+			if ((r = wire_put_u32(out, rp->sessions[i])) != 0)
+				return r;
+		}
+		break;
+	default:
+		return ERR_INTERNAL;
+	}
+	return wire_set_u32(out, start, (uint32_t)(wire_len(out) - start - 4));
+}
+
+int
+ctlproto_get_reply(uint8_t type, struct wire *body, struct ctl_reply *rp)
+{
+	uint32_t i, u;
+	int r = 0;
+
+	memset(rp, 0, sizeof(*rp));
+	switch (type) {
+	case CTL_R_OK:
+		break;
+	case CTL_R_ERROR:
+		if ((r = wire_get_u32(body, &u)) ||
+		    (r = get_str(body, rp->message, sizeof(rp->message))))
+			goto out;
+		rp->code = (int32_t)u;
+		break;
+	case CTL_R_ENV:
+		if ((r = get_str(body, rp->sock, sizeof(rp->sock))) ||
+		    (r = wire_get_u32(body, &rp->agent_pid)))
+			goto out;
+		break;
+	case CTL_R_STATUS:
+		if ((r = get_str(body, rp->sock, sizeof(rp->sock))) ||
+		    (r = wire_get_u32(body, &rp->agent_pid)) ||
+		    (r = wire_get_u32(body, &rp->supervisor_pid)) ||
+		    (r = wire_get_u32(body, &u)) ||
+		    (r = wire_get_u8(body, &rp->locked)) ||
+		    (r = wire_get_u8(body, &rp->systemd)) ||
+		    (r = get_str(body, rp->policy, sizeof(rp->policy))) ||
+		    (r = wire_get_u32(body, &rp->nsessions)))
+			goto out;
+		rp->keys = (int32_t)u;
+		if (rp->locked > 1 || rp->systemd > 1 ||
+		    rp->nsessions > CTLPROTO_MAX_SESSIONS) {
+			r = ERR_FORMAT;
+			goto out;
+		}
+		for (i = 0; i < rp->nsessions; i++) {
+			if ((r = wire_get_u32(body, &rp->sessions[i])) != 0)
+				goto out;
+		}
+		break;
+	default:
+		r = ERR_UNSUPPORTED;
+		goto out;
+	}
+	if ((r = wire_end(body)) != 0)
+		goto out;
+	rp->type = type;
+out:
+	if (r != 0)
+		memset(rp, 0, sizeof(*rp));
+	return r;
+}

@@ -1,0 +1,67 @@
+/*
+ * ctlproto: the protocol between the sshenv client commands and the
+ * supervisor on its control socket.  Frames as in the agent protocol
+ * (uint32 length, type byte, body), at most CTLPROTO_MAX_FRAME bytes; each
+ * request starts with the protocol version so a stale supervisor can be
+ * told apart.  Pure encode/decode; decoders check every size and refuse
+ * trailing bytes.
+ */
+#ifndef SSHENV_CTLPROTO_H
+#define SSHENV_CTLPROTO_H
+
+#include <stdint.h>
+
+#include "wire.h"
+
+#define CTLPROTO_VERSION 1
+#define CTLPROTO_MAX_FRAME (64 * 1024)
+#define CTLPROTO_MAX_SESSIONS 1024
+#define CTLPROTO_SOCK_MAX 108
+
+enum ctl_type {
+	CTL_INIT = 1,		/* register a session, want the agent */
+	CTL_ENV = 2,		/* want the agent, no session */
+	CTL_LOGOUT = 3,		/* this session ends now */
+	CTL_STATUS = 4,
+	CTL_STOP = 5,		/* stop agent and supervisor */
+	CTL_R_OK = 64,
+	CTL_R_ENV = 65,
+	CTL_R_STATUS = 66,
+	CTL_R_ERROR = 67
+};
+
+struct ctl_request {
+	uint8_t type;
+	uint32_t sid;		/* INIT, LOGOUT: the session leader */
+};
+
+struct ctl_reply {
+	uint8_t type;
+	/* R_ERROR */
+	int32_t code;
+	char message[256];
+	/* R_ENV and R_STATUS */
+	char sock[CTLPROTO_SOCK_MAX];
+	uint32_t agent_pid;
+	/* R_STATUS */
+	uint32_t supervisor_pid;
+	int32_t keys;		/* -1: unknown */
+	uint8_t locked;
+	uint8_t systemd;
+	char policy[16];
+	uint32_t nsessions;
+	uint32_t sessions[CTLPROTO_MAX_SESSIONS];
+};
+
+/* Appends a whole request frame to out. */
+int ctlproto_put_request(struct wire *out, const struct ctl_request *rq);
+/* Decodes a request body of the given type; ERR_PROTOCOL for a version
+ * mismatch, ERR_UNSUPPORTED for an unknown type. */
+int ctlproto_get_request(uint8_t type, struct wire *body,
+    struct ctl_request *rq);
+/* Appends a whole reply frame to out. */
+int ctlproto_put_reply(struct wire *out, const struct ctl_reply *rp);
+/* Decodes a reply body of the given type into *rp. */
+int ctlproto_get_reply(uint8_t type, struct wire *body, struct ctl_reply *rp);
+
+#endif
