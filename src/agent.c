@@ -89,6 +89,7 @@ struct agent {
 
 static void conn_process(struct conn *c);
 static void conn_close(struct conn *c);
+static void conn_start_reading(struct conn *c);
 
 static void
 conn_unref(struct conn *c)
@@ -654,7 +655,7 @@ conn_process(struct conn *c)
 	if (c->busy)
 		uv_read_stop((uv_stream_t *)&c->pipe);
 	else if (!uv_is_active((uv_handle_t *)&c->pipe))
-		uv_read_start((uv_stream_t *)&c->pipe, NULL, NULL);
+		conn_start_reading(c);
 }
 
 static void
@@ -705,7 +706,6 @@ on_connection(uv_stream_t *server, int status)
 	struct agent *a = server->data;
 	struct conn *c;
 	uv_os_fd_t fd;
-	uid_t uid;
 
 	if (status < 0) {
 		log_error("accept: %s", uv_strerror(status));
@@ -733,10 +733,8 @@ on_connection(uv_stream_t *server, int status)
 	}
 	/* Only our own uid, and root, may use our keys. */
 	if (uv_fileno((uv_handle_t *)&c->pipe, &fd) != 0 ||
-	    compat_peer_uid(fd, &uid) != 0 ||
-	    (uid != 0 && uid != getuid())) {
-		log_error("conn %lu: refused peer uid %ld", c->id,
-		    (long)uid);
+	    compat_peer_uid_ok(fd) != 0) {
+		log_error("conn %lu: refused a peer of another uid", c->id);
 		conn_close(c);
 		return;
 	}

@@ -3,6 +3,10 @@
 
 #include "agent.h"
 #include "cli.h"
+#include "client.h"
+#include "supervisor.h"
+
+const char *cli_progname;
 
 struct command {
 	const char *name;
@@ -11,6 +15,14 @@ struct command {
 };
 
 static const struct command commands[] = {
+	{ "init", "init [-s|-c|-f] [-q] [-F config] [key ...]", client_init },
+	{ "env", "env [-s|-c|-f] [-F config]", client_env },
+	{ "logout", "logout [-q] [-F config]", client_logout },
+	{ "status", "status [--json] [-F config]", client_status },
+	{ "doctor", "doctor [-F config]", client_doctor },
+	{ "stop", "stop [-s|-c|-f] [-q] [-F config]", client_stop },
+	{ "config", "config [-F config]", client_config },
+	{ "daemon", "daemon [-D] [-F config]", supervisor_main },
 	{ "agent", "agent [-cDdks] [-a socket] [-t life]", agent_main },
 };
 
@@ -29,6 +41,7 @@ cli_main(int argc, char **argv)
 {
 	size_t i;
 
+	cli_progname = argv[0];
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;

@@ -40,6 +40,16 @@ compat_peer_uid(int fd, uid_t *uid)
 }
 
 int
+compat_peer_uid_ok(int fd)
+{
+	uid_t uid;
+
+	if (compat_peer_uid(fd, &uid) != 0)
+		return ERR_DENIED;
+	return uid == 0 || uid == getuid() ? 0 : ERR_DENIED;
+}
+
+int
 compat_harden_process(void)
 {
 	struct rlimit rl = { 0, 0 };

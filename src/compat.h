@@ -18,6 +18,12 @@ void compat_wipe(void *p, size_t n);
 int compat_peer_uid(int fd, uid_t *uid);
 
 /*
+ * 0 if the peer of a connected unix socket may use us: our own uid, or
+ * root (who could read our memory anyway); ERR_DENIED otherwise.
+ */
+int compat_peer_uid_ok(int fd);
+
+/*
  * Makes this process refuse core dumps and, where the system allows,
  * ptrace attach and /proc/PID/mem reads by same-uid processes.
  * Returns 0 or ERR_SYSTEM.

@@ -19,6 +19,12 @@ log_init(const char *ident, int to_stderr, enum log_level level)
 }
 
 void
+log_set_level(enum log_level level)
+{
+	log_max = level;
+}
+
+void
 log_msg(enum log_level level, const char *fmt, ...)
 {
 	static const int prio[] = { LOG_ERR, LOG_INFO, LOG_DEBUG };

@@ -10,6 +10,7 @@ enum log_level { LOG_LEVEL_ERROR, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG };
 
 /* ident prefixes every line; to_stderr picks stderr over syslog. */
 void log_init(const char *ident, int to_stderr, enum log_level level);
+void log_set_level(enum log_level level);
 void log_msg(enum log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

@@ -1,0 +1,886 @@
+/*
+ * The client side of sshenv.  A command that needs the agent reaches the
+ * supervisor on its control socket, and starts one if none answers: under
+ * a lock, so that of many logins racing exactly one starts it, and with a
+ * readiness pipe, so that the command returns only once it can be served.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agentclient.h"
+#include "cli.h"
+#include "client.h"
+#include "config.h"
+#include "crypto.h"
+#include "ctlproto.h"
+#include "envfile.h"
+#include "err.h"
+#include "paths.h"
+#include "shellenv.h"
+#include "wire.h"
+
+#define CALL_TIMEOUT_MS 15000
+#define START_TIMEOUT_MS 10000
+#define LOCK_TIMEOUT_MS 15000
+#define AGENT_TIMEOUT_MS 3000
+
+struct client {
+	struct config cfg;
+	struct paths paths;
+	const char *config_file;
+	enum shell_kind kind;
+	int quiet;
+	int json;
+};
+
+static long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static void
+sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static void
+warnx_(const char *fmt, const char *a, const char *b)
+{
+	fprintf(stderr, "sshenv: ");
+	fprintf(stderr, fmt, a, b);
+	fputc('\n', stderr);
+}
+
+/*
+ * Common options: -s -c -f (shell), -q, -F file, --json.  Leaves optind
+ * at the first operand.  Returns 0 or EXIT_USAGE.
+ */
+static int
+parse_common(struct client *cl, int *argcp, char **argv, const char *allowed)
+{
+	int opt, i, argc = *argcp;
+
+	memset(cl, 0, sizeof(*cl));
+	cl->kind = shellenv_guess(getenv("SHELL"));
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0 && strchr(allowed, 'j')) {
+			cl->json = 1;
+			memmove(&argv[i], &argv[i + 1],
+			    (size_t)(argc - i) * sizeof(*argv));
+			argc--;
+			i--;
+		}
+	}
+	*argcp = argc;
+	optind = 1;
+	while ((opt = getopt(argc, argv, "+scfqF:")) != -1) {
+		if (opt == '?' || strchr(allowed, opt) == NULL)
+			return EXIT_USAGE;
+		switch (opt) {
+		case 's': cl->kind = SHELL_SH; break;
+		case 'c': cl->kind = SHELL_CSH; break;
+		case 'f': cl->kind = SHELL_FISH; break;
+		case 'q': cl->quiet = 1; break;
+		case 'F': cl->config_file = optarg; break;
+		}
+	}
+	return 0;
+}
+
+/* Loads the configuration and computes the paths; prints what failed. */
+static int
+setup(struct client *cl)
+{
+	char err[PATHS_MAX + 256];
+	int r;
+
+	config_defaults(&cl->cfg);
+	if (config_load(&cl->cfg, cl->config_file, err, sizeof(err)) != 0) {
+		fprintf(stderr, "sshenv: %s\n", err);
+		return EXIT_ERROR;
+	}
+	if ((r = paths_init(&cl->paths, cl->cfg.rundir,
+	    cl->cfg.envfile)) != 0) {
+		warnx_("runtime directory: %s%s", err_str(r), "");
+		return EXIT_ERROR;
+	}
+	return 0;
+}
+
+static int
+self_exe(char *buf, size_t size)
+{
+	ssize_t n = readlink("/proc/self/exe", buf, size - 1);
+
+	if (n > 0) {
+		buf[n] = '\0';
+		return 0;
+	}
+	if (cli_progname != NULL && realpath(cli_progname, buf) != NULL)
+		return 0;
+	return ERR_NOT_FOUND;
+}
+
+/* Takes the start lock, giving up after LOCK_TIMEOUT_MS. */
+static int
+take_start_lock(const struct client *cl, int *fdp)
+{
+	long deadline = now_ms() + LOCK_TIMEOUT_MS;
+	int fd;
+
+	*fdp = -1;
+	if ((fd = open(cl->paths.start_lock, O_RDWR | O_CREAT | O_NOFOLLOW |
+	    O_CLOEXEC, 0600)) < 0)
+		return ERR_SYSTEM;
+	while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		if (errno != EWOULDBLOCK || now_ms() > deadline) {
+			close(fd);
+			return ERR_BUSY;
+		}
+		sleep_ms(5);
+	}
+	*fdp = fd;
+	return 0;
+}
+
+/*
+ * Starts `sshenv daemon` detached (fork, setsid, fork, exec) and waits for
+ * it to say on a pipe that it serves.
+ */
+static int
+spawn_daemon(const struct client *cl)
+{
+	char exe[PATHS_MAX], fdarg[16], c = 0;
+	char *args[8];
+	struct pollfd pfd;
+	pid_t pid, pid2;
+	int p[2], n = 0, st, r, nul;
+
+	if (self_exe(exe, sizeof(exe)) != 0)
+		return ERR_NOT_FOUND;
+	if (pipe2(p, O_CLOEXEC) != 0)
+		return ERR_SYSTEM;
+	if ((pid = fork()) < 0) {
+		close(p[0]);
+		close(p[1]);
+		return ERR_SYSTEM;
+	}
+	if (pid == 0) {
+		setsid();
+		if ((pid2 = fork()) != 0)
+			_exit(pid2 < 0 ? 1 : 0);
+		/* Never hold the stdout of `eval "$(sshenv init)"`. */
+		if ((nul = open("/dev/null", O_RDWR)) >= 0) {
+			dup2(nul, 0);
+			dup2(nul, 1);
+			if (nul > 2)
+				close(nul);
+		}
+		fcntl(p[1], F_SETFD, 0);
+		snprintf(fdarg, sizeof(fdarg), "%d", p[1]);
+		args[n++] = exe;
+		args[n++] = "daemon";
+		args[n++] = "-R";
+		args[n++] = fdarg;
+		if (cl->config_file != NULL) {
+			args[n++] = "-F";
+			args[n++] = (char *)cl->config_file;
+		}
+		args[n] = NULL;
+		execv(exe, args);
+		_exit(127);
+	}
+	close(p[1]);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	pfd.fd = p[0];
+	pfd.events = POLLIN;
+	r = ERR_NO_SERVER;
+	if (poll(&pfd, 1, START_TIMEOUT_MS) == 1 && read(p[0], &c, 1) == 1 &&
+	    c == 'R')
+		r = 0;
+	close(p[0]);
+	return r;
+}
+
+/* Writes all of out to fd and reads one reply frame into *rp. */
+static int
+exchange(int fd, struct wire *out, struct ctl_reply *rp)
+{
+	struct wire in, body;
+	long deadline = now_ms() + CALL_TIMEOUT_MS;
+	struct pollfd pfd;
+	size_t framelen;
+	uint8_t type, *p;
+	ssize_t n;
+	int r;
+
+	wire_init(&in, CTLPROTO_MAX_FRAME + 4);
+	while (wire_avail(out) > 0) {
+		n = write(fd, wire_ptr(out), wire_avail(out));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			r = ERR_NO_SERVER;
+			goto out;
+		}
+		wire_consume(out, (size_t)n);
+	}
+	for (;;) {
+		r = wire_get_frame(&in, CTLPROTO_MAX_FRAME, &type, &body,
+		    &framelen);
+		if (r == 0)
+			break;
+		if (r != ERR_TRUNCATED) {
+			r = ERR_PROTOCOL;
+			goto out;
+		}
+		pfd.fd = fd;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, (int)(deadline - now_ms())) <= 0) {
+			r = ERR_BUSY;
+			goto out;
+		}
+		if ((r = wire_reserve(&in, 4096, &p)) != 0)
+			goto out;
+		if ((n = read(fd, p, 4096)) <= 0) {
+			if (n < 0 && errno == EINTR)
+				continue;
+			r = ERR_NO_SERVER;
+			goto out;
+		}
+		wire_commit(&in, (size_t)n);
+	}
+	r = ctlproto_get_reply(type, &body, rp);
+	if (r != 0)
+		r = ERR_PROTOCOL;
+out:
+	wire_free(&in);
+	return r;
+}
+
+/*
+ * One request to the supervisor, starting it first if autostart and none
+ * answers.  Prints nothing; returns 0, ERR_NO_SERVER, or another code.
+ */
+static int
+ctl_call(const struct client *cl, const struct ctl_request *rq,
+    struct ctl_reply *rp, int autostart)
+{
+	struct wire out;
+	int fd = -1, lockfd = -1, r;
+
+	memset(rp, 0, sizeof(*rp));
+	wire_init(&out, CTLPROTO_MAX_FRAME + 4);
+	if ((r = ctlproto_put_request(&out, rq)) != 0)
+		goto out;
+	if (autostart && (r = paths_ensure_dir(cl->paths.rundir)) != 0)
+		goto out;
+	r = paths_connect(cl->paths.ctl_sock, &fd);
+	if (r != 0 && autostart) {
+		if ((r = take_start_lock(cl, &lockfd)) != 0)
+			goto out;
+		/* Someone may have started it while we waited for the lock. */
+		if ((r = paths_connect(cl->paths.ctl_sock, &fd)) != 0 &&
+		    (r = spawn_daemon(cl)) == 0)
+			r = paths_connect(cl->paths.ctl_sock, &fd);
+		close(lockfd);
+	}
+	if (r != 0)
+		goto out;
+	r = exchange(fd, &out, rp);
+out:
+	if (fd >= 0)
+		close(fd);
+	wire_free(&out);
+	return r;
+}
+
+static void
+explain(const struct client *cl, int r)
+{
+	if (r == ERR_NO_SERVER)
+		fprintf(stderr, "sshenv: no supervisor is running "
+		    "(start one with 'sshenv init')\n");
+	else if (r == ERR_SYMLINK || r == ERR_BAD_OWNER || r == ERR_BAD_MODE)
+		fprintf(stderr, "sshenv: refusing runtime directory %s: %s\n",
+		    cl->paths.rundir, err_str(r));
+	else
+		fprintf(stderr, "sshenv: %s\n", err_str(r));
+}
+
+static int
+exit_for(int r)
+{
+	return r == ERR_NO_SERVER ? EXIT_NO_SERVER : EXIT_ERROR;
+}
+
+/* Prints the snippet that points this shell at the agent. */
+static int
+print_env(const struct client *cl, const struct ctl_reply *rp, int keep_sock)
+{
+	struct wire out;
+	char num[16];
+	int r = 0;
+
+	wire_init(&out, 16 * 1024);
+	snprintf(num, sizeof(num), "%u", rp->agent_pid);
+	if (!keep_sock)
+		r = shellenv_set(&out, cl->kind, "SSH_AUTH_SOCK", rp->sock);
+	if (r == 0)
+		r = shellenv_set(&out, cl->kind, "SSH_AGENT_PID", num);
+	if (r == 0)
+		fwrite(wire_ptr(&out), 1, wire_avail(&out), stdout);
+	else
+		warnx_("cannot print the environment: %s%s", err_str(r), "");
+	wire_free(&out);
+	return r == 0 ? EXIT_OK : EXIT_ERROR;
+}
+
+/* A forwarded agent: sshd set SSH_AUTH_SOCK, not us, and it answers. */
+static const char *
+forwarded_agent(const struct client *cl)
+{
+	const char *s = getenv("SSH_AUTH_SOCK");
+
+	if (s == NULL || *s == '\0' || strcmp(s, cl->paths.agent_sock) == 0)
+		return NULL;
+	if (getenv("SSH_CONNECTION") == NULL && getenv("SSH_CLIENT") == NULL)
+		return NULL;
+	return paths_alive(s) ? s : NULL;
+}
+
+/* The base64 blob of a .pub file, decoded into out. */
+static int
+read_pub(const char *path, struct wire *out)
+{
+	char line[16384], *b64, *end;
+	unsigned char bin[12288];
+	FILE *f;
+	int n;
+
+	if ((f = fopen(path, "re")) == NULL)
+		return ERR_NOT_FOUND;
+	if (fgets(line, sizeof(line), f) == NULL) {
+		fclose(f);
+		return ERR_FORMAT;
+	}
+	fclose(f);
+	if ((b64 = strchr(line, ' ')) == NULL)
+		return ERR_FORMAT;
+	b64++;
+	end = b64 + strcspn(b64, " \n");
+	*end = '\0';
+	if ((n = crypto_base64_decode(b64, bin, sizeof(bin))) < 0)
+		return ERR_FORMAT;
+	return wire_put(out, bin, (size_t)n);
+}
+
+/* A key named without a slash lives in ~/.ssh, as keychain has it. */
+static int
+key_path(const char *name, char *out, size_t size)
+{
+	const char *home = getenv("HOME");
+	int n;
+
+	if (strchr(name, '/') != NULL)
+		n = snprintf(out, size, "%s", name);
+	else if (home != NULL)
+		n = snprintf(out, size, "%s/.ssh/%s", home, name);
+	else
+		return ERR_NOT_FOUND;
+	return n < 0 || (size_t)n >= size ? ERR_TOO_LONG : 0;
+}
+
+static int
+have_terminal(void)
+{
+	int fd;
+
+	if (isatty(0))
+		return 1;
+	if ((fd = open("/dev/tty", O_RDWR | O_CLOEXEC)) < 0)
+		return 0;
+	close(fd);
+	return 1;
+}
+
+/* Runs the real ssh-add for one key; its chatter goes to stderr. */
+static int
+ssh_add(const struct client *cl, const char *sock, const char *path)
+{
+	char *args[6];
+	pid_t pid;
+	int n = 0, st, nul, tty = have_terminal();
+
+	args[n++] = "ssh-add";
+	if (cl->cfg.confirm)
+		args[n++] = "-c";
+	if (cl->quiet)
+		args[n++] = "-q";
+	args[n++] = (char *)path;
+	args[n] = NULL;
+	fflush(stdout);
+	if ((pid = fork()) < 0)
+		return ERR_SYSTEM;
+	if (pid == 0) {
+		dup2(2, 1);
+		if (!tty) {
+			/* No terminal: never prompt, never hang. */
+			if ((nul = open("/dev/null", O_RDONLY)) >= 0)
+				dup2(nul, 0);
+			if (getenv("SSH_ASKPASS") == NULL)
+				setenv("SSH_ASKPASS_REQUIRE", "never", 1);
+		}
+		setenv("SSH_AUTH_SOCK", sock, 1);
+		execvp("ssh-add", args);
+		_exit(127);
+	}
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : ERR_DENIED;
+}
+
+/* Loads each key the agent does not hold yet. */
+static void
+load_keys(const struct client *cl, const char *sock, char **names, int n)
+{
+	char list[sizeof(cl->cfg.keys)], *tok, *save = NULL;
+	char path[PATHS_MAX], pub[PATHS_MAX + 8];
+	struct wire blob;
+	int i, have;
+
+	memcpy(list, cl->cfg.keys, sizeof(list));
+	wire_init(&blob, 64 * 1024);
+	tok = strtok_r(list, " \t", &save);
+	for (i = 0; tok != NULL || i < n;) {
+		const char *name = tok != NULL ? tok : names[i++];
+
+		if (tok != NULL)
+			tok = strtok_r(NULL, " \t", &save);
+		if (key_path(name, path, sizeof(path)) != 0)
+			continue;
+		snprintf(pub, sizeof(pub), "%s.pub", path);
+		wire_reset(&blob);
+		have = read_pub(pub, &blob) == 0 ? agentclient_has_key(sock,
+		    AGENT_TIMEOUT_MS, wire_ptr(&blob), wire_avail(&blob)) : 0;
+		if (have == 1)
+			continue;
+		if (access(path, R_OK) != 0) {
+			warnx_("key %s: %s", path, strerror(errno));
+			continue;
+		}
+		if (ssh_add(cl, sock, path) != 0)
+			warnx_("key %s was not loaded%s", path,
+			    have_terminal() ? "" : " (no terminal to ask for "
+			    "its passphrase)");
+	}
+	wire_free(&blob);
+}
+
+static void
+check_envfile(const struct client *cl)
+{
+	struct envfile_data d;
+	int r;
+
+	if (!cl->cfg.write_env || cl->paths.envfile[0] == '\0')
+		return;
+	r = envfile_read(cl->paths.envfile, &d);
+	if (r == ERR_NOT_OURS || r == ERR_SYMLINK || r == ERR_BAD_OWNER)
+		warnx_("%s: %s; left untouched", cl->paths.envfile,
+		    r == ERR_NOT_OURS ? "not written by sshenv" : err_str(r));
+}
+
+int
+client_init(int argc, char **argv)
+{
+	struct client cl;
+	struct ctl_request rq;
+	struct ctl_reply rp;
+	const char *fwd;
+	int r;
+
+	if (parse_common(&cl, &argc, argv, "scfqF") != 0) {
+		fprintf(stderr, "usage: sshenv init [-s|-c|-f] [-q] "
+		    "[-F config] [key ...]\n");
+		return EXIT_USAGE;
+	}
+	if ((r = setup(&cl)) != 0)
+		return r;
+	memset(&rq, 0, sizeof(rq));
+	rq.type = CTL_INIT;
+	rq.sid = (uint32_t)getsid(0);
+	if ((r = ctl_call(&cl, &rq, &rp, 1)) != 0) {
+		explain(&cl, r);
+		return exit_for(r);
+	}
+	if (rp.type == CTL_R_ERROR) {
+		fprintf(stderr, "sshenv: supervisor: %s\n", rp.message);
+		return EXIT_ERROR;
+	}
+	if (rp.type != CTL_R_ENV) {
+		fprintf(stderr, "sshenv: unexpected reply\n");
+		return EXIT_ERROR;
+	}
+	check_envfile(&cl);
+	load_keys(&cl, rp.sock, argv + optind, argc - optind);
+	fwd = cl.cfg.forwarded_keep ? forwarded_agent(&cl) : NULL;
+	if (fwd != NULL && !cl.quiet)
+		warnx_("keeping the forwarded agent %s for this shell%s", fwd,
+		    "");
+	return print_env(&cl, &rp, fwd != NULL);
+}
+
+int
+client_env(int argc, char **argv)
+{
+	struct client cl;
+	struct ctl_request rq;
+	struct ctl_reply rp;
+	int r;
+
+	if (parse_common(&cl, &argc, argv, "scfF") != 0 || optind != argc) {
+		fprintf(stderr, "usage: sshenv env [-s|-c|-f] [-F config]\n");
+		return EXIT_USAGE;
+	}
+	if ((r = setup(&cl)) != 0)
+		return r;
+	memset(&rq, 0, sizeof(rq));
+	rq.type = CTL_ENV;
+	if ((r = ctl_call(&cl, &rq, &rp, 0)) != 0) {
+		explain(&cl, r);
+		return exit_for(r);
+	}
+	if (rp.type != CTL_R_ENV) {
+		fprintf(stderr, "sshenv: %s\n", rp.type == CTL_R_ERROR ?
+		    rp.message : "unexpected reply");
+		return EXIT_ERROR;
+	}
+	return print_env(&cl, &rp, 0);
+}
+
+int
+client_logout(int argc, char **argv)
+{
+	struct client cl;
+	struct ctl_request rq;
+	struct ctl_reply rp;
+	int r;
+
+	if (parse_common(&cl, &argc, argv, "qF") != 0 || optind != argc) {
+		fprintf(stderr, "usage: sshenv logout [-q] [-F config]\n");
+		return EXIT_USAGE;
+	}
+	if ((r = setup(&cl)) != 0)
+		return r;
+	memset(&rq, 0, sizeof(rq));
+	rq.type = CTL_LOGOUT;
+	rq.sid = (uint32_t)getsid(0);
+	if ((r = ctl_call(&cl, &rq, &rp, 0)) != 0) {
+		if (!cl.quiet)
+			explain(&cl, r);
+		return exit_for(r);
+	}
+	return rp.type == CTL_R_OK ? EXIT_OK : EXIT_ERROR;
+}
+
+static int
+get_status(struct client *cl, struct ctl_reply *rp)
+{
+	struct ctl_request rq;
+	int r;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.type = CTL_STATUS;
+	if ((r = ctl_call(cl, &rq, rp, 0)) != 0)
+		return r;
+	if (rp->type != CTL_R_STATUS)
+		return ERR_PROTOCOL;
+	return 0;
+}
+
+/* A JSON string: our paths hold no control characters, but be safe. */
+static void
+json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s != '\0'; s++) {
+		if (*s == '"' || *s == '\\')
+			fprintf(f, "\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			fprintf(f, "\\u%04x", *s);
+		else
+			fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+int
+client_status(int argc, char **argv)
+{
+	struct client cl;
+	struct ctl_reply rp;
+	uint32_t i;
+	int r;
+
+	if (parse_common(&cl, &argc, argv, "jF") != 0 || optind != argc) {
+		fprintf(stderr, "usage: sshenv status [--json] [-F config]\n");
+		return EXIT_USAGE;
+	}
+	if ((r = setup(&cl)) != 0)
+		return r;
+	if ((r = get_status(&cl, &rp)) != 0) {
+		if (cl.json && r == ERR_NO_SERVER) {
+			printf("{\"running\": false, \"supervisor_pid\": null, "
+			    "\"agent_pid\": null, \"socket\": null, "
+			    "\"keys\": null, \"sessions\": []}\n");
+		} else {
+			explain(&cl, r);
+		}
+		return exit_for(r);
+	}
+	if (cl.json) {
+		printf("{\"running\": true, \"supervisor_pid\": %u, "
+		    "\"agent_pid\": %u, \"socket\": ", rp.supervisor_pid,
+		    rp.agent_pid);
+		json_str(stdout, rp.sock);
+		if (rp.keys < 0)
+			printf(", \"keys\": null");
+		else
+			printf(", \"keys\": %d", rp.keys);
+		printf(", \"locked\": %s, \"policy\": ", rp.locked ? "true" :
+		    "false");
+		json_str(stdout, rp.policy);
+		printf(", \"systemd\": %s, \"sessions\": [",
+		    rp.systemd ? "true" : "false");
+		for (i = 0; i < rp.nsessions; i++)
+			printf("%s%u", i ? ", " : "", rp.sessions[i]);
+		printf("], \"environment_file\": ");
+		json_str(stdout, cl.cfg.write_env ? cl.paths.envfile : "");
+		printf("}\n");
+		return EXIT_OK;
+	}
+	printf("supervisor pid %u%s\n", rp.supervisor_pid,
+	    rp.systemd ? " (systemd)" : "");
+	if (rp.agent_pid != 0)
+		printf("agent pid %u\n", rp.agent_pid);
+	else
+		printf("agent not running\n");
+	printf("socket %s\n", rp.sock);
+	if (rp.keys < 0)
+		printf("keys unknown\n");
+	else
+		printf("keys %d%s\n", rp.keys, rp.locked ? " (locked)" : "");
+	printf("sessions %u:", rp.nsessions);
+	for (i = 0; i < rp.nsessions; i++)
+		printf(" %u", rp.sessions[i]);
+	printf("\non last logout: %s\n", rp.policy);
+	return EXIT_OK;
+}
+
+int
+client_stop(int argc, char **argv)
+{
+	struct client cl;
+	struct ctl_request rq;
+	struct ctl_reply rp;
+	struct wire out;
+	long deadline;
+	int r;
+
+	if (parse_common(&cl, &argc, argv, "scfqF") != 0 || optind != argc) {
+		fprintf(stderr, "usage: sshenv stop [-s|-c|-f] [-q] "
+		    "[-F config]\n");
+		return EXIT_USAGE;
+	}
+	if ((r = setup(&cl)) != 0)
+		return r;
+	memset(&rq, 0, sizeof(rq));
+	rq.type = CTL_STOP;
+	if ((r = ctl_call(&cl, &rq, &rp, 0)) != 0) {
+		if (!cl.quiet)
+			explain(&cl, r);
+		return exit_for(r);
+	}
+	/* Done when the supervisor has removed its socket. */
+	deadline = now_ms() + 5000;
+	while (access(cl.paths.ctl_sock, F_OK) == 0 && now_ms() < deadline)
+		sleep_ms(10);
+	wire_init(&out, 4096);
+	if (shellenv_unset(&out, cl.kind, "SSH_AUTH_SOCK") == 0 &&
+	    shellenv_unset(&out, cl.kind, "SSH_AGENT_PID") == 0)
+		fwrite(wire_ptr(&out), 1, wire_avail(&out), stdout);
+	wire_free(&out);
+	return EXIT_OK;
+}
+
+int
+client_config(int argc, char **argv)
+{
+	struct client cl;
+	int r;
+
+	if (parse_common(&cl, &argc, argv, "F") != 0 || optind != argc) {
+		fprintf(stderr, "usage: sshenv config [-F config]\n");
+		return EXIT_USAGE;
+	}
+	if ((r = setup(&cl)) != 0)
+		return r;
+	config_print(&cl.cfg, stdout);
+	return EXIT_OK;
+}
+
+/* ---- doctor ---- */
+
+static int doctor_fails;
+
+static void
+verdict(const char *level, const char *what, const char *remedy)
+{
+	printf("%-4s %s\n", level, what);
+	if (remedy != NULL)
+		printf("     -> %s\n", remedy);
+	if (strcmp(level, "FAIL") == 0)
+		doctor_fails++;
+}
+
+/*
+ * Reads an ssh_config for ForwardAgent: a "yes" under "Host *" (or
+ * before any Host line) forwards the agent to every server.
+ */
+static void
+check_forward_config(const char *path)
+{
+	char line[1024], host[256] = "*", msg[1600], *p, *k, *v;
+	FILE *f;
+	int lineno = 0, found = 0;
+
+	if ((f = fopen(path, "re")) == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		lineno++;
+		p = line + strspn(line, " \t");
+		if (*p == '#' || *p == '\n' || *p == '\0')
+			continue;
+		k = strtok(p, " \t=\n");
+		v = strtok(NULL, " \t=\n");
+		if (k == NULL || v == NULL)
+			continue;
+		if (strcasecmp(k, "Host") == 0 || strcasecmp(k, "Match") == 0) {
+			snprintf(host, sizeof(host), "%s%s",
+			    strcasecmp(k, "Match") == 0 ? "match " : "", v);
+			continue;
+		}
+		if (strcasecmp(k, "ForwardAgent") != 0 ||
+		    strcasecmp(v, "no") == 0)
+			continue;
+		found = 1;
+		if (strcmp(host, "*") == 0) {
+			snprintf(msg, sizeof(msg), "%s:%d: ForwardAgent %s "
+			    "for every host", path, lineno, v);
+			verdict("warn", msg, "forward only to hosts you trust: "
+			    "move it under 'Host name'");
+		} else {
+			snprintf(msg, sizeof(msg), "%s:%d: ForwardAgent %s "
+			    "for Host %s", path, lineno, v, host);
+			verdict("ok", msg, NULL);
+		}
+	}
+	fclose(f);
+	if (!found) {
+		snprintf(msg, sizeof(msg), "%s: no ForwardAgent setting", path);
+		verdict("ok", msg, NULL);
+	}
+}
+
+int
+client_doctor(int argc, char **argv)
+{
+	struct client cl;
+	struct ctl_reply rp;
+	char msg[PATHS_MAX * 2], path[PATHS_MAX];
+	const char *sock = getenv("SSH_AUTH_SOCK"), *home = getenv("HOME");
+	uint32_t n;
+	int r, fwd;
+
+	if (parse_common(&cl, &argc, argv, "F") != 0 || optind != argc) {
+		fprintf(stderr, "usage: sshenv doctor [-F config]\n");
+		return EXIT_USAGE;
+	}
+	if ((r = setup(&cl)) != 0)
+		return r;
+	doctor_fails = 0;
+	r = get_status(&cl, &rp);
+	if (r != 0) {
+		verdict("FAIL", "no sshenv supervisor answers",
+		    "add 'eval \"$(sshenv init)\"' to your login profile, "
+		    "or run it now");
+	} else {
+		snprintf(msg, sizeof(msg), "supervisor %u running",
+		    rp.supervisor_pid);
+		verdict("ok", msg, NULL);
+		if (rp.agent_pid == 0 || !paths_alive(rp.sock)) {
+			verdict("FAIL", "the agent does not answer",
+			    "run 'sshenv stop' and then 'sshenv init'");
+		} else {
+			snprintf(msg, sizeof(msg), "agent %u answers at %s",
+			    rp.agent_pid, rp.sock);
+			verdict("ok", msg, NULL);
+			if (rp.locked)
+				verdict("warn", "the agent is locked",
+				    "log in again, or 'ssh-add -X'");
+			else if (rp.keys <= 0)
+				verdict("warn", "the agent holds no keys",
+				    "ssh-add ~/.ssh/id_ed25519 (or name keys "
+				    "in [agent] keys)");
+			else {
+				snprintf(msg, sizeof(msg), "%d key%s loaded",
+				    rp.keys, rp.keys == 1 ? "" : "s");
+				verdict("ok", msg, NULL);
+			}
+		}
+	}
+	if (sock == NULL || *sock == '\0') {
+		verdict("FAIL", "SSH_AUTH_SOCK is not set in this shell",
+		    "eval \"$(sshenv env)\"");
+	} else if (agentclient_count(sock, AGENT_TIMEOUT_MS, &n) != 0) {
+		snprintf(msg, sizeof(msg), "SSH_AUTH_SOCK=%s does not answer",
+		    sock);
+		verdict("FAIL", msg, "eval \"$(sshenv env)\" to point this "
+		    "shell at the live agent");
+	} else {
+		fwd = strcmp(sock, cl.paths.agent_sock) != 0;
+		snprintf(msg, sizeof(msg), "SSH_AUTH_SOCK=%s answers (%u "
+		    "key%s): %s", sock, n, n == 1 ? "" : "s",
+		    !fwd ? "sshenv's local agent" :
+		    getenv("SSH_CONNECTION") != NULL ?
+		    "a forwarded agent" : "another agent");
+		verdict(fwd && getenv("SSH_CONNECTION") == NULL ? "warn" :
+		    "ok", msg, fwd && getenv("SSH_CONNECTION") == NULL ?
+		    "eval \"$(sshenv env)\" to use sshenv's agent" : NULL);
+	}
+	if (home != NULL) {
+		snprintf(path, sizeof(path), "%s/.ssh/config", home);
+		check_forward_config(path);
+	}
+	check_forward_config("/etc/ssh/ssh_config");
+	return doctor_fails > 0 ? EXIT_NEGATIVE : EXIT_OK;
+}
