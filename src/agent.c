@@ -5,6 +5,7 @@
  * signature for one client never holds up another.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -26,6 +27,7 @@
 #include "log.h"
 #include "paths.h"
 #include "shellenv.h"
+#include "signpool.h"
 #include "wire.h"
 
 /* Room for the agent's keys in locked memory: ~100 RSA-3072 keys. */
@@ -50,7 +52,7 @@ struct agent;
 struct conn {
 	uv_pipe_t pipe;		/* first: the handle's data is the conn */
 	uv_write_t wreq;
-	uv_work_t work;
+	struct signjob job;
 	uv_process_t proc;
 	struct agent *agent;
 	struct conn *next, **prevp;
@@ -76,6 +78,7 @@ struct agent {
 	uv_pipe_t listener;
 	uv_signal_t sigterm, sigint, sighup;
 	uv_timer_t expiry;
+	struct signpool *pool;
 	struct keystore *ks;
 	struct conn *conns;
 	unsigned long next_id;
@@ -190,19 +193,21 @@ reply_status(struct conn *c, int ok)
 	conn_send(c);
 }
 
+#define JOB_CONN(j) ((struct conn *)((char *)(j) - offsetof(struct conn, job)))
+
 static void
-sign_work(uv_work_t *req)
+sign_work(struct signjob *job)
 {
-	struct conn *c = req->data;
+	struct conn *c = JOB_CONN(job);
 
 	c->sign_result = crypto_sign(c->key, c->data, c->datalen, c->flags,
 	    &c->sig);
 }
 
 static void
-sign_done(uv_work_t *req, int status)
+sign_done(struct signjob *job)
 {
-	struct conn *c = req->data;
+	struct conn *c = JOB_CONN(job);
 	int r = c->sign_result;
 
 	crypto_key_unref(c->key);
@@ -212,9 +217,8 @@ sign_done(uv_work_t *req, int status)
 	c->data = NULL;
 	if (!c->closing) {
 		wire_reset(&c->out);
-		if (status != 0 || r != 0) {
-			log_error("signature failed: %s", status != 0 ?
-			    uv_strerror(status) : err_str(r));
+		if (r != 0) {
+			log_error("signature failed: %s", err_str(r));
 			reply_status(c, 0);
 		} else if (agentproto_begin(&c->out, AGENT_SIGN_RESPONSE) ||
 		    wire_put_string(&c->out, wire_ptr(&c->sig),
@@ -231,20 +235,16 @@ sign_done(uv_work_t *req, int status)
 	conn_unref(c);
 }
 
+/* The key may be slow (RSA-4096): sign off the loop. */
 static void
 start_sign(struct conn *c)
 {
 	c->busy = 1;
-	c->work.data = c;
-	wire_reset(&c->sig);
-	if (uv_queue_work(&c->agent->loop, &c->work, sign_work,
-	    sign_done) != 0) {
-		crypto_key_unref(c->key);
-		c->key = NULL;
-		reply_status(c, 0);
-		return;
-	}
 	c->refs++;
+	wire_reset(&c->sig);
+	c->job.work = sign_work;
+	c->job.done = sign_done;
+	signpool_submit(c->agent->pool, &c->job);
 }
 
 static void
@@ -779,6 +779,8 @@ agent_stop(struct agent *a)
 	uv_close((uv_handle_t *)&a->sigterm, NULL);
 	uv_close((uv_handle_t *)&a->sigint, NULL);
 	uv_close((uv_handle_t *)&a->sighup, NULL);
+	signpool_close(a->pool);
+	a->pool = NULL;
 	/* Keys go now, not when the last signature job drains. */
 	keystore_remove_all(a->ks);
 	if (a->sockpath != NULL)
@@ -831,7 +833,12 @@ agent_serve(struct agent *a, int fd)
 	uv_signal_start(&a->sigterm, on_signal, SIGTERM);
 	uv_signal_start(&a->sigint, on_signal, SIGINT);
 	uv_signal_start(&a->sighup, on_signal, SIGHUP);
-	if ((r = uv_pipe_open(&a->listener, fd)) != 0 ||
+	if ((r = signpool_new(&a->loop, (int)sysconf(_SC_NPROCESSORS_ONLN),
+	    &a->pool)) != 0) {
+		log_error("cannot start signing threads: %s", err_str(r));
+		close(fd);
+		agent_stop(a);
+	} else if ((r = uv_pipe_open(&a->listener, fd)) != 0 ||
 	    (r = uv_listen((uv_stream_t *)&a->listener, SOMAXCONN,
 	    on_connection)) != 0) {
 		log_error("listen: %s", uv_strerror(r));

@@ -2,6 +2,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #ifdef __linux__
 #include <sys/prctl.h>
@@ -62,4 +63,13 @@ compat_harden_process(void)
 		return ERR_SYSTEM;
 #endif
 	return 0;
+}
+
+void
+compat_lower_thread_priority(void)
+{
+#if defined(__linux__) && defined(SYS_gettid)
+	/* On Linux, nice is per thread when given a thread id. */
+	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
+#endif
 }

@@ -30,4 +30,8 @@ int compat_peer_uid_ok(int fd);
  */
 int compat_harden_process(void);
 
+/* Lowers the calling thread's (not the process's) scheduling priority,
+ * where the system can; best effort. */
+void compat_lower_thread_priority(void);
+
 #endif

@@ -1,0 +1,171 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "compat.h"
+#include "err.h"
+#include "signpool.h"
+
+#define MAX_THREADS 16
+
+struct signpool {
+	uv_poll_t poll;		/* on wake[0] */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct signjob *queue, **queue_tail;
+	struct signjob *finished;	/* LIFO; reversed when taken */
+	pthread_t threads[MAX_THREADS];
+	int nthreads;
+	int wake[2];
+	int stopping;
+};
+
+static void *
+worker(void *arg)
+{
+	struct signpool *p = arg;
+	struct signjob *job;
+	int notify;
+	char c = 1;
+
+	/* Signing waits behind the loop thread, never the other way. */
+	compat_lower_thread_priority();
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		while (p->queue == NULL && !p->stopping)
+			pthread_cond_wait(&p->cv, &p->mu);
+		if ((job = p->queue) == NULL)
+			break;
+		if ((p->queue = job->next) == NULL)
+			p->queue_tail = &p->queue;
+		pthread_mutex_unlock(&p->mu);
+		job->work(job);
+		pthread_mutex_lock(&p->mu);
+		notify = p->finished == NULL;
+		job->next = p->finished;
+		p->finished = job;
+		/* One byte per batch: the loop takes the whole list. */
+		if (notify && write(p->wake[1], &c, 1) < 0 && errno != EAGAIN)
+			abort();
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+/* Runs the done callbacks of finished jobs, oldest first. */
+static void
+drain(struct signpool *p)
+{
+	struct signjob *list, *rev = NULL, *next;
+	char buf[64];
+
+	while (read(p->wake[0], buf, sizeof(buf)) > 0)
+		;
+	pthread_mutex_lock(&p->mu);
+	list = p->finished;
+	p->finished = NULL;
+	pthread_mutex_unlock(&p->mu);
+	for (; list != NULL; list = next) {
+		next = list->next;
+		list->next = rev;
+		rev = list;
+	}
+	for (; rev != NULL; rev = next) {
+		next = rev->next;
+		rev->done(rev);
+	}
+}
+
+static void
+on_wake(uv_poll_t *h, int status, int events)
+{
+	(void)status;
+	(void)events;
+	drain(h->data);
+}
+
+int
+signpool_new(uv_loop_t *loop, int nthreads, struct signpool **out)
+{
+	struct signpool *p;
+	int i, r = ERR_SYSTEM;
+
+	*out = NULL;
+	if (nthreads < 1)
+		nthreads = 1;
+	if (nthreads > MAX_THREADS)
+		nthreads = MAX_THREADS;
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return ERR_ALLOC;
+	p->queue_tail = &p->queue;
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	if (pipe2(p->wake, O_NONBLOCK | O_CLOEXEC) != 0) {
+		free(p);
+		return ERR_SYSTEM;
+	}
+	if (uv_poll_init(loop, &p->poll, p->wake[0]) != 0)
+		goto fail;
+	p->poll.data = p;
+	uv_poll_start(&p->poll, UV_READABLE, on_wake);
+	for (i = 0; i < nthreads; i++) {
+		if (pthread_create(&p->threads[i], NULL, worker, p) != 0)
+			break;
+		p->nthreads++;
+	}
+	if (p->nthreads == 0) {
+		/* The poll handle is open: close it the libuv way. */
+		signpool_close(p);
+		return r;
+	}
+	*out = p;
+	return 0;
+fail:
+	close(p->wake[0]);
+	close(p->wake[1]);
+	free(p);
+	return r;
+}
+
+void
+signpool_submit(struct signpool *p, struct signjob *job)
+{
+	job->next = NULL;
+	pthread_mutex_lock(&p->mu);
+	*p->queue_tail = job;
+	p->queue_tail = &job->next;
+	pthread_cond_signal(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
+static void
+on_closed(uv_handle_t *h)
+{
+	struct signpool *p = h->data;
+
+	close(p->wake[0]);
+	close(p->wake[1]);
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->cv);
+	free(p);
+}
+
+void
+signpool_close(struct signpool *p)
+{
+	int i;
+
+	if (p == NULL)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->stopping = 1;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	/* Queued signatures are short: wait for them, then answer them. */
+	for (i = 0; i < p->nthreads; i++)
+		pthread_join(p->threads[i], NULL);
+	drain(p);
+	uv_close((uv_handle_t *)&p->poll, on_closed);
+}
