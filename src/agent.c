@@ -796,22 +796,6 @@ on_signal(uv_signal_t *s, int signo)
 	agent_stop(s->data);
 }
 
-/* A socket handed over by systemd (LISTEN_FDS), or -1. */
-static int
-inherited_socket(void)
-{
-	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
-
-	if (pid == NULL || fds == NULL || atol(pid) != (long)getpid() ||
-	    atoi(fds) < 1)
-		return -1;
-	unsetenv("LISTEN_PID");
-	unsetenv("LISTEN_FDS");
-	unsetenv("LISTEN_FDNAMES");
-	fcntl(3, F_SETFD, FD_CLOEXEC);
-	return 3;
-}
-
 /* Runs the loop on an already listening fd until a signal stops it. */
 static int
 agent_serve(struct agent *a, int fd)
@@ -960,7 +944,7 @@ agent_main(int argc, char **argv)
 
 	memset(&a, 0, sizeof(a));
 	optind = 1;
-	while ((opt = getopt(argc, argv, "+a:cDdkst:")) != -1) {
+	while ((opt = getopt(argc, argv, "+a:cDdkS:st:")) != -1) {
 		switch (opt) {
 		case 'a':
 			sock = optarg;
@@ -979,6 +963,14 @@ agent_main(int argc, char **argv)
 			break;
 		case 'k':
 			do_kill = 1;
+			break;
+		case 'S':
+			/* A listening socket handed over by the supervisor. */
+			fd = atoi(optarg);
+			if (fd < 3) {
+				agent_usage();
+				return EXIT_USAGE;
+			}
 			break;
 		case 't':
 			if (config_parse_seconds(optarg, &a.lifetime) != 0 ||
@@ -1012,8 +1004,13 @@ agent_main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	raise_fd_limit();
 
-	if ((fd = inherited_socket()) >= 0) {
+	if (fd < 0) {
+		fd = paths_inherited_fd("agent", 0);
+		paths_forget_inherited();
+	}
+	if (fd >= 0) {
 		inherited = 1;
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
 	} else {
 		if (sock == NULL) {
 			if ((r = default_socket(&a)) != 0) {

@@ -30,6 +30,12 @@ int compat_peer_uid_ok(int fd);
  */
 int compat_harden_process(void);
 
+/*
+ * Tells the service manager about our state ("READY=1") when
+ * $NOTIFY_SOCKET names one, as sd_notify(3) does; a no-op otherwise.
+ */
+void compat_sd_notify(const char *state);
+
 /* Lowers the calling thread's (not the process's) scheduling priority,
  * where the system can; best effort. */
 void compat_lower_thread_priority(void);

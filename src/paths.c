@@ -228,3 +228,39 @@ paths_write_pid(const char *path, long pid)
 		unlink(tmp);
 	return r;
 }
+
+int
+paths_inherited_fd(const char *name, int index)
+{
+	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+	const char *names = getenv("LISTEN_FDNAMES"), *p;
+	size_t nl = strlen(name);
+	long n;
+	int i;
+
+	if (pid == NULL || fds == NULL || atol(pid) != (long)getpid())
+		return -1;
+	n = atol(fds);
+	if (n < 1 || n > 64)
+		return -1;
+	if (names != NULL && *names != '\0') {
+		/* A colon-separated list, one name per descriptor. */
+		for (i = 0, p = names; i < n && p != NULL; i++) {
+			if (strncmp(p, name, nl) == 0 &&
+			    (p[nl] == ':' || p[nl] == '\0'))
+				return 3 + i;
+			if ((p = strchr(p, ':')) != NULL)
+				p++;
+		}
+	}
+	/* No name matched (or none given): go by position. */
+	return index < n ? 3 + index : -1;
+}
+
+void
+paths_forget_inherited(void)
+{
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+}

@@ -54,4 +54,13 @@ int paths_read_pid(const char *path, long *pid);
 /* Writes a pid file atomically (temp file, rename), mode 0600. */
 int paths_write_pid(const char *path, long pid);
 
+/*
+ * A listening socket passed by systemd socket activation (LISTEN_PID,
+ * LISTEN_FDS, LISTEN_FDNAMES): the one named name, or the index-th when
+ * no names were given.  -1 if there is none.
+ */
+int paths_inherited_fd(const char *name, int index);
+/* Clears those variables, so that children do not take them for theirs. */
+void paths_forget_inherited(void);
+
 #endif

@@ -90,6 +90,8 @@ struct supervisor {
 	uint64_t agent_started;
 	int lock_fd;
 	int ready_fd;
+	int agent_fd;		/* the agent's listening socket, ours to pass */
+	int idle;		/* systemd: agent stopped until the next login */
 	int systemd;
 	int stopping;
 	int locked_by_us;	/* agent locked by the logout policy */
@@ -99,6 +101,7 @@ struct supervisor {
 };
 
 static void agent_start(struct supervisor *sv);
+static void agent_kill(struct supervisor *sv);
 static void sv_stop(struct supervisor *sv);
 static void serve_waiting(struct supervisor *sv);
 static void conn_process(struct ctlconn *c);
@@ -372,6 +375,16 @@ on_linger(uv_timer_t *t)
 		return;
 	switch (sv->cfg.policy) {
 	case POLICY_STOP:
+		if (sv->systemd) {
+			/* systemd keeps our sockets: stop only the agent. */
+			log_info("last session ended: stopping the agent");
+			sv->idle = 1;
+			agent_kill(sv);
+			if (sv->cfg.write_env && sv->paths.envfile[0] != '\0')
+				envfile_remove(sv->paths.envfile, sv->host);
+			unlink(sv->paths.agent_pid);
+			break;
+		}
 		log_info("last session ended: stopping");
 		sv_stop(sv);
 		break;
@@ -484,8 +497,9 @@ on_agent_exit(uv_process_t *proc, int64_t status, int signo)
 
 	sv->agent_child = 0;
 	uv_close((uv_handle_t *)proc, on_agent_closed);
-	if (sv->stopping) {
+	if (sv->stopping || sv->idle) {
 		sv->agent = AGENT_DOWN;
+		sv->agent_pid = 0;
 		return;
 	}
 	log_error("agent %ld exited (status %ld, signal %d); restarting",
@@ -503,17 +517,30 @@ static void
 agent_start(struct supervisor *sv)
 {
 	uv_process_options_t opts;
-	uv_stdio_container_t stdio[3];
-	char life[16], *args[8];
+	uv_stdio_container_t stdio[4];
+	char life[16], *args[10];
 	int n = 0, r;
 
-	if (sv->agent != AGENT_DOWN || sv->stopping)
+	if (sv->agent != AGENT_DOWN || sv->stopping || sv->idle)
 		return;
+	/*
+	 * We hold the listening socket and hand it to each agent we start:
+	 * the path never goes away, and clients that connect while an agent
+	 * restarts wait in the backlog for the next one.
+	 */
+	if (sv->agent_fd < 0 && (r = paths_listen(sv->paths.agent_sock,
+	    &sv->agent_fd)) != 0) {
+		log_error("cannot listen on %s: %s", sv->paths.agent_sock,
+		    err_str(r));
+		uv_timer_start(&sv->agent_timer, on_agent_timer,
+		    RESTART_GAP_MS, 0);
+		return;
+	}
 	args[n++] = sv->exe;
 	args[n++] = "agent";
 	args[n++] = "-D";
-	args[n++] = "-a";
-	args[n++] = sv->paths.agent_sock;
+	args[n++] = "-S";
+	args[n++] = "3";
 	if (sv->cfg.lifetime != 0) {
 		snprintf(life, sizeof(life), "%u", sv->cfg.lifetime);
 		args[n++] = "-t";
@@ -526,10 +553,12 @@ agent_start(struct supervisor *sv)
 	stdio[1].flags = UV_IGNORE;
 	stdio[2].flags = UV_INHERIT_FD;
 	stdio[2].data.fd = 2;
+	stdio[3].flags = UV_INHERIT_FD;
+	stdio[3].data.fd = sv->agent_fd;
 	opts.file = sv->exe;
 	opts.args = args;
 	opts.stdio = stdio;
-	opts.stdio_count = 3;
+	opts.stdio_count = 4;
 	opts.exit_cb = on_agent_exit;
 	sv->agent_proc.data = sv;
 	uv_update_time(&sv->loop);
@@ -621,6 +650,10 @@ handle(struct ctlconn *c)
 		}
 		if (session_count(sv->sessions) > 0)
 			uv_timer_stop(&sv->linger);
+		if (sv->idle) {
+			sv->idle = 0;
+			agent_start(sv);
+		}
 		if (sv->locked_by_us && !sv->unlocking &&
 		    sv->agent == AGENT_READY) {
 			if (job_start(sv, JOB_UNLOCK, NULL) == 0)
@@ -629,6 +662,11 @@ handle(struct ctlconn *c)
 		serve_one(c);
 		break;
 	case CTL_ENV:
+		if (sv->idle) {
+			reply_error(c, ERR_NO_SERVER, "no agent: nobody is "
+			    "logged in");
+			break;
+		}
 		serve_one(c);
 		break;
 	case CTL_LOGOUT:
@@ -765,6 +803,10 @@ sv_stop(struct supervisor *sv)
 		return;
 	sv->stopping = 1;
 	agent_kill(sv);
+	if (sv->agent_fd >= 0) {
+		close(sv->agent_fd);
+		sv->agent_fd = -1;
+	}
 	for (c = sv->conns; c != NULL; c = next) {
 		next = c->next;
 		if (c->waiting)
@@ -884,7 +926,15 @@ sv_run(struct supervisor *sv)
 	    &sv->sessions) != 0)
 		return EXIT_ERROR;
 
-	if ((r = paths_listen(sv->paths.ctl_sock, &fd)) != 0 ||
+	/* Under systemd socket activation both sockets are handed to us. */
+	fd = paths_inherited_fd("control", 0);
+	sv->agent_fd = paths_inherited_fd("agent", 1);
+	if (fd >= 0)
+		sv->systemd = 1;
+	paths_forget_inherited();
+	if (sv->agent_fd >= 0)
+		fcntl(sv->agent_fd, F_SETFD, FD_CLOEXEC);
+	if ((fd < 0 && (r = paths_listen(sv->paths.ctl_sock, &fd)) != 0) ||
 	    (r = uv_pipe_open(&sv->ctl, fd)) != 0 ||
 	    (r = uv_listen((uv_stream_t *)&sv->ctl, SOMAXCONN,
 	    on_connection)) != 0) {
@@ -901,6 +951,7 @@ sv_run(struct supervisor *sv)
 		agent_start(sv);
 	check_last(sv);
 	signal_ready(sv, 'R');
+	compat_sd_notify("READY=1");
 	log_info("supervisor %ld ready", (long)getpid());
 	uv_run(&sv->loop, UV_RUN_DEFAULT);
 	if ((r = uv_loop_close(&sv->loop)) != 0) {
@@ -920,6 +971,7 @@ supervisor_main(int argc, char **argv)
 	memset(&sv, 0, sizeof(sv));
 	sv.ready_fd = -1;
 	sv.lock_fd = -1;
+	sv.agent_fd = -1;
 	optind = 1;
 	while ((opt = getopt(argc, argv, "+DF:R:")) != -1) {
 		switch (opt) {
@@ -963,7 +1015,7 @@ supervisor_main(int argc, char **argv)
 	}
 	if (gethostname(sv.host, sizeof(sv.host) - 1) != 0)
 		snprintf(sv.host, sizeof(sv.host), "unknown");
-	sv.systemd = foreground && getenv("INVOCATION_ID") != NULL;
+	sv.systemd = foreground && getenv("NOTIFY_SOCKET") != NULL;
 	crypto_random(sv.lock_pass, sizeof(sv.lock_pass));
 	signal(SIGPIPE, SIG_IGN);
 	umask(077);
