@@ -36,7 +36,8 @@
 #define MAX_BINDS 16
 #define MAX_SESSION_ID 128
 #define READ_CHUNK (64 * 1024)
-#define UNLOCK_PENALTY_MS 500
+/* As ssh-agent: each wrong unlock in a row delays the answer 0.1 s more. */
+#define UNLOCK_PENALTY_MS 100
 #define UNLOCK_PENALTY_MAX_MS 10000
 
 struct binding {
@@ -54,6 +55,7 @@ struct conn {
 	uv_write_t wreq;
 	struct signjob job;
 	uv_process_t proc;
+	uv_timer_t delay;	/* a held-back unlock attempt or answer */
 	struct agent *agent;
 	struct conn *next, **prevp;
 	struct wire in, out;
@@ -69,6 +71,9 @@ struct conn {
 	uint32_t flags;
 	int sign_result;
 	struct wire sig;
+	uint8_t *pass;		/* a deferred unlock's passphrase */
+	size_t passlen;
+	int delay_fails;	/* the delay ends in a FAILURE answer */
 	struct binding binds[MAX_BINDS];
 	int nbinds;
 };
@@ -111,6 +116,7 @@ conn_unref(struct conn *c)
 	}
 	for (i = 0; i < c->nbinds; i++)
 		free(c->binds[i].hostkey);
+	crypto_secure_free(c->pass, c->passlen);
 	free(c);
 }
 
@@ -130,6 +136,8 @@ conn_close(struct conn *c)
 		c->next->prevp = c->prevp;
 	if (c->proc_running)
 		uv_process_kill(&c->proc, SIGTERM);
+	c->refs++;
+	uv_close((uv_handle_t *)&c->delay, on_pipe_closed);
 	uv_close((uv_handle_t *)&c->pipe, on_pipe_closed);
 }
 
@@ -423,45 +431,89 @@ handle_list(struct conn *c, struct wire *body)
 	conn_send(c);
 }
 
+static void try_unlock(struct conn *c, const uint8_t *pass, size_t len);
+
+static void
+on_delay(uv_timer_t *t)
+{
+	struct conn *c = t->data;
+	uint8_t *pass = c->pass;
+	size_t len = c->passlen;
+
+	c->busy = 0;
+	if (c->delay_fails) {
+		c->delay_fails = 0;
+		reply_status(c, 0);
+	} else {
+		c->pass = NULL;
+		c->passlen = 0;
+		try_unlock(c, pass, len);
+		crypto_secure_free(pass, len);
+	}
+	if (!c->busy)
+		conn_process(c);
+}
+
+/*
+ * Unlock attempts are paced for the whole agent: after a wrong one, the
+ * answer waits out a penalty, and any attempt that comes meanwhile (on any
+ * connection) waits for its end before it is even checked.
+ */
+static void
+try_unlock(struct conn *c, const uint8_t *pass, size_t len)
+{
+	struct agent *a = c->agent;
+	uint64_t now, delay;
+	int r;
+
+	uv_update_time(&a->loop);
+	now = uv_now(&a->loop);
+	if (now < a->unlock_after) {
+		if ((c->pass = crypto_secure_alloc(len + 1)) == NULL) {
+			reply_status(c, 0);
+			return;
+		}
+		memcpy(c->pass, pass, len);
+		c->passlen = len;
+		c->busy = 1;
+		uv_timer_start(&c->delay, on_delay, a->unlock_after - now, 0);
+		return;
+	}
+	if ((r = keystore_unlock(a->ks, pass, len)) == 0) {
+		a->unlock_failures = 0;
+		log_info("agent unlocked");
+		reply_status(c, 1);
+		return;
+	}
+	if (a->unlock_failures < 100)
+		a->unlock_failures++;
+	delay = (uint64_t)UNLOCK_PENALTY_MS * a->unlock_failures;
+	if (delay > UNLOCK_PENALTY_MAX_MS)
+		delay = UNLOCK_PENALTY_MAX_MS;
+	a->unlock_after = now + delay;
+	log_info("unlock failed (%u in a row)", a->unlock_failures);
+	c->delay_fails = 1;
+	c->busy = 1;
+	uv_timer_start(&c->delay, on_delay, delay, 0);
+}
+
 static void
 handle_lock(struct conn *c, struct wire *body, int lock)
 {
-	struct agent *a = c->agent;
 	const uint8_t *pass;
 	size_t len;
-	uint64_t now, delay;
 	int r;
 
 	if (agentproto_passphrase(body, &pass, &len) != 0) {
 		conn_close(c);
 		return;
 	}
-	if (lock) {
-		r = keystore_lock(a->ks, pass, len);
-		log_info("agent %slocked", r == 0 ? "" : "not ");
-		reply_status(c, r == 0);
+	if (!lock) {
+		try_unlock(c, pass, len);
 		return;
 	}
-	uv_update_time(&a->loop);
-	now = uv_now(&a->loop);
-	/* After a wrong passphrase, refuse further tries for a while. */
-	if (now < a->unlock_after) {
-		log_info("unlock refused: too soon after a failure");
-		reply_status(c, 0);
-		return;
-	}
-	if ((r = keystore_unlock(a->ks, pass, len)) == 0) {
-		a->unlock_failures = 0;
-		log_info("agent unlocked");
-	} else {
-		if (a->unlock_failures < 32)
-			a->unlock_failures++;
-		delay = (uint64_t)UNLOCK_PENALTY_MS * a->unlock_failures;
-		if (delay > UNLOCK_PENALTY_MAX_MS)
-			delay = UNLOCK_PENALTY_MAX_MS;
-		a->unlock_after = now + delay;
-		log_info("unlock failed (%u in a row)", a->unlock_failures);
-	}
+	r = keystore_lock(c->agent->ks, pass, len);
+	log_info("agent %slocked", r == 0 ? "" : "not ");
 	reply_status(c, r == 0);
 }
 
@@ -723,6 +775,8 @@ on_connection(uv_stream_t *server, int status)
 	wire_init(&c->sig, AGENTPROTO_MAX_FRAME);
 	uv_pipe_init(&a->loop, &c->pipe, 0);
 	c->pipe.data = c;
+	uv_timer_init(&a->loop, &c->delay);
+	c->delay.data = c;
 	if ((c->next = a->conns) != NULL)
 		c->next->prevp = &c->next;
 	a->conns = c;

@@ -124,20 +124,6 @@ setup(struct client *cl)
 	return 0;
 }
 
-static int
-self_exe(char *buf, size_t size)
-{
-	ssize_t n = readlink("/proc/self/exe", buf, size - 1);
-
-	if (n > 0) {
-		buf[n] = '\0';
-		return 0;
-	}
-	if (cli_progname != NULL && realpath(cli_progname, buf) != NULL)
-		return 0;
-	return ERR_NOT_FOUND;
-}
-
 /* Takes the start lock, giving up after LOCK_TIMEOUT_MS. */
 static int
 take_start_lock(const struct client *cl, int *fdp)
@@ -173,7 +159,7 @@ spawn_daemon(const struct client *cl)
 	pid_t pid, pid2;
 	int p[2], n = 0, st, r, nul;
 
-	if (self_exe(exe, sizeof(exe)) != 0)
+	if (paths_self_exe(cli_progname, exe, sizeof(exe)) != 0)
 		return ERR_NOT_FOUND;
 	if (pipe2(p, O_CLOEXEC) != 0)
 		return ERR_SYSTEM;

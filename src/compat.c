@@ -21,6 +21,25 @@ compat_wipe(void *p, size_t n)
 		explicit_bzero(p, n);
 }
 
+#if defined(__linux__) && defined(SSHENV_PORTABLE)
+/*
+ * Linux has no getpeereid(); a portable build goes through this one, as
+ * on the BSDs and Cygwin, so that the code path it tests is the same.
+ */
+static int
+getpeereid(int fd, uid_t *uid, gid_t *gid)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
+		return -1;
+	*uid = cred.uid;
+	*gid = cred.gid;
+	return 0;
+}
+#endif
+
 int
 compat_peer_uid(int fd, uid_t *uid)
 {

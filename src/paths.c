@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -263,4 +264,46 @@ paths_forget_inherited(void)
 	unsetenv("LISTEN_PID");
 	unsetenv("LISTEN_FDS");
 	unsetenv("LISTEN_FDNAMES");
+}
+
+int
+paths_self_exe(const char *argv0, char *buf, size_t size)
+{
+	char cand[PATHS_MAX], resolved[PATH_MAX];
+	const char *path = getenv("PATH"), *p, *end;
+	size_t n;
+
+#ifndef SSHENV_PORTABLE
+	ssize_t len = readlink("/proc/self/exe", buf, size - 1);
+
+	if (len > 0) {
+		buf[len] = '\0';
+		return 0;
+	}
+#endif
+	if (argv0 == NULL || *argv0 == '\0')
+		return ERR_NOT_FOUND;
+	if (strchr(argv0, '/') != NULL) {
+		if (realpath(argv0, resolved) == NULL)
+			return ERR_NOT_FOUND;
+		goto found;
+	}
+	for (p = path != NULL ? path : "/usr/bin:/bin"; *p != '\0'; p = end) {
+		end = strchr(p, ':');
+		if (end == NULL)
+			end = p + strlen(p);
+		n = (size_t)(end - p);
+		if ((size_t)snprintf(cand, sizeof(cand), "%.*s/%s", (int)n, p,
+		    argv0) < sizeof(cand) && n > 0 &&
+		    access(cand, X_OK) == 0 && realpath(cand, resolved) != NULL)
+			goto found;
+		if (*end == ':')
+			end++;
+	}
+	return ERR_NOT_FOUND;
+found:
+	if (strlen(resolved) >= size)
+		return ERR_PATH_TOO_LONG;
+	memcpy(buf, resolved, strlen(resolved) + 1);
+	return 0;
 }

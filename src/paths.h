@@ -55,6 +55,13 @@ int paths_read_pid(const char *path, long *pid);
 int paths_write_pid(const char *path, long pid);
 
 /*
+ * The absolute path of our own binary, to start the supervisor or the
+ * agent with: /proc/self/exe where there is one, else argv0 resolved
+ * directly or through $PATH.  0 or ERR_NOT_FOUND.
+ */
+int paths_self_exe(const char *argv0, char *buf, size_t size);
+
+/*
  * A listening socket passed by systemd socket activation (LISTEN_PID,
  * LISTEN_FDS, LISTEN_FDNAMES): the one named name, or the index-th when
  * no names were given.  -1 if there is none.

@@ -875,21 +875,6 @@ signal_ready(struct supervisor *sv, char c)
 	}
 }
 
-static int
-find_exe(struct supervisor *sv, const char *argv0)
-{
-	ssize_t n;
-
-	n = readlink("/proc/self/exe", sv->exe, sizeof(sv->exe) - 1);
-	if (n > 0) {
-		sv->exe[n] = '\0';
-		return 0;
-	}
-	if (realpath(argv0, sv->exe) != NULL)
-		return 0;
-	return ERR_NOT_FOUND;
-}
-
 static void
 detach_stdio(void)
 {
@@ -1003,7 +988,7 @@ supervisor_main(int argc, char **argv)
 		signal_ready(&sv, 'E');
 		return EXIT_ERROR;
 	}
-	if (find_exe(&sv, argv[0]) != 0) {
+	if (paths_self_exe(cli_progname, sv.exe, sizeof(sv.exe)) != 0) {
 		fprintf(stderr, "sshenv daemon: cannot find own binary\n");
 		signal_ready(&sv, 'E');
 		return EXIT_ERROR;

@@ -8,6 +8,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 logdir=${TEST_LOGDIR:-$top/build/test-logs}
 mkdir -p "$logdir"
 pass=0 fail=0 skip=0
+# shunit2 colours its output whenever TERM is set, even into a log file.
+export SHUNIT_COLOR=none
 failed_suites=""
 
 # shellcheck disable=SC2317
@@ -22,12 +24,25 @@ count() {	# suite-name logfile exit-status
 			s=$(echo "$last" | sed -E 's/.*, ([0-9]+) skipped.*/\1/');;
 		esac
 	elif grep -q '^Ran [0-9]* test' "$log"; then
-		# shunit2: "Ran N tests." then "OK" or "FAILED (failures=F...)".
-		n=$(sed -n -E 's/^Ran ([0-9]+) tests?\..*/\1/p' "$log" | tail -n 1)
-		f=$(sed -n -E 's/^FAILED \(failures=([0-9]+).*/\1/p' "$log" | tail -n 1)
-		s=$(sed -n -E 's/.*skipped=([0-9]+).*/\1/p' "$log" | tail -n 1)
-		f=${f:-0} s=${s:-0}
-		p=$((n - f - s))
+		# shunit2 counts failed assertions, not tests: count the tests
+		# (a line with just the test's name starts each) that printed
+		# an ASSERT line, or a "SKIP:" line of our suites' own.
+		set -- $(awk '
+			/^test[A-Za-z0-9_]*$/ { n++; cur = n; next }
+			/^Ran [0-9]+ tests?\./ { cur = 0; next }
+			cur && /^ASSERT:/ { bad[cur] = 1 }
+			cur && /^SKIP:/ { sk[cur] = 1 }
+			END {
+				f = 0; s = 0
+				for (i = 1; i <= n; i++) {
+					if (bad[i]) f++; else if (sk[i]) s++
+				}
+				print n - f - s, f, s
+			}' "$log")
+		p=$1 f=$2 s=$3
+		if grep -q '^FAILED' "$log" && [ "$f" -eq 0 ]; then
+			f=1	# a failure outside any test (setUp, oneTime*)
+		fi
 	fi
 	# A suite that died without reporting, or reported success but exited
 	# non-zero, counts as one failure.
@@ -42,7 +57,11 @@ count() {	# suite-name logfile exit-status
 		echo "FAIL $name ($p passed, $f failed)"
 		failed_suites="$failed_suites $log"
 	else
-		echo "ok   $name ($p passed${s:+, $s skipped})"
+		if [ "$s" -gt 0 ]; then
+			echo "ok   $name ($p passed, $s skipped)"
+		else
+			echo "ok   $name ($p passed)"
+		fi
 	fi
 }
 
