@@ -4,6 +4,9 @@
 
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+DATADIR ?= $(PREFIX)/share/sshenv
+SYSTEMDUSERDIR ?= $(PREFIX)/lib/systemd/user
 CC ?= cc
 CFLAGS ?= -O2 -g
 PKGS = libuv inih libcrypto
@@ -38,7 +41,7 @@ BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
 .PHONY: all check run bench install uninstall clean deps deps-test \
-	deps-bench unit
+	deps-bench unit fuzz fuzz-build
 
 all: $(BUILD)/sshenv $(UNIT_BINS) $(TOOL_BINS) $(BENCH_BINS)
 
@@ -77,7 +80,35 @@ deps-bench:
 check: deps-test
 	$(MAKE) all
 	$(MAKE) SAN=1 all
+	$(MAKE) fuzz-build
 	tests/run.sh $(BUILD) $(BUILD)-san
+
+# libFuzzer harnesses (clang), in their own tree: every library object is
+# built with coverage instrumentation.  `make fuzz FUZZ_SECS=N` runs each
+# for N seconds on a scratch copy of its seed corpus; the test suite runs
+# a short smoke of each (tests/shell/test_fuzz.sh).
+FUZZ_SECS ?= 60
+FUZZ_CC ?= clang
+FUZZ_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	-fno-omit-frame-pointer -g -O1
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build-fuzz/%)
+FUZZ_OBJS := $(LIB_SRCS:src/%.c=build-fuzz/obj/%.o)
+
+build-fuzz/obj/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(FUZZ_FLAGS) \
+		-fsanitize=fuzzer-no-link -Isrc $(PKG_CFLAGS) -c -o $@ $<
+
+build-fuzz/%: tests/fuzz/%.c $(FUZZ_OBJS)
+	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(FUZZ_FLAGS) \
+		-fsanitize=fuzzer -Isrc $(PKG_CFLAGS) -o $@ $< $(FUZZ_OBJS) \
+		$(LIBS)
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: deps-test fuzz-build
+	FUZZ_SECS=$(FUZZ_SECS) tests/fuzz/run.sh
 
 # Only the plain build; TESTS=pattern picks suites.
 unit: deps-test
@@ -92,14 +123,44 @@ bench: deps-bench
 	$(MAKE) all
 	bench/run.sh $(BUILD)
 
-install: $(BUILD)/sshenv
-	install -d $(DESTDIR)$(BINDIR)
-	install -m 0755 $(BUILD)/sshenv $(DESTDIR)$(BINDIR)/sshenv
+# What install puts where, so that uninstall removes exactly that.
+# SSHENV_BINARY names the binary to install (the tests pass the one they
+# test, say a sanitizer build's, without rebuilding anything).
+SSHENV_BINARY ?= $(BUILD)/sshenv
+INST_SNIPPETS := $(notdir $(wildcard shell/*))
+INST_FILES = $(BINDIR)/sshenv $(MANDIR)/man1/sshenv.1 \
+	$(MANDIR)/man5/sshenv.conf.5 $(DATADIR)/sshenv.conf \
+	$(INST_SNIPPETS:%=$(DATADIR)/shell/%) \
+	$(SYSTEMDUSERDIR)/sshenv.socket $(SYSTEMDUSERDIR)/sshenv.service
 
+# The service unit names the binary: @BINDIR@ becomes the real BINDIR
+# (DESTDIR is only where the tree is staged, never part of that path).
+install: $(SSHENV_BINARY)
+	install -d -m 0755 $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(DATADIR)/shell \
+		$(DESTDIR)$(SYSTEMDUSERDIR)
+	install -m 0755 $(SSHENV_BINARY) $(DESTDIR)$(BINDIR)/sshenv
+	install -m 0644 contrib/man/sshenv.1 $(DESTDIR)$(MANDIR)/man1/sshenv.1
+	install -m 0644 contrib/man/sshenv.conf.5 \
+		$(DESTDIR)$(MANDIR)/man5/sshenv.conf.5
+	install -m 0644 conf/sshenv.conf $(DESTDIR)$(DATADIR)/sshenv.conf
+	install -m 0644 $(INST_SNIPPETS:%=shell/%) $(DESTDIR)$(DATADIR)/shell
+	install -m 0644 contrib/systemd/sshenv.socket \
+		$(DESTDIR)$(SYSTEMDUSERDIR)/sshenv.socket
+	sed 's|@BINDIR@|$(BINDIR)|g' contrib/systemd/sshenv.service \
+		>$(DESTDIR)$(SYSTEMDUSERDIR)/sshenv.service.tmp
+	chmod 0644 $(DESTDIR)$(SYSTEMDUSERDIR)/sshenv.service.tmp
+	mv -f $(DESTDIR)$(SYSTEMDUSERDIR)/sshenv.service.tmp \
+		$(DESTDIR)$(SYSTEMDUSERDIR)/sshenv.service
+
+# Shared directories (bin, man1, man5, lib/systemd/user) stay; DATADIR is
+# sshenv's own and goes once it is empty.
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/sshenv
+	rm -f $(INST_FILES:%=$(DESTDIR)%)
+	rmdir $(DESTDIR)$(DATADIR)/shell $(DESTDIR)$(DATADIR) 2>/dev/null || :
 
 clean:
-	rm -rf build build-san build-portable build-san-portable
+	rm -rf build build-san build-portable build-san-portable build-fuzz
 
--include $(LIB_OBJS:.o=.d) $(BUILD)/obj/main.d
+-include $(LIB_OBJS:.o=.d) $(BUILD)/obj/main.d $(UNIT_BINS:=.d) \
+	$(TOOL_BINS:=.d) $(BENCH_BINS:=.d)

@@ -4,7 +4,7 @@
 set -eu
 want="make gcc pkg-config libuv1-dev libinih-dev libssl-dev"
 case "${1:-build}" in
-test)  want="$want clang shunit2 openssh-client openssh-server procps util-linux \
+test)  want="$want clang libclang-rt-14-dev shunit2 openssh-client openssh-server procps util-linux \
 	bash dash zsh ksh tcsh fish valgrind systemd" ;;
 bench) want="$want openssh-client keychain procps" ;;
 esac

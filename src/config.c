@@ -201,8 +201,8 @@ read_line(char *buf, int size, void *stream)
 	return r;
 }
 
-static int
-load_file(struct config *c, const char *file, int must_exist, char *err,
+int
+config_load_stream(struct config *c, FILE *f, const char *name, char *err,
     size_t errlen)
 {
 	struct parse_state st;
@@ -210,24 +210,36 @@ load_file(struct config *c, const char *file, int must_exist, char *err,
 
 	memset(&st, 0, sizeof(st));
 	st.c = c;
-	st.file = file;
+	st.file = name;
+	st.f = f;
 	st.err = err;
 	st.errlen = errlen;
-	if ((st.f = fopen(file, "re")) == NULL) {
+	err[0] = '\0';
+	r = ini_parse_stream(read_line, &st, on_entry, &st);
+	if (r == 0)
+		return 0;
+	if (err[0] == '\0')
+		snprintf(err, errlen, "%s:%d: syntax error", name,
+		    r > 0 ? r : st.line);
+	return ERR_CONFIG;
+}
+
+static int
+load_file(struct config *c, const char *file, int must_exist, char *err,
+    size_t errlen)
+{
+	FILE *f;
+	int r;
+
+	if ((f = fopen(file, "re")) == NULL) {
 		if (errno == ENOENT && !must_exist)
 			return 0;
 		snprintf(err, errlen, "%s: %s", file, strerror(errno));
 		return ERR_SYSTEM;
 	}
-	err[0] = '\0';
-	r = ini_parse_stream(read_line, &st, on_entry, &st);
-	fclose(st.f);
-	if (r == 0)
-		return 0;
-	if (err[0] == '\0')
-		snprintf(err, errlen, "%s:%d: syntax error", file,
-		    r > 0 ? r : st.line);
-	return ERR_CONFIG;
+	r = config_load_stream(c, f, file, err, errlen);
+	fclose(f);
+	return r;
 }
 
 int

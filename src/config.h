@@ -40,6 +40,13 @@ void config_defaults(struct config *c);
  */
 int config_load(struct config *c, const char *file, char *err, size_t errlen);
 
+/*
+ * Loads settings from an open stream named name (for messages), as
+ * config_load does with a file.  For tests and fuzzing.
+ */
+int config_load_stream(struct config *c, FILE *f, const char *name,
+    char *err, size_t errlen);
+
 /* Prints the effective settings, one "section.key = value  # origin". */
 void config_print(const struct config *c, FILE *f);
 

@@ -83,9 +83,16 @@ keytype_lookup(const uint8_t *name, size_t len, int *cert)
 int
 crypto_init(size_t heap_size, int *locked)
 {
+	unsigned char b[16];
 	int r;
 
 	*locked = 0;
+	/*
+	 * Seed both generators now, so that a broken entropy source shows at
+	 * start-up rather than in the middle of a request.
+	 */
+	if (RAND_bytes(b, sizeof(b)) != 1 || RAND_priv_bytes(b, sizeof(b)) != 1)
+		return ERR_CRYPTO;
 	if (heap_size == 0 || CRYPTO_secure_malloc_initialized())
 		return 0;
 	r = CRYPTO_secure_malloc_init(heap_size, 32);
@@ -573,10 +580,18 @@ build_rsa(const struct pubparts *pp, const struct rsapriv *rp, EVP_PKEY **out)
 	r = ERR_KEY_INVALID;
 	if (BN_num_bits(n) < RSA_MIN_BITS || BN_num_bits(n) > RSA_MAX_BITS)
 		goto out;
-	/* n = p * q, and iqmp = q^-1 mod p, or the key is not one key. */
+	/*
+	 * n = p * q, iqmp = q^-1 mod p, and e * d = 1 modulo p - 1 and q - 1,
+	 * or the parts are not one key (and would sign garbage).
+	 */
 	if (!BN_mul(tmp, p, q, bnctx) || BN_cmp(tmp, n) != 0)
 		goto out;
 	if (!BN_mod_mul(tmp, iqmp, q, p, bnctx) || !BN_is_one(tmp))
+		goto out;
+	if (!BN_sub(dmp1, p, BN_value_one()) ||
+	    !BN_mod_mul(tmp, e, d, dmp1, bnctx) || !BN_is_one(tmp) ||
+	    !BN_sub(dmq1, q, BN_value_one()) ||
+	    !BN_mod_mul(tmp, e, d, dmq1, bnctx) || !BN_is_one(tmp))
 		goto out;
 	r = ERR_CRYPTO;
 	if (!BN_sub(tmp, p, BN_value_one()) ||
@@ -808,12 +823,13 @@ crypto_sign(const struct crypto_key *k, const uint8_t *data, size_t dlen,
 		alg = keyinfo[k->type].name;
 		break;
 	case KT_RSA:
-		if (flags & CRYPTO_SIGN_RSA_SHA2_512) {
-			alg = "rsa-sha2-512";
-			md = "SHA512";
-		} else if (flags & CRYPTO_SIGN_RSA_SHA2_256) {
+		/* Both flags: sha2-256 wins, as in OpenSSH's agent. */
+		if (flags & CRYPTO_SIGN_RSA_SHA2_256) {
 			alg = "rsa-sha2-256";
 			md = "SHA256";
+		} else if (flags & CRYPTO_SIGN_RSA_SHA2_512) {
+			alg = "rsa-sha2-512";
+			md = "SHA512";
 		} else {
 			alg = "ssh-rsa";
 			md = "SHA1";
@@ -883,10 +899,30 @@ int
 crypto_kdf(const uint8_t *pass, size_t plen, const uint8_t *salt,
     size_t slen, unsigned iterations, uint8_t *out, size_t olen)
 {
-	if (PKCS5_PBKDF2_HMAC((const char *)pass, (int)plen, salt, (int)slen,
-	    (int)iterations, EVP_sha512(), (int)olen, out) != 1)
+	uint8_t key[64], len[8];
+	unsigned int klen = sizeof(key);
+	EVP_MD_CTX *ctx;
+	int r = ERR_CRYPTO, i;
+
+	/*
+	 * HMAC pads short keys with zeros and hashes long ones, so "pw" and
+	 * "pw\0" would derive the same key.  Hash the length-prefixed
+	 * passphrase first: every passphrase then gives a distinct 64 bytes.
+	 */
+	for (i = 0; i < 8; i++)
+		len[i] = (uint8_t)((uint64_t)plen >> (56 - 8 * i));
+	if ((ctx = EVP_MD_CTX_new()) == NULL)
 		return ERR_CRYPTO;
-	return 0;
+	if (EVP_DigestInit_ex(ctx, EVP_sha512(), NULL) == 1 &&
+	    EVP_DigestUpdate(ctx, len, sizeof(len)) == 1 &&
+	    EVP_DigestUpdate(ctx, pass, plen) == 1 &&
+	    EVP_DigestFinal_ex(ctx, key, &klen) == 1 &&
+	    PKCS5_PBKDF2_HMAC((const char *)key, (int)klen, salt, (int)slen,
+	    (int)iterations, EVP_sha512(), (int)olen, out) == 1)
+		r = 0;
+	EVP_MD_CTX_free(ctx);
+	OPENSSL_cleanse(key, sizeof(key));
+	return r;
 }
 
 #define GCM_NONCE 12

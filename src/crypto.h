@@ -77,7 +77,10 @@ int crypto_equal(const void *a, const void *b, size_t n);
 void *crypto_secure_alloc(size_t n);
 void crypto_secure_free(void *p, size_t n);
 
-/* PBKDF2-HMAC-SHA512 of a passphrase; 0 or ERR_CRYPTO. */
+/*
+ * PBKDF2-HMAC-SHA512 of the SHA-512 of the length-prefixed passphrase (so
+ * that no two passphrases, NULs included, share a key); 0 or ERR_CRYPTO.
+ */
 int crypto_kdf(const uint8_t *pass, size_t plen, const uint8_t *salt,
     size_t slen, unsigned iterations, uint8_t *out, size_t olen);
 /*

@@ -29,7 +29,7 @@ plain(const char *s)
 		return 0;
 	for (; *s != '\0'; s++) {
 		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		    (*s >= '0' && *s <= '9') || strchr("_-./:@%+=,", *s)))
+		    (*s >= '0' && *s <= '9') || strchr("_-./:@+,", *s)))
 			return 0;
 	}
 	return 1;
@@ -138,13 +138,16 @@ shellenv_unset(struct wire *out, enum shell_kind kind, const char *name)
 		[SHELL_SH] = "unset ", [SHELL_CSH] = "unsetenv ",
 		[SHELL_FISH] = "set -e "
 	};
+
+	size_t mark = wire_len(out);
 	int r;
 
 	if (!safe_name(name))
 		return ERR_UNSAFE_VALUE;
-	if ((r = puts_(out, verbs[kind])) != 0 || (r = puts_(out, name)) != 0)
-		return r;
-	return puts_(out, ";\n");
+	if ((r = puts_(out, verbs[kind])) != 0 || (r = puts_(out, name)) ||
+	    (r = puts_(out, ";\n")) != 0)
+		out->len = mark < out->off ? out->off : mark;
+	return r;
 }
 
 int
@@ -153,7 +156,8 @@ shellenv_echo(struct wire *out, enum shell_kind kind, const char *text)
 	size_t mark = wire_len(out);
 	int r;
 
-	if ((r = puts_(out, "echo ")) != 0 ||
+	/* printf, not echo: echo takes -n and backslashes as its own. */
+	if ((r = puts_(out, "printf '%s\\n' ")) != 0 ||
 	    (r = put_quoted(out, kind, text)) != 0 ||
 	    (r = puts_(out, ";\n")) != 0)
 		out->len = mark < out->off ? out->off : mark;

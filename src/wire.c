@@ -88,8 +88,9 @@ wire_compact(struct wire *w)
 }
 
 /*
- * Makes room for extra more bytes; max bounds the unread bytes.  Grows by
- * copy-and-wipe, not realloc, so no stale secret is left behind.
+ * Makes room for extra more bytes after the data, never moving it (so
+ * offsets taken with wire_len stay valid); max bounds the unread bytes.
+ * Grows by copy-and-wipe, not realloc, so no stale secret is left behind.
  */
 static int
 grow(struct wire *w, size_t extra)
@@ -103,15 +104,12 @@ grow(struct wire *w, size_t extra)
 		return ERR_TOO_LONG;
 	if (extra <= w->cap - w->len)
 		return 0;
-	wire_compact(w);
-	if (extra <= w->cap - w->len)
-		return 0;
 	need = w->len + extra;
 	ncap = w->cap < 256 ? 256 : w->cap;
 	while (ncap < need)
 		ncap *= 2;
-	if (ncap > w->max)
-		ncap = w->max;
+	if (ncap > w->max + w->off)
+		ncap = need > w->max + w->off ? need : w->max + w->off;
 	if ((nbuf = malloc(ncap)) == NULL)
 		return ERR_ALLOC;
 	if (w->buf != NULL) {
@@ -130,6 +128,9 @@ wire_reserve(struct wire *w, size_t n, uint8_t **p)
 	int r;
 
 	*p = NULL;
+	/* A stream buffer reuses the room its consumed bytes leave. */
+	if (w->off > 0 && n > w->cap - w->len)
+		wire_compact(w);
 	if ((r = grow(w, n)) != 0)
 		return r;
 	*p = w->buf + w->len;

@@ -43,6 +43,8 @@ void wire_compact(struct wire *w);
 /*
  * Makes room for n more bytes at the end and points *p at it, for a caller
  * that fills the space itself (a socket read) and then calls wire_commit.
+ * Unlike the writers, it may compact the buffer (moving unread bytes to
+ * the front), so offsets taken before it are void.
  */
 int wire_reserve(struct wire *w, size_t n, uint8_t **p);
 void wire_commit(struct wire *w, size_t n);

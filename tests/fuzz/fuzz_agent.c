@@ -1,0 +1,99 @@
+/*
+ * libFuzzer harness: a stream of agent protocol frames, decoded as the
+ * agent decodes them, with every key, certificate, constraint and
+ * session-bind signature going through crypto and the key store.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "agentproto.h"
+#include "crypto.h"
+#include "err.h"
+#include "keystore.h"
+#include "wire.h"
+
+static struct keystore *ks;
+
+static void
+one(uint8_t type, struct wire *body)
+{
+	struct agentproto_sign sreq;
+	struct agentproto_add areq;
+	struct agentproto_bind b;
+	struct crypto_key *key;
+	struct wire rest, out;
+	const uint8_t *p, *name;
+	const char *comment;
+	size_t n, namelen;
+	int confirm;
+
+	wire_init(&out, AGENTPROTO_MAX_FRAME);
+	switch (type) {
+	case AGENTC_REQUEST_IDENTITIES:
+		if (agentproto_empty(body) == 0)
+			keystore_list(ks, &out);
+		break;
+	case AGENTC_SIGN_REQUEST:
+		if (agentproto_sign(body, &sreq) == 0 &&
+		    keystore_find(ks, sreq.key, sreq.keylen, &key, &confirm,
+		    &comment) == 0) {
+			crypto_sign(key, sreq.data, sreq.datalen, sreq.flags,
+			    &out);
+			crypto_key_unref(key);
+		}
+		break;
+	case AGENTC_ADD_IDENTITY:
+	case AGENTC_ADD_ID_CONSTRAINED:
+		if (agentproto_add(body, type == AGENTC_ADD_ID_CONSTRAINED,
+		    &areq) == 0)
+			keystore_add(ks, areq.key, areq.keylen, areq.comment,
+			    areq.commentlen, areq.lifetime, areq.confirm);
+		break;
+	case AGENTC_REMOVE_IDENTITY:
+		if (agentproto_remove(body, &p, &n) == 0)
+			keystore_remove(ks, p, n);
+		break;
+	case AGENTC_REMOVE_ALL_IDENTITIES:
+		if (agentproto_empty(body) == 0)
+			keystore_remove_all(ks);
+		break;
+	case AGENTC_LOCK:
+	case AGENTC_UNLOCK:
+		/* The KDF is slow by design: decode only. */
+		agentproto_passphrase(body, &p, &n);
+		break;
+	case AGENTC_EXTENSION:
+		if (agentproto_extension(body, &name, &namelen, &rest) == 0 &&
+		    agentproto_session_bind(&rest, &b) == 0)
+			crypto_verify(b.hostkey, b.hostkeylen, b.session_id,
+			    b.session_idlen, b.signature, b.signaturelen);
+		break;
+	}
+	wire_free(&out);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct wire in, body;
+	size_t framelen;
+	uint8_t type;
+	int locked;
+
+	if (ks == NULL) {
+		crypto_init(1 << 20, &locked);
+		if (keystore_new(&ks) != 0)
+			abort();
+	}
+	wire_view(&in, data, size);
+	while (agentproto_frame(&in, &type, &body, &framelen) == 0) {
+		one(type, &body);
+		wire_consume(&in, framelen);
+	}
+	keystore_expire(ks, UINT64_MAX);
+	keystore_remove_all(ks);
+	return 0;
+}

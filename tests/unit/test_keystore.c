@@ -1,0 +1,608 @@
+/*
+ * keystore: adding, finding, listing and removing identities; the lock
+ * (keys gone while locked, back and still signing after unlock); expiry.
+ * Keys come from the fixtures in tests/data/ through keyfile.h.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto.h"
+#include "err.h"
+#include "keyfile.h"
+#include "keystore.h"
+#include "unit.h"
+#include "wire.h"
+
+enum { K_ED25519, K_P256, K_P384, K_RSA, K_COUNT };
+
+static const char *const keyname[K_COUNT] = {
+	[K_ED25519] = "id_ed25519",
+	[K_P256] = "id_ecdsa256",
+	[K_P384] = "id_ecdsa384",
+	[K_RSA] = "id_rsa2048",
+};
+
+static struct keyfile keys[K_COUNT];
+static int all_loaded;
+
+static int
+add(struct keystore *ks, int i, const char *comment, uint64_t expires,
+    int confirm)
+{
+	return keystore_add(ks, keys[i].form, keys[i].formlen,
+	    (const uint8_t *)comment, strlen(comment), expires, confirm);
+}
+
+/* The certified form of key i, in a wire the caller frees. */
+static void
+certform(struct wire *w, int i)
+{
+	wire_init(w, 64 * 1024);
+	CHECK_EQ(keyform_put_cert(w, keys[i].certtype, keys[i].cert,
+	    keys[i].certlen, &keys[i]), 0);
+}
+
+/*
+ * Checks keystore_list against the expected keys (by index; -1 - i for
+ * key i's certificate) and comments, in order.
+ */
+static void
+check_list(struct keystore *ks, const int *want, const char *const *comments,
+    size_t n)
+{
+	const uint8_t *blob, *comment, *wb;
+	size_t bloblen, commentlen, wl, i;
+	uint32_t count;
+	struct wire w;
+
+	wire_init(&w, 256 * 1024);
+	CHECK_EQ(keystore_list(ks, &w), 0);
+	CHECK_EQ(wire_get_u32(&w, &count), 0);
+	CHECK_EQ(count, n);
+	for (i = 0; i < n && i < count; i++) {
+		CHECK_EQ(wire_get_string(&w, &blob, &bloblen), 0);
+		CHECK_EQ(wire_get_string(&w, &comment, &commentlen), 0);
+		if (want[i] >= 0) {
+			wb = keys[want[i]].pub;
+			wl = keys[want[i]].publen;
+		} else {
+			wb = keys[-1 - want[i]].cert;
+			wl = keys[-1 - want[i]].certlen;
+		}
+		if (bloblen != wl || memcmp(blob, wb, wl) != 0)
+			fprintf(stderr, "  list entry %zu is not key %d\n", i,
+			    want[i]);
+		CHECK(bloblen == wl && memcmp(blob, wb, wl) == 0);
+		CHECK(commentlen == strlen(comments[i]) &&
+		    memcmp(comment, comments[i], commentlen) == 0);
+	}
+	CHECK_EQ(wire_end(&w), 0);
+	wire_free(&w);
+}
+
+/* keystore_find on blob, then a signature that verifies with pub. */
+static int
+find_and_sign(struct keystore *ks, const uint8_t *blob, size_t bloblen,
+    const struct keyfile *kf)
+{
+	static const uint8_t data[] = "to be signed";
+	struct crypto_key *k;
+	const char *comment;
+	struct wire w;
+	int confirm, r;
+
+	if ((r = keystore_find(ks, blob, bloblen, &k, &confirm,
+	    &comment)) != 0)
+		return r;
+	wire_init(&w, 4096);
+	if ((r = crypto_sign(k, data, sizeof(data), CRYPTO_SIGN_RSA_SHA2_512,
+	    &w)) == 0)
+		r = crypto_verify(kf->pub, kf->publen, data, sizeof(data),
+		    wire_ptr(&w), wire_avail(&w));
+	wire_free(&w);
+	crypto_key_unref(k);
+	return r;
+}
+
+static void
+test_new_free(void)
+{
+	struct keystore *ks;
+	struct wire w;
+	uint32_t count;
+
+	CHECK_EQ(keystore_new(&ks), 0);
+	if (ks == NULL)
+		return;
+	CHECK_EQ(keystore_count(ks), 0);
+	CHECK_EQ(keystore_locked(ks), 0);
+	wire_init(&w, 64);
+	CHECK_EQ(keystore_list(ks, &w), 0);
+	CHECK_EQ(wire_get_u32(&w, &count), 0);
+	CHECK_EQ(count, 0);
+	CHECK_EQ(wire_end(&w), 0);
+	wire_free(&w);
+	CHECK_EQ(keystore_expire(ks, 1000), 0);
+	CHECK_EQ(keystore_remove_all(ks), 0);
+	keystore_free(ks);
+	keystore_free(NULL);
+}
+
+static void
+test_add_find(void)
+{
+	struct keystore *ks;
+	struct crypto_key *k;
+	const uint8_t *blob;
+	const char *comment;
+	size_t len;
+	int confirm;
+
+	CHECK_EQ(keystore_new(&ks), 0);
+	if (ks == NULL)
+		return;
+	CHECK_EQ(add(ks, K_ED25519, "alpha", 0, 1), 0);
+	CHECK_EQ(keystore_count(ks), 1);
+	CHECK_EQ(keystore_find(ks, keys[K_ED25519].pub,
+	    keys[K_ED25519].publen, &k, &confirm, &comment), 0);
+	CHECK(k != NULL);
+	CHECK_EQ(confirm, 1);
+	CHECK(comment != NULL && strcmp(comment, "alpha") == 0);
+	if (k != NULL) {
+		blob = crypto_key_blob(k, &len);
+		CHECK(len == keys[K_ED25519].publen &&
+		    memcmp(blob, keys[K_ED25519].pub, len) == 0);
+		crypto_key_unref(k);
+	}
+	CHECK_EQ(find_and_sign(ks, keys[K_ED25519].pub,
+	    keys[K_ED25519].publen, &keys[K_ED25519]), 0);
+
+	/* Keys not held, or a blob that only starts like one. */
+	k = (struct crypto_key *)(uintptr_t)1;
+	confirm = 7;
+	comment = "junk";
+	CHECK_EQ(keystore_find(ks, keys[K_P256].pub, keys[K_P256].publen, &k,
+	    &confirm, &comment), ERR_NOT_FOUND);
+	CHECK(k == NULL && confirm == 0 && comment == NULL);
+	CHECK_EQ(keystore_find(ks, keys[K_ED25519].pub,
+	    keys[K_ED25519].publen - 1, &k, &confirm, &comment),
+	    ERR_NOT_FOUND);
+	CHECK_EQ(keystore_find(ks, keys[K_ED25519].pub, 0, &k, &confirm,
+	    &comment), ERR_NOT_FOUND);
+	CHECK_EQ(keystore_find(ks, keys[K_ED25519].cert,
+	    keys[K_ED25519].certlen, &k, &confirm, &comment), ERR_NOT_FOUND);
+	keystore_free(ks);
+}
+
+static void
+test_list_order(void)
+{
+	static const int want[] = { K_P384, K_ED25519, K_RSA, K_P256 };
+	static const char *const comments[] = { "one", "two", "", "four" };
+	struct keystore *ks;
+	size_t i;
+
+	CHECK_EQ(keystore_new(&ks), 0);
+	if (ks == NULL)
+		return;
+	for (i = 0; i < 4; i++)
+		CHECK_EQ(add(ks, want[i], comments[i], 0, 0), 0);
+	CHECK_EQ(keystore_count(ks), 4);
+	check_list(ks, want, comments, 4);
+	for (i = 0; i < 4; i++)
+		CHECK_EQ(find_and_sign(ks, keys[want[i]].pub,
+		    keys[want[i]].publen, &keys[want[i]]), 0);
+	keystore_free(ks);
+}
+
+/* The same key again: one entry, the new comment and constraints. */
+static void
+test_readd_replaces(void)
+{
+	struct keystore *ks;
+	struct crypto_key *k;
+	const char *comment;
+	int confirm;
+
+	CHECK_EQ(keystore_new(&ks), 0);
+	if (ks == NULL)
+		return;
+	CHECK_EQ(add(ks, K_ED25519, "first", 0, 0), 0);
+	CHECK_EQ(add(ks, K_RSA, "rsa", 0, 0), 0);
+	CHECK_EQ(add(ks, K_ED25519, "second", 500, 1), 0);
+	CHECK_EQ(keystore_count(ks), 2);
+	CHECK_EQ(keystore_find(ks, keys[K_ED25519].pub,
+	    keys[K_ED25519].publen, &k, &confirm, &comment), 0);
+	CHECK_EQ(confirm, 1);
+	CHECK(comment != NULL && strcmp(comment, "second") == 0);
+	crypto_key_unref(k);
+	/* Its expiry is the new one too. */
+	CHECK_EQ(keystore_expire(ks, 499), 500);
+	CHECK_EQ(keystore_count(ks), 2);
+	CHECK_EQ(keystore_expire(ks, 500), 0);
+	CHECK_EQ(keystore_count(ks), 1);
+	CHECK_EQ(keystore_find(ks, keys[K_ED25519].pub,
+	    keys[K_ED25519].publen, &k, &confirm, &comment), ERR_NOT_FOUND);
+
+	/* And a constraint can be dropped by adding again without it. */
+	CHECK_EQ(add(ks, K_RSA, "rsa again", 0, 0), 0);
+	CHECK_EQ(keystore_count(ks), 1);
+	CHECK_EQ(keystore_expire(ks, UINT64_MAX), 0);
+	CHECK_EQ(keystore_count(ks), 1);
+	keystore_free(ks);
+}
+
+static void
+test_remove(void)
+{
+	static const int after[] = { K_ED25519, K_P384 };
+	static const char *const comments[] = { "a", "c" };
+	struct keystore *ks;
+	uint32_t count;
+	struct wire w;
+
+	CHECK_EQ(keystore_new(&ks), 0);
+	if (ks == NULL)
+		return;
+	CHECK_EQ(add(ks, K_ED25519, "a", 0, 0), 0);
+	CHECK_EQ(add(ks, K_P256, "b", 0, 0), 0);
+	CHECK_EQ(add(ks, K_P384, "c", 0, 0), 0);
+	CHECK_EQ(keystore_remove(ks, keys[K_P256].pub, keys[K_P256].publen),
+	    0);
+	CHECK_EQ(keystore_count(ks), 2);
+	check_list(ks, after, comments, 2);
+	CHECK_EQ(keystore_remove(ks, keys[K_P256].pub, keys[K_P256].publen),
+	    ERR_NOT_FOUND);
+	CHECK_EQ(keystore_remove(ks, keys[K_RSA].pub, keys[K_RSA].publen),
+	    ERR_NOT_FOUND);
+	CHECK_EQ(keystore_remove(ks, keys[K_ED25519].pub, 10),
+	    ERR_NOT_FOUND);
+	CHECK_EQ(keystore_count(ks), 2);
+
+	/* Removing the last one and adding again keeps the order right. */
+	CHECK_EQ(keystore_remove(ks, keys[K_P384].pub, keys[K_P384].publen),
+	    0);
+	CHECK_EQ(add(ks, K_P384, "c", 0, 0), 0);
+	check_list(ks, after, comments, 2);
+
+	CHECK_EQ(keystore_remove_all(ks), 0);
+	CHECK_EQ(keystore_count(ks), 0);
+	wire_init(&w, 64);
+	CHECK_EQ(keystore_list(ks, &w), 0);
+	CHECK_EQ(wire_get_u32(&w, &count), 0);
+	CHECK_EQ(count, 0);
+	CHECK_EQ(wire_end(&w), 0);
+	wire_free(&w);
+	CHECK_EQ(keystore_remove_all(ks), 0);
+	/* Usable after being emptied. */
+	CHECK_EQ(add(ks, K_RSA, "r", 0, 0), 0);
+	CHECK_EQ(keystore_count(ks), 1);
+	keystore_free(ks);
+}
+
+static void
+test_add_invalid(void)
+{
+	struct keystore *ks;
+	struct wire w;
+
+	CHECK_EQ(keystore_new(&ks), 0);
+	if (ks == NULL)
+		return;
+	CHECK_EQ(add(ks, K_ED25519, "kept", 0, 0), 0);
+	CHECK(keystore_add(ks, keys[K_P256].form, keys[K_P256].formlen - 1,
+	    (const uint8_t *)"x", 1, 0, 0) != 0);
+	wire_init(&w, 4096);
+	CHECK_EQ(wire_put(&w, keys[K_P256].form, keys[K_P256].formlen), 0);
+	CHECK_EQ(wire_put_u8(&w, 0), 0);
+	CHECK_EQ(keystore_add(ks, wire_ptr(&w), wire_avail(&w),
+	    (const uint8_t *)"x", 1, 0, 0), ERR_TRAILING);
+	wire_reset(&w);
+	CHECK_EQ(keyform_put(&w, "ssh-dss", keys[K_P256].field, 3), 0);
+	CHECK_EQ(keystore_add(ks, wire_ptr(&w), wire_avail(&w),
+	    (const uint8_t *)"x", 1, 0, 0), ERR_KEY_TYPE);
+	wire_free(&w);
+	CHECK_EQ(keystore_count(ks), 1);
+	CHECK_EQ(find_and_sign(ks, keys[K_ED25519].pub,
+	    keys[K_ED25519].publen, &keys[K_ED25519]), 0);
+	keystore_free(ks);
+}
+
+/* A certificate and its plain key are two identities. */
+static void
+test_certified_and_plain(void)
+{
+	static const int want[] = { K_ED25519, -1 - K_ED25519, -1 - K_RSA };
+	static const char *const comments[] = { "plain", "cert", "rsa cert" };
+	struct keystore *ks;
+	struct wire w;
+
+	CHECK_EQ(keystore_new(&ks), 0);
+	if (ks == NULL)
+		return;
+	CHECK_EQ(add(ks, K_ED25519, "plain", 0, 0), 0);
+	certform(&w, K_ED25519);
+	CHECK_EQ(keystore_add(ks, wire_ptr(&w), wire_avail(&w),
+	    (const uint8_t *)"cert", 4, 0, 0), 0);
+	wire_free(&w);
+	certform(&w, K_RSA);
+	CHECK_EQ(keystore_add(ks, wire_ptr(&w), wire_avail(&w),
+	    (const uint8_t *)"rsa cert", 8, 0, 0), 0);
+	wire_free(&w);
+	CHECK_EQ(keystore_count(ks), 3);
+	check_list(ks, want, comments, 3);
+	CHECK_EQ(find_and_sign(ks, keys[K_ED25519].cert,
+	    keys[K_ED25519].certlen, &keys[K_ED25519]), 0);
+	CHECK_EQ(find_and_sign(ks, keys[K_RSA].cert, keys[K_RSA].certlen,
+	    &keys[K_RSA]), 0);
+	CHECK_EQ(keystore_remove(ks, keys[K_ED25519].cert,
+	    keys[K_ED25519].certlen), 0);
+	CHECK_EQ(find_and_sign(ks, keys[K_ED25519].pub,
+	    keys[K_ED25519].publen, &keys[K_ED25519]), 0);
+	CHECK_EQ(keystore_count(ks), 2);
+	keystore_free(ks);
+}
+
+#define PASS(s) (const uint8_t *)(s), strlen(s)
+
+static void
+test_lock_unlock(void)
+{
+	static const int want[] = { K_ED25519, K_RSA, -1 - K_P256, K_P384 };
+	static const char *const comments[] = { "ed", "rsa", "ec cert", "ec" };
+	struct keystore *ks;
+	struct crypto_key *k;
+	const char *comment;
+	struct wire w;
+	uint32_t count;
+	int confirm, i;
+
+	CHECK_EQ(keystore_new(&ks), 0);
+	if (ks == NULL)
+		return;
+	CHECK_EQ(add(ks, K_ED25519, "ed", 0, 1), 0);
+	CHECK_EQ(add(ks, K_RSA, "rsa", 0, 0), 0);
+	certform(&w, K_P256);
+	CHECK_EQ(keystore_add(ks, wire_ptr(&w), wire_avail(&w),
+	    (const uint8_t *)"ec cert", 7, 0, 0), 0);
+	wire_free(&w);
+	CHECK_EQ(add(ks, K_P384, "ec", 0, 0), 0);
+
+	CHECK_EQ(keystore_lock(ks, PASS("correct horse")), 0);
+	CHECK_EQ(keystore_locked(ks), 1);
+
+	/* Locked: an empty list, and nothing can be used or changed. */
+	wire_init(&w, 64);
+	CHECK_EQ(keystore_list(ks, &w), 0);
+	CHECK_EQ(wire_avail(&w), 4);
+	CHECK_EQ(wire_get_u32(&w, &count), 0);
+	CHECK_EQ(count, 0);
+	wire_free(&w);
+	k = (struct crypto_key *)(uintptr_t)1;
+	CHECK_EQ(keystore_find(ks, keys[K_ED25519].pub,
+	    keys[K_ED25519].publen, &k, &confirm, &comment), ERR_LOCKED);
+	CHECK(k == NULL && comment == NULL);
+	CHECK_EQ(keystore_find(ks, keys[K_P256].cert, keys[K_P256].certlen,
+	    &k, &confirm, &comment), ERR_LOCKED);
+	CHECK_EQ(add(ks, K_P256, "new", 0, 0), ERR_LOCKED);
+	CHECK_EQ(keystore_remove(ks, keys[K_RSA].pub, keys[K_RSA].publen),
+	    ERR_LOCKED);
+	CHECK_EQ(keystore_remove_all(ks), ERR_LOCKED);
+	CHECK_EQ(keystore_lock(ks, PASS("correct horse")), ERR_LOCKED);
+	CHECK_EQ(keystore_lock(ks, PASS("other")), ERR_LOCKED);
+
+	/* Wrong passphrases, including near misses, are refused. */
+	CHECK_EQ(keystore_unlock(ks, PASS("wrong")), ERR_DENIED);
+	CHECK_EQ(keystore_unlock(ks, PASS("correct hors")), ERR_DENIED);
+	CHECK_EQ(keystore_unlock(ks, PASS("correct horse ")), ERR_DENIED);
+	CHECK_EQ(keystore_unlock(ks, PASS("")), ERR_DENIED);
+	CHECK_EQ(keystore_locked(ks), 1);
+
+	/* The right one brings every key back, in order, still signing. */
+	CHECK_EQ(keystore_unlock(ks, PASS("correct horse")), 0);
+	CHECK_EQ(keystore_locked(ks), 0);
+	CHECK_EQ(keystore_count(ks), 4);
+	check_list(ks, want, comments, 4);
+	for (i = 0; i < 4; i++) {
+		if (want[i] >= 0)
+			CHECK_EQ(find_and_sign(ks, keys[want[i]].pub,
+			    keys[want[i]].publen, &keys[want[i]]), 0);
+		else
+			CHECK_EQ(find_and_sign(ks, keys[-1 - want[i]].cert,
+			    keys[-1 - want[i]].certlen,
+			    &keys[-1 - want[i]]), 0);
+	}
+	/* Constraints survive the lock. */
+	CHECK_EQ(keystore_find(ks, keys[K_ED25519].pub,
+	    keys[K_ED25519].publen, &k, &confirm, &comment), 0);
+	CHECK_EQ(confirm, 1);
+	crypto_key_unref(k);
+
+	CHECK_EQ(keystore_unlock(ks, PASS("correct horse")), ERR_DENIED);
+	CHECK_EQ(keystore_locked(ks), 0);
+	CHECK_EQ(keystore_remove(ks, keys[K_RSA].pub, keys[K_RSA].publen), 0);
+	keystore_free(ks);
+}
+
+/*
+ * keystore.h: ERR_DENIED "for a wrong passphrase".  The passphrase is a
+ * byte string (LOCK carries a string, not a C string), so "pw\0" is not
+ * "pw".  PBKDF2's HMAC pads its key with zero bytes, which makes the two
+ * equal unless the passphrase is made unambiguous before the KDF.
+ */
+static void
+test_unlock_trailing_nul(void)
+{
+	struct keystore *ks;
+
+	CHECK_EQ(keystore_new(&ks), 0);
+	if (ks == NULL)
+		return;
+	CHECK_EQ(add(ks, K_ED25519, "e", 0, 0), 0);
+	CHECK_EQ(keystore_lock(ks, PASS("correct horse")), 0);
+	CHECK_EQ(keystore_unlock(ks, (const uint8_t *)"correct horse\0", 14),
+	    ERR_DENIED);
+	CHECK_EQ(keystore_unlock(ks, (const uint8_t *)"correct horse\0\0",
+	    15), ERR_DENIED);
+	CHECK_EQ(keystore_locked(ks), 1);
+	keystore_free(ks);
+
+	/* And the other way round: locked with the NUL, unlocked without. */
+	CHECK_EQ(keystore_new(&ks), 0);
+	if (ks == NULL)
+		return;
+	CHECK_EQ(keystore_lock(ks, (const uint8_t *)"pw\0", 3), 0);
+	CHECK_EQ(keystore_unlock(ks, PASS("pw")), ERR_DENIED);
+	CHECK_EQ(keystore_locked(ks), 1);
+	keystore_free(ks);
+}
+
+/* An empty store and an empty passphrase lock and unlock like others. */
+static void
+test_lock_edge_cases(void)
+{
+	struct keystore *ks;
+
+	CHECK_EQ(keystore_new(&ks), 0);
+	if (ks == NULL)
+		return;
+	CHECK_EQ(keystore_unlock(ks, PASS("anything")), ERR_DENIED);
+	CHECK_EQ(keystore_lock(ks, PASS("")), 0);
+	CHECK_EQ(keystore_locked(ks), 1);
+	CHECK_EQ(keystore_unlock(ks, PASS("x")), ERR_DENIED);
+	CHECK_EQ(keystore_unlock(ks, PASS("")), 0);
+	CHECK_EQ(add(ks, K_ED25519, "e", 0, 0), 0);
+
+	/* A second lock takes a new passphrase; the old one is gone. */
+	CHECK_EQ(keystore_lock(ks, PASS("first")), 0);
+	CHECK_EQ(keystore_unlock(ks, PASS("first")), 0);
+	CHECK_EQ(keystore_lock(ks, PASS("second")), 0);
+	CHECK_EQ(keystore_unlock(ks, PASS("first")), ERR_DENIED);
+	CHECK_EQ(keystore_unlock(ks, PASS("second")), 0);
+	CHECK_EQ(find_and_sign(ks, keys[K_ED25519].pub,
+	    keys[K_ED25519].publen, &keys[K_ED25519]), 0);
+
+	/* Freeing a locked store is fine. */
+	CHECK_EQ(keystore_lock(ks, PASS("bye")), 0);
+	keystore_free(ks);
+}
+
+static void
+test_expire(void)
+{
+	static const int left[] = { K_RSA };
+	static const char *const comments[] = { "forever" };
+	struct keystore *ks;
+
+	CHECK_EQ(keystore_new(&ks), 0);
+	if (ks == NULL)
+		return;
+	CHECK_EQ(add(ks, K_ED25519, "100", 100, 0), 0);
+	CHECK_EQ(add(ks, K_P256, "200", 200, 0), 0);
+	CHECK_EQ(add(ks, K_RSA, "forever", 0, 0), 0);
+	CHECK_EQ(add(ks, K_P384, "150", 150, 0), 0);
+
+	/* Nothing due yet: the earliest deadline comes back. */
+	CHECK_EQ(keystore_expire(ks, 0), 100);
+	CHECK_EQ(keystore_expire(ks, 99), 100);
+	CHECK_EQ(keystore_count(ks), 4);
+	/* Due at exactly its deadline. */
+	CHECK_EQ(keystore_expire(ks, 100), 150);
+	CHECK_EQ(keystore_count(ks), 3);
+	CHECK_EQ(find_and_sign(ks, keys[K_ED25519].pub,
+	    keys[K_ED25519].publen, &keys[K_ED25519]), ERR_NOT_FOUND);
+	/* Several at once. */
+	CHECK_EQ(keystore_expire(ks, 1000), 0);
+	CHECK_EQ(keystore_count(ks), 1);
+	check_list(ks, left, comments, 1);
+	CHECK_EQ(keystore_expire(ks, UINT64_MAX), 0);
+	CHECK_EQ(keystore_count(ks), 1);
+	keystore_free(ks);
+}
+
+/* Expiry runs on the clock, locked or not. */
+static void
+test_expire_while_locked(void)
+{
+	struct keystore *ks;
+
+	CHECK_EQ(keystore_new(&ks), 0);
+	if (ks == NULL)
+		return;
+	CHECK_EQ(add(ks, K_ED25519, "short", 100, 0), 0);
+	CHECK_EQ(add(ks, K_P256, "long", 0, 0), 0);
+	CHECK_EQ(keystore_lock(ks, PASS("pw")), 0);
+	CHECK_EQ(keystore_expire(ks, 100), 0);
+	CHECK_EQ(keystore_count(ks), 1);
+	CHECK_EQ(keystore_unlock(ks, PASS("pw")), 0);
+	CHECK_EQ(find_and_sign(ks, keys[K_ED25519].pub,
+	    keys[K_ED25519].publen, &keys[K_ED25519]), ERR_NOT_FOUND);
+	CHECK_EQ(find_and_sign(ks, keys[K_P256].pub, keys[K_P256].publen,
+	    &keys[K_P256]), 0);
+	keystore_free(ks);
+}
+
+/* A key handed out by find outlives its removal (a signing in flight). */
+static void
+test_reference_outlives_entry(void)
+{
+	static const uint8_t data[] = "late";
+	struct keystore *ks;
+	struct crypto_key *k;
+	const char *comment;
+	struct wire w;
+	int confirm;
+
+	CHECK_EQ(keystore_new(&ks), 0);
+	if (ks == NULL)
+		return;
+	CHECK_EQ(add(ks, K_P384, "x", 0, 0), 0);
+	CHECK_EQ(keystore_find(ks, keys[K_P384].pub, keys[K_P384].publen, &k,
+	    &confirm, &comment), 0);
+	CHECK_EQ(keystore_remove_all(ks), 0);
+	keystore_free(ks);
+	if (k == NULL)
+		return;
+	wire_init(&w, 4096);
+	CHECK_EQ(crypto_sign(k, data, sizeof(data), 0, &w), 0);
+	CHECK_EQ(crypto_verify(keys[K_P384].pub, keys[K_P384].publen, data,
+	    sizeof(data), wire_ptr(&w), wire_avail(&w)), 0);
+	wire_free(&w);
+	crypto_key_unref(k);
+}
+
+int
+main(void)
+{
+	int locked, i;
+
+	CHECK_EQ(crypto_init(1 << 20, &locked), 0);
+	all_loaded = 1;
+	for (i = 0; i < K_COUNT; i++)
+		all_loaded &= keyfile_load(&keys[i], keyname[i]) == 0;
+	if (!all_loaded || keys[K_ED25519].cert == NULL ||
+	    keys[K_P256].cert == NULL || keys[K_RSA].cert == NULL) {
+		printf("FAIL fixtures from %s\n", kf_datadir());
+		for (i = 0; i < K_COUNT; i++)
+			keyfile_free(&keys[i]);
+		printf("0 passed, 1 failed\n");
+		return 1;
+	}
+	RUN(test_new_free);
+	RUN(test_add_find);
+	RUN(test_list_order);
+	RUN(test_readd_replaces);
+	RUN(test_remove);
+	RUN(test_add_invalid);
+	RUN(test_certified_and_plain);
+	RUN(test_lock_unlock);
+	RUN(test_unlock_trailing_nul);
+	RUN(test_lock_edge_cases);
+	RUN(test_expire);
+	RUN(test_expire_while_locked);
+	RUN(test_reference_outlives_entry);
+	for (i = 0; i < K_COUNT; i++)
+		keyfile_free(&keys[i]);
+	UNIT_DONE();
+}
