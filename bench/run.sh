@@ -503,4 +503,24 @@ END {
 		printf "%snote: %s (the numbers may be the generator'"'"'s)\n",
 		    (k == 1 && nbad == 0 ? "\n" : ""), hot[k]
 }' "$results"
+
+# ---- login cost and login/logout cycles --------------------------------------
+
+# sshenv init/env against keychain, cold starts, memory: bench/session.sh.
+sh "$(dirname "$0")/session.sh" "$build"
+session_rc=$?
+[ $session_rc = 0 ] || log "bench/session.sh exited $session_rc"
+
+# bench/cycles.sh runs 1000 cycles when run alone; here BENCH_CYCLES
+# (default 200) keeps `make bench` short, and 0 skips them.
+cycles_n=${BENCH_CYCLES:-200}
+if [ "$cycles_n" != 0 ]; then
+	echo
+	echo "login/logout cycles: $cycles_n here (BENCH_CYCLES; default 200" \
+	    "in make bench, 1000 with bench/cycles.sh alone)"
+	sh "$(dirname "$0")/cycles.sh" "$build" "$cycles_n"
+	cycles_rc=$?
+	[ $cycles_rc = 0 ] || log "bench/cycles.sh exited $cycles_rc:" \
+	    "a login/logout cycle failed or left something behind"
+fi
 exit 0

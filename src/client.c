@@ -706,10 +706,11 @@ client_stop(int argc, char **argv)
 			explain(&cl, r);
 		return exit_for(r);
 	}
-	/* Done when the supervisor has removed its socket. */
-	deadline = now_ms() + 5000;
-	while (access(cl.paths.ctl_sock, F_OK) == 0 && now_ms() < deadline)
-		sleep_ms(10);
+	/* Done when the supervisor (which waits for its agent) has exited. */
+	deadline = now_ms() + 10000;
+	while (now_ms() < deadline && (access(cl.paths.ctl_sock, F_OK) == 0 ||
+	    access(cl.paths.daemon_pid, F_OK) == 0))
+		sleep_ms(5);
 	wire_init(&out, 4096);
 	if (shellenv_unset(&out, cl.kind, "SSH_AUTH_SOCK") == 0 &&
 	    shellenv_unset(&out, cl.kind, "SSH_AGENT_PID") == 0)

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -39,6 +40,8 @@
 #define READY_TIMEOUT_MS 5000
 #define AGENT_CALL_MS 2000
 #define ADOPT_POLL_MS 1000
+#define STARTUP_GRACE_MS 5000
+#define LOCK_WAIT_MS 10000
 
 enum agent_state { AGENT_DOWN, AGENT_STARTING, AGENT_READY };
 
@@ -400,11 +403,13 @@ on_linger(uv_timer_t *t)
 }
 
 static void
-check_last(struct supervisor *sv)
+check_last(struct supervisor *sv, uint64_t at_least_ms)
 {
+	uint64_t ms = (uint64_t)sv->cfg.linger * 1000;
+
 	if (session_count(sv->sessions) == 0 && !sv->stopping)
 		uv_timer_start(&sv->linger, on_linger,
-		    (uint64_t)sv->cfg.linger * 1000, 0);
+		    ms > at_least_ms ? ms : at_least_ms, 0);
 }
 
 static void
@@ -414,7 +419,7 @@ on_session_gone(void *arg, long sid)
 
 	log_info("session %ld ended", sid);
 	save_sessions(sv);
-	check_last(sv);
+	check_last(sv, 0);
 }
 
 /* ---- the agent ---- */
@@ -673,7 +678,7 @@ handle(struct ctlconn *c)
 		if (session_remove(sv->sessions, c->rq.sid) == 0) {
 			log_info("session %u logged out", c->rq.sid);
 			save_sessions(sv);
-			check_last(sv);
+			check_last(sv, 0);
 		}
 		reply_simple(c, CTL_R_OK);
 		break;
@@ -791,7 +796,6 @@ cleanup_files(struct supervisor *sv)
 	unlink(sv->paths.agent_sock);
 	unlink(sv->paths.sessions);
 	unlink(sv->paths.ctl_sock);
-	unlink(sv->paths.daemon_pid);
 }
 
 static void
@@ -848,17 +852,27 @@ on_signal(uv_signal_t *s, int signo)
 	log_info("configuration reloaded");
 }
 
+/*
+ * One supervisor per user and host: the one holding daemon.lock.  If it is
+ * held by a supervisor that serves, that one won (ERR_BUSY); if by one
+ * that is stopping (its socket is gone), wait for it to finish.
+ */
 static int
 take_lock(struct supervisor *sv)
 {
-	int fd;
+	struct timespec pause = { 0, 10 * 1000 * 1000 };
+	int fd, waited = 0;
 
 	if ((fd = open(sv->paths.daemon_lock, O_RDWR | O_CREAT | O_NOFOLLOW |
 	    O_CLOEXEC, 0600)) < 0)
 		return ERR_SYSTEM;
-	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-		close(fd);
-		return ERR_BUSY;
+	while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		if (paths_alive(sv->paths.ctl_sock) || waited >= LOCK_WAIT_MS) {
+			close(fd);
+			return ERR_BUSY;
+		}
+		nanosleep(&pause, NULL);
+		waited += 10;
 	}
 	sv->lock_fd = fd;
 	return 0;
@@ -934,7 +948,11 @@ sv_run(struct supervisor *sv)
 	load_sessions(sv);
 	if (!agent_adopt(sv))
 		agent_start(sv);
-	check_last(sv);
+	/*
+	 * Nobody yet: the client that started us registers in a moment, so
+	 * even with linger 0 give it time before concluding all have left.
+	 */
+	check_last(sv, STARTUP_GRACE_MS);
 	signal_ready(sv, 'R');
 	compat_sd_notify("READY=1");
 	log_info("supervisor %ld ready", (long)getpid());
@@ -1011,6 +1029,8 @@ supervisor_main(int argc, char **argv)
 	}
 	log_init("sshenv-daemon", foreground, sv.cfg.log_level);
 	rc = sv_run(&sv);
+	/* Last, so that `sshenv stop` can wait for this file to go. */
+	unlink(sv.paths.daemon_pid);
 	explicit_bzero(sv.lock_pass, sizeof(sv.lock_pass));
 	close(sv.lock_fd);
 	return rc;
