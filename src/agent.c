@@ -906,7 +906,9 @@ print_snippet(enum shell_kind kind, const char *sock, long pid, int killed)
 			r = shellenv_unset(&out, kind, "SSH_AGENT_PID");
 	} else {
 		snprintf(msg, sizeof(msg), "Agent pid %ld", pid);
-		r = shellenv_set(&out, kind, "SSH_AUTH_SOCK", sock);
+		/* An inherited socket may have no path we can tell. */
+		r = sock == NULL || *sock == '\0' ? 0 :
+		    shellenv_set(&out, kind, "SSH_AUTH_SOCK", sock);
 		if (r == 0)
 			r = shellenv_set(&out, kind, "SSH_AGENT_PID", num);
 	}
@@ -994,6 +996,7 @@ agent_main(int argc, char **argv)
 	int opt, foreground = 0, debug = 0, do_kill = 0, fd = -1, r, locked;
 	int rc = EXIT_ERROR, inherited = 0;
 	const char *sock = NULL;
+	char shown[PATHS_MAX];
 	pid_t pid;
 
 	memset(&a, 0, sizeof(a));
@@ -1088,6 +1091,10 @@ agent_main(int argc, char **argv)
 	}
 	if (keystore_new(&a.ks) != 0)
 		goto out;
+	if (a.sockpath != NULL)
+		snprintf(shown, sizeof(shown), "%s", a.sockpath);
+	else if (paths_sock_name(fd, shown, sizeof(shown)) != 0)
+		shown[0] = '\0';
 
 	if (!foreground) {
 		fflush(stdout);
@@ -1097,7 +1104,7 @@ agent_main(int argc, char **argv)
 		}
 		if (pid > 0) {
 			/* The child owns the socket and its directory now. */
-			print_snippet(kind, a.sockpath, (long)pid, 0);
+			print_snippet(kind, shown, (long)pid, 0);
 			free(a.sockpath);
 			free(a.sockdir);
 			keystore_free(a.ks);

@@ -635,9 +635,16 @@ client_status(int argc, char **argv)
 		return r;
 	if ((r = get_status(&cl, &rp)) != 0) {
 		if (cl.json && r == ERR_NO_SERVER) {
+			/* The same keys as when running, for scripts. */
 			printf("{\"running\": false, \"supervisor_pid\": null, "
 			    "\"agent_pid\": null, \"socket\": null, "
-			    "\"keys\": null, \"sessions\": []}\n");
+			    "\"keys\": null, \"locked\": false, \"policy\": ");
+			json_str(stdout, config_policy_name(cl.cfg.policy));
+			printf(", \"systemd\": false, \"sessions\": [], "
+			    "\"environment_file\": ");
+			json_str(stdout, cl.cfg.write_env ? cl.paths.envfile :
+			    "");
+			printf("}\n");
 		} else {
 			explain(&cl, r);
 		}

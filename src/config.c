@@ -171,15 +171,19 @@ on_entry(void *user, const char *section, const char *name,
 		if (strcmp(name, options[i].key) != 0)
 			continue;
 		if ((r = set_value(st->c, &options[i], value)) != 0) {
-			snprintf(st->err, st->errlen, "%s:%d: bad value '%s' "
-			    "for %s.%s", st->file, st->line, value, section,
-			    name);
+			if (st->err[0] == '\0')
+				snprintf(st->err, st->errlen, "%s:%d: bad value "
+				    "'%s' for %s.%s", st->file, st->line,
+				    value, section, name);
 			return 0;
 		}
 		snprintf(st->c->origin[i], sizeof(st->c->origin[i]),
 		    "%s:%d", st->file, st->line);
 		return 1;
 	}
+	/* inih goes on after an error: report the first. */
+	if (st->err[0] != '\0')
+		return 0;
 	if (!known_section)
 		snprintf(st->err, st->errlen, "%s:%d: unknown section [%s]",
 		    st->file, st->line, section);

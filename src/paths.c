@@ -307,3 +307,23 @@ found:
 	memcpy(buf, resolved, strlen(resolved) + 1);
 	return 0;
 }
+
+int
+paths_sock_name(int fd, char *buf, size_t size)
+{
+	struct sockaddr_un sun;
+	socklen_t len = sizeof(sun);
+	size_t n;
+
+	memset(&sun, 0, sizeof(sun));
+	if (getsockname(fd, (struct sockaddr *)&sun, &len) != 0)
+		return ERR_SYSTEM;
+	if (sun.sun_family != AF_UNIX || sun.sun_path[0] != '/')
+		return ERR_FORMAT;
+	n = strnlen(sun.sun_path, sizeof(sun.sun_path));
+	if (n >= size || n == sizeof(sun.sun_path))
+		return ERR_PATH_TOO_LONG;
+	memcpy(buf, sun.sun_path, n);
+	buf[n] = '\0';
+	return 0;
+}

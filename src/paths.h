@@ -67,6 +67,9 @@ int paths_self_exe(const char *argv0, char *buf, size_t size);
  * no names were given.  -1 if there is none.
  */
 int paths_inherited_fd(const char *name, int index);
+/* The path a listening unix socket is bound to, into buf; 0 or an error
+ * (buf is left unchanged then). */
+int paths_sock_name(int fd, char *buf, size_t size);
 /* Clears those variables, so that children do not take them for theirs. */
 void paths_forget_inherited(void);
 

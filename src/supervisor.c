@@ -36,14 +36,17 @@
 #include "wire.h"
 
 #define RESTART_GAP_MS 1000	/* at least this long between agent starts */
-#define READY_POLL_MS 10
-#define READY_TIMEOUT_MS 5000
 #define AGENT_CALL_MS 2000
 #define ADOPT_POLL_MS 1000
 #define STARTUP_GRACE_MS 5000
 #define LOCK_WAIT_MS 10000
 
-enum agent_state { AGENT_DOWN, AGENT_STARTING, AGENT_READY };
+/*
+ * No "starting" state: the agent's listening socket is ours and is open
+ * before the agent runs, so a client that connects early waits in the
+ * backlog and is served as soon as the agent accepts.
+ */
+enum agent_state { AGENT_DOWN, AGENT_READY };
 
 struct supervisor;
 
@@ -94,7 +97,10 @@ struct supervisor {
 	int lock_fd;
 	int ready_fd;
 	int agent_fd;		/* the agent's listening socket, ours to pass */
-	int idle;		/* systemd: agent stopped until the next login */
+	int idle;		/* systemd: agent stopped until wanted again */
+	int inherited;		/* our sockets belong to systemd */
+	uv_poll_t agent_poll;	/* while idle: a client at the agent socket */
+	int agent_poll_init;
 	int systemd;
 	int stopping;
 	int locked_by_us;	/* agent locked by the logout policy */
@@ -105,6 +111,7 @@ struct supervisor {
 
 static void agent_start(struct supervisor *sv);
 static void agent_kill(struct supervisor *sv);
+static void go_idle(struct supervisor *sv);
 static void sv_stop(struct supervisor *sv);
 static void serve_waiting(struct supervisor *sv);
 static void conn_process(struct ctlconn *c);
@@ -210,6 +217,27 @@ reply_simple(struct ctlconn *c, uint8_t type)
 	reply(c, &rp);
 }
 
+static void
+reply_status(struct ctlconn *c, int32_t keys)
+{
+	struct supervisor *sv = c->sv;
+	struct ctl_reply rp;
+
+	memset(&rp, 0, sizeof(rp));
+	rp.type = CTL_R_STATUS;
+	set_sock(&rp, sv);
+	rp.agent_pid = sv->agent == AGENT_READY ? (uint32_t)sv->agent_pid : 0;
+	rp.supervisor_pid = (uint32_t)getpid();
+	rp.keys = keys;
+	rp.locked = (uint8_t)sv->locked_by_us;
+	rp.systemd = (uint8_t)sv->systemd;
+	snprintf(rp.policy, sizeof(rp.policy), "%s",
+	    config_policy_name(sv->cfg.policy));
+	rp.nsessions = (uint32_t)session_list(sv->sessions, rp.sessions,
+	    CTLPROTO_MAX_SESSIONS);
+	reply(c, &rp);
+}
+
 /* ---- agent calls on the thread pool ---- */
 
 static void
@@ -235,29 +263,14 @@ job_done(uv_work_t *req, int status)
 	struct job *j = req->data;
 	struct supervisor *sv = j->sv;
 	struct ctlconn *c = j->conn;
-	struct ctl_reply rp;
 
 	sv->jobs--;
 	if (status != 0 && j->result == 0)
 		j->result = ERR_INTERNAL;
 	switch (j->op) {
 	case JOB_COUNT:
-		if (c == NULL)
-			break;
-		memset(&rp, 0, sizeof(rp));
-		rp.type = CTL_R_STATUS;
-		set_sock(&rp, sv);
-		rp.agent_pid = sv->agent == AGENT_READY ?
-		    (uint32_t)sv->agent_pid : 0;
-		rp.supervisor_pid = (uint32_t)getpid();
-		rp.keys = j->result == 0 ? (int32_t)j->count : -1;
-		rp.locked = (uint8_t)sv->locked_by_us;
-		rp.systemd = (uint8_t)sv->systemd;
-		snprintf(rp.policy, sizeof(rp.policy), "%s",
-		    config_policy_name(sv->cfg.policy));
-		rp.nsessions = (uint32_t)session_list(sv->sessions,
-		    rp.sessions, CTLPROTO_MAX_SESSIONS);
-		reply(c, &rp);
+		if (c != NULL)
+			reply_status(c, j->result == 0 ? (int32_t)j->count : -1);
 		break;
 	case JOB_LOCK:
 		if (j->result == 0) {
@@ -379,13 +392,7 @@ on_linger(uv_timer_t *t)
 	switch (sv->cfg.policy) {
 	case POLICY_STOP:
 		if (sv->systemd) {
-			/* systemd keeps our sockets: stop only the agent. */
-			log_info("last session ended: stopping the agent");
-			sv->idle = 1;
-			agent_kill(sv);
-			if (sv->cfg.write_env && sv->paths.envfile[0] != '\0')
-				envfile_remove(sv->paths.envfile, sv->host);
-			unlink(sv->paths.agent_pid);
+			go_idle(sv);
 			break;
 		}
 		log_info("last session ended: stopping");
@@ -462,17 +469,6 @@ on_agent_timer(uv_timer_t *t)
 	switch (sv->agent) {
 	case AGENT_DOWN:
 		agent_start(sv);
-		break;
-	case AGENT_STARTING:
-		if (paths_alive(sv->paths.agent_sock)) {
-			agent_ready(sv);
-		} else if (uv_now(&sv->loop) - sv->agent_started >
-		    READY_TIMEOUT_MS) {
-			log_error("agent %ld did not come up; killing it",
-			    sv->agent_pid);
-			if (sv->agent_child)
-				uv_process_kill(&sv->agent_proc, SIGKILL);
-		}
 		break;
 	case AGENT_READY:
 		/* An adopted agent is not our child: poll for its end. */
@@ -578,9 +574,7 @@ agent_start(struct supervisor *sv)
 	}
 	sv->agent_child = 1;
 	sv->agent_pid = sv->agent_proc.pid;
-	sv->agent = AGENT_STARTING;
-	uv_timer_start(&sv->agent_timer, on_agent_timer, READY_POLL_MS,
-	    READY_POLL_MS);
+	agent_ready(sv);
 }
 
 /* An agent left by an earlier supervisor, alive and answering, is kept. */
@@ -611,6 +605,46 @@ agent_kill(struct supervisor *sv)
 		uv_process_kill(&sv->agent_proc, SIGTERM);
 	else if (sv->agent_pid > 1)
 		kill((pid_t)sv->agent_pid, SIGTERM);
+}
+
+static void
+wake_from_idle(struct supervisor *sv)
+{
+	if (!sv->idle)
+		return;
+	sv->idle = 0;
+	if (sv->agent_poll_init)
+		uv_poll_stop(&sv->agent_poll);
+	/* A dying agent is restarted by its exit callback instead. */
+	if (sv->agent == AGENT_DOWN)
+		agent_start(sv);
+}
+
+static void
+on_agent_wanted(uv_poll_t *p, int status, int events)
+{
+	(void)status;
+	(void)events;
+	log_info("a client at the agent socket: starting the agent");
+	wake_from_idle(p->data);
+}
+
+/*
+ * systemd keeps our sockets, so after the last logout only the agent goes
+ * (its keys with it); a client at the agent socket, or a new login, starts
+ * a fresh one, as socket activation would.
+ */
+static void
+go_idle(struct supervisor *sv)
+{
+	log_info("last session ended: stopping the agent");
+	sv->idle = 1;
+	agent_kill(sv);
+	if (sv->cfg.write_env && sv->paths.envfile[0] != '\0')
+		envfile_remove(sv->paths.envfile, sv->host);
+	unlink(sv->paths.agent_pid);
+	if (sv->agent_poll_init)
+		uv_poll_start(&sv->agent_poll, UV_READABLE, on_agent_wanted);
 }
 
 /* ---- requests ---- */
@@ -655,10 +689,7 @@ handle(struct ctlconn *c)
 		}
 		if (session_count(sv->sessions) > 0)
 			uv_timer_stop(&sv->linger);
-		if (sv->idle) {
-			sv->idle = 0;
-			agent_start(sv);
-		}
+		wake_from_idle(sv);
 		if (sv->locked_by_us && !sv->unlocking &&
 		    sv->agent == AGENT_READY) {
 			if (job_start(sv, JOB_UNLOCK, NULL) == 0)
@@ -667,11 +698,7 @@ handle(struct ctlconn *c)
 		serve_one(c);
 		break;
 	case CTL_ENV:
-		if (sv->idle) {
-			reply_error(c, ERR_NO_SERVER, "no agent: nobody is "
-			    "logged in");
-			break;
-		}
+		wake_from_idle(sv);
 		serve_one(c);
 		break;
 	case CTL_LOGOUT:
@@ -683,8 +710,11 @@ handle(struct ctlconn *c)
 		reply_simple(c, CTL_R_OK);
 		break;
 	case CTL_STATUS:
-		if (job_start(sv, JOB_COUNT, c) != 0)
-			reply_error(c, ERR_INTERNAL, "cannot query the agent");
+		/* Asking a stopped agent would start one: no agent, no keys. */
+		if (sv->agent != AGENT_READY)
+			reply_status(c, 0);
+		else if (job_start(sv, JOB_COUNT, c) != 0)
+			reply_status(c, -1);
 		break;
 	case CTL_STOP:
 		log_info("stop requested");
@@ -793,9 +823,11 @@ cleanup_files(struct supervisor *sv)
 		log_error("cannot remove %s: %s", sv->paths.envfile,
 		    err_str(r));
 	unlink(sv->paths.agent_pid);
-	unlink(sv->paths.agent_sock);
 	unlink(sv->paths.sessions);
-	unlink(sv->paths.ctl_sock);
+	if (!sv->inherited) {
+		unlink(sv->paths.agent_sock);
+		unlink(sv->paths.ctl_sock);
+	}
 }
 
 static void
@@ -807,10 +839,6 @@ sv_stop(struct supervisor *sv)
 		return;
 	sv->stopping = 1;
 	agent_kill(sv);
-	if (sv->agent_fd >= 0) {
-		close(sv->agent_fd);
-		sv->agent_fd = -1;
-	}
 	for (c = sv->conns; c != NULL; c = next) {
 		next = c->next;
 		if (c->waiting)
@@ -822,6 +850,8 @@ sv_stop(struct supervisor *sv)
 	uv_close((uv_handle_t *)&sv->sigterm, NULL);
 	uv_close((uv_handle_t *)&sv->sigint, NULL);
 	uv_close((uv_handle_t *)&sv->sighup, NULL);
+	if (sv->agent_poll_init)
+		uv_close((uv_handle_t *)&sv->agent_poll, NULL);
 	session_set_close(sv->sessions);
 	sv->sessions = NULL;
 	cleanup_files(sv);
@@ -928,11 +958,27 @@ sv_run(struct supervisor *sv)
 	/* Under systemd socket activation both sockets are handed to us. */
 	fd = paths_inherited_fd("control", 0);
 	sv->agent_fd = paths_inherited_fd("agent", 1);
-	if (fd >= 0)
-		sv->systemd = 1;
 	paths_forget_inherited();
-	if (sv->agent_fd >= 0)
+	if (fd >= 0) {
+		/*
+		 * The service manager owns these sockets: we never unlink
+		 * them, we outlive the last session, and we hand out the
+		 * paths they really have.
+		 */
+		sv->systemd = sv->inherited = 1;
+		paths_sock_name(fd, sv->paths.ctl_sock,
+		    sizeof(sv->paths.ctl_sock));
+	}
+	if (sv->agent_fd >= 0) {
 		fcntl(sv->agent_fd, F_SETFD, FD_CLOEXEC);
+		paths_sock_name(sv->agent_fd, sv->paths.agent_sock,
+		    sizeof(sv->paths.agent_sock));
+		if (uv_poll_init(&sv->loop, &sv->agent_poll,
+		    sv->agent_fd) == 0) {
+			sv->agent_poll.data = sv;
+			sv->agent_poll_init = 1;
+		}
+	}
 	if ((fd < 0 && (r = paths_listen(sv->paths.ctl_sock, &fd)) != 0) ||
 	    (r = uv_pipe_open(&sv->ctl, fd)) != 0 ||
 	    (r = uv_listen((uv_stream_t *)&sv->ctl, SOMAXCONN,
@@ -1029,6 +1075,8 @@ supervisor_main(int argc, char **argv)
 	}
 	log_init("sshenv-daemon", foreground, sv.cfg.log_level);
 	rc = sv_run(&sv);
+	if (sv.agent_fd >= 0)
+		close(sv.agent_fd);
 	/* Last, so that `sshenv stop` can wait for this file to go. */
 	unlink(sv.paths.daemon_pid);
 	explicit_bzero(sv.lock_pass, sizeof(sv.lock_pass));

@@ -1,0 +1,625 @@
+#!/bin/sh
+# Sessions and the life cycle of the supervisor and its agent, as a user
+# sees them: logins (each the leader of a new session) share one agent;
+# the last one to end, however it ends, takes everything with it after
+# the linger time (or keeps, or locks the agent, by policy); 50 logins
+# racing start one of each; a killed agent or supervisor is replaced
+# without changing the socket path; runtime directories that are not
+# safely ours are refused; a ~/.ssh/environment that is not ours is never
+# touched.  Every test starts from nothing in its own directory.
+# Arguments: none, or -- test_name... to run some tests only.
+# shellcheck disable=SC2016 # scripts for other shells, in single quotes
+# shellcheck disable=SC2317 # the tests are called by shunit2
+
+LIB_INC=$(cd "$(dirname "$0")" && pwd)/login.inc
+# shellcheck source=tests/shell/login.inc
+. "$LIB_INC"
+
+setUp() {
+	lib_setUp
+}
+
+tearDown() {
+	lib_tearDown
+}
+
+# ---------------------------------------------------------------- helpers
+
+# Everything the supervisor must remove when it stops; the lock files
+# stay, by design.
+all_clean() {
+	lib_none_left && [ ! -e "$SOCK" ] && [ ! -e "$CTL" ] &&
+	    [ ! -e "$RUNDIR/agent.pid" ] && [ ! -e "$RUNDIR/daemon.pid" ] &&
+	    [ ! -e "$RUNDIR/sessions" ] && [ ! -e "$ENVFILE" ]
+}
+
+# assert_clean WHAT: after all_clean was polled for, says what is left.
+assert_clean() {
+	assertTrue "$1: sshenv processes left: $(lib_pids '')" lib_none_left
+	for _f in "$SOCK" "$CTL" "$RUNDIR/agent.pid" "$RUNDIR/daemon.pid" \
+	    "$RUNDIR/sessions" "$ENVFILE"; do
+		assertFalse "$1: $_f left" "[ -e '$_f' ]"
+	done
+	assertEquals "$1: only the lock files stay in $RUNDIR" \
+	    "daemon.lock start.lock" "$(find "$RUNDIR" -mindepth 1 -printf '%f\n' |
+	    sort | tr '\n' ' ' | sed 's/ $//')"
+}
+
+# assert_running WHAT: one supervisor, one agent, all files in place.
+assert_running() {
+	assertEquals "$1: supervisors" 1 "$(lib_count daemon)"
+	assertEquals "$1: agents" 1 "$(lib_count agent)"
+	for _f in "$SOCK" "$CTL" "$RUNDIR/agent.pid" "$RUNDIR/daemon.pid" \
+	    "$RUNDIR/sessions" "$ENVFILE"; do
+		assertTrue "$1: $_f missing" "[ -e '$_f' ]"
+	done
+}
+
+# agent_changed OLD: the supervisor reports a ready agent other than OLD
+# and it answers at the stable path.
+agent_changed() {
+	_p=$(lib_status agent_pid) || return 1
+	[ -n "$_p" ] && [ "$_p" != 0 ] && [ "$_p" != "$1" ] && lib_answers
+}
+
+# refused WHAT: init was refused for an unsafe runtime directory ($rc,
+# $out, $err of lib_login_fg) and nothing was started.  PATTERN: what
+# stderr must name (the reason).
+refused() {
+	assertNotEquals "$1: init exit status" 0 "$rc"
+	assertEquals "$1: nothing on stdout" "" "$out"
+	assertContains "$1: the error names the directory: $err" "$err" \
+	    "refusing runtime directory $RUNDIR"
+	assertContains "$1: the error gives the reason: $err" "$err" "$2"
+	assertTrue "$1: processes started: $(lib_pids '')" lib_none_left
+	assertFalse "$1: $ENVFILE written" "[ -e '$ENVFILE' ]"
+}
+
+# ------------------------------------------------------------------ tests
+
+test_second_login_reuses_agent() {
+	lib_login_init a || return 0
+	assertEquals "first init exit status: $(cat "$T/a.ierr")" 0 "$rc"
+	sid_a=$sid
+	lib_login_init b || return 0
+	assertEquals "second init exit status: $(cat "$T/b.ierr")" 0 "$rc"
+	sid_b=$sid
+	assertEquals "first login's socket" "$SOCK" "$(lib_var "$T/a.env" \
+	    SSH_AUTH_SOCK)"
+	assertEquals "second login's socket" "$SOCK" "$(lib_var "$T/b.env" \
+	    SSH_AUTH_SOCK)"
+	pid_a=$(lib_var "$T/a.env" SSH_AGENT_PID)
+	assertNotEquals "first login's agent pid" "" "$pid_a"
+	assertEquals "second login's agent pid" "$pid_a" \
+	    "$(lib_var "$T/b.env" SSH_AGENT_PID)"
+	assertEquals "status: agent pid" "$pid_a" "$(lib_status agent_pid)"
+	assertEquals "status: socket" "$SOCK" "$(lib_status socket)"
+	assertEquals "the agent process" "$pid_a" "$(lib_pids agent)"
+	assert_running "two logins"
+	sessions=$(lib_status sessions)
+	assertTrue "session $sid_a in [$sessions]" "lib_has $sid_a '$sessions'"
+	assertTrue "session $sid_b in [$sessions]" "lib_has $sid_b '$sessions'"
+	lib_answers
+	assertEquals "ssh-add -l: $out" 1 "$rc"
+}
+
+test_killed_leaders_end_everything() {
+	lib_login_init a || return 0
+	sid_a=$sid
+	lib_login_init b || return 0
+	sid_b=$sid
+	assert_running "two logins"
+	kill -KILL "$sid_a" "$sid_b"
+	lib_wait 10 all_clean
+	assert_clean "both leaders killed"
+	# What made the sessions end is their leaders: the rest of each
+	# session (the sleep) is still there.
+	assertTrue "the rest of session $sid_a runs" "pgrep -s $sid_a >/dev/null"
+}
+
+test_logout_then_linger_stops() {
+	lib_login a 'eval "$(sshenv init -s)"
+ssh-add -l >/dev/null 2>&1
+echo $? >"$0.sa"
+sshenv logout
+echo $? >"$0.rc"
+sleep 300' || return 0
+	lib_wait 30 test -s "$T/a.rc"
+	assertEquals "ssh-add -l in the login" 1 "$(cat "$T/a.sa")"
+	assertEquals "logout exit status: $(cat "$T/a.err")" 0 \
+	    "$(cat "$T/a.rc")"
+	lib_wait 10 all_clean
+	assert_clean "logout"
+	assertTrue "the login itself still runs" "lib_alive $sid"
+}
+
+test_fifty_racing_inits() {
+	i=1
+	while [ "$i" -le 50 ]; do
+		setsid sh -c 'echo $$ >"$0.sid"
+sshenv init -s >"$0.env" 2>"$0.ierr"
+echo $? >"$0.rc"
+sleep 60' "$T/r$i" </dev/null >/dev/null 2>&1 &
+		i=$((i + 1))
+	done
+	lib_wait 60 all_done
+	assertEquals "inits finished" 50 "$(count_rc)"
+	for f in "$T"/r*.sid; do
+		lib_sids="$lib_sids $(cat "$f")"
+	done
+	assertEquals "supervisors: $(lib_pids daemon)" 1 "$(lib_count daemon)"
+	assertEquals "agents: $(lib_pids agent)" 1 "$(lib_count agent)"
+	assertEquals "exit statuses" "0" "$(cat "$T"/r*.rc | sort -u)"
+	assertEquals "errors" "" "$(cat "$T"/r*.ierr)"
+	assertEquals "distinct agent pids printed" "$(lib_pids agent)" \
+	    "$(sed -n 's/^SSH_AGENT_PID=\([0-9]*\);.*/\1/p' "$T"/r*.env |
+	    sort -u | tr '\n' ' ' | sed 's/ $//')"
+	assertEquals "how many printed it" 50 \
+	    "$(grep -c "^SSH_AGENT_PID=$(lib_pids agent);" "$T"/r*.env |
+	    grep -c ':1$')"
+	assertEquals "sockets printed" "$SOCK" \
+	    "$(sed -n 's/^SSH_AUTH_SOCK=\([^;]*\);.*/\1/p' "$T"/r*.env |
+	    sort -u)"
+	assertEquals "sessions registered" 50 \
+	    "$(lib_status sessions | wc -w)"
+}
+
+count_rc() {
+	_n=0
+	for _f in "$T"/r*.rc; do
+		[ -s "$_f" ] && _n=$((_n + 1))
+	done
+	echo "$_n"
+}
+
+all_done() {
+	[ "$(count_rc)" -eq 50 ]
+}
+
+test_foreign_environment_file_untouched() {
+	mkdir -m 0700 "$HOME/.ssh"
+	printf '%s\n' '# my own settings' 'FOO=bar; export FOO;' \
+	    'SSH_AUTH_SOCK=/elsewhere; export SSH_AUTH_SOCK;' >"$ENVFILE"
+	chmod 0644 "$ENVFILE"
+	cp -p "$ENVFILE" "$T/env.orig"
+	before=$(stat -c '%i %a %s %Y' "$ENVFILE")
+	lib_login_init a || return 0
+	assertEquals "init exit status: $(cat "$T/a.ierr")" 0 "$rc"
+	assertEquals "the snippet's socket" "$SOCK" \
+	    "$(lib_var "$T/a.env" SSH_AUTH_SOCK)"
+	assertContains "init says why it leaves the file alone" \
+	    "$(cat "$T/a.ierr")" "$ENVFILE: not written by sshenv"
+	assertTrue "file changed by init" "cmp -s '$T/env.orig' '$ENVFILE'"
+	assertEquals "inode, mode, size, mtime" "$before" \
+	    "$(stat -c '%i %a %s %Y' "$ENVFILE")"
+	# And when everything stops, it is not removed either.
+	kill -KILL "$sid"
+	lib_wait 10 lib_none_left
+	assertTrue "stopped" lib_none_left
+	assertTrue "file changed at stop" "cmp -s '$T/env.orig' '$ENVFILE'"
+}
+
+test_classic_environment_recipe() {
+	lib_login_init a || return 0
+	assertEquals "init exit status: $(cat "$T/a.ierr")" 0 "$rc"
+	assertTrue "$ENVFILE written" "[ -s '$ENVFILE' ]"
+	# Another login, with no sshenv on PATH: only the file to go by.
+	lib_login_fg b "PATH='$lib_path0'; export PATH"'
+command -v sshenv || echo "no sshenv"
+. "'"$SHDIR/environment-recipe.sh"'"
+ssh-add -l
+echo "RC=$?"
+env | grep "^SSH_" | sort'
+	assertEquals "recipe login: $err" "no sshenv
+The agent has no identities.
+RC=1
+SSH_AGENT_PID=$(lib_pids agent)
+SSH_AUTH_SOCK=$SOCK" "$out"
+}
+
+test_env_without_supervisor() {
+	run_env
+	assertEquals "exit status" 2 "$rc"
+	assertEquals "stdout" "" "$out"
+	assertContains "stderr: $err" "$err" "no supervisor"
+	assertTrue "env started something: $(lib_pids '')" lib_none_left
+	assertFalse "control socket made" "[ -e '$CTL' ]"
+}
+
+run_env() {
+	timeout -k 2 15 sshenv env "$@" </dev/null >"$T/env.out" \
+	    2>"$T/env.err"
+	rc=$?
+	out=$(cat "$T/env.out")
+	err=$(cat "$T/env.err")
+}
+
+test_env_matches_init() {
+	lib_login_init a || return 0
+	assertEquals "init exit status: $(cat "$T/a.ierr")" 0 "$rc"
+	run_env -s
+	assertEquals "env exit status: $err" 0 "$rc"
+	assertEquals "env and init print the same" "$(cat "$T/a.env")" "$out"
+	assertEquals "env registers no session" "$sid" \
+	    "$(lib_status sessions)"
+	run_env -c
+	assertContains "csh form" "$out" "setenv SSH_AUTH_SOCK $SOCK;"
+	run_env -f
+	assertContains "fish form" "$out" "set -gx SSH_AUTH_SOCK $SOCK;"
+}
+
+test_refuses_symlinked_runtime_dir() {
+	mkdir -m 0700 "$T/real"
+	ln -s "$T/real" "$RUNDIR"
+	lib_login_fg a 'sshenv init -s'
+	refused "symlink" "symbolic link"
+	assertEquals "files made through the symlink" "" "$(ls -A "$T/real")"
+}
+
+test_refuses_foreign_runtime_dir() {
+	if [ "$(id -u)" -ne 0 ] || ! id -u nobody >/dev/null 2>&1; then
+		startSkipping
+		echo "skipped: needs root (and a user nobody) to chown"
+	fi
+	mkdir -m 0700 "$RUNDIR"
+	chown nobody "$RUNDIR" 2>/dev/null
+	lib_login_fg a 'sshenv init -s'
+	refused "owned by nobody" "owned by another user"
+	assertEquals "files made in it" "" "$(ls -A "$RUNDIR")"
+}
+
+test_refuses_open_runtime_dir() {
+	mkdir -m 0755 "$RUNDIR"
+	chmod 0755 "$RUNDIR"
+	lib_login_fg a 'sshenv init -s'
+	refused "mode 0755" "permissions too open"
+	assertEquals "files made in it" "" "$(ls -A "$RUNDIR")"
+	assertEquals "mode changed" 755 "$(stat -c %a "$RUNDIR")"
+}
+
+test_policy_keep() {
+	lib_config '[session]' 'on_last_logout = keep'
+	lib_login_fg a 'sshenv init -s'
+	assertEquals "init exit status: $err" 0 "$rc"
+	agent=$(lib_var "$T/a.out" SSH_AGENT_PID)
+	# Nothing to poll for: keep means nothing happens.  The session has
+	# ended; wait out the linger time (1 s) with a margin.
+	lib_wait 5 no_sessions
+	sleep 2
+	assertEquals "the same agent" "$agent" "$(lib_pids agent)"
+	assertEquals "supervisors" 1 "$(lib_count daemon)"
+	lib_answers
+	assertEquals "ssh-add -l: $out" 1 "$rc"
+	assertTrue "$ENVFILE kept" "[ -s '$ENVFILE' ]"
+}
+
+no_sessions() {
+	[ "$(lib_status sessions)" = "" ]
+}
+
+test_policy_lock() {
+	lib_config '[session]' 'on_last_logout = lock'
+	lib_key id_test
+	mkdir "$T/pub"
+	cp "$HOME/.ssh/id_test.pub" "$T/pub/"
+	echo "me $(cat "$T/pub/id_test.pub")" >"$T/allowed"
+	echo "signed data" >"$T/data"
+	# The key is checked in the login: once it ends, the agent may be
+	# locked at any moment.
+	lib_login_fg a 'eval "$(sshenv init -s id_test)"
+echo "PID=$SSH_AGENT_PID"
+ssh-add -l'
+	assertEquals "login exit status: $err" 0 "$rc"
+	agent=$(echo "$out" | sed -n 's/^PID=//p')
+	assertContains "key loaded: $out" "$out" " $fp "
+	# The session is over: after linger, the agent is locked.
+	lib_wait 10 locked
+	lib_sa -l
+	assertEquals "ssh-add -l when locked: $out" 1 "$rc"
+	assertEquals "status: locked" true "$(lib_status locked)"
+	assertFalse "signs when locked" sign
+	assertEquals "the same agent" "$agent" "$(lib_pids agent)"
+	# A new login unlocks it.
+	lib_login_init b || return 0
+	assertEquals "second init exit status: $(cat "$T/b.ierr")" 0 "$rc"
+	lib_sa -l
+	assertContains "key back after a new login: $out" "$out" " $fp "
+	assertTrue "signs after a new login" sign
+	assertEquals "status: locked" false "$(lib_status locked)"
+}
+
+locked() {
+	lib_sa -l
+	[ "$rc" -eq 1 ] && [ "$(lib_status locked)" = true ]
+}
+
+# sign: an sshsig signature by the agent (ssh-keygen sees only the
+# public key), checked against the allowed signers file.
+sign() {
+	rm -f "$T/data.sig"
+	SSH_AUTH_SOCK=$SOCK timeout -k 2 15 ssh-keygen -q -Y sign -n test \
+	    -f "$T/pub/id_test.pub" "$T/data" </dev/null >/dev/null 2>&1 &&
+	    timeout -k 2 15 ssh-keygen -Y verify -f "$T/allowed" -I me \
+	    -n test -s "$T/data.sig" <"$T/data" >/dev/null 2>&1
+}
+
+test_killed_agent_restarts() {
+	lib_login_init a || return 0
+	assertEquals "init exit status: $(cat "$T/a.ierr")" 0 "$rc"
+	old=$(lib_status agent_pid)
+	assertEquals "agent pid" "$(lib_pids agent)" "$old"
+	kill -KILL "$old"
+	lib_wait 5 agent_changed "$old"
+	new=$(lib_status agent_pid)
+	assertNotEquals "a new agent" "$old" "$new"
+	assertEquals "agents" "$new" "$(lib_pids agent)"
+	assertEquals "socket path" "$SOCK" "$(lib_status socket)"
+	lib_answers
+	assertEquals "ssh-add -l at the old SSH_AUTH_SOCK: $out" 1 "$rc"
+	# ~/.ssh/environment follows the new agent.
+	lib_wait 5 env_pid_is "$new"
+	assertEquals "$ENVFILE pid" "$new" "$(lib_var "$ENVFILE" \
+	    SSH_AGENT_PID)"
+	assertEquals "agent.pid" "$new" "$(cat "$RUNDIR/agent.pid")"
+}
+
+env_pid_is() {
+	[ "$(lib_var "$ENVFILE" SSH_AGENT_PID)" = "$1" ]
+}
+
+test_killed_supervisor_agent_adopted() {
+	lib_login_init a || return 0
+	assertEquals "init exit status: $(cat "$T/a.ierr")" 0 "$rc"
+	sid_a=$sid
+	agent=$(lib_status agent_pid)
+	sv=$(lib_status supervisor_pid)
+	assertEquals "supervisor pid" "$(lib_pids daemon)" "$sv"
+	kill -KILL "$sv"
+	lib_wait 5 lib_gone "$sv"
+	assertEquals "the agent outlives its supervisor" "$agent" \
+	    "$(lib_pids agent)"
+	lib_login_init b || return 0
+	assertEquals "init after the kill: $(cat "$T/b.ierr")" 0 "$rc"
+	assertEquals "printed agent pid" "$agent" \
+	    "$(lib_var "$T/b.env" SSH_AGENT_PID)"
+	assertEquals "status agent pid" "$agent" "$(lib_status agent_pid)"
+	assertNotEquals "a new supervisor" "$sv" \
+	    "$(lib_status supervisor_pid)"
+	assertEquals "agents" "$agent" "$(lib_pids agent)"
+	assertEquals "supervisors" 1 "$(lib_count daemon)"
+	lib_answers
+	assertEquals "ssh-add -l: $out" 1 "$rc"
+	sessions=$(lib_status sessions)
+	assertTrue "the first session is still known: [$sessions]" \
+	    "lib_has $sid_a '$sessions'"
+	assertTrue "the second session: [$sessions]" \
+	    "lib_has $sid '$sessions'"
+}
+
+test_new_login_within_linger_keeps_agent() {
+	# A longer linger, so that "within" does not depend on timing.
+	lib_config '[session]' 'linger = 3'
+	lib_login_fg a 'sshenv init -s'
+	assertEquals "first init exit status: $err" 0 "$rc"
+	agent=$(lib_var "$T/a.out" SSH_AGENT_PID)
+	lib_wait 5 no_sessions
+	assertTrue "the first session has ended" no_sessions
+	lib_login_init b || return 0
+	assertEquals "second init exit status: $(cat "$T/b.ierr")" 0 "$rc"
+	assertEquals "the same agent" "$agent" \
+	    "$(lib_var "$T/b.env" SSH_AGENT_PID)"
+	# The linger timer of the first session must not fire now.
+	sleep 4
+	assertEquals "agent after the first linger" "$agent" \
+	    "$(lib_pids agent)"
+	lib_answers
+	assertEquals "ssh-add -l: $out" 1 "$rc"
+}
+
+test_stop_ends_everything_now() {
+	lib_login_init a || return 0
+	assertEquals "init exit status: $(cat "$T/a.ierr")" 0 "$rc"
+	assert_running "one login"
+	timeout -k 2 15 sshenv stop -s </dev/null >"$T/stop.out" \
+	    2>"$T/stop.err"
+	assertEquals "stop exit status: $(cat "$T/stop.err")" 0 "$?"
+	assertEquals "stop prints the unset snippet" "unset SSH_AUTH_SOCK;
+unset SSH_AGENT_PID;" "$(cat "$T/stop.out")"
+	lib_wait 5 all_clean
+	assert_clean "stop"
+	assertTrue "the login still runs" "lib_alive $sid"
+}
+
+test_stale_state_after_crash() {
+	lib_login_init a || return 0
+	assertEquals "init exit status: $(cat "$T/a.ierr")" 0 "$rc"
+	sv=$(lib_status supervisor_pid)
+	agent=$(lib_status agent_pid)
+	# A crash: supervisor first (or it would restart the agent), then
+	# the agent and the login.  Their files stay behind.
+	kill -KILL "$sv"
+	lib_wait 5 lib_gone "$sv"
+	kill -KILL "$agent" "$sid"
+	lib_wait 5 lib_gone "$agent"
+	assertTrue "stale sockets" "[ -S '$SOCK' ] && [ -S '$CTL' ]"
+	assertEquals "stale $ENVFILE" "$agent" \
+	    "$(lib_var "$ENVFILE" SSH_AGENT_PID)"
+	lib_login_init b || return 0
+	assertEquals "init over stale state: $(cat "$T/b.ierr")" 0 "$rc"
+	new=$(lib_var "$T/b.env" SSH_AGENT_PID)
+	assertNotEquals "a new agent" "$agent" "$new"
+	assertEquals "the agent process" "$new" "$(lib_pids agent)"
+	assertEquals "supervisors" 1 "$(lib_count daemon)"
+	lib_answers
+	assertEquals "ssh-add -l: $out" 1 "$rc"
+	assertEquals "$ENVFILE rewritten" "$new" \
+	    "$(lib_var "$ENVFILE" SSH_AGENT_PID)"
+	assertEquals "agent.pid" "$new" "$(cat "$RUNDIR/agent.pid")"
+	assertEquals "sessions: the dead one dropped" "$sid" \
+	    "$(lib_status sessions)"
+}
+
+test_other_hosts_environment_file_kept() {
+	lib_login_init a || return 0
+	assertEquals "init exit status: $(cat "$T/a.ierr")" 0 "$rc"
+	# A shared home: another host's supervisor has rewritten the file.
+	printf '%s\n' '# sshenv environment file for host elsewhere.example' \
+	    "SSH_AUTH_SOCK=$SOCK; export SSH_AUTH_SOCK;" \
+	    'SSH_AGENT_PID=4242; export SSH_AGENT_PID;' >"$T/other"
+	cp "$T/other" "$ENVFILE"
+	kill -KILL "$sid"
+	lib_wait 10 lib_none_left
+	assertTrue "stopped" lib_none_left
+	assertTrue "the other host's file removed or changed" \
+	    "cmp -s '$T/other' '$ENVFILE'"
+}
+
+# forwarded_agent: an OpenSSH agent standing for the one sshd forwards.
+forwarded_agent() {
+	ssh-agent -D -a "$T/fwd.sock" </dev/null >/dev/null 2>&1 &
+	lib_track $!
+	lib_wait 5 test -S "$T/fwd.sock"
+}
+
+# init_from_ssh SOCK: `sshenv init -s` in a login as sshd starts it,
+# with SSH_AUTH_SOCK=SOCK.
+init_from_ssh() {
+	lib_login_fg a "SSH_AUTH_SOCK='$1' \
+SSH_CONNECTION='127.0.0.1 50000 127.0.0.1 22' sshenv init -s"
+}
+
+test_forwarded_agent_kept() {
+	forwarded_agent
+	init_from_ssh "$T/fwd.sock"
+	assertEquals "init exit status: $err" 0 "$rc"
+	assertEquals "the snippet leaves SSH_AUTH_SOCK alone" \
+	    "SSH_AGENT_PID=$(lib_status agent_pid); export SSH_AGENT_PID;" \
+	    "$out"
+	assertContains "init says so: $err" "$err" "$T/fwd.sock"
+	assertEquals "our agent runs all the same" 1 "$(lib_count agent)"
+}
+
+test_forwarded_agent_ignored() {
+	lib_config '[agent]' 'forwarded = ignore'
+	forwarded_agent
+	init_from_ssh "$T/fwd.sock"
+	assertEquals "init exit status: $err" 0 "$rc"
+	assertEquals "the snippet's socket" "$SOCK" \
+	    "$(lib_var "$T/a.out" SSH_AUTH_SOCK)"
+}
+
+test_dead_forwarded_agent_replaced() {
+	init_from_ssh "$T/gone.sock"
+	assertEquals "init exit status: $err" 0 "$rc"
+	assertEquals "the snippet's socket" "$SOCK" \
+	    "$(lib_var "$T/a.out" SSH_AUTH_SOCK)"
+}
+
+test_config_keys_loaded() {
+	lib_key id_test
+	lib_config '[agent]' 'keys = id_test'
+	lib_login_init a || return 0
+	assertEquals "init exit status: $(cat "$T/a.ierr")" 0 "$rc"
+	lib_sa -l
+	assertEquals "ssh-add -l status: $out" 0 "$rc"
+	assertContains "key from the config: $out" "$out" " $fp "
+	assertEquals "status: keys" 1 "$(lib_status keys)"
+}
+
+test_key_with_passphrase() {
+	mkdir -m 0700 "$HOME/.ssh"
+	ssh-keygen -q -t ed25519 -N 'open sesame' -C enc@sshenv-test \
+	    -f "$HOME/.ssh/id_enc" </dev/null >/dev/null
+	fp=$(ssh-keygen -lf "$HOME/.ssh/id_enc.pub" | cut -d' ' -f2)
+	# No terminal in a setsid login: init must not wait for a
+	# passphrase, and must still print the snippet.
+	lib_login_init a id_enc || return 0
+	assertEquals "init exit status: $(cat "$T/a.ierr")" 0 "$rc"
+	assertEquals "the snippet's socket" "$SOCK" \
+	    "$(lib_var "$T/a.env" SSH_AUTH_SOCK)"
+	assertContains "init says why the key is missing" \
+	    "$(cat "$T/a.ierr")" "no terminal to ask for its passphrase"
+	lib_sa -l
+	assertEquals "ssh-add -l: $out" 1 "$rc"
+	# The user adds it once, by hand (here through SSH_ASKPASS).
+	printf '#!/bin/sh\necho "open sesame"\n' >"$T/askpass"
+	chmod 0755 "$T/askpass"
+	SSH_AUTH_SOCK=$SOCK SSH_ASKPASS=$T/askpass SSH_ASKPASS_REQUIRE=force \
+	    DISPLAY=:sshenv-test timeout -k 2 15 setsid -w ssh-add \
+	    "$HOME/.ssh/id_enc" </dev/null >/dev/null 2>&1
+	assertEquals "ssh-add with the passphrase" 0 "$?"
+	# A later login that names the key: the agent has it, so nothing
+	# is asked and nothing is said.
+	lib_login_init b id_enc || return 0
+	assertEquals "second init exit status: $(cat "$T/b.ierr")" 0 "$rc"
+	assertEquals "second init's errors" "" "$(cat "$T/b.ierr")"
+	lib_sa -l
+	assertEquals "keys listed" 1 "$(echo "$out" | grep -c " $fp ")"
+}
+
+test_bad_config_is_an_error() {
+	printf '[session]\nlinger = 1\nlinger = soon\n' \
+	    >"$XDG_CONFIG_HOME/sshenv/config"
+	lib_login_fg a 'sshenv init -s'
+	assertEquals "init exit status" 3 "$rc"
+	assertEquals "stdout" "" "$out"
+	assertContains "the error names file and line: $err" "$err" \
+	    "$XDG_CONFIG_HOME/sshenv/config:3:"
+	assertTrue "started something: $(lib_pids '')" lib_none_left
+}
+
+test_exit_codes() {
+	for c in "logout 2" "stop 2" "status 2" "env 2" "nosuch 64" \
+	    "init --bogus 64" "env extra 64" "status --json extra 64"; do
+		code=${c##* }
+		# shellcheck disable=SC2086 # a command line of plain words
+		timeout -k 2 15 sshenv ${c% *} </dev/null >/dev/null 2>&1
+		assertEquals "sshenv ${c% *}" "$code" "$?"
+	done
+	assertTrue "started something: $(lib_pids '')" lib_none_left
+}
+
+test_status_json() {
+	lib_login_init a || return 0
+	assertEquals "init exit status: $(cat "$T/a.ierr")" 0 "$rc"
+	sshenv status --json >"$T/status.json"
+	assertEquals "status exit status" 0 "$?"
+	"$PY" - "$T/status.json" "$(lib_pids daemon)" "$(lib_pids agent)" \
+	    "$SOCK" "$sid" "$ENVFILE" >"$T/check.out" 2>&1 <<'EOF'
+import json, sys
+path, sv, agent, sock, sid, envfile = sys.argv[1:]
+d = json.load(open(path))
+want = {"running": True, "supervisor_pid": int(sv),
+        "agent_pid": int(agent), "socket": sock, "keys": 0,
+        "locked": False, "policy": "stop", "systemd": False,
+        "sessions": [int(sid)], "environment_file": envfile}
+bad = [k for k in want if k not in d or d[k] != want[k]
+       or type(d[k]) is not type(want[k])]
+if bad or set(d) != set(want):
+    print("got", d, "want", want, "wrong:", bad)
+    sys.exit(1)
+EOF
+	assertEquals "status --json: $(cat "$T/check.out")" 0 "$?"
+}
+
+test_status_json_without_supervisor() {
+	sshenv status --json >"$T/status.json" 2>"$T/status.err"
+	assertEquals "status exit status" 2 "$?"
+	# The same keys as with a supervisor: a script reads d["locked"]
+	# whether or not anything runs.
+	"$PY" - "$T/status.json" >"$T/check.out" 2>&1 <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+keys = {"running", "supervisor_pid", "agent_pid", "socket", "keys",
+        "locked", "policy", "systemd", "sessions", "environment_file"}
+if d.get("running") is not False or set(d) != keys:
+    print("got", d, "missing:", sorted(keys - set(d)),
+          "extra:", sorted(set(d) - keys))
+    sys.exit(1)
+EOF
+	assertEquals "status --json: $(cat "$T/check.out")" 0 "$?"
+	assertTrue "status started something" lib_none_left
+}
+
+# shellcheck disable=SC1091
+. /usr/bin/shunit2
