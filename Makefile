@@ -76,12 +76,15 @@ deps-test:
 deps-bench:
 	@scripts/deps.sh bench
 
-# Every test, first with the plain build, then with ASan+UBSan.
+# Every test, with the plain build, then with ASan+UBSan, then with the
+# portable fallbacks (no pidfd, getpeereid, no /proc) that Cygwin and the
+# BSDs use.
 check: deps-test
 	$(MAKE) all
 	$(MAKE) SAN=1 all
+	$(MAKE) PORTABLE=1 all
 	$(MAKE) fuzz-build
-	tests/run.sh $(BUILD) $(BUILD)-san
+	tests/run.sh $(BUILD) $(BUILD)-san $(BUILD)-portable
 
 # libFuzzer harnesses (clang), in their own tree: every library object is
 # built with coverage instrumentation.  `make fuzz FUZZ_SECS=N` runs each

@@ -7,18 +7,10 @@
 
 #include "agentclient.h"
 #include "agentproto.h"
+#include "compat.h"
 #include "err.h"
 #include "paths.h"
 #include "wire.h"
-
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
 
 /* Waits for fd to be ready for events before the deadline. */
 static int
@@ -29,7 +21,7 @@ wait_fd(int fd, short events, long deadline)
 	int n;
 
 	for (;;) {
-		left = deadline - now_ms();
+		left = deadline - compat_now_ms();
 		if (left <= 0)
 			return ERR_BUSY;
 		n = poll(&pfd, 1, (int)left);
@@ -47,7 +39,7 @@ agentclient_call(const char *sock, int timeout_ms, uint8_t type,
     const void *body, size_t len, uint8_t *rtype, struct wire *reply)
 {
 	struct wire out, in, rbody;
-	long deadline = now_ms() + timeout_ms;
+	long deadline = compat_now_ms() + timeout_ms;
 	size_t framelen, off;
 	uint8_t *p;
 	ssize_t n;

@@ -24,6 +24,7 @@
 #include "crypto.h"
 #include "ctlproto.h"
 #include "envfile.h"
+#include "compat.h"
 #include "err.h"
 #include "paths.h"
 #include "shellenv.h"
@@ -42,23 +43,6 @@ struct client {
 	int quiet;
 	int json;
 };
-
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
-static void
-sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
 
 static void
 warnx_(const char *fmt, const char *a, const char *b)
@@ -128,7 +112,7 @@ setup(struct client *cl)
 static int
 take_start_lock(const struct client *cl, int *fdp)
 {
-	long deadline = now_ms() + LOCK_TIMEOUT_MS;
+	long deadline = compat_now_ms() + LOCK_TIMEOUT_MS;
 	int fd;
 
 	*fdp = -1;
@@ -136,11 +120,11 @@ take_start_lock(const struct client *cl, int *fdp)
 	    O_CLOEXEC, 0600)) < 0)
 		return ERR_SYSTEM;
 	while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-		if (errno != EWOULDBLOCK || now_ms() > deadline) {
+		if (errno != EWOULDBLOCK || compat_now_ms() > deadline) {
 			close(fd);
 			return ERR_BUSY;
 		}
-		sleep_ms(5);
+		compat_sleep_ms(5);
 	}
 	*fdp = fd;
 	return 0;
@@ -211,7 +195,7 @@ static int
 exchange(int fd, struct wire *out, struct ctl_reply *rp)
 {
 	struct wire in, body;
-	long deadline = now_ms() + CALL_TIMEOUT_MS;
+	long deadline = compat_now_ms() + CALL_TIMEOUT_MS;
 	struct pollfd pfd;
 	size_t framelen;
 	uint8_t type, *p;
@@ -240,7 +224,7 @@ exchange(int fd, struct wire *out, struct ctl_reply *rp)
 		}
 		pfd.fd = fd;
 		pfd.events = POLLIN;
-		if (poll(&pfd, 1, (int)(deadline - now_ms())) <= 0) {
+		if (poll(&pfd, 1, (int)(deadline - compat_now_ms())) <= 0) {
 			r = ERR_BUSY;
 			goto out;
 		}
@@ -714,10 +698,10 @@ client_stop(int argc, char **argv)
 		return exit_for(r);
 	}
 	/* Done when the supervisor (which waits for its agent) has exited. */
-	deadline = now_ms() + 10000;
-	while (now_ms() < deadline && (access(cl.paths.ctl_sock, F_OK) == 0 ||
+	deadline = compat_now_ms() + 10000;
+	while (compat_now_ms() < deadline && (access(cl.paths.ctl_sock, F_OK) == 0 ||
 	    access(cl.paths.daemon_pid, F_OK) == 0))
-		sleep_ms(5);
+		compat_sleep_ms(5);
 	wire_init(&out, 4096);
 	if (shellenv_unset(&out, cl.kind, "SSH_AUTH_SOCK") == 0 &&
 	    shellenv_unset(&out, cl.kind, "SSH_AGENT_PID") == 0)

@@ -36,6 +36,10 @@ int compat_harden_process(void);
  */
 void compat_sd_notify(const char *state);
 
+/* Milliseconds on a monotonic clock, and a sleep of that many. */
+long compat_now_ms(void);
+void compat_sleep_ms(long ms);
+
 /* Lowers the calling thread's (not the process's) scheduling priority,
  * where the system can; best effort. */
 void compat_lower_thread_priority(void);

@@ -890,7 +890,6 @@ on_signal(uv_signal_t *s, int signo)
 static int
 take_lock(struct supervisor *sv)
 {
-	struct timespec pause = { 0, 10 * 1000 * 1000 };
 	int fd, waited = 0;
 
 	if ((fd = open(sv->paths.daemon_lock, O_RDWR | O_CREAT | O_NOFOLLOW |
@@ -901,7 +900,7 @@ take_lock(struct supervisor *sv)
 			close(fd);
 			return ERR_BUSY;
 		}
-		nanosleep(&pause, NULL);
+		compat_sleep_ms(10);
 		waited += 10;
 	}
 	sv->lock_fd = fd;
