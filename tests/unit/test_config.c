@@ -1,0 +1,244 @@
+/*
+ * config: the example file parses and names exactly the keys the program
+ * knows; values, errors (first one, with file and line) and load order.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "err.h"
+#include "keyfile.h"
+#include "unit.h"
+
+static char errbuf[PATHS_MAX + 256];
+
+/* Parses text as a file named "t.conf" into c (defaults first). */
+static int
+parse(struct config *c, const char *text)
+{
+	FILE *f = fmemopen((void *)text, strlen(text), "r");
+	int r;
+
+	config_defaults(c);
+	if (f == NULL)
+		return ERR_SYSTEM;
+	r = config_load_stream(c, f, "t.conf", errbuf, sizeof(errbuf));
+	fclose(f);
+	return r;
+}
+
+/* The example is tests/data/../../conf/sshenv.conf. */
+static const char *
+example_path(void)
+{
+	static char path[KF_PATHLEN + 32];
+
+	snprintf(path, sizeof(path), "%s/../../conf/sshenv.conf",
+	    kf_datadir());
+	return path;
+}
+
+struct seen {
+	char keys[64][64];
+	int n;
+};
+
+static void
+collect(const char *section, const char *key, void *arg)
+{
+	struct seen *s = arg;
+
+	if (s->n < 64)
+		snprintf(s->keys[s->n++], sizeof(s->keys[0]), "%s.%s",
+		    section, key);
+}
+
+static void
+test_example_parses(void)
+{
+	struct config c;
+	int r;
+
+	config_defaults(&c);
+	r = config_load(&c, example_path(), errbuf, sizeof(errbuf));
+	if (r != 0)
+		fprintf(stderr, "  %s\n", errbuf);
+	CHECK_EQ(r, 0);
+}
+
+/*
+ * Every key the program knows is in the example, set to its default, and
+ * the example names no other key (config_load refuses unknown ones).
+ */
+static void
+test_example_has_every_key(void)
+{
+	struct config defaults, c;
+	struct seen seen;
+	char line[512], *eq, sec[64] = "", name[160];
+	FILE *f;
+	int i, found;
+
+	memset(&seen, 0, sizeof(seen));
+	config_each_key(collect, &seen);
+	CHECK(seen.n >= 10);
+	CHECK((f = fopen(example_path(), "r")) != NULL);
+	if (f == NULL)
+		return;
+	for (i = 0; i < seen.n; i++) {
+		rewind(f);
+		found = 0;
+		sec[0] = '\0';
+		while (fgets(line, sizeof(line), f) != NULL) {
+			if (line[0] == '[') {
+				snprintf(sec, sizeof(sec), "%.*s",
+				    (int)strcspn(line + 1, "]"), line + 1);
+				continue;
+			}
+			if (line[0] == '#' || (eq = strchr(line, '=')) == NULL)
+				continue;
+			snprintf(name, sizeof(name), "%s.%.*s", sec,
+			    (int)strcspn(line, " ="), line);
+			if (strcmp(name, seen.keys[i]) == 0)
+				found = 1;
+		}
+		if (!found)
+			fprintf(stderr, "  %s missing from the example\n",
+			    seen.keys[i]);
+		CHECK(found);
+	}
+	fclose(f);
+	/* ... at its default: the example changes nothing. */
+	config_defaults(&defaults);
+	config_defaults(&c);
+	CHECK_EQ(config_load(&c, example_path(), errbuf, sizeof(errbuf)), 0);
+	memset(defaults.origin, 0, sizeof(defaults.origin));
+	memset(c.origin, 0, sizeof(c.origin));
+	CHECK(memcmp(&defaults, &c, sizeof(c)) == 0);
+}
+
+static void
+test_values(void)
+{
+	struct config c;
+
+	CHECK_EQ(parse(&c, "[agent]\nlifetime = 1h30m\nconfirm = yes\n"
+	    "forwarded = ignore\nkeys = id_ed25519 id_rsa\n"
+	    "[session]\nlinger = 0\non_last_logout = lock\n"
+	    "[files]\nwrite_environment = no\nruntime_dir = /run/x\n"
+	    "[log]\nlevel = debug\n"), 0);
+	CHECK_EQ(c.lifetime, 5400);
+	CHECK_EQ(c.confirm, 1);
+	CHECK_EQ(c.forwarded_keep, 0);
+	CHECK(strcmp(c.keys, "id_ed25519 id_rsa") == 0);
+	CHECK_EQ(c.linger, 0);
+	CHECK_EQ(c.policy, POLICY_LOCK);
+	CHECK_EQ(c.write_env, 0);
+	CHECK(strcmp(c.rundir, "/run/x") == 0);
+	CHECK_EQ(c.log_level, 2);
+}
+
+static void
+test_home_expansion(void)
+{
+	struct config c;
+	char want[PATHS_MAX];
+	const char *old = getenv("HOME");
+	char *saved = old != NULL ? strdup(old) : NULL;
+
+	setenv("HOME", "/home/someone", 1);
+	CHECK_EQ(parse(&c, "[files]\nenvironment = ~/env\n"), 0);
+	snprintf(want, sizeof(want), "/home/someone/env");
+	CHECK(strcmp(c.envfile, want) == 0);
+	/* A relative path has nothing to be relative to. */
+	CHECK_EQ(parse(&c, "[files]\nenvironment = env\n"), ERR_CONFIG);
+	if (saved != NULL) {
+		setenv("HOME", saved, 1);
+		free(saved);
+	} else {
+		unsetenv("HOME");
+	}
+}
+
+static void
+test_errors_name_file_and_line(void)
+{
+	struct config c;
+
+	CHECK_EQ(parse(&c, "[agent]\nlifetime = 1\nbogus = 1\n"), ERR_CONFIG);
+	CHECK(strcmp(errbuf, "t.conf:3: unknown key 'bogus' in section "
+	    "[agent]") == 0);
+	CHECK_EQ(parse(&c, "\n[nope]\nx = 1\n"), ERR_CONFIG);
+	CHECK(strcmp(errbuf, "t.conf:3: unknown section [nope]") == 0);
+	CHECK_EQ(parse(&c, "[session]\nlinger = soon\n"), ERR_CONFIG);
+	CHECK(strcmp(errbuf, "t.conf:2: bad value 'soon' for "
+	    "session.linger") == 0);
+	CHECK_EQ(parse(&c, "[session]\non_last_logout = maybe\n"), ERR_CONFIG);
+	CHECK_EQ(parse(&c, "[agent]\nconfirm = perhaps\n"), ERR_CONFIG);
+	CHECK_EQ(parse(&c, "[agent]\nlifetime = 5x\n"), ERR_CONFIG);
+	CHECK_EQ(parse(&c, "[agent]\nlifetime = 99999999999\n"), ERR_CONFIG);
+	CHECK_EQ(parse(&c, "[agent\n"), ERR_CONFIG);
+	CHECK(strncmp(errbuf, "t.conf:1:", 9) == 0);
+	/* Several errors: the first is the one reported. */
+	CHECK_EQ(parse(&c, "[agent]\nbogus = 1\nlifetime = x\n"), ERR_CONFIG);
+	CHECK(strncmp(errbuf, "t.conf:2:", 9) == 0);
+}
+
+static void
+test_origins_and_print(void)
+{
+	struct config c;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	CHECK_EQ(parse(&c, "[session]\n\nlinger = 3\n"), 0);
+	CHECK((f = open_memstream(&buf, &len)) != NULL);
+	if (f == NULL)
+		return;
+	config_print(&c, f);
+	fclose(f);
+	CHECK(strstr(buf, "session.linger = 3\t# t.conf:3\n") != NULL);
+	CHECK(strstr(buf, "agent.lifetime = 0\t# default\n") != NULL);
+	CHECK(strstr(buf, "session.on_last_logout = stop\t# default\n") !=
+	    NULL);
+	free(buf);
+}
+
+static void
+test_missing_files(void)
+{
+	struct config c;
+	const char *xdg = getenv("XDG_CONFIG_HOME");
+	char *saved = xdg != NULL ? strdup(xdg) : NULL;
+
+	config_defaults(&c);
+	/* A named file must exist ... */
+	CHECK_EQ(config_load(&c, "/nonexistent/sshenv.conf", errbuf,
+	    sizeof(errbuf)), ERR_SYSTEM);
+	CHECK(strstr(errbuf, "/nonexistent/sshenv.conf") != NULL);
+	/* ... the usual ones need not. */
+	setenv("XDG_CONFIG_HOME", "/nonexistent", 1);
+	CHECK_EQ(config_load(&c, NULL, errbuf, sizeof(errbuf)), 0);
+	if (saved != NULL) {
+		setenv("XDG_CONFIG_HOME", saved, 1);
+		free(saved);
+	} else {
+		unsetenv("XDG_CONFIG_HOME");
+	}
+}
+
+int
+main(void)
+{
+	RUN(test_example_parses);
+	RUN(test_example_has_every_key);
+	RUN(test_values);
+	RUN(test_home_expansion);
+	RUN(test_errors_name_file_and_line);
+	RUN(test_origins_and_print);
+	RUN(test_missing_files);
+	UNIT_DONE();
+}
