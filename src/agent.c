@@ -270,11 +270,12 @@ on_askpass_exit(uv_process_t *proc, int64_t status, int signo)
 	uv_close((uv_handle_t *)proc, on_proc_closed);
 	if (c->closing)
 		return;
-	if (status == 0 && signo == 0) {
+	if (c->key != NULL && status == 0 && signo == 0) {
 		start_sign(c);
 		return;
 	}
-	log_info("confirmation refused");
+	log_info(c->key == NULL ? "key removed or locked while asking" :
+	    "confirmation refused");
 	crypto_key_unref(c->key);
 	c->key = NULL;
 	reply_status(c, 0);
@@ -377,6 +378,37 @@ handle_sign(struct conn *c, struct wire *body)
 static void
 rearm_expiry(struct agent *a);
 
+/*
+ * A signature waiting for the user's confirmation holds its key.  After
+ * the key store changes (lock, remove, expiry), drop every such key the
+ * store no longer holds as the same key: its memory goes now, and the
+ * request fails when the question returns.
+ */
+static void
+revalidate_confirms(struct agent *a)
+{
+	struct crypto_key *k;
+	const uint8_t *blob;
+	const char *comment;
+	struct conn *c;
+	size_t len;
+	int confirm, same;
+
+	for (c = a->conns; c != NULL; c = c->next) {
+		if (!c->proc_running || c->key == NULL)
+			continue;
+		blob = crypto_key_blob(c->key, &len);
+		same = keystore_find(a->ks, blob, len, &k, &confirm,
+		    &comment) == 0 && k == c->key;
+		crypto_key_unref(k);
+		if (same)
+			continue;
+		crypto_key_unref(c->key);
+		c->key = NULL;
+		uv_process_kill(&c->proc, SIGTERM);
+	}
+}
+
 static void
 handle_add(struct conn *c, struct wire *body, int constrained)
 {
@@ -404,6 +436,7 @@ handle_add(struct conn *c, struct wire *body, int constrained)
 	}
 	r = keystore_add(c->agent->ks, req.key, req.keylen, req.comment,
 	    req.commentlen, expires, req.confirm);
+	revalidate_confirms(c->agent);
 	if (r != 0)
 		log_info("conn %lu: add refused: %s", c->id, err_str(r));
 	else
@@ -513,6 +546,7 @@ handle_lock(struct conn *c, struct wire *body, int lock)
 		return;
 	}
 	r = keystore_lock(c->agent->ks, pass, len);
+	revalidate_confirms(c->agent);
 	log_info("agent %slocked", r == 0 ? "" : "not ");
 	reply_status(c, r == 0);
 }
@@ -655,6 +689,7 @@ dispatch(struct conn *c, uint8_t type, struct wire *body)
 			break;
 		}
 		r = keystore_remove(a->ks, key, len);
+		revalidate_confirms(a);
 		reply_status(c, r == 0);
 		break;
 	case AGENTC_REMOVE_ALL_IDENTITIES:
@@ -663,6 +698,7 @@ dispatch(struct conn *c, uint8_t type, struct wire *body)
 			break;
 		}
 		r = keystore_remove_all(a->ks);
+		revalidate_confirms(a);
 		reply_status(c, r == 0);
 		break;
 	case AGENTC_LOCK:
@@ -811,6 +847,7 @@ rearm_expiry(struct agent *a)
 	uv_update_time(&a->loop);
 	now = uv_now(&a->loop);
 	next = keystore_expire(a->ks, now);
+	revalidate_confirms(a);
 	if (next == 0)
 		uv_timer_stop(&a->expiry);
 	else

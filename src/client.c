@@ -510,7 +510,10 @@ client_init(int argc, char **argv)
 		fprintf(stderr, "sshenv: unexpected reply\n");
 		return EXIT_ERROR;
 	}
-	check_envfile(&cl);
+	if (rp.warning[0] != '\0' && !cl.quiet)
+		fprintf(stderr, "sshenv: warning: %s\n", rp.warning);
+	else
+		check_envfile(&cl);
 	load_keys(&cl, rp.sock, argv + optind, argc - optind);
 	fwd = cl.cfg.forwarded_keep ? forwarded_agent(&cl) : NULL;
 	if (fwd != NULL && !cl.quiet)

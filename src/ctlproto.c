@@ -98,7 +98,8 @@ ctlproto_put_reply(struct wire *out, const struct ctl_reply *rp)
 		break;
 	case CTL_R_ENV:
 		if ((r = wire_put_cstring(out, rp->sock)) ||
-		    (r = wire_put_u32(out, rp->agent_pid)))
+		    (r = wire_put_u32(out, rp->agent_pid)) ||
+		    (r = wire_put_cstring(out, rp->warning)))
 			return r;
 		break;
 	case CTL_R_STATUS:
@@ -142,7 +143,8 @@ ctlproto_get_reply(uint8_t type, struct wire *body, struct ctl_reply *rp)
 		break;
 	case CTL_R_ENV:
 		if ((r = get_str(body, rp->sock, sizeof(rp->sock))) ||
-		    (r = wire_get_u32(body, &rp->agent_pid)))
+		    (r = wire_get_u32(body, &rp->agent_pid)) ||
+		    (r = get_str(body, rp->warning, sizeof(rp->warning))))
 			goto out;
 		break;
 	case CTL_R_STATUS:

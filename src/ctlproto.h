@@ -43,6 +43,8 @@ struct ctl_reply {
 	/* R_ENV and R_STATUS */
 	char sock[CTLPROTO_SOCK_MAX];
 	uint32_t agent_pid;
+	/* R_ENV: what went wrong with the environment file, or "" */
+	char warning[256];
 	/* R_STATUS */
 	uint32_t supervisor_pid;
 	int32_t keys;		/* -1: unknown */

@@ -101,6 +101,7 @@ struct supervisor {
 	int inherited;		/* our sockets belong to systemd */
 	uv_poll_t agent_poll;	/* while idle: a client at the agent socket */
 	int agent_poll_init;
+	char env_error[256];	/* the last environment file failure */
 	int systemd;
 	int stopping;
 	int locked_by_us;	/* agent locked by the logout policy */
@@ -213,6 +214,7 @@ reply_simple(struct ctlconn *c, uint8_t type)
 	if (type == CTL_R_ENV) {
 		set_sock(&rp, c->sv);
 		rp.agent_pid = (uint32_t)c->sv->agent_pid;
+		memcpy(rp.warning, c->sv->env_error, sizeof(rp.warning));
 	}
 	reply(c, &rp);
 }
@@ -440,10 +442,22 @@ write_env(struct supervisor *sv)
 		return 0;
 	r = envfile_write(sv->paths.envfile, sv->host, sv->paths.agent_sock,
 	    sv->agent_pid);
-	if (r != 0)
-		log_error("%s not written: %s%s%s", sv->paths.envfile,
-		    err_str(r), r == ERR_SYSTEM ? ": " : "",
-		    r == ERR_SYSTEM ? strerror(errno) : "");
+	sv->env_error[0] = '\0';
+	if (r != 0) {
+		/* Logged, and told to each client until a write succeeds. */
+		if (r == ERR_NOT_OURS || r == ERR_SYMLINK ||
+		    r == ERR_BAD_OWNER)
+			snprintf(sv->env_error, sizeof(sv->env_error),
+			    "%.180s: %s; left untouched", sv->paths.envfile,
+			    r == ERR_NOT_OURS ? "not written by sshenv" :
+			    err_str(r));
+		else
+			snprintf(sv->env_error, sizeof(sv->env_error),
+			    "%.180s not written: %s%s%s", sv->paths.envfile,
+			    err_str(r), r == ERR_SYSTEM ? ": " : "",
+			    r == ERR_SYSTEM ? strerror(errno) : "");
+		log_error("%s", sv->env_error);
+	}
 	return r;
 }
 
