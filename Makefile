@@ -7,6 +7,8 @@ BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
 DATADIR ?= $(PREFIX)/share/sshenv
 SYSTEMDUSERDIR ?= $(PREFIX)/lib/systemd/user
+# The plugin is found relative to the binary: BINDIR/../lib/sshenv.
+PKGLIBDIR = $(BINDIR)/../lib/sshenv
 CC ?= cc
 CFLAGS ?= -O2 -g
 PKGS = libuv inih libcrypto
@@ -27,9 +29,12 @@ endif
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(CFLAGS) \
-	$(SANFLAGS) $(PORTFLAGS) -Isrc $(PKG_CFLAGS) -MMD -MP
+	$(SANFLAGS) $(PORTFLAGS) -fPIC -Isrc $(PKG_CFLAGS) -MMD -MP
 ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
 LIBS = $(PKG_LIBS) -lpthread
+# The client commands load only libc and inih; libuv and libcrypto are the
+# plugin's (src/plugin.h says why).
+CLIENT_LIBS := $(shell pkg-config --libs inih 2>/dev/null) -ldl
 
 LIB_SRCS := $(filter-out src/main.c,$(wildcard src/*.c))
 LIB_OBJS := $(LIB_SRCS:src/%.c=$(BUILD)/obj/%.o)
@@ -43,9 +48,10 @@ BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 .PHONY: all check run bench install uninstall clean deps deps-test \
 	deps-bench unit fuzz fuzz-build
 
-all: $(BUILD)/sshenv $(UNIT_BINS) $(TOOL_BINS) $(BENCH_BINS)
+all: $(BUILD)/sshenv $(BUILD)/sshenv-daemon.so $(UNIT_BINS) $(TOOL_BINS) \
+	$(BENCH_BINS)
 
-$(BUILD)/obj/%.o: src/%.c
+$(BUILD)/obj/%.o: src/%.c Makefile
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -53,8 +59,18 @@ $(BUILD)/libsshenv.a: $(LIB_OBJS)
 	rm -f $@
 	ar rcs $@ $^
 
+$(BUILD)/obj/daemon/%.o: src/daemon/%.c Makefile
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# The archive gives the binary only what the client code reaches: a link
+# error here means a client module started to need libuv or libcrypto.
 $(BUILD)/sshenv: $(BUILD)/obj/main.o $(BUILD)/libsshenv.a
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CLIENT_LIBS)
+
+$(BUILD)/sshenv-daemon.so: $(BUILD)/obj/daemon/entry.o $(BUILD)/libsshenv.a
+	$(CC) $(ALL_LDFLAGS) -shared -Wl,--exclude-libs,ALL -Wl,-z,defs \
+		-o $@ $^ $(LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(BUILD)/libsshenv.a
 	@mkdir -p $(@D)
@@ -130,19 +146,22 @@ bench: deps-bench
 # SSHENV_BINARY names the binary to install (the tests pass the one they
 # test, say a sanitizer build's, without rebuilding anything).
 SSHENV_BINARY ?= $(BUILD)/sshenv
+SSHENV_PLUGIN ?= $(dir $(SSHENV_BINARY))sshenv-daemon.so
 INST_SNIPPETS := $(notdir $(wildcard shell/*))
-INST_FILES = $(BINDIR)/sshenv $(MANDIR)/man1/sshenv.1 \
+INST_FILES = $(BINDIR)/sshenv $(PKGLIBDIR)/sshenv-daemon.so \
+	$(MANDIR)/man1/sshenv.1 \
 	$(MANDIR)/man5/sshenv.conf.5 $(DATADIR)/sshenv.conf \
 	$(INST_SNIPPETS:%=$(DATADIR)/shell/%) \
 	$(SYSTEMDUSERDIR)/sshenv.socket $(SYSTEMDUSERDIR)/sshenv.service
 
 # The service unit names the binary: @BINDIR@ becomes the real BINDIR
 # (DESTDIR is only where the tree is staged, never part of that path).
-install: $(SSHENV_BINARY)
+install: $(SSHENV_BINARY) $(SSHENV_PLUGIN)
 	install -d -m 0755 $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(DATADIR)/shell \
-		$(DESTDIR)$(SYSTEMDUSERDIR)
+		$(DESTDIR)$(SYSTEMDUSERDIR) $(DESTDIR)$(PKGLIBDIR)
 	install -m 0755 $(SSHENV_BINARY) $(DESTDIR)$(BINDIR)/sshenv
+	install -m 0644 $(SSHENV_PLUGIN) $(DESTDIR)$(PKGLIBDIR)/sshenv-daemon.so
 	install -m 0644 contrib/man/sshenv.1 $(DESTDIR)$(MANDIR)/man1/sshenv.1
 	install -m 0644 contrib/man/sshenv.conf.5 \
 		$(DESTDIR)$(MANDIR)/man5/sshenv.conf.5
@@ -161,9 +180,10 @@ install: $(SSHENV_BINARY)
 uninstall:
 	rm -f $(INST_FILES:%=$(DESTDIR)%)
 	rmdir $(DESTDIR)$(DATADIR)/shell $(DESTDIR)$(DATADIR) 2>/dev/null || :
+	rmdir $(DESTDIR)$(PKGLIBDIR) 2>/dev/null || :
 
 clean:
 	rm -rf build build-san build-portable build-san-portable build-fuzz
 
--include $(LIB_OBJS:.o=.d) $(BUILD)/obj/main.d $(UNIT_BINS:=.d) \
+-include $(LIB_OBJS:.o=.d) $(BUILD)/obj/main.d $(BUILD)/obj/daemon/entry.d $(UNIT_BINS:=.d) \
 	$(TOOL_BINS:=.d) $(BENCH_BINS:=.d)

@@ -1,12 +1,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "agent.h"
 #include "cli.h"
 #include "client.h"
-#include "supervisor.h"
-
-const char *cli_progname;
+#include "paths.h"
+#include "plugin.h"
 
 struct command {
 	const char *name;
@@ -22,8 +20,8 @@ static const struct command commands[] = {
 	{ "doctor", "doctor [-F config]", client_doctor },
 	{ "stop", "stop [-s|-c|-f] [-q] [-F config]", client_stop },
 	{ "config", "config [-F config]", client_config },
-	{ "daemon", "daemon [-D] [-F config]", supervisor_main },
-	{ "agent", "agent [-cDdks] [-a socket] [-t life]", agent_main },
+	{ "daemon", "daemon [-D] [-F config]", plugin_run },
+	{ "agent", "agent [-cDdks] [-a socket] [-t life]", plugin_run },
 };
 
 static void
@@ -41,7 +39,7 @@ cli_main(int argc, char **argv)
 {
 	size_t i;
 
-	cli_progname = argv[0];
+	paths_progname = argv[0];
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;

@@ -13,9 +13,6 @@ enum {
 	EXIT_USAGE = 64		/* bad command line (sysexits EX_USAGE) */
 };
 
-/* argv[0] of the process, for finding our own binary. */
-extern const char *cli_progname;
-
 /* Runs the subcommand named by argv[1]; returns the process exit code. */
 int cli_main(int argc, char **argv);
 

@@ -21,7 +21,6 @@
 #include "cli.h"
 #include "client.h"
 #include "config.h"
-#include "crypto.h"
 #include "ctlproto.h"
 #include "envfile.h"
 #include "compat.h"
@@ -143,7 +142,7 @@ spawn_daemon(const struct client *cl)
 	pid_t pid, pid2;
 	int p[2], n = 0, st, r, nul;
 
-	if (paths_self_exe(cli_progname, exe, sizeof(exe)) != 0)
+	if (paths_self_exe(paths_progname, exe, sizeof(exe)) != 0)
 		return ERR_NOT_FOUND;
 	if (pipe2(p, O_CLOEXEC) != 0)
 		return ERR_SYSTEM;
@@ -358,7 +357,7 @@ read_pub(const char *path, struct wire *out)
 	b64++;
 	end = b64 + strcspn(b64, " \n");
 	*end = '\0';
-	if ((n = crypto_base64_decode(b64, bin, sizeof(bin))) < 0)
+	if ((n = wire_base64_decode(b64, bin, sizeof(bin))) < 0)
 		return ERR_FORMAT;
 	return wire_put(out, bin, (size_t)n);
 }

@@ -875,27 +875,6 @@ crypto_fingerprint(const uint8_t *blob, size_t len, char *buf, size_t size)
 }
 
 int
-crypto_base64_decode(const char *in, uint8_t *out, size_t size)
-{
-	size_t len = strlen(in), pad = 0;
-	int n;
-
-	if (len == 0 || len % 4 != 0 || len > INT32_MAX)
-		return ERR_FORMAT;
-	if ((len / 4) * 3 > size)
-		return ERR_TOO_LONG;
-	if (in[len - 1] == '=')
-		pad++;
-	if (in[len - 2] == '=')
-		pad++;
-	/* EVP_DecodeBlock counts padding as zero bytes: take them off. */
-	if ((n = EVP_DecodeBlock(out, (const unsigned char *)in,
-	    (int)len)) < 0 || (size_t)n < pad)
-		return ERR_FORMAT;
-	return n - (int)pad;
-}
-
-int
 crypto_kdf(const uint8_t *pass, size_t plen, const uint8_t *salt,
     size_t slen, unsigned iterations, uint8_t *out, size_t olen)
 {

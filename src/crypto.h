@@ -62,12 +62,6 @@ int crypto_verify(const uint8_t *key, size_t klen, const uint8_t *data,
 int crypto_fingerprint(const uint8_t *blob, size_t len, char *buf,
     size_t size);
 
-/*
- * Decodes standard base64 (as in .pub files) into out; returns the number
- * of bytes, or ERR_FORMAT / ERR_TOO_LONG.
- */
-int crypto_base64_decode(const char *in, uint8_t *out, size_t size);
-
 /* Cryptographically strong random bytes; 0 or ERR_CRYPTO. */
 int crypto_random(void *p, size_t n);
 /* 1 if the n bytes at a and b are equal, in time independent of content. */

@@ -12,6 +12,8 @@
 #include "err.h"
 #include "paths.h"
 
+const char *paths_progname;
+
 static int
 join(char *out, const char *dir, const char *name)
 {

@@ -54,6 +54,9 @@ int paths_read_pid(const char *path, long *pid);
 /* Writes a pid file atomically (temp file, rename), mode 0600. */
 int paths_write_pid(const char *path, long pid);
 
+/* argv[0] of the process, set once at start, for paths_self_exe. */
+extern const char *paths_progname;
+
 /*
  * The absolute path of our own binary, to start the supervisor or the
  * agent with: /proc/self/exe where there is one, else argv0 resolved

@@ -1065,7 +1065,7 @@ supervisor_main(int argc, char **argv)
 		signal_ready(&sv, 'E');
 		return EXIT_ERROR;
 	}
-	if (paths_self_exe(cli_progname, sv.exe, sizeof(sv.exe)) != 0) {
+	if (paths_self_exe(paths_progname, sv.exe, sizeof(sv.exe)) != 0) {
 		fprintf(stderr, "sshenv daemon: cannot find own binary\n");
 		signal_ready(&sv, 'E');
 		return EXIT_ERROR;

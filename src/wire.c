@@ -429,3 +429,41 @@ wire_put_mpint(struct wire *w, const uint8_t *p, size_t n)
 		return r;
 	return wire_put(w, p, n);
 }
+
+int
+wire_base64_decode(const char *in, uint8_t *out, size_t size)
+{
+	static const char alphabet[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t len = strlen(in), i, n = 0, pad = 0;
+	uint32_t acc = 0;
+	const char *p;
+	int j;
+
+	if (len == 0 || len % 4 != 0)
+		return ERR_FORMAT;
+	if (in[len - 1] == '=')
+		pad = in[len - 2] == '=' ? 2 : 1;
+	if ((len / 4) * 3 - pad > size)
+		return ERR_TOO_LONG;
+	for (i = 0; i < len; i += 4) {
+		acc = 0;
+		for (j = 0; j < 4; j++) {
+			if (in[i + j] == '=' && i + 4 == len &&
+			    j >= 4 - (int)pad) {
+				acc <<= 6;
+				continue;
+			}
+			if (in[i + j] == '\0' ||
+			    (p = strchr(alphabet, in[i + j])) == NULL)
+				return ERR_FORMAT;
+			acc = acc << 6 | (uint32_t)(p - alphabet);
+		}
+		out[n++] = (uint8_t)(acc >> 16);
+		if (i + 4 < len || pad < 2)
+			out[n++] = (uint8_t)(acc >> 8);
+		if (i + 4 < len || pad < 1)
+			out[n++] = (uint8_t)acc;
+	}
+	return (int)n;
+}

@@ -85,6 +85,13 @@ int wire_end(const struct wire *w);
 int wire_get_frame(const struct wire *in, size_t max, uint8_t *type,
     struct wire *body, size_t *framelen);
 
+/*
+ * Decodes standard base64 (as in .pub files) into out; returns the number
+ * of bytes, or ERR_FORMAT / ERR_TOO_LONG.  Not for secrets: not constant
+ * time.
+ */
+int wire_base64_decode(const char *in, uint8_t *out, size_t size);
+
 /* Writers (stores only). */
 int wire_put(struct wire *w, const void *p, size_t n);
 int wire_put_u8(struct wire *w, uint8_t v);

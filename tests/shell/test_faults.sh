@@ -210,6 +210,8 @@ f_public() {
 	chmod 0755 "$P"
 	mkdir "$P/bin"
 	cp "$SSHENV_BIN" "$P/bin/sshenv"
+	# The daemons live in the plugin beside the binary (src/plugin.h).
+	cp "$(dirname "$SSHENV_BIN")/sshenv-daemon.so" "$P/bin/"
 	cp "$TOOLS/memscan" "$P/bin/memscan"
 	chmod 0755 "$P/bin/sshenv" "$P/bin/memscan"
 }
@@ -244,6 +246,8 @@ setUp() {
 	mkdir "$T/bin" "$T/home" "$T/run" "$T/cfg" "$T/cfg/sshenv"
 	chmod 0700 "$T/run"
 	cp "$SSHENV_BIN" "$T/bin/sshenv"
+	# The daemons live in the plugin beside the binary (src/plugin.h).
+	cp "$(dirname "$SSHENV_BIN")/sshenv-daemon.so" "$T/bin/"
 	cat >"$T/bin/askpass" <<EOF
 #!/bin/sh
 cat $T/askpass.pass

@@ -51,6 +51,7 @@ mk() {
 expected() {
 	{
 		echo "bin/sshenv 755"
+		echo "lib/sshenv/sshenv-daemon.so 644"
 		echo "share/man/man1/sshenv.1 644"
 		echo "share/man/man5/sshenv.conf.5 644"
 		echo "share/sshenv/sshenv.conf 644"

@@ -54,6 +54,8 @@ setUp() {
 	# A copy: the supervisor and the agent re-exec /proc/self/exe, so
 	# "^$T/bin/sshenv " finds this test's processes and no others.
 	cp "$SSHENV_BIN" "$T/bin/sshenv"
+	# The daemons live in the plugin beside the binary (src/plugin.h).
+	cp "$(dirname "$SSHENV_BIN")/sshenv-daemon.so" "$T/bin/"
 	export HOME="$T/home" XDG_RUNTIME_DIR="$T/run" \
 	    XDG_CONFIG_HOME="$T/cfg" PATH="$T/bin:$path0" SHELL=/bin/sh
 	unset SSH_AUTH_SOCK SSH_AGENT_PID SSH_CONNECTION SSH_CLIENT SSH_TTY \

@@ -836,6 +836,32 @@ test_placeholder_survives_growth(void)
 	wire_free(&w);
 }
 
+static void
+test_base64_decode(void)
+{
+	uint8_t out[16];
+
+	CHECK_EQ(wire_base64_decode("Zm9vYmFy", out, sizeof(out)), 6);
+	CHECK(memcmp(out, "foobar", 6) == 0);
+	CHECK_EQ(wire_base64_decode("Zm9vYg==", out, sizeof(out)), 4);
+	CHECK(memcmp(out, "foob", 4) == 0);
+	CHECK_EQ(wire_base64_decode("Zm9vYmE=", out, sizeof(out)), 5);
+	CHECK(memcmp(out, "fooba", 5) == 0);
+	CHECK_EQ(wire_base64_decode("AAEC/+8=", out, sizeof(out)), 5);
+	CHECK(out[0] == 0 && out[1] == 1 && out[2] == 2 && out[3] == 0xff &&
+	    out[4] == 0xef);
+	/* Malformed: length, alphabet, padding in the middle, empty. */
+	CHECK_EQ(wire_base64_decode("Zm9", out, sizeof(out)), ERR_FORMAT);
+	CHECK_EQ(wire_base64_decode("Zm9v!mFy", out, sizeof(out)),
+	    ERR_FORMAT);
+	CHECK_EQ(wire_base64_decode("Zm==YmFy", out, sizeof(out)),
+	    ERR_FORMAT);
+	CHECK_EQ(wire_base64_decode("", out, sizeof(out)), ERR_FORMAT);
+	/* Room for exactly what it decodes to, and one byte less. */
+	CHECK_EQ(wire_base64_decode("Zm9vYmFy", out, 6), 6);
+	CHECK_EQ(wire_base64_decode("Zm9vYmFy", out, 5), ERR_TOO_LONG);
+}
+
 int
 main(void)
 {
@@ -855,5 +881,6 @@ main(void)
 	RUN(test_set_u32);
 	RUN(test_view_read_only);
 	RUN(test_placeholder_survives_growth);
+	RUN(test_base64_decode);
 	UNIT_DONE();
 }
