@@ -1,0 +1,96 @@
+#!/bin/sh
+# shellcheck disable=SC2016 # scripts for sh -c, in single quotes
+# `sshenv doctor`: each check gives the verdict a user would want, with a
+# remedy, and the exit status says whether any check failed.
+
+. "$(dirname "$0")/login.inc"
+
+setUp() { lib_setUp; }
+tearDown() { lib_tearDown; }
+
+# doctor [VAR=value...]: runs `sshenv doctor` with those variables in a
+# clean environment of this test; output in $out, status in $rc.
+doctor() {
+	env "$@" timeout -k 2 30 sshenv doctor >"$T/doctor.out" 2>&1
+	rc=$?
+	out=$(cat "$T/doctor.out")
+}
+
+# has_line PREFIX TEXT: a line of the output starts with PREFIX and
+# contains TEXT.
+has_line() {
+	printf '%s\n' "$out" | grep -F -- "$2" | grep -q "^$1"
+}
+
+test_no_supervisor_fails_with_a_remedy() {
+	doctor
+	assertEquals "exit status: $out" 1 "$rc"
+	assertTrue "no FAIL for the supervisor: $out" \
+	    "has_line FAIL 'no sshenv supervisor answers'"
+	assertTrue "no remedy: $out" \
+	    "printf '%s\n' \"\$out\" | grep -q -- '-> add .eval'"
+	assertTrue "no FAIL for SSH_AUTH_SOCK: $out" \
+	    "has_line FAIL 'SSH_AUTH_SOCK is not set'"
+}
+
+test_healthy_local_agent() {
+	lib_login_init a || return 0
+	assertEquals "init: $(cat "$T/a.ierr")" 0 "$rc"
+	doctor SSH_AUTH_SOCK="$SOCK"
+	assertEquals "exit status: $out" 0 "$rc"
+	assertTrue "supervisor: $out" "has_line ok 'supervisor'"
+	assertTrue "agent answers: $out" "has_line ok 'answers at $SOCK'"
+	assertTrue "no keys is a warning: $out" \
+	    "has_line warn 'the agent holds no keys'"
+	assertTrue "ours: $out" "has_line ok \"sshenv's local agent\""
+	# With a key loaded the warning goes.
+	lib_key k1
+	lib_sa "$HOME/.ssh/k1"
+	assertEquals "ssh-add: $out" 0 "$rc"
+	doctor SSH_AUTH_SOCK="$SOCK"
+	assertTrue "1 key: $out" "has_line ok '1 key loaded'"
+	assertFalse "still warns: $out" "has_line warn 'no keys'"
+}
+
+test_dead_socket_fails() {
+	lib_login_init a || return 0
+	doctor SSH_AUTH_SOCK="$T/nothing.sock"
+	assertEquals "exit status: $out" 1 "$rc"
+	assertTrue "dead socket: $out" \
+	    "has_line FAIL 'SSH_AUTH_SOCK=$T/nothing.sock does not answer'"
+}
+
+test_forwarded_and_other_agents_told_apart() {
+	lib_login_init a || return 0
+	# Another agent, as sshd's forwarding socket would be.
+	ssh-agent -D -a "$T/fwd.sock" >/dev/null 2>&1 &
+	lib_track $!
+	lib_wait 5 test -S "$T/fwd.sock" || { fail "no ssh-agent"; return; }
+	doctor SSH_AUTH_SOCK="$T/fwd.sock" SSH_CONNECTION='1.2.3.4 1 5.6.7.8 22'
+	assertTrue "forwarded: $out" "has_line ok 'a forwarded agent'"
+	doctor SSH_AUTH_SOCK="$T/fwd.sock"
+	assertTrue "another agent is a warning: $out" \
+	    "has_line warn 'another agent'"
+}
+
+test_forward_agent_for_every_host_warns() {
+	mkdir -p "$HOME/.ssh"
+	printf 'Host build\n  ForwardAgent yes\n\nHost *\n  ForwardAgent yes\n' \
+	    >"$HOME/.ssh/config"
+	doctor
+	assertTrue "Host * not warned about: $out" \
+	    "has_line warn '.ssh/config:5: ForwardAgent yes for every host'"
+	assertTrue "named host: $out" \
+	    "has_line ok '.ssh/config:2: ForwardAgent yes for Host build'"
+	# Before any Host line counts as every host too.
+	printf 'ForwardAgent=yes\n' >"$HOME/.ssh/config"
+	doctor
+	assertTrue "top-level setting: $out" \
+	    "has_line warn '.ssh/config:1: ForwardAgent yes for every host'"
+	printf 'Host *\n  ForwardAgent no\n' >"$HOME/.ssh/config"
+	doctor
+	assertTrue "ForwardAgent no is fine: $out" \
+	    "has_line ok '.ssh/config: no ForwardAgent setting'"
+}
+
+. /usr/bin/shunit2
