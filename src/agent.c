@@ -255,6 +255,20 @@ start_sign(struct conn *c)
 	signpool_submit(c->agent->pool, &c->job);
 }
 
+/* Ends a signature request that will not be signed. */
+static void
+sign_refuse(struct conn *c)
+{
+	crypto_key_unref(c->key);
+	c->key = NULL;
+	if (c->data != NULL) {
+		compat_wipe(c->data, c->datalen);
+		free(c->data);
+		c->data = NULL;
+	}
+	reply_status(c, 0);
+}
+
 static void
 on_proc_closed(uv_handle_t *h)
 {
@@ -276,9 +290,7 @@ on_askpass_exit(uv_process_t *proc, int64_t status, int signo)
 	}
 	log_info(c->key == NULL ? "key removed or locked while asking" :
 	    "confirmation refused");
-	crypto_key_unref(c->key);
-	c->key = NULL;
-	reply_status(c, 0);
+	sign_refuse(c);
 	if (!c->busy)
 		conn_process(c);
 }
@@ -337,9 +349,7 @@ start_confirm(struct conn *c, const char *comment)
 	c->busy = 1;
 	return;
 refuse:
-	crypto_key_unref(c->key);
-	c->key = NULL;
-	reply_status(c, 0);
+	sign_refuse(c);
 }
 
 static void
@@ -361,9 +371,7 @@ handle_sign(struct conn *c, struct wire *body)
 		return;
 	}
 	if ((c->data = malloc(req.datalen + 1)) == NULL) {
-		crypto_key_unref(c->key);
-		c->key = NULL;
-		reply_status(c, 0);
+		sign_refuse(c);
 		return;
 	}
 	memcpy(c->data, req.data, req.datalen);

@@ -260,7 +260,16 @@ ctl_call(const struct client *cl, const struct ctl_request *rq,
 	wire_init(&out, CTLPROTO_MAX_FRAME + 4);
 	if ((r = ctlproto_put_request(&out, rq)) != 0)
 		goto out;
-	if (autostart && (r = paths_ensure_dir(cl->paths.rundir)) != 0)
+	/*
+	 * Whether or not we may start a supervisor, never trust a socket in
+	 * a directory that is not ours: another user could have made it
+	 * first (a cron job without XDG_RUNTIME_DIR uses /tmp).
+	 */
+	r = autostart ? paths_ensure_dir(cl->paths.rundir) :
+	    paths_check_dir(cl->paths.rundir);
+	if (r == ERR_SYSTEM && !autostart && errno == ENOENT)
+		r = ERR_NO_SERVER;
+	if (r != 0)
 		goto out;
 	r = paths_connect(cl->paths.ctl_sock, &fd);
 	if (r != 0 && autostart) {
@@ -273,6 +282,9 @@ ctl_call(const struct client *cl, const struct ctl_request *rq,
 		close(lockfd);
 	}
 	if (r != 0)
+		goto out;
+	/* And the supervisor must be us (or root). */
+	if ((r = compat_peer_uid_ok(fd)) != 0)
 		goto out;
 	r = exchange(fd, &out, rp);
 out:
@@ -288,6 +300,9 @@ explain(const struct client *cl, int r)
 	if (r == ERR_NO_SERVER)
 		fprintf(stderr, "sshenv: no supervisor is running "
 		    "(start one with 'sshenv init')\n");
+	else if (r == ERR_DENIED)
+		fprintf(stderr, "sshenv: refusing %s: its server runs as "
+		    "another user\n", cl->paths.ctl_sock);
 	else if (r == ERR_SYMLINK || r == ERR_BAD_OWNER || r == ERR_BAD_MODE)
 		fprintf(stderr, "sshenv: refusing runtime directory %s: %s\n",
 		    cl->paths.rundir, err_str(r));

@@ -62,8 +62,8 @@ paths_init(struct paths *p, const char *override, const char *envfile)
 	return 0;
 }
 
-static int
-check_dir(const char *dir)
+int
+paths_check_dir(const char *dir)
 {
 	struct stat st;
 
@@ -85,12 +85,12 @@ paths_ensure_dir(const char *dir)
 {
 	int r;
 
-	if ((r = check_dir(dir)) != ERR_SYSTEM || errno != ENOENT)
+	if ((r = paths_check_dir(dir)) != ERR_SYSTEM || errno != ENOENT)
 		return r;
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
 		return ERR_SYSTEM;
 	/* Whoever made it, it must pass the same checks now. */
-	return check_dir(dir);
+	return paths_check_dir(dir);
 }
 
 int

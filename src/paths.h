@@ -38,6 +38,12 @@ int paths_init(struct paths *p, const char *override, const char *envfile);
  */
 int paths_ensure_dir(const char *dir);
 
+/*
+ * Checks, without creating it, that dir is a real directory of ours with
+ * no access for others (ERR_SYSTEM with errno ENOENT if it is missing).
+ */
+int paths_check_dir(const char *dir);
+
 /* Checks a path that must be ours and not a symlink, if it exists. */
 int paths_check_file(const char *path);
 

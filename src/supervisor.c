@@ -60,6 +60,7 @@ struct ctlconn {
 	int refs;
 	int closing;
 	int waiting;		/* for the agent to be ready */
+	int replied;		/* one answer per connection, then close */
 };
 
 /* A blocking agent call run on the thread pool. */
@@ -162,8 +163,11 @@ reply(struct ctlconn *c, const struct ctl_reply *rp)
 {
 	uv_buf_t buf;
 
-	if (c->closing)
+	if (c->closing || c->replied)
 		return;
+	c->replied = 1;
+	c->waiting = 0;
+	uv_read_stop((uv_stream_t *)&c->pipe);
 	wire_reset(&c->out);
 	if (ctlproto_put_reply(&c->out, rp) != 0) {
 		conn_close(c);
@@ -271,7 +275,9 @@ job_done(uv_work_t *req, int status)
 		j->result = ERR_INTERNAL;
 	switch (j->op) {
 	case JOB_COUNT:
-		if (c != NULL)
+		if (c != NULL && sv->stopping)
+			reply_error(c, ERR_BUSY, "supervisor is stopping");
+		else if (c != NULL)
 			reply_status(c, j->result == 0 ? (int32_t)j->count : -1);
 		break;
 	case JOB_LOCK:
@@ -285,13 +291,15 @@ job_done(uv_work_t *req, int status)
 		break;
 	case JOB_UNLOCK:
 		sv->unlocking = 0;
-		if (j->result == 0)
+		if (j->result == 0) {
 			log_info("agent unlocked for a new session");
-		else
+			sv->locked_by_us = 0;
+			crypto_random(sv->lock_pass, sizeof(sv->lock_pass));
+		} else {
+			/* Keep the passphrase: the next login tries again. */
 			log_error("cannot unlock the agent: %s",
 			    err_str(j->result));
-		sv->locked_by_us = 0;
-		crypto_random(sv->lock_pass, sizeof(sv->lock_pass));
+		}
 		serve_waiting(sv);
 		break;
 	}
@@ -694,6 +702,10 @@ handle(struct ctlconn *c)
 	struct supervisor *sv = c->sv;
 	int r;
 
+	if (sv->stopping) {
+		reply_error(c, ERR_BUSY, "supervisor is stopping");
+		return;
+	}
 	switch (c->rq.type) {
 	case CTL_INIT:
 		r = session_add(sv->sessions, c->rq.sid);
@@ -753,6 +765,7 @@ conn_process(struct ctlconn *c)
 	if (r == 0)
 		r = ctlproto_get_request(type, &body, &c->rq);
 	if (r != 0) {
+		/* One answer, then the connection goes (reply stops reading). */
 		log_error("control: bad request: %s", err_str(r));
 		reply_error(c, r, r == ERR_PROTOCOL ?
 		    "protocol version mismatch: restart with 'sshenv stop'" :
@@ -853,9 +866,10 @@ sv_stop(struct supervisor *sv)
 		return;
 	sv->stopping = 1;
 	agent_kill(sv);
+	/* Every client gets an answer now; idle ones are closed. */
 	for (c = sv->conns; c != NULL; c = next) {
 		next = c->next;
-		if (c->waiting)
+		if (!c->replied)
 			reply_error(c, ERR_BUSY, "supervisor is stopping");
 	}
 	uv_close((uv_handle_t *)&sv->ctl, NULL);

@@ -621,5 +621,96 @@ EOF
 	assertTrue "status started something" lib_none_left
 }
 
+# raw SOCKET HEXBYTES [HOLD]: sends bytes to a unix socket and prints what
+# comes back (hex) until the peer closes or 5 s pass; with HOLD, first
+# connects, creates HOLD.up, and waits for HOLD to exist before sending.
+raw() {
+	"$PY" - "$@" <<'PYEOF'
+import os, socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+if len(sys.argv) > 3:
+    open(sys.argv[3] + ".up", "w").close()
+    while not os.path.exists(sys.argv[3]):
+        time.sleep(0.02)
+try:
+    s.sendall(bytes.fromhex(sys.argv[2]))
+except OSError:
+    pass
+s.settimeout(5)
+got = b""
+try:
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        got += b
+except (socket.timeout, OSError):
+    pass
+print(got.hex())
+PYEOF
+}
+
+# A bad control request gets one answer and closes that connection only;
+# a long one, arriving in several reads, once crashed the supervisor.
+test_control_garbage_does_not_kill_supervisor() {
+	lib_login_init a || return 0
+	d=$(lib_pids daemon)
+	junk=$(printf '%06000d' 0)
+	got=$(raw "$CTL" "000f424004$junk")
+	# One frame: R_ERROR (67 = 0x43) and nothing after it.
+	case $got in
+	????????43*) ;;
+	*) fail "no error reply: $got" ;;
+	esac
+	n=$(printf '%s' "$got" | cut -c1-8)
+	assertEquals "exactly one reply" $((2 * (0x$n + 4))) "${#got}"
+	assertEquals "the supervisor survived" "$d" "$(lib_pids daemon)"
+	sshenv status >/dev/null 2>&1
+	assertEquals "still served" 0 $?
+}
+
+# `stop` with another client connected and silent: that client gets an
+# answer (once, a request it sent after the stop crashed the supervisor),
+# and the supervisor still goes.
+test_stop_with_an_idle_client() {
+	lib_login_init a || return 0
+	d=$(lib_pids daemon)
+	# A STATUS request (type 4, version 1), sent only after the stop.
+	raw "$CTL" 000000050400000001 "$T/go" >"$T/held.out" &
+	held=$!
+	lib_track "$held"
+	lib_wait 5 test -e "$T/go.up" || { fail "no held client"; return; }
+	timeout -k 2 20 sshenv stop -q >/dev/null 2>&1
+	assertEquals "stop" 0 $?
+	touch "$T/go"
+	assertTrue "the supervisor did not stop" "lib_wait 5 lib_gone $d"
+	lib_wait 10 lib_gone "$held"
+	# Answered with an error (R_ERROR, 0x43) at the stop: not left
+	# hanging, and not dropped by a crash.
+	case $(cat "$T/held.out") in
+	????????43*) ;;
+	*) fail "the held client got: '$(cat "$T/held.out")'" ;;
+	esac
+}
+
+# A runtime dir someone else made (as /tmp/sshenv-UID could be) is not
+# trusted even by commands that start nothing.
+test_env_refuses_foreign_runtime_dir() {
+	mkdir -m 0777 "$RUNDIR"
+	chown nobody "$RUNDIR"
+	"$PY" -c 'import socket,sys,time
+s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(1)
+time.sleep(30)' "$CTL" &
+	lib_track $!
+	lib_wait 5 test -S "$CTL" || { fail "no fake socket"; return; }
+	timeout -k 2 20 sshenv env -s >"$T/env.out" 2>"$T/env.err"
+	rc=$?
+	assertNotEquals "env trusted a foreign directory" 0 "$rc"
+	assertEquals "env printed a snippet" "" "$(cat "$T/env.out")"
+	assertTrue "no reason given: $(cat "$T/env.err")" \
+	    "grep -q 'refusing runtime directory' '$T/env.err'"
+}
+
 # shellcheck disable=SC1091
 . /usr/bin/shunit2
