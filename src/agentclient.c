@@ -35,40 +35,32 @@ wait_fd(int fd, short events, long deadline)
 }
 
 int
-agentclient_call(const char *sock, int timeout_ms, uint8_t type,
-    const void *body, size_t len, uint8_t *rtype, struct wire *reply)
+agentclient_exchange(int fd, struct wire *out, size_t max, int timeout_ms,
+    uint8_t *rtype, struct wire *reply)
 {
-	struct wire out, in, rbody;
+	struct wire in, rbody;
 	long deadline = compat_now_ms() + timeout_ms;
-	size_t framelen, off;
+	size_t framelen;
 	uint8_t *p;
 	ssize_t n;
-	int fd = -1, r;
+	int r;
 
 	*rtype = 0;
-	wire_init(&out, AGENTPROTO_MAX_FRAME + 4);
-	wire_init(&in, AGENTPROTO_MAX_FRAME + 4);
-	if ((r = agentproto_begin(&out, type)) ||
-	    (r = wire_put(&out, body, len)) ||
-	    (r = agentproto_finish(&out, 0)))
-		goto out;
-	if ((r = paths_connect(sock, &fd)) != 0)
-		goto out;
-	for (off = 0; off < wire_avail(&out); off += (size_t)n) {
+	wire_init(&in, max + 4);
+	while (wire_avail(out) > 0) {
 		if ((r = wait_fd(fd, POLLOUT, deadline)) != 0)
 			goto out;
-		n = send(fd, wire_ptr(&out) + off, wire_avail(&out) - off,
-		    MSG_NOSIGNAL);
-		if (n < 0 && errno != EINTR && errno != EAGAIN) {
-			r = ERR_SYSTEM;
+		n = send(fd, wire_ptr(out), wire_avail(out), MSG_NOSIGNAL);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n <= 0) {
+			r = ERR_NO_SERVER;	/* the peer went away */
 			goto out;
 		}
-		if (n < 0)
-			n = 0;
+		wire_consume(out, (size_t)n);
 	}
 	for (;;) {
-		r = wire_get_frame(&in, AGENTPROTO_MAX_FRAME, rtype, &rbody,
-		    &framelen);
+		r = wire_get_frame(&in, max, rtype, &rbody, &framelen);
 		if (r == 0)
 			break;
 		if (r != ERR_TRUNCATED) {
@@ -79,14 +71,10 @@ agentclient_call(const char *sock, int timeout_ms, uint8_t type,
 		    (r = wire_reserve(&in, 4096, &p)) != 0)
 			goto out;
 		n = read(fd, p, 4096);
-		if (n == 0) {
-			r = ERR_PROTOCOL;
-			goto out;
-		}
-		if (n < 0) {
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
-			r = ERR_SYSTEM;
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n <= 0) {
+			r = n == 0 ? ERR_NO_SERVER : ERR_SYSTEM;
 			goto out;
 		}
 		wire_commit(&in, (size_t)n);
@@ -94,10 +82,31 @@ agentclient_call(const char *sock, int timeout_ms, uint8_t type,
 	wire_reset(reply);
 	r = wire_put(reply, wire_ptr(&rbody), wire_avail(&rbody));
 out:
+	wire_free(&in);
+	return r;
+}
+
+int
+agentclient_call(const char *sock, int timeout_ms, uint8_t type,
+    const void *body, size_t len, uint8_t *rtype, struct wire *reply)
+{
+	struct wire out;
+	int fd = -1, r;
+
+	*rtype = 0;
+	wire_init(&out, AGENTPROTO_MAX_FRAME + 4);
+	if ((r = agentproto_begin(&out, type)) ||
+	    (r = wire_put(&out, body, len)) ||
+	    (r = agentproto_finish(&out, 0)))
+		goto out;
+	if ((r = paths_connect(sock, &fd)) != 0)
+		goto out;
+	r = agentclient_exchange(fd, &out, AGENTPROTO_MAX_FRAME, timeout_ms,
+	    rtype, reply);
+out:
 	if (fd >= 0)
 		close(fd);
 	wire_free(&out);
-	wire_free(&in);
 	return r;
 }
 

@@ -19,6 +19,15 @@ struct wire;
 int agentclient_call(const char *sock, int timeout_ms, uint8_t type,
     const void *body, size_t len, uint8_t *rtype, struct wire *reply);
 
+/*
+ * The blocking core, for any protocol framed as uint32 length, type byte,
+ * body: writes all of out (a whole frame) to the connected fd and reads
+ * one frame of at most max bytes, all within timeout_ms.  Same results as
+ * agentclient_call; ERR_NO_SERVER also when the peer closes first.
+ */
+int agentclient_exchange(int fd, struct wire *out, size_t max,
+    int timeout_ms, uint8_t *rtype, struct wire *reply);
+
 /* The number of identities the agent lists (0 when locked). */
 int agentclient_count(const char *sock, int timeout_ms, uint32_t *count);
 

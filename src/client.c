@@ -193,55 +193,16 @@ spawn_daemon(const struct client *cl)
 static int
 exchange(int fd, struct wire *out, struct ctl_reply *rp)
 {
-	struct wire in, body;
-	long deadline = compat_now_ms() + CALL_TIMEOUT_MS;
-	struct pollfd pfd;
-	size_t framelen;
-	uint8_t type, *p;
-	ssize_t n;
+	struct wire body;
+	uint8_t type;
 	int r;
 
-	wire_init(&in, CTLPROTO_MAX_FRAME + 4);
-	while (wire_avail(out) > 0) {
-		n = write(fd, wire_ptr(out), wire_avail(out));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			r = ERR_NO_SERVER;
-			goto out;
-		}
-		wire_consume(out, (size_t)n);
-	}
-	for (;;) {
-		r = wire_get_frame(&in, CTLPROTO_MAX_FRAME, &type, &body,
-		    &framelen);
-		if (r == 0)
-			break;
-		if (r != ERR_TRUNCATED) {
-			r = ERR_PROTOCOL;
-			goto out;
-		}
-		pfd.fd = fd;
-		pfd.events = POLLIN;
-		if (poll(&pfd, 1, (int)(deadline - compat_now_ms())) <= 0) {
-			r = ERR_BUSY;
-			goto out;
-		}
-		if ((r = wire_reserve(&in, 4096, &p)) != 0)
-			goto out;
-		if ((n = read(fd, p, 4096)) <= 0) {
-			if (n < 0 && errno == EINTR)
-				continue;
-			r = ERR_NO_SERVER;
-			goto out;
-		}
-		wire_commit(&in, (size_t)n);
-	}
-	r = ctlproto_get_reply(type, &body, rp);
-	if (r != 0)
+	wire_init(&body, CTLPROTO_MAX_FRAME);
+	r = agentclient_exchange(fd, out, CTLPROTO_MAX_FRAME, CALL_TIMEOUT_MS,
+	    &type, &body);
+	if (r == 0 && ctlproto_get_reply(type, &body, rp) != 0)
 		r = ERR_PROTOCOL;
-out:
-	wire_free(&in);
+	wire_free(&body);
 	return r;
 }
 
