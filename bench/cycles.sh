@@ -46,26 +46,8 @@ if [ "$cycles" -lt 1 ] || [ "$group" -lt 1 ]; then
 	exit 64
 fi
 
-log() {
-	echo "bench: $*" >&2
-}
-
-for t in setsid pgrep ssh-add; do
-	if ! command -v "$t" >/dev/null 2>&1; then
-		log "$t is needed"
-		exit 2
-	fi
-done
-cmdtime=$build/bench/cmdtime
-sshenv=$build/sshenv
-for t in "$cmdtime" "$sshenv"; do
-	if [ ! -x "$t" ]; then
-		log "$t is missing: run 'make all' first"
-		exit 2
-	fi
-done
-cmdtime=$(cd "$(dirname "$cmdtime")" && pwd)/cmdtime
-sshenv=$(cd "$(dirname "$sshenv")" && pwd)/sshenv
+# shellcheck source=bench/common.sh
+. "$(dirname "$0")/common.sh"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/sshenv-cyc.XXXXXX") || exit 2
 mkdir -m 700 "$tmp/home" "$tmp/run" "$tmp/config" "$tmp/config/sshenv" ||

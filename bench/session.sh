@@ -120,26 +120,8 @@ warm_runs=${SESSION_RUNS:-300}
 kc_runs=${SESSION_KEYCHAIN_RUNS:-50}
 cold_runs=${SESSION_COLD_RUNS:-10}
 
-log() {
-	echo "bench: $*" >&2
-}
-
-for t in setsid pgrep ssh-add; do
-	if ! command -v "$t" >/dev/null 2>&1; then
-		log "$t is needed"
-		exit 2
-	fi
-done
-cmdtime=$build/bench/cmdtime
-sshenv=$build/sshenv
-for t in "$cmdtime" "$sshenv"; do
-	if [ ! -x "$t" ]; then
-		log "$t is missing: run 'make all' first"
-		exit 2
-	fi
-done
-cmdtime=$(cd "$(dirname "$cmdtime")" && pwd)/cmdtime
-sshenv=$(cd "$(dirname "$sshenv")" && pwd)/sshenv
+# shellcheck source=bench/common.sh
+. "$(dirname "$0")/common.sh"
 
 # A session of our own: what `sshenv init` registers is ours alone, and
 # it ends with us.  setsid forks only when we lead a process group (run
