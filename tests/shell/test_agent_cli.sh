@@ -1,0 +1,113 @@
+#!/bin/sh
+# `sshenv agent` used alone, as people use ssh-agent: -s/-c snippets, the
+# daemon it leaves behind, -k, -t, -a, and its usage errors.
+
+SHUNIT_COLOR=none
+top=$(cd "$(dirname "$0")/../.." && pwd)
+: "${SSHENV_BIN:=$top/build/sshenv}"
+
+setUp() {
+	T=$(mktemp -d /tmp/sshenv-ac.XXXXXX)
+	export TMPDIR="$T"
+	unset SSH_AUTH_SOCK SSH_AGENT_PID
+	pids=''
+}
+
+tearDown() {
+	for p in $pids ${SSH_AGENT_PID:-}; do
+		kill -KILL "$p" 2>/dev/null
+	done
+	rm -rf "$T"
+	unset TMPDIR SSH_AUTH_SOCK SSH_AGENT_PID
+}
+
+# wait_gone PID: up to 5 s for the process to exit.
+wait_gone() {
+	_n=100
+	while kill -0 "$1" 2>/dev/null; do
+		_n=$((_n - 1))
+		[ "$_n" -gt 0 ] || return 1
+		sleep 0.05
+	done
+}
+
+sa() {
+	timeout -k 2 15 ssh-add "$@" </dev/null >"$T/sa.out" 2>&1
+	rc=$?
+}
+
+test_sh_snippet_daemon_and_kill() {
+	out=$(timeout 10 "$SSHENV_BIN" agent -s)
+	assertEquals "agent -s exit status" 0 $?
+	eval "$out"
+	assertNotNull "no SSH_AUTH_SOCK in: $out" "$SSH_AUTH_SOCK"
+	assertNotNull "no SSH_AGENT_PID in: $out" "$SSH_AGENT_PID"
+	pids=$SSH_AGENT_PID
+	case $SSH_AUTH_SOCK in
+	"$T"/sshenv-*/agent.*) ;;
+	*) fail "socket not in a private dir under TMPDIR: $SSH_AUTH_SOCK" ;;
+	esac
+	assertTrue "socket dir not 0700" \
+	    "[ \"\$(stat -c %a \"\$(dirname '$SSH_AUTH_SOCK')\")\" = 700 ]"
+	# The parent has exited; the daemon serves on.
+	sa -l
+	assertEquals "ssh-add -l: $(cat "$T/sa.out")" 1 "$rc"
+	sock=$SSH_AUTH_SOCK
+	pid=$SSH_AGENT_PID
+	out=$(timeout 10 "$SSHENV_BIN" agent -k -s)
+	assertEquals "agent -k exit status" 0 $?
+	eval "$out"
+	assertNull "SSH_AUTH_SOCK still set" "${SSH_AUTH_SOCK:-}"
+	assertNull "SSH_AGENT_PID still set" "${SSH_AGENT_PID:-}"
+	assertTrue "agent $pid still runs" "wait_gone $pid"
+	assertFalse "socket left behind" "[ -e '$sock' ]"
+	assertFalse "socket dir left behind" "[ -e \"\$(dirname '$sock')\" ]"
+}
+
+test_csh_snippet_and_socket_path() {
+	out=$(timeout 10 "$SSHENV_BIN" agent -c -a "$T/a.sock")
+	assertEquals "agent -c exit status" 0 $?
+	pid=$(printf '%s\n' "$out" | sed -n 's/^setenv SSH_AGENT_PID \([0-9]*\);$/\1/p')
+	pids=$pid
+	assertNotNull "no setenv SSH_AGENT_PID in: $out" "$pid"
+	assertTrue "no setenv SSH_AUTH_SOCK in: $out" \
+	    "printf '%s\n' \"\$out\" | grep -qx 'setenv SSH_AUTH_SOCK $T/a.sock;'"
+	assertEquals "socket mode" 600 "$(stat -c %a "$T/a.sock")"
+	# A second agent at a live socket is refused.
+	timeout 10 "$SSHENV_BIN" agent -D -a "$T/a.sock" >/dev/null \
+	    2>"$T/second.err"
+	assertNotEquals "second agent at a live socket" 0 $?
+	assertTrue "no reason: $(cat "$T/second.err")" \
+	    "grep -q 'already listens' '$T/second.err'"
+}
+
+test_default_lifetime() {
+	ssh-keygen -q -t ed25519 -N '' -f "$T/k" </dev/null
+	eval "$(timeout 10 "$SSHENV_BIN" agent -s -t 1)"
+	pids=$SSH_AGENT_PID
+	sa "$T/k"
+	assertEquals "ssh-add: $(cat "$T/sa.out")" 0 "$rc"
+	sa -l
+	assertEquals "key listed" 0 "$rc"
+	n=100
+	while sa -l && [ "$rc" -eq 0 ] && [ "$n" -gt 0 ]; do
+		n=$((n - 1))
+		sleep 0.1
+	done
+	assertEquals "key not removed after its 1 s lifetime" 1 "$rc"
+}
+
+test_usage_errors() {
+	timeout 10 "$SSHENV_BIN" agent -t 0 >/dev/null 2>&1
+	assertEquals "-t 0" 64 $?
+	timeout 10 "$SSHENV_BIN" agent -t 5x >/dev/null 2>&1
+	assertEquals "-t 5x" 64 $?
+	timeout 10 "$SSHENV_BIN" agent -Z >/dev/null 2>&1
+	assertEquals "-Z" 64 $?
+	timeout 10 "$SSHENV_BIN" agent extra >/dev/null 2>&1
+	assertEquals "an operand" 64 $?
+	timeout 10 "$SSHENV_BIN" agent -k >/dev/null 2>&1
+	assertEquals "-k without SSH_AGENT_PID" 2 $?
+}
+
+. /usr/bin/shunit2
