@@ -28,6 +28,7 @@
 #include "paths.h"
 #include "shellenv.h"
 #include "signpool.h"
+#include "uvconn.h"
 #include "wire.h"
 
 /* Room for the agent's keys in locked memory: ~100 RSA-3072 keys. */
@@ -35,7 +36,6 @@
 /* As OpenSSH: how many session-bind records one connection may hold. */
 #define MAX_BINDS 16
 #define MAX_SESSION_ID 128
-#define READ_CHUNK (64 * 1024)
 /* As ssh-agent: each wrong unlock in a row delays the answer 0.1 s more. */
 #define UNLOCK_PENALTY_MS 100
 #define UNLOCK_PENALTY_MAX_MS 10000
@@ -51,18 +51,14 @@ struct binding {
 struct agent;
 
 struct conn {
-	uv_pipe_t pipe;		/* first: the handle's data is the conn */
+	struct uvconn u;	/* first: handles' data is the conn */
 	uv_write_t wreq;
 	struct signjob job;
 	uv_process_t proc;
 	uv_timer_t delay;	/* a held-back unlock attempt or answer */
 	struct agent *agent;
-	struct conn *next, **prevp;
-	struct wire in, out;
 	unsigned long id;
-	int refs;
 	int busy;		/* a request is being answered */
-	int closing;
 	int proc_running;
 	/* The signature in progress. */
 	struct crypto_key *key;
@@ -85,7 +81,7 @@ struct agent {
 	uv_timer_t expiry;
 	struct signpool *pool;
 	struct keystore *ks;
-	struct conn *conns;
+	struct uvconn *conns;	/* each the head of a struct conn */
 	unsigned long next_id;
 	uint32_t lifetime;
 	char *sockpath;		/* ours to unlink at exit, or NULL */
@@ -99,15 +95,13 @@ static void conn_process(struct conn *c);
 static void conn_close(struct conn *c);
 static void conn_start_reading(struct conn *c);
 
+/* The last reference is gone: free what the agent's conn adds. */
 static void
-conn_unref(struct conn *c)
+conn_release(struct uvconn *u)
 {
+	struct conn *c = (struct conn *)u;
 	int i;
 
-	if (--c->refs > 0)
-		return;
-	wire_free(&c->in);
-	wire_free(&c->out);
 	wire_free(&c->sig);
 	crypto_key_unref(c->key);
 	if (c->data != NULL) {
@@ -121,24 +115,21 @@ conn_unref(struct conn *c)
 }
 
 static void
-on_pipe_closed(uv_handle_t *h)
+conn_unref(struct conn *c)
 {
-	conn_unref(h->data);
+	uvconn_unref(&c->u);
 }
 
 static void
 conn_close(struct conn *c)
 {
-	if (c->closing)
+	if (c->u.closing)
 		return;
-	c->closing = 1;
-	if ((*c->prevp = c->next) != NULL)
-		c->next->prevp = c->prevp;
 	if (c->proc_running)
 		uv_process_kill(&c->proc, SIGTERM);
-	c->refs++;
-	uv_close((uv_handle_t *)&c->delay, on_pipe_closed);
-	uv_close((uv_handle_t *)&c->pipe, on_pipe_closed);
+	uvconn_ref(&c->u);
+	uv_close((uv_handle_t *)&c->delay, uvconn_on_closed);
+	uvconn_close(&c->u);
 }
 
 static void
@@ -146,9 +137,9 @@ on_write(uv_write_t *req, int status)
 {
 	struct conn *c = req->data;
 
-	wire_reset(&c->out);
+	wire_reset(&c->u.out);
 	c->busy = 0;
-	if (status < 0 && !c->closing)
+	if (status < 0 && !c->u.closing)
 		conn_close(c);
 	else
 		conn_process(c);
@@ -162,39 +153,39 @@ conn_send(struct conn *c)
 	uv_buf_t buf;
 	int n;
 
-	buf = uv_buf_init((char *)wire_ptr(&c->out),
-	    (unsigned int)wire_avail(&c->out));
+	buf = uv_buf_init((char *)wire_ptr(&c->u.out),
+	    (unsigned int)wire_avail(&c->u.out));
 	/* Most replies fit the socket buffer at once: skip the callback. */
-	n = uv_try_write((uv_stream_t *)&c->pipe, &buf, 1);
+	n = uv_try_write((uv_stream_t *)&c->u.pipe, &buf, 1);
 	if (n == (int)buf.len) {
-		wire_reset(&c->out);
+		wire_reset(&c->u.out);
 		c->busy = 0;
 		return;
 	}
 	if (n > 0)
-		wire_consume(&c->out, (size_t)n);
+		wire_consume(&c->u.out, (size_t)n);
 	else if (n != UV_EAGAIN) {
 		conn_close(c);
 		return;
 	}
-	buf = uv_buf_init((char *)wire_ptr(&c->out),
-	    (unsigned int)wire_avail(&c->out));
+	buf = uv_buf_init((char *)wire_ptr(&c->u.out),
+	    (unsigned int)wire_avail(&c->u.out));
 	c->busy = 1;
 	c->wreq.data = c;
-	if (uv_write(&c->wreq, (uv_stream_t *)&c->pipe, &buf, 1,
+	if (uv_write(&c->wreq, (uv_stream_t *)&c->u.pipe, &buf, 1,
 	    on_write) != 0) {
 		conn_close(c);
 		return;
 	}
-	c->refs++;
+	uvconn_ref(&c->u);
 }
 
 static void
 reply_status(struct conn *c, int ok)
 {
-	wire_reset(&c->out);
-	if (agentproto_begin(&c->out, ok ? AGENT_SUCCESS : AGENT_FAILURE) ||
-	    agentproto_finish(&c->out, 0)) {
+	wire_reset(&c->u.out);
+	if (agentproto_begin(&c->u.out, ok ? AGENT_SUCCESS : AGENT_FAILURE) ||
+	    agentproto_finish(&c->u.out, 0)) {
 		conn_close(c);
 		return;
 	}
@@ -223,15 +214,15 @@ sign_done(struct signjob *job)
 	compat_wipe(c->data, c->datalen);
 	free(c->data);
 	c->data = NULL;
-	if (!c->closing) {
-		wire_reset(&c->out);
+	if (!c->u.closing) {
+		wire_reset(&c->u.out);
 		if (r != 0) {
 			log_error("signature failed: %s", err_str(r));
 			reply_status(c, 0);
-		} else if (agentproto_begin(&c->out, AGENT_SIGN_RESPONSE) ||
-		    wire_put_string(&c->out, wire_ptr(&c->sig),
+		} else if (agentproto_begin(&c->u.out, AGENT_SIGN_RESPONSE) ||
+		    wire_put_string(&c->u.out, wire_ptr(&c->sig),
 		    wire_avail(&c->sig)) ||
-		    agentproto_finish(&c->out, 0)) {
+		    agentproto_finish(&c->u.out, 0)) {
 			conn_close(c);
 		} else {
 			conn_send(c);
@@ -248,7 +239,7 @@ static void
 start_sign(struct conn *c)
 {
 	c->busy = 1;
-	c->refs++;
+	uvconn_ref(&c->u);
 	wire_reset(&c->sig);
 	c->job.work = sign_work;
 	c->job.done = sign_done;
@@ -282,7 +273,7 @@ on_askpass_exit(uv_process_t *proc, int64_t status, int signo)
 
 	c->proc_running = 0;
 	uv_close((uv_handle_t *)proc, on_proc_closed);
-	if (c->closing)
+	if (c->u.closing)
 		return;
 	if (c->key != NULL && status == 0 && signo == 0) {
 		start_sign(c);
@@ -339,7 +330,7 @@ start_confirm(struct conn *c, const char *comment)
 	c->proc.data = c;
 	r = uv_spawn(&c->agent->loop, &c->proc, &opts);
 	free(env);
-	c->refs++;	/* released when the process handle closes */
+	uvconn_ref(&c->u);	/* released when the process handle closes */
 	if (r != 0) {
 		log_error("cannot run %s: %s", askpass, uv_strerror(r));
 		uv_close((uv_handle_t *)&c->proc, on_proc_closed);
@@ -402,7 +393,8 @@ revalidate_confirms(struct agent *a)
 	size_t len;
 	int confirm, same;
 
-	for (c = a->conns; c != NULL; c = c->next) {
+	for (c = (struct conn *)a->conns; c != NULL;
+	    c = (struct conn *)c->u.next) {
 		if (!c->proc_running || c->key == NULL)
 			continue;
 		blob = crypto_key_blob(c->key, &len);
@@ -462,10 +454,10 @@ handle_list(struct conn *c, struct wire *body)
 		conn_close(c);
 		return;
 	}
-	wire_reset(&c->out);
-	if (agentproto_begin(&c->out, AGENT_IDENTITIES_ANSWER) ||
-	    keystore_list(c->agent->ks, &c->out) ||
-	    agentproto_finish(&c->out, 0)) {
+	wire_reset(&c->u.out);
+	if (agentproto_begin(&c->u.out, AGENT_IDENTITIES_ANSWER) ||
+	    keystore_list(c->agent->ks, &c->u.out) ||
+	    agentproto_finish(&c->u.out, 0)) {
 		reply_status(c, 0);
 		return;
 	}
@@ -629,19 +621,19 @@ handle_extension(struct conn *c, struct wire *body)
 		return;
 	}
 	if (str_is(name, namelen, "query")) {
-		wire_reset(&c->out);
+		wire_reset(&c->u.out);
 		if (wire_end(&rest) != 0) {
 			conn_close(c);
 			return;
 		}
-		r = agentproto_begin(&c->out, AGENT_EXTENSION_RESPONSE);
+		r = agentproto_begin(&c->u.out, AGENT_EXTENSION_RESPONSE);
 		if (r == 0)
-			r = wire_put_cstring(&c->out, "query");
+			r = wire_put_cstring(&c->u.out, "query");
 		for (i = 0; r == 0 && i < sizeof(extensions) /
 		    sizeof(extensions[0]); i++)
-			r = wire_put_cstring(&c->out, extensions[i]);
+			r = wire_put_cstring(&c->u.out, extensions[i]);
 		if (r == 0)
-			r = agentproto_finish(&c->out, 0);
+			r = agentproto_finish(&c->u.out, 0);
 		if (r != 0)
 			reply_status(c, 0);
 		else
@@ -731,8 +723,8 @@ conn_process(struct conn *c)
 	uint8_t type;
 	int r;
 
-	while (!c->busy && !c->closing) {
-		r = agentproto_frame(&c->in, &type, &body, &framelen);
+	while (!c->busy && !c->u.closing) {
+		r = agentproto_frame(&c->u.in, &type, &body, &framelen);
 		if (r == ERR_TRUNCATED)
 			break;
 		if (r != 0) {
@@ -743,33 +735,15 @@ conn_process(struct conn *c)
 		}
 		dispatch(c, type, &body);
 		/* The request may hold a private key: wipe it now. */
-		compat_wipe((uint8_t *)wire_ptr(&c->in), framelen);
-		wire_consume(&c->in, framelen);
+		compat_wipe((uint8_t *)wire_ptr(&c->u.in), framelen);
+		wire_consume(&c->u.in, framelen);
 	}
-	if (c->closing)
+	if (c->u.closing)
 		return;
 	if (c->busy)
-		uv_read_stop((uv_stream_t *)&c->pipe);
-	else if (!uv_is_active((uv_handle_t *)&c->pipe))
+		uv_read_stop((uv_stream_t *)&c->u.pipe);
+	else if (!uv_is_active((uv_handle_t *)&c->u.pipe))
 		conn_start_reading(c);
-}
-
-static void
-on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
-{
-	struct conn *c = h->data;
-	size_t want = READ_CHUNK, room;
-	uint8_t *p;
-
-	(void)suggested;
-	room = c->in.max - wire_avail(&c->in);
-	if (want > room)
-		want = room;
-	if (want == 0 || wire_reserve(&c->in, want, &p) != 0) {
-		*buf = uv_buf_init(NULL, 0);
-		return;
-	}
-	*buf = uv_buf_init((char *)p, (unsigned int)want);
 }
 
 static void
@@ -785,14 +759,14 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		conn_close(c);
 		return;
 	}
-	wire_commit(&c->in, (size_t)nread);
+	wire_commit(&c->u.in, (size_t)nread);
 	conn_process(c);
 }
 
 static void
 conn_start_reading(struct conn *c)
 {
-	if (uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read) != 0)
+	if (uv_read_start((uv_stream_t *)&c->u.pipe, uvconn_alloc, on_read) != 0)
 		conn_close(c);
 }
 
@@ -801,7 +775,7 @@ on_connection(uv_stream_t *server, int status)
 {
 	struct agent *a = server->data;
 	struct conn *c;
-	uv_os_fd_t fd;
+	int r;
 
 	if (status < 0) {
 		log_error("accept: %s", uv_strerror(status));
@@ -812,27 +786,15 @@ on_connection(uv_stream_t *server, int status)
 		return;
 	}
 	c->agent = a;
-	c->refs = 1;
 	c->id = ++a->next_id;
-	wire_init(&c->in, AGENTPROTO_MAX_FRAME + 4);
-	wire_init(&c->out, AGENTPROTO_MAX_FRAME + 4);
 	wire_init(&c->sig, AGENTPROTO_MAX_FRAME);
-	uv_pipe_init(&a->loop, &c->pipe, 0);
-	c->pipe.data = c;
 	uv_timer_init(&a->loop, &c->delay);
 	c->delay.data = c;
-	if ((c->next = a->conns) != NULL)
-		c->next->prevp = &c->next;
-	a->conns = c;
-	c->prevp = &a->conns;
-	if (uv_accept(server, (uv_stream_t *)&c->pipe) != 0) {
-		conn_close(c);
-		return;
-	}
-	/* Only our own uid, and root, may use our keys. */
-	if (uv_fileno((uv_handle_t *)&c->pipe, &fd) != 0 ||
-	    compat_peer_uid_ok(fd) != 0) {
-		log_error("conn %lu: refused a peer of another uid", c->id);
+	if ((r = uvconn_accept(&c->u, server, &a->conns,
+	    AGENTPROTO_MAX_FRAME + 4, conn_release)) != 0) {
+		if (r == ERR_DENIED)
+			log_error("conn %lu: refused a peer of another uid",
+			    c->id);
 		conn_close(c);
 		return;
 	}
@@ -871,7 +833,7 @@ agent_stop(struct agent *a)
 		return;
 	a->stopping = 1;
 	log_info("stopping");
-	while ((c = a->conns) != NULL)
+	while ((c = (struct conn *)a->conns) != NULL)
 		conn_close(c);
 	uv_close((uv_handle_t *)&a->listener, NULL);
 	uv_close((uv_handle_t *)&a->expiry, NULL);

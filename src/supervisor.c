@@ -33,6 +33,7 @@
 #include "paths.h"
 #include "session.h"
 #include "supervisor.h"
+#include "uvconn.h"
 #include "wire.h"
 
 #define RESTART_GAP_MS 1000	/* at least this long between agent starts */
@@ -51,14 +52,10 @@ enum agent_state { AGENT_DOWN, AGENT_READY };
 struct supervisor;
 
 struct ctlconn {
-	uv_pipe_t pipe;
+	struct uvconn u;	/* first: handles' data is the ctlconn */
 	uv_write_t wreq;
 	struct supervisor *sv;
-	struct ctlconn *next, **prevp;
-	struct wire in, out;
 	struct ctl_request rq;
-	int refs;
-	int closing;
 	int waiting;		/* for the agent to be ready */
 	int replied;		/* one answer per connection, then close */
 };
@@ -85,7 +82,7 @@ struct supervisor {
 	uv_timer_t agent_timer;	/* readiness polls, restart delay, adoption */
 	uv_process_t agent_proc;
 	struct session_set *sessions;
-	struct ctlconn *conns;
+	struct uvconn *conns;	/* each the head of a ctlconn */
 	struct config cfg;
 	struct paths paths;
 	const char *config_file;
@@ -121,30 +118,21 @@ static void conn_process(struct ctlconn *c);
 /* ---- control connections ---- */
 
 static void
-conn_unref(struct ctlconn *c)
+conn_release(struct uvconn *u)
 {
-	if (--c->refs > 0)
-		return;
-	wire_free(&c->in);
-	wire_free(&c->out);
-	free(c);
+	free(u);
 }
 
 static void
-on_conn_closed(uv_handle_t *h)
+conn_unref(struct ctlconn *c)
 {
-	conn_unref(h->data);
+	uvconn_unref(&c->u);
 }
 
 static void
 conn_close(struct ctlconn *c)
 {
-	if (c->closing)
-		return;
-	c->closing = 1;
-	if ((*c->prevp = c->next) != NULL)
-		c->next->prevp = c->prevp;
-	uv_close((uv_handle_t *)&c->pipe, on_conn_closed);
+	uvconn_close(&c->u);
 }
 
 static void
@@ -163,25 +151,25 @@ reply(struct ctlconn *c, const struct ctl_reply *rp)
 {
 	uv_buf_t buf;
 
-	if (c->closing || c->replied)
+	if (c->u.closing || c->replied)
 		return;
 	c->replied = 1;
 	c->waiting = 0;
-	uv_read_stop((uv_stream_t *)&c->pipe);
-	wire_reset(&c->out);
-	if (ctlproto_put_reply(&c->out, rp) != 0) {
+	uv_read_stop((uv_stream_t *)&c->u.pipe);
+	wire_reset(&c->u.out);
+	if (ctlproto_put_reply(&c->u.out, rp) != 0) {
 		conn_close(c);
 		return;
 	}
-	buf = uv_buf_init((char *)wire_ptr(&c->out),
-	    (unsigned int)wire_avail(&c->out));
+	buf = uv_buf_init((char *)wire_ptr(&c->u.out),
+	    (unsigned int)wire_avail(&c->u.out));
 	c->wreq.data = c;
-	if (uv_write(&c->wreq, (uv_stream_t *)&c->pipe, &buf, 1,
+	if (uv_write(&c->wreq, (uv_stream_t *)&c->u.pipe, &buf, 1,
 	    on_reply_written) != 0) {
 		conn_close(c);
 		return;
 	}
-	c->refs++;
+	uvconn_ref(&c->u);
 }
 
 static void
@@ -327,7 +315,7 @@ job_start(struct supervisor *sv, int op, struct ctlconn *c)
 		return ERR_INTERNAL;
 	}
 	if (c != NULL)
-		c->refs++;
+		uvconn_ref(&c->u);
 	sv->jobs++;
 	return 0;
 }
@@ -689,8 +677,8 @@ serve_waiting(struct supervisor *sv)
 {
 	struct ctlconn *c, *next;
 
-	for (c = sv->conns; c != NULL; c = next) {
-		next = c->next;
+	for (c = (struct ctlconn *)sv->conns; c != NULL; c = next) {
+		next = (struct ctlconn *)c->u.next;
 		if (c->waiting)
 			serve_one(c);
 	}
@@ -758,7 +746,7 @@ conn_process(struct ctlconn *c)
 	uint8_t type;
 	int r;
 
-	r = wire_get_frame(&c->in, CTLPROTO_MAX_FRAME, &type, &body,
+	r = wire_get_frame(&c->u.in, CTLPROTO_MAX_FRAME, &type, &body,
 	    &framelen);
 	if (r == ERR_TRUNCATED)
 		return;
@@ -772,22 +760,8 @@ conn_process(struct ctlconn *c)
 		    err_str(r));
 		return;
 	}
-	uv_read_stop((uv_stream_t *)&c->pipe);
+	uv_read_stop((uv_stream_t *)&c->u.pipe);
 	handle(c);
-}
-
-static void
-on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
-{
-	struct ctlconn *c = h->data;
-	uint8_t *p;
-
-	(void)suggested;
-	if (wire_reserve(&c->in, 1024, &p) != 0) {
-		*buf = uv_buf_init(NULL, 0);
-		return;
-	}
-	*buf = uv_buf_init((char *)p, 1024);
 }
 
 static void
@@ -800,7 +774,7 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		conn_close(c);
 		return;
 	}
-	wire_commit(&c->in, (size_t)nread);
+	wire_commit(&c->u.in, (size_t)nread);
 	conn_process(c);
 }
 
@@ -809,23 +783,12 @@ on_connection(uv_stream_t *server, int status)
 {
 	struct supervisor *sv = server->data;
 	struct ctlconn *c;
-	uv_os_fd_t fd;
 
 	if (status < 0 || (c = calloc(1, sizeof(*c))) == NULL)
 		return;
 	c->sv = sv;
-	c->refs = 1;
-	wire_init(&c->in, CTLPROTO_MAX_FRAME + 4);
-	wire_init(&c->out, CTLPROTO_MAX_FRAME + 4);
-	uv_pipe_init(&sv->loop, &c->pipe, 0);
-	c->pipe.data = c;
-	if ((c->next = sv->conns) != NULL)
-		c->next->prevp = &c->next;
-	sv->conns = c;
-	c->prevp = &sv->conns;
-	if (uv_accept(server, (uv_stream_t *)&c->pipe) != 0 ||
-	    uv_fileno((uv_handle_t *)&c->pipe, &fd) != 0 ||
-	    compat_peer_uid_ok(fd) != 0) {
+	if (uvconn_accept(&c->u, server, &sv->conns, CTLPROTO_MAX_FRAME + 4,
+	    conn_release) != 0) {
 		conn_close(c);
 		return;
 	}
@@ -833,7 +796,7 @@ on_connection(uv_stream_t *server, int status)
 		reply_error(c, ERR_BUSY, "supervisor is stopping");
 		return;
 	}
-	if (uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read) != 0)
+	if (uv_read_start((uv_stream_t *)&c->u.pipe, uvconn_alloc, on_read) != 0)
 		conn_close(c);
 }
 
@@ -867,8 +830,8 @@ sv_stop(struct supervisor *sv)
 	sv->stopping = 1;
 	agent_kill(sv);
 	/* Every client gets an answer now; idle ones are closed. */
-	for (c = sv->conns; c != NULL; c = next) {
-		next = c->next;
+	for (c = (struct ctlconn *)sv->conns; c != NULL; c = next) {
+		next = (struct ctlconn *)c->u.next;
 		if (!c->replied)
 			reply_error(c, ERR_BUSY, "supervisor is stopping");
 	}

@@ -1,0 +1,81 @@
+#include <string.h>
+
+#include "compat.h"
+#include "err.h"
+#include "uvconn.h"
+
+#define READ_CHUNK (64 * 1024)
+
+int
+uvconn_accept(struct uvconn *c, uv_stream_t *server, struct uvconn **list,
+    size_t max, void (*release)(struct uvconn *c))
+{
+	uv_os_fd_t fd;
+
+	c->refs = 1;
+	c->release = release;
+	wire_init(&c->in, max);
+	wire_init(&c->out, max);
+	uv_pipe_init(server->loop, &c->pipe, 0);
+	c->pipe.data = c;
+	if ((c->next = *list) != NULL)
+		c->next->prevp = &c->next;
+	*list = c;
+	c->prevp = list;
+	if (uv_accept(server, (uv_stream_t *)&c->pipe) != 0 ||
+	    uv_fileno((uv_handle_t *)&c->pipe, &fd) != 0)
+		return ERR_SYSTEM;
+	/* Only our own uid, and root, may talk to us. */
+	return compat_peer_uid_ok(fd);
+}
+
+void
+uvconn_ref(struct uvconn *c)
+{
+	c->refs++;
+}
+
+void
+uvconn_unref(struct uvconn *c)
+{
+	if (--c->refs > 0)
+		return;
+	wire_free(&c->in);
+	wire_free(&c->out);
+	c->release(c);
+}
+
+void
+uvconn_on_closed(uv_handle_t *h)
+{
+	uvconn_unref(h->data);
+}
+
+void
+uvconn_close(struct uvconn *c)
+{
+	if (c->closing)
+		return;
+	c->closing = 1;
+	if ((*c->prevp = c->next) != NULL)
+		c->next->prevp = c->prevp;
+	uv_close((uv_handle_t *)&c->pipe, uvconn_on_closed);
+}
+
+void
+uvconn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	struct uvconn *c = h->data;
+	size_t want = READ_CHUNK, room = c->in.max - wire_avail(&c->in);
+	uint8_t *p;
+
+	(void)suggested;
+	if (want > room)
+		want = room;
+	/* A full buffer gives libuv no room: it reports UV_ENOBUFS. */
+	if (want == 0 || wire_reserve(&c->in, want, &p) != 0) {
+		*buf = uv_buf_init(NULL, 0);
+		return;
+	}
+	*buf = uv_buf_init((char *)p, (unsigned int)want);
+}
