@@ -77,7 +77,7 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(BUILD)/libsshenv.a
 	$(CC) $(ALL_CFLAGS) -Itests/unit $(ALL_LDFLAGS) -o $@ $< \
 		$(BUILD)/libsshenv.a $(LIBS)
 
-$(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libsshenv.a
+$(BUILD)/tools/%: tests/tools/%.c tests/tools/hex.h $(BUILD)/libsshenv.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libsshenv.a $(LIBS)
 

@@ -44,6 +44,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hex.h"
+
 #define MAX_FRAME (256 * 1024)
 #define REQUEST_IDENTITIES 11
 #define SIGN_REQUEST 13
@@ -246,18 +248,6 @@ exchange(int fd, const uint8_t *buf, size_t n)
 		return GOT_CLOSED;
 	}
 	return report(fd);
-}
-
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /* Decodes hex (spaces ignored) into a fresh buffer; NULL if malformed. */

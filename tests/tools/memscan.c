@@ -29,6 +29,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "hex.h"
+
 #define CHUNK (1024 * 1024)
 #define MAX_PATTERNS 16
 /*
@@ -54,18 +56,6 @@ usage(void)
 	fprintf(stderr, "usage: memscan [-w seconds] [-x] pid hex...\n"
 	    "       memscan -p pid\n");
 	exit(2);
-}
-
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 static void
