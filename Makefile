@@ -7,8 +7,11 @@ BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
 DATADIR ?= $(PREFIX)/share/sshenv
 SYSTEMDUSERDIR ?= $(PREFIX)/lib/systemd/user
-# The plugin is found relative to the binary: BINDIR/../lib/sshenv.
-PKGLIBDIR = $(BINDIR)/../lib/sshenv
+# The helpers (sshenv-supervisor, sshenv-agent) go in LIBEXECDIR/sshenv.
+# The client looks beside itself, then in ../libexec/sshenv relative to
+# itself, then in the LIBEXECDIR compiled in (rtpaths_helper).
+LIBEXECDIR ?= $(PREFIX)/libexec
+HELPERDIR = $(LIBEXECDIR)/sshenv
 CC ?= cc
 CFLAGS ?= -O2 -g
 PKGS = libuv inih libcrypto
@@ -29,14 +32,23 @@ endif
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(CFLAGS) \
-	$(SANFLAGS) $(PORTFLAGS) -fPIC -Isrc $(PKG_CFLAGS) -MMD -MP
+	$(SANFLAGS) $(PORTFLAGS) -Isrc $(PKG_CFLAGS) -MMD -MP
 ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
 LIBS = $(PKG_LIBS) -lpthread
-# The client commands load only libc and inih; libuv and libcrypto are the
-# plugin's (src/plugin.h says why).
-CLIENT_LIBS := $(shell pkg-config --libs inih 2>/dev/null) -ldl
+# One program per process, each linking only what it needs: a link error
+# below means a module started to need a library its program must not
+# load (the client runs at every login: libc and inih only).
+CLIENT_LIBS := $(shell pkg-config --libs inih 2>/dev/null)
+SUPERVISOR_LIBS := $(shell pkg-config --libs libuv inih 2>/dev/null)
+AGENT_LIBS := $(shell pkg-config --libs libuv libcrypto 2>/dev/null) -lpthread
 
-LIB_SRCS := $(filter-out src/main.c,$(wildcard src/*.c))
+# A build is its sources and the flags they were compiled with; the
+# client and the supervisor refuse helpers of another build (version.h).
+BUILD_ID := $(shell cat $(sort $(wildcard src/*.[ch])) | \
+	{ cat; echo '$(ALL_CFLAGS)'; } | sha256sum | cut -c1-16)
+
+MAIN_SRCS := src/main.c src/main_agent.c src/main_supervisor.c
+LIB_SRCS := $(filter-out $(MAIN_SRCS),$(wildcard src/*.c))
 LIB_OBJS := $(LIB_SRCS:src/%.c=$(BUILD)/obj/%.o)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
@@ -45,32 +57,38 @@ TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tools/%)
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all check run bench install uninstall clean deps deps-test \
+.PHONY: FORCE all check run bench install uninstall clean deps deps-test \
 	deps-bench unit fuzz fuzz-build
 
-all: $(BUILD)/sshenv $(BUILD)/sshenv-daemon.so $(UNIT_BINS) $(TOOL_BINS) \
-	$(BENCH_BINS)
+PROGRAMS = $(BUILD)/sshenv $(BUILD)/sshenv-supervisor $(BUILD)/sshenv-agent
+
+all: $(PROGRAMS) $(UNIT_BINS) $(TOOL_BINS) $(BENCH_BINS)
 
 $(BUILD)/obj/%.o: src/%.c Makefile
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
+# Rewritten only when the id changes, so that version.o is rebuilt then.
+$(BUILD)/build-id: FORCE
+	@mkdir -p $(@D)
+	@echo '$(BUILD_ID)' | cmp -s - $@ || echo '$(BUILD_ID)' >$@
+$(BUILD)/obj/version.o: $(BUILD)/build-id
+$(BUILD)/obj/version.o: ALL_CFLAGS += -DSSHENV_BUILD_ID='"$(BUILD_ID)"'
+$(BUILD)/obj/rtpaths.o: ALL_CFLAGS += -DSSHENV_LIBEXECDIR='"$(LIBEXECDIR)"'
+FORCE:
+
 $(BUILD)/libsshenv.a: $(LIB_OBJS)
 	rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/obj/daemon/%.o: src/daemon/%.c Makefile
-	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
-
-# The archive gives the binary only what the client code reaches: a link
-# error here means a client module started to need libuv or libcrypto.
+# The archive gives each program only the modules it reaches; -Wl,
+# --as-needed keeps a library it names but never calls out of its image.
 $(BUILD)/sshenv: $(BUILD)/obj/main.o $(BUILD)/libsshenv.a
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CLIENT_LIBS)
-
-$(BUILD)/sshenv-daemon.so: $(BUILD)/obj/daemon/entry.o $(BUILD)/libsshenv.a
-	$(CC) $(ALL_LDFLAGS) -shared -Wl,--exclude-libs,ALL -Wl,-z,defs \
-		-o $@ $^ $(LIBS)
+	$(CC) $(ALL_LDFLAGS) -Wl,--as-needed -o $@ $^ $(CLIENT_LIBS)
+$(BUILD)/sshenv-supervisor: $(BUILD)/obj/main_supervisor.o $(BUILD)/libsshenv.a
+	$(CC) $(ALL_LDFLAGS) -Wl,--as-needed -o $@ $^ $(SUPERVISOR_LIBS)
+$(BUILD)/sshenv-agent: $(BUILD)/obj/main_agent.o $(BUILD)/libsshenv.a
+	$(CC) $(ALL_LDFLAGS) -Wl,--as-needed -o $@ $^ $(AGENT_LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(BUILD)/libsshenv.a
 	@mkdir -p $(@D)
@@ -117,7 +135,8 @@ FUZZ_OBJS := $(LIB_SRCS:src/%.c=build-fuzz/obj/%.o)
 build-fuzz/obj/%.o: src/%.c
 	@mkdir -p $(@D)
 	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(FUZZ_FLAGS) \
-		-fsanitize=fuzzer-no-link -Isrc $(PKG_CFLAGS) -c -o $@ $<
+		-fsanitize=fuzzer-no-link -Isrc $(PKG_CFLAGS) \
+		-DSSHENV_BUILD_ID='"fuzz"' -c -o $@ $<
 
 build-fuzz/%: tests/fuzz/%.c $(FUZZ_OBJS)
 	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(FUZZ_FLAGS) \
@@ -143,25 +162,29 @@ bench: deps-bench
 	bench/run.sh $(BUILD)
 
 # What install puts where, so that uninstall removes exactly that.
-# SSHENV_BINARY names the binary to install (the tests pass the one they
-# test, say a sanitizer build's, without rebuilding anything).
+# SSHENV_BINARY names the client to install, its helpers taken from the
+# same directory (the tests pass the build they test, say a sanitizer
+# build's, without rebuilding anything).
 SSHENV_BINARY ?= $(BUILD)/sshenv
-SSHENV_PLUGIN ?= $(dir $(SSHENV_BINARY))sshenv-daemon.so
+SSHENV_HELPERS = $(addprefix $(dir $(SSHENV_BINARY)),sshenv-supervisor \
+	sshenv-agent)
 INST_SNIPPETS := $(notdir $(wildcard shell/*))
-INST_FILES = $(BINDIR)/sshenv $(PKGLIBDIR)/sshenv-daemon.so \
-	$(MANDIR)/man1/sshenv.1 \
+INST_FILES = $(BINDIR)/sshenv $(HELPERDIR)/sshenv-supervisor \
+	$(HELPERDIR)/sshenv-agent $(MANDIR)/man1/sshenv.1 \
 	$(MANDIR)/man5/sshenv.conf.5 $(DATADIR)/sshenv.conf \
 	$(INST_SNIPPETS:%=$(DATADIR)/shell/%) \
 	$(SYSTEMDUSERDIR)/sshenv.socket $(SYSTEMDUSERDIR)/sshenv.service
 
-# The service unit names the binary: @BINDIR@ becomes the real BINDIR
-# (DESTDIR is only where the tree is staged, never part of that path).
-install: $(SSHENV_BINARY) $(SSHENV_PLUGIN)
+# The service unit names the supervisor: @HELPERDIR@ becomes the real
+# HELPERDIR (DESTDIR is only where the tree is staged, never part of it).
+# The helpers are installed with -p: the client finds them, and a build
+# check (version.h) makes sure they belong together.
+install: $(SSHENV_BINARY) $(SSHENV_HELPERS)
 	install -d -m 0755 $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(DATADIR)/shell \
-		$(DESTDIR)$(SYSTEMDUSERDIR) $(DESTDIR)$(PKGLIBDIR)
+		$(DESTDIR)$(SYSTEMDUSERDIR) $(DESTDIR)$(HELPERDIR)
 	install -m 0755 $(SSHENV_BINARY) $(DESTDIR)$(BINDIR)/sshenv
-	install -m 0644 $(SSHENV_PLUGIN) $(DESTDIR)$(PKGLIBDIR)/sshenv-daemon.so
+	install -m 0755 $(SSHENV_HELPERS) $(DESTDIR)$(HELPERDIR)
 	install -m 0644 contrib/man/sshenv.1 $(DESTDIR)$(MANDIR)/man1/sshenv.1
 	install -m 0644 contrib/man/sshenv.conf.5 \
 		$(DESTDIR)$(MANDIR)/man5/sshenv.conf.5
@@ -169,21 +192,21 @@ install: $(SSHENV_BINARY) $(SSHENV_PLUGIN)
 	install -m 0644 $(INST_SNIPPETS:%=shell/%) $(DESTDIR)$(DATADIR)/shell
 	install -m 0644 contrib/systemd/sshenv.socket \
 		$(DESTDIR)$(SYSTEMDUSERDIR)/sshenv.socket
-	sed 's|@BINDIR@|$(BINDIR)|g' contrib/systemd/sshenv.service \
+	sed 's|@HELPERDIR@|$(HELPERDIR)|g' contrib/systemd/sshenv.service \
 		>$(DESTDIR)$(SYSTEMDUSERDIR)/sshenv.service.tmp
 	chmod 0644 $(DESTDIR)$(SYSTEMDUSERDIR)/sshenv.service.tmp
 	mv -f $(DESTDIR)$(SYSTEMDUSERDIR)/sshenv.service.tmp \
 		$(DESTDIR)$(SYSTEMDUSERDIR)/sshenv.service
 
-# Shared directories (bin, man1, man5, lib/systemd/user) stay; DATADIR is
-# sshenv's own and goes once it is empty.
+# Shared directories (bin, man1, man5, lib/systemd/user) stay; DATADIR
+# and HELPERDIR are sshenv's own and go once empty.
 uninstall:
 	rm -f $(INST_FILES:%=$(DESTDIR)%)
 	rmdir $(DESTDIR)$(DATADIR)/shell $(DESTDIR)$(DATADIR) 2>/dev/null || :
-	rmdir $(DESTDIR)$(PKGLIBDIR) 2>/dev/null || :
+	rmdir $(DESTDIR)$(HELPERDIR) 2>/dev/null || :
 
 clean:
 	rm -rf build build-san build-portable build-san-portable build-fuzz
 
--include $(LIB_OBJS:.o=.d) $(BUILD)/obj/main.d $(BUILD)/obj/daemon/entry.d $(UNIT_BINS:=.d) \
+-include $(LIB_OBJS:.o=.d) $(MAIN_SRCS:src/%.c=$(BUILD)/obj/%.d) $(UNIT_BINS:=.d) \
 	$(TOOL_BINS:=.d) $(BENCH_BINS:=.d)

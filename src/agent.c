@@ -20,12 +20,12 @@
 #include "agentproto.h"
 #include "cli.h"
 #include "compat.h"
-#include "config.h"
+#include "duration.h"
 #include "crypto.h"
-#include "err.h"
+#include "sserr.h"
 #include "keystore.h"
 #include "log.h"
-#include "paths.h"
+#include "rtpaths.h"
 #include "shellenv.h"
 #include "signpool.h"
 #include "uvconn.h"
@@ -217,7 +217,7 @@ sign_done(struct signjob *job)
 	if (!c->u.closing) {
 		wire_reset(&c->u.out);
 		if (r != 0) {
-			log_error("signature failed: %s", err_str(r));
+			log_error("signature failed: %s", sserr_str(r));
 			reply_status(c, 0);
 		} else if (agentproto_begin(&c->u.out, AGENT_SIGN_RESPONSE) ||
 		    wire_put_string(&c->u.out, wire_ptr(&c->sig),
@@ -351,13 +351,13 @@ handle_sign(struct conn *c, struct wire *body)
 	int confirm, r;
 
 	if ((r = agentproto_sign(body, &req)) != 0) {
-		log_error("conn %lu: bad sign request: %s", c->id, err_str(r));
+		log_error("conn %lu: bad sign request: %s", c->id, sserr_str(r));
 		conn_close(c);
 		return;
 	}
 	if ((r = keystore_find(c->agent->ks, req.key, req.keylen, &c->key,
 	    &confirm, &comment)) != 0) {
-		log_debug("conn %lu: sign: %s", c->id, err_str(r));
+		log_debug("conn %lu: sign: %s", c->id, sserr_str(r));
 		reply_status(c, 0);
 		return;
 	}
@@ -420,11 +420,11 @@ handle_add(struct conn *c, struct wire *body, int constrained)
 	if ((r = agentproto_add(body, constrained, &req)) != 0) {
 		if (r == ERR_KEY_TYPE || r == ERR_UNSUPPORTED) {
 			log_info("conn %lu: add refused: %s", c->id,
-			    err_str(r));
+			    sserr_str(r));
 			reply_status(c, 0);
 		} else {
 			log_error("conn %lu: bad add request: %s", c->id,
-			    err_str(r));
+			    sserr_str(r));
 			conn_close(c);
 		}
 		return;
@@ -438,7 +438,7 @@ handle_add(struct conn *c, struct wire *body, int constrained)
 	    req.commentlen, expires, req.confirm);
 	revalidate_confirms(c->agent);
 	if (r != 0)
-		log_info("conn %lu: add refused: %s", c->id, err_str(r));
+		log_info("conn %lu: add refused: %s", c->id, sserr_str(r));
 	else
 		log_debug("conn %lu: key added (life %u, confirm %d)", c->id,
 		    life, req.confirm);
@@ -645,13 +645,13 @@ handle_extension(struct conn *c, struct wire *body)
 		if (r == ERR_TRUNCATED || r == ERR_TRAILING ||
 		    r == ERR_FORMAT) {
 			log_error("conn %lu: bad session-bind: %s", c->id,
-			    err_str(r));
+			    sserr_str(r));
 			conn_close(c);
 			return;
 		}
 		if (r != 0)
 			log_info("conn %lu: session-bind refused: %s", c->id,
-			    err_str(r));
+			    sserr_str(r));
 		else
 			log_debug("conn %lu: session bound", c->id);
 		reply_status(c, r == 0);
@@ -880,7 +880,7 @@ agent_serve(struct agent *a, int fd)
 	uv_signal_start(&a->sighup, on_signal, SIGHUP);
 	if ((r = signpool_new(&a->loop, (int)sysconf(_SC_NPROCESSORS_ONLN),
 	    &a->pool)) != 0) {
-		log_error("cannot start signing threads: %s", err_str(r));
+		log_error("cannot start signing threads: %s", sserr_str(r));
 		close(fd);
 		agent_stop(a);
 	} else if ((r = uv_pipe_open(&a->listener, fd)) != 0 ||
@@ -925,7 +925,7 @@ print_snippet(enum shell_kind kind, const char *sock, long pid, int killed)
 		fwrite(wire_ptr(&out), 1, wire_avail(&out), stdout);
 		fflush(stdout);
 	} else {
-		fprintf(stderr, "sshenv agent: %s\n", err_str(r));
+		fprintf(stderr, "sshenv agent: %s\n", sserr_str(r));
 	}
 	wire_free(&out);
 	return r;
@@ -1037,7 +1037,7 @@ agent_main(int argc, char **argv)
 			}
 			break;
 		case 't':
-			if (config_parse_seconds(optarg, &a.lifetime) != 0 ||
+			if (duration_parse(optarg, &a.lifetime) != 0 ||
 			    a.lifetime == 0) {
 				fprintf(stderr, "sshenv agent: invalid "
 				    "lifetime '%s'\n", optarg);
@@ -1069,8 +1069,8 @@ agent_main(int argc, char **argv)
 	raise_fd_limit();
 
 	if (fd < 0) {
-		fd = paths_inherited_fd("agent", 0);
-		paths_forget_inherited();
+		fd = rtpaths_inherited_fd("agent", 0);
+		rtpaths_forget_inherited();
 	}
 	if (fd >= 0) {
 		inherited = 1;
@@ -1079,16 +1079,16 @@ agent_main(int argc, char **argv)
 		if (sock == NULL) {
 			if ((r = default_socket(&a)) != 0) {
 				fprintf(stderr, "sshenv agent: cannot make "
-				    "socket directory: %s\n", err_str(r));
+				    "socket directory: %s\n", sserr_str(r));
 				goto out;
 			}
 		} else if ((a.sockpath = strdup(sock)) == NULL) {
 			goto out;
 		}
-		if ((r = paths_listen(a.sockpath, &fd)) != 0) {
+		if ((r = rtpaths_listen(a.sockpath, &fd)) != 0) {
 			fprintf(stderr, "sshenv agent: %s: %s%s%s\n",
 			    a.sockpath, r == ERR_BUSY ?
-			    "an agent already listens there" : err_str(r),
+			    "an agent already listens there" : sserr_str(r),
 			    r == ERR_SYSTEM ? ": " : "",
 			    r == ERR_SYSTEM ? strerror(errno) : "");
 			free(a.sockpath);
@@ -1100,7 +1100,7 @@ agent_main(int argc, char **argv)
 		goto out;
 	if (a.sockpath != NULL)
 		snprintf(shown, sizeof(shown), "%s", a.sockpath);
-	else if (paths_sock_name(fd, shown, sizeof(shown)) != 0)
+	else if (rtpaths_sock_name(fd, shown, sizeof(shown)) != 0)
 		shown[0] = '\0';
 
 	if (!foreground) {

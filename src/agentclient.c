@@ -8,8 +8,8 @@
 #include "agentclient.h"
 #include "agentproto.h"
 #include "compat.h"
-#include "err.h"
-#include "paths.h"
+#include "sserr.h"
+#include "rtpaths.h"
 #include "wire.h"
 
 /* Waits for fd to be ready for events before the deadline. */
@@ -99,7 +99,7 @@ agentclient_call(const char *sock, int timeout_ms, uint8_t type,
 	    (r = wire_put(&out, body, len)) ||
 	    (r = agentproto_finish(&out, 0)))
 		goto out;
-	if ((r = paths_connect(sock, &fd)) != 0)
+	if ((r = rtpaths_connect(sock, &fd)) != 0)
 		goto out;
 	r = agentclient_exchange(fd, &out, AGENTPROTO_MAX_FRAME, timeout_ms,
 	    rtype, reply);

@@ -1,7 +1,7 @@
 #include <string.h>
 
 #include "agentproto.h"
-#include "err.h"
+#include "sserr.h"
 
 int
 agentproto_frame(const struct wire *in, uint8_t *type, struct wire *body,

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,9 +25,10 @@
 #include "ctlproto.h"
 #include "envfile.h"
 #include "compat.h"
-#include "err.h"
-#include "paths.h"
+#include "sserr.h"
+#include "rtpaths.h"
 #include "shellenv.h"
+#include "version.h"
 #include "wire.h"
 
 #define CALL_TIMEOUT_MS 15000
@@ -36,18 +38,29 @@
 
 struct client {
 	struct config cfg;
-	struct paths paths;
+	struct rtpaths paths;
 	const char *config_file;
 	enum shell_kind kind;
 	int quiet;
 	int json;
+	char start_error[512];	/* why an autostart failed, or "" */
 };
 
+/* The subcommand running, for the prefix of its messages. */
+static const char *cmdname = "sshenv";
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A message on stderr, prefixed "sshenv CMD: ". */
 static void
-warnx_(const char *fmt, const char *a, const char *b)
+say(const char *fmt, ...)
 {
-	fprintf(stderr, "sshenv: ");
-	fprintf(stderr, fmt, a, b);
+	va_list ap;
+
+	fprintf(stderr, "sshenv %s: ", cmdname);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
 	fputc('\n', stderr);
 }
 
@@ -61,6 +74,7 @@ parse_common(struct client *cl, int *argcp, char **argv, const char *allowed)
 	int opt, i, argc = *argcp;
 
 	memset(cl, 0, sizeof(*cl));
+	cmdname = argv[0];
 	cl->kind = shellenv_guess(getenv("SHELL"));
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--json") == 0 && strchr(allowed, 'j')) {
@@ -96,54 +110,35 @@ setup(struct client *cl)
 
 	config_defaults(&cl->cfg);
 	if (config_load(&cl->cfg, cl->config_file, err, sizeof(err)) != 0) {
-		fprintf(stderr, "sshenv: %s\n", err);
+		say("%s", err);
 		return EXIT_ERROR;
 	}
-	if ((r = paths_init(&cl->paths, cl->cfg.rundir,
+	if ((r = rtpaths_init(&cl->paths, cl->cfg.rundir,
 	    cl->cfg.envfile)) != 0) {
-		warnx_("runtime directory: %s%s", err_str(r), "");
+		say("runtime directory: %s", sserr_str(r));
 		return EXIT_ERROR;
 	}
-	return 0;
-}
-
-/* Takes the start lock, giving up after LOCK_TIMEOUT_MS. */
-static int
-take_start_lock(const struct client *cl, int *fdp)
-{
-	long deadline = compat_now_ms() + LOCK_TIMEOUT_MS;
-	int fd;
-
-	*fdp = -1;
-	if ((fd = open(cl->paths.start_lock, O_RDWR | O_CREAT | O_NOFOLLOW |
-	    O_CLOEXEC, 0600)) < 0)
-		return ERR_SYSTEM;
-	while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-		if (errno != EWOULDBLOCK || compat_now_ms() > deadline) {
-			close(fd);
-			return ERR_BUSY;
-		}
-		compat_sleep_ms(5);
-	}
-	*fdp = fd;
 	return 0;
 }
 
 /*
- * Starts `sshenv daemon` detached (fork, setsid, fork, exec) and waits for
- * it to say on a pipe that it serves.
+ * Starts the supervisor detached (fork, setsid, fork, exec) and waits for
+ * it to say on a pipe that it serves ("R"), or why it cannot ("E" and a
+ * message, copied to why).
  */
 static int
-spawn_daemon(const struct client *cl)
+spawn_daemon(const struct client *cl, char *why, size_t whylen)
 {
-	char exe[PATHS_MAX], fdarg[16], c = 0;
+	char exe[PATHS_MAX], fdarg[16], msg[512];
 	char *args[8];
 	struct pollfd pfd;
 	pid_t pid, pid2;
 	int p[2], n = 0, st, r, nul;
+	ssize_t got = 0, k;
+	long deadline;
 
-	if (paths_self_exe(paths_progname, exe, sizeof(exe)) != 0)
-		return ERR_NOT_FOUND;
+	if ((r = rtpaths_helper("sshenv-supervisor", exe, sizeof(exe))) != 0)
+		return r;
 	if (pipe2(p, O_CLOEXEC) != 0)
 		return ERR_SYSTEM;
 	if ((pid = fork()) < 0) {
@@ -165,7 +160,6 @@ spawn_daemon(const struct client *cl)
 		fcntl(p[1], F_SETFD, 0);
 		snprintf(fdarg, sizeof(fdarg), "%d", p[1]);
 		args[n++] = exe;
-		args[n++] = "daemon";
 		args[n++] = "-R";
 		args[n++] = fdarg;
 		if (cl->config_file != NULL) {
@@ -173,20 +167,34 @@ spawn_daemon(const struct client *cl)
 			args[n++] = (char *)cl->config_file;
 		}
 		args[n] = NULL;
+		version_export();
 		execv(exe, args);
 		_exit(127);
 	}
 	close(p[1]);
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
+	/* The supervisor writes its answer and closes the pipe. */
 	pfd.fd = p[0];
 	pfd.events = POLLIN;
-	r = ERR_NO_SERVER;
-	if (poll(&pfd, 1, START_TIMEOUT_MS) == 1 && read(p[0], &c, 1) == 1 &&
-	    c == 'R')
-		r = 0;
+	deadline = compat_now_ms() + START_TIMEOUT_MS;
+	while (got < (ssize_t)sizeof(msg) - 1 &&
+	    poll(&pfd, 1, (int)(deadline - compat_now_ms())) == 1) {
+		if ((k = read(p[0], msg + got, sizeof(msg) - 1 - (size_t)got))
+		    <= 0)
+			break;
+		got += k;
+		if (msg[0] == 'R')
+			break;
+	}
 	close(p[0]);
-	return r;
+	msg[got] = '\0';
+	if (got > 0 && msg[0] == 'R')
+		return 0;
+	snprintf(why, whylen, "%s", got > 1 && msg[0] == 'E' ? msg + 1 :
+	    got == 0 ? "it exited without a word (see the system log)" :
+	    "it did not answer in time");
+	return ERR_NO_SERVER;
 }
 
 /* Writes all of out to fd and reads one reply frame into *rp. */
@@ -211,35 +219,39 @@ exchange(int fd, struct wire *out, struct ctl_reply *rp)
  * answers.  Prints nothing; returns 0, ERR_NO_SERVER, or another code.
  */
 static int
-ctl_call(const struct client *cl, const struct ctl_request *rq,
+ctl_call(struct client *cl, const struct ctl_request *rq,
     struct ctl_reply *rp, int autostart)
 {
 	struct wire out;
-	int fd = -1, lockfd = -1, r;
+	int fd = -1, lockfd = -1, r, again = autostart;
+	long deadline;
 
-	memset(rp, 0, sizeof(*rp));
 	wire_init(&out, CTLPROTO_MAX_FRAME + 4);
 	if ((r = ctlproto_put_request(&out, rq)) != 0)
 		goto out;
+retry:
+	memset(rp, 0, sizeof(*rp));
 	/*
 	 * Whether or not we may start a supervisor, never trust a socket in
 	 * a directory that is not ours: another user could have made it
 	 * first (a cron job without XDG_RUNTIME_DIR uses /tmp).
 	 */
-	r = autostart ? paths_ensure_dir(cl->paths.rundir) :
-	    paths_check_dir(cl->paths.rundir);
+	r = autostart ? rtpaths_ensure_dir(cl->paths.rundir) :
+	    rtpaths_check_dir(cl->paths.rundir);
 	if (r == ERR_SYSTEM && !autostart && errno == ENOENT)
 		r = ERR_NO_SERVER;
 	if (r != 0)
 		goto out;
-	r = paths_connect(cl->paths.ctl_sock, &fd);
+	r = rtpaths_connect(cl->paths.ctl_sock, &fd);
 	if (r != 0 && autostart) {
-		if ((r = take_start_lock(cl, &lockfd)) != 0)
+		if ((r = rtpaths_lock(cl->paths.start_lock, LOCK_TIMEOUT_MS,
+		    NULL, &lockfd)) != 0)
 			goto out;
 		/* Someone may have started it while we waited for the lock. */
-		if ((r = paths_connect(cl->paths.ctl_sock, &fd)) != 0 &&
-		    (r = spawn_daemon(cl)) == 0)
-			r = paths_connect(cl->paths.ctl_sock, &fd);
+		if ((r = rtpaths_connect(cl->paths.ctl_sock, &fd)) != 0 &&
+		    (r = spawn_daemon(cl, cl->start_error,
+		    sizeof(cl->start_error))) == 0)
+			r = rtpaths_connect(cl->paths.ctl_sock, &fd);
 		close(lockfd);
 	}
 	if (r != 0)
@@ -248,6 +260,21 @@ ctl_call(const struct client *cl, const struct ctl_request *rq,
 	if ((r = compat_peer_uid_ok(fd)) != 0)
 		goto out;
 	r = exchange(fd, &out, rp);
+	/*
+	 * A supervisor on its way out closes its socket at once; once it
+	 * is gone, start the next (which waits for the old one's lock).
+	 */
+	if (r == 0 && again && rp->type == CTL_R_ERROR &&
+	    rp->code == ERR_BUSY) {
+		again = 0;
+		close(fd);
+		fd = -1;
+		deadline = compat_now_ms() + LOCK_TIMEOUT_MS;
+		while (rtpaths_alive(cl->paths.ctl_sock) &&
+		    compat_now_ms() < deadline)
+			compat_sleep_ms(5);
+		goto retry;
+	}
 out:
 	if (fd >= 0)
 		close(fd);
@@ -258,17 +285,19 @@ out:
 static void
 explain(const struct client *cl, int r)
 {
-	if (r == ERR_NO_SERVER)
-		fprintf(stderr, "sshenv: no supervisor is running "
-		    "(start one with 'sshenv init')\n");
+	if (r == ERR_NO_SERVER && cl->start_error[0] != '\0')
+		say("cannot start the supervisor: %s", cl->start_error);
+	else if (r == ERR_NO_SERVER)
+		say("no supervisor is running "
+		    "(start one with 'sshenv init')");
 	else if (r == ERR_DENIED)
-		fprintf(stderr, "sshenv: refusing %s: its server runs as "
-		    "another user\n", cl->paths.ctl_sock);
+		say("refusing %s: its server runs as "
+		    "another user", cl->paths.ctl_sock);
 	else if (r == ERR_SYMLINK || r == ERR_BAD_OWNER || r == ERR_BAD_MODE)
-		fprintf(stderr, "sshenv: refusing runtime directory %s: %s\n",
-		    cl->paths.rundir, err_str(r));
+		say("refusing runtime directory %s: %s",
+		    cl->paths.rundir, sserr_str(r));
 	else
-		fprintf(stderr, "sshenv: %s\n", err_str(r));
+		say("%s", sserr_str(r));
 }
 
 static int
@@ -294,7 +323,7 @@ print_env(const struct client *cl, const struct ctl_reply *rp, int keep_sock)
 	if (r == 0)
 		fwrite(wire_ptr(&out), 1, wire_avail(&out), stdout);
 	else
-		warnx_("cannot print the environment: %s%s", err_str(r), "");
+		say("cannot print the environment: %s", sserr_str(r));
 	wire_free(&out);
 	return r == 0 ? EXIT_OK : EXIT_ERROR;
 }
@@ -309,7 +338,7 @@ forwarded_agent(const struct client *cl)
 		return NULL;
 	if (getenv("SSH_CONNECTION") == NULL && getenv("SSH_CLIENT") == NULL)
 		return NULL;
-	return paths_alive(s) ? s : NULL;
+	return rtpaths_alive(s) ? s : NULL;
 }
 
 /* The base64 blob of a .pub file, decoded into out. */
@@ -365,6 +394,24 @@ have_terminal(void)
 		return 0;
 	close(fd);
 	return 1;
+}
+
+int
+client_run_wait(const char *path, char **argv)
+{
+	pid_t pid;
+	int st;
+
+	if ((pid = fork()) < 0)
+		return ERR_SYSTEM;
+	if (pid == 0) {
+		execv(path, argv);
+		_exit(127);
+	}
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return ERR_SYSTEM;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : ERR_DENIED;
 }
 
 /* Runs the real ssh-add for one key; its chatter goes to stderr. */
@@ -429,11 +476,11 @@ load_keys(const struct client *cl, const char *sock, char **names, int n)
 		if (have == 1)
 			continue;
 		if (access(path, R_OK) != 0) {
-			warnx_("key %s: %s", path, strerror(errno));
+			say("key %s: %s", path, strerror(errno));
 			continue;
 		}
 		if (ssh_add(cl, sock, path) != 0)
-			warnx_("key %s was not loaded%s", path,
+			say("key %s was not loaded%s", path,
 			    have_terminal() ? "" : " (no terminal to ask for "
 			    "its passphrase)");
 	}
@@ -450,8 +497,8 @@ check_envfile(const struct client *cl)
 		return;
 	r = envfile_read(cl->paths.envfile, &d);
 	if (r == ERR_NOT_OURS || r == ERR_SYMLINK || r == ERR_BAD_OWNER)
-		warnx_("%s: %s; left untouched", cl->paths.envfile,
-		    r == ERR_NOT_OURS ? "not written by sshenv" : err_str(r));
+		say("%s: %s; left untouched", cl->paths.envfile,
+		    r == ERR_NOT_OURS ? "not written by sshenv" : sserr_str(r));
 }
 
 int
@@ -464,8 +511,7 @@ client_init(int argc, char **argv)
 	int r;
 
 	if (parse_common(&cl, &argc, argv, "scfqF") != 0) {
-		fprintf(stderr, "usage: sshenv init [-s|-c|-f] [-q] "
-		    "[-F config] [key ...]\n");
+		cli_usage("init", stderr);
 		return EXIT_USAGE;
 	}
 	if ((r = setup(&cl)) != 0)
@@ -478,22 +524,21 @@ client_init(int argc, char **argv)
 		return exit_for(r);
 	}
 	if (rp.type == CTL_R_ERROR) {
-		fprintf(stderr, "sshenv: supervisor: %s\n", rp.message);
+		say("supervisor: %s", rp.message);
 		return EXIT_ERROR;
 	}
 	if (rp.type != CTL_R_ENV) {
-		fprintf(stderr, "sshenv: unexpected reply\n");
+		say("unexpected reply");
 		return EXIT_ERROR;
 	}
 	if (rp.warning[0] != '\0' && !cl.quiet)
-		fprintf(stderr, "sshenv: warning: %s\n", rp.warning);
-	else
+		say("warning: %s", rp.warning);
+	else if (!cl.quiet)
 		check_envfile(&cl);
 	load_keys(&cl, rp.sock, argv + optind, argc - optind);
 	fwd = cl.cfg.forwarded_keep ? forwarded_agent(&cl) : NULL;
 	if (fwd != NULL && !cl.quiet)
-		warnx_("keeping the forwarded agent %s for this shell%s", fwd,
-		    "");
+		say("keeping the forwarded agent %s for this shell", fwd);
 	return print_env(&cl, &rp, fwd != NULL);
 }
 
@@ -506,7 +551,7 @@ client_env(int argc, char **argv)
 	int r;
 
 	if (parse_common(&cl, &argc, argv, "scfF") != 0 || optind != argc) {
-		fprintf(stderr, "usage: sshenv env [-s|-c|-f] [-F config]\n");
+		cli_usage("env", stderr);
 		return EXIT_USAGE;
 	}
 	if ((r = setup(&cl)) != 0)
@@ -518,7 +563,7 @@ client_env(int argc, char **argv)
 		return exit_for(r);
 	}
 	if (rp.type != CTL_R_ENV) {
-		fprintf(stderr, "sshenv: %s\n", rp.type == CTL_R_ERROR ?
+		say("%s", rp.type == CTL_R_ERROR ?
 		    rp.message : "unexpected reply");
 		return EXIT_ERROR;
 	}
@@ -534,7 +579,7 @@ client_logout(int argc, char **argv)
 	int r;
 
 	if (parse_common(&cl, &argc, argv, "qF") != 0 || optind != argc) {
-		fprintf(stderr, "usage: sshenv logout [-q] [-F config]\n");
+		cli_usage("logout", stderr);
 		return EXIT_USAGE;
 	}
 	if ((r = setup(&cl)) != 0)
@@ -590,7 +635,7 @@ client_status(int argc, char **argv)
 	int r;
 
 	if (parse_common(&cl, &argc, argv, "jF") != 0 || optind != argc) {
-		fprintf(stderr, "usage: sshenv status [--json] [-F config]\n");
+		cli_usage("status", stderr);
 		return EXIT_USAGE;
 	}
 	if ((r = setup(&cl)) != 0)
@@ -600,7 +645,8 @@ client_status(int argc, char **argv)
 			/* The same keys as when running, for scripts. */
 			printf("{\"running\": false, \"supervisor_pid\": null, "
 			    "\"agent_pid\": null, \"socket\": null, "
-			    "\"keys\": null, \"locked\": false, \"policy\": ");
+			    "\"keys\": null, \"locked\": false, "
+			    "\"agent_state\": null, \"policy\": ");
 			json_str(stdout, config_policy_name(cl.cfg.policy));
 			printf(", \"systemd\": false, \"sessions\": [], "
 			    "\"environment_file\": ");
@@ -621,8 +667,10 @@ client_status(int argc, char **argv)
 			printf(", \"keys\": null");
 		else
 			printf(", \"keys\": %d", rp.keys);
-		printf(", \"locked\": %s, \"policy\": ", rp.locked ? "true" :
-		    "false");
+		printf(", \"locked\": %s, \"agent_state\": ", rp.locked ?
+		    "true" : "false");
+		json_str(stdout, rp.agent_state);
+		printf(", \"policy\": ");
 		json_str(stdout, rp.policy);
 		printf(", \"systemd\": %s, \"sessions\": [",
 		    rp.systemd ? "true" : "false");
@@ -636,9 +684,9 @@ client_status(int argc, char **argv)
 	printf("supervisor pid %u%s\n", rp.supervisor_pid,
 	    rp.systemd ? " (systemd)" : "");
 	if (rp.agent_pid != 0)
-		printf("agent pid %u\n", rp.agent_pid);
+		printf("agent pid %u (%s)\n", rp.agent_pid, rp.agent_state);
 	else
-		printf("agent not running\n");
+		printf("agent not running (%s)\n", rp.agent_state);
 	printf("socket %s\n", rp.sock);
 	if (rp.keys < 0)
 		printf("keys unknown\n");
@@ -662,8 +710,7 @@ client_stop(int argc, char **argv)
 	int r;
 
 	if (parse_common(&cl, &argc, argv, "scfqF") != 0 || optind != argc) {
-		fprintf(stderr, "usage: sshenv stop [-s|-c|-f] [-q] "
-		    "[-F config]\n");
+		cli_usage("stop", stderr);
 		return EXIT_USAGE;
 	}
 	if ((r = setup(&cl)) != 0)
@@ -695,7 +742,7 @@ client_config(int argc, char **argv)
 	int r;
 
 	if (parse_common(&cl, &argc, argv, "F") != 0 || optind != argc) {
-		fprintf(stderr, "usage: sshenv config [-F config]\n");
+		cli_usage("config", stderr);
 		return EXIT_USAGE;
 	}
 	if ((r = setup(&cl)) != 0)
@@ -778,7 +825,7 @@ client_doctor(int argc, char **argv)
 	int r, fwd;
 
 	if (parse_common(&cl, &argc, argv, "F") != 0 || optind != argc) {
-		fprintf(stderr, "usage: sshenv doctor [-F config]\n");
+		cli_usage("doctor", stderr);
 		return EXIT_USAGE;
 	}
 	if ((r = setup(&cl)) != 0)
@@ -793,7 +840,7 @@ client_doctor(int argc, char **argv)
 		snprintf(msg, sizeof(msg), "supervisor %u running",
 		    rp.supervisor_pid);
 		verdict("ok", msg, NULL);
-		if (rp.agent_pid == 0 || !paths_alive(rp.sock)) {
+		if (rp.agent_pid == 0 || !rtpaths_alive(rp.sock)) {
 			verdict("FAIL", "the agent does not answer",
 			    "run 'sshenv stop' and then 'sshenv init'");
 		} else {

@@ -13,7 +13,7 @@
 #endif
 
 #include "compat.h"
-#include "err.h"
+#include "sserr.h"
 
 void
 compat_wipe(void *p, size_t n)
@@ -140,4 +140,24 @@ compat_sleep_ms(long ms)
 
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 		;
+}
+
+/*
+ * getentropy is in glibc (2.25), the BSDs, macOS and Cygwin alike; it
+ * gives at most 256 bytes a call and never a short read.
+ */
+int
+compat_random(void *buf, size_t n)
+{
+	unsigned char *p = buf;
+	size_t chunk;
+
+	while (n > 0) {
+		chunk = n > 256 ? 256 : n;
+		if (getentropy(p, chunk) != 0)
+			return ERR_SYSTEM;
+		p += chunk;
+		n -= chunk;
+	}
+	return 0;
 }

@@ -40,6 +40,10 @@ void compat_sd_notify(const char *state);
 long compat_now_ms(void);
 void compat_sleep_ms(long ms);
 
+/* Fills buf with n bytes from the kernel's random generator: 0, or
+ * ERR_SYSTEM (buf is then not to be used). */
+int compat_random(void *buf, size_t n);
+
 /* Lowers the calling thread's (not the process's) scheduling priority,
  * where the system can; best effort. */
 void compat_lower_thread_priority(void);

@@ -6,7 +6,8 @@
 #include <ini.h>
 
 #include "config.h"
-#include "err.h"
+#include "duration.h"
+#include "sserr.h"
 
 enum opt_type { OPT_BOOL, OPT_SECONDS, OPT_STRING, OPT_PATH, OPT_CHOICE };
 
@@ -51,39 +52,6 @@ struct parse_state {
 	size_t errlen;
 };
 
-int
-config_parse_seconds(const char *s, uint32_t *out)
-{
-	unsigned long long total = 0, n;
-	char *end;
-
-	*out = 0;
-	if (*s == '\0')
-		return ERR_FORMAT;
-	while (*s != '\0') {
-		if (*s < '0' || *s > '9')
-			return ERR_FORMAT;
-		errno = 0;
-		n = strtoull(s, &end, 10);
-		if (errno != 0)
-			return ERR_FORMAT;
-		switch (*end) {
-		case '\0': case 's': case 'S': break;
-		case 'm': case 'M': n *= 60; break;
-		case 'h': case 'H': n *= 3600; break;
-		case 'd': case 'D': n *= 86400; break;
-		case 'w': case 'W': n *= 604800; break;
-		default: return ERR_FORMAT;
-		}
-		total += n;
-		if (n > UINT32_MAX || total > UINT32_MAX)
-			return ERR_FORMAT;
-		s = *end == '\0' ? end : end + 1;
-	}
-	*out = (uint32_t)total;
-	return 0;
-}
-
 /* Expands a leading ~/ to $HOME. */
 static int
 expand_path(const char *v, char *out, size_t size)
@@ -121,7 +89,7 @@ set_value(struct config *c, const struct option *o, const char *v)
 			return ERR_FORMAT;
 		return 0;
 	case OPT_SECONDS:
-		if (config_parse_seconds(v, &secs) != 0)
+		if (duration_parse(v, &secs) != 0)
 			return ERR_FORMAT;
 		*(uint32_t *)field = secs;
 		return 0;

@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "paths.h"
+#include "rtpaths.h"
 
 enum logout_policy { POLICY_STOP, POLICY_LOCK, POLICY_KEEP };
 
@@ -49,9 +49,6 @@ int config_load_stream(struct config *c, FILE *f, const char *name,
 
 /* Prints the effective settings, one "section.key = value  # origin". */
 void config_print(const struct config *c, FILE *f);
-
-/* ssh-agent's time format (90, 90s, 10m, 1h30m, 2d, 1w) into seconds. */
-int config_parse_seconds(const char *s, uint32_t *out);
 
 /* The name of a policy value ("stop", "lock", "keep"). */
 const char *config_policy_name(enum logout_policy p);

@@ -10,7 +10,7 @@
 #include <openssl/rand.h>
 
 #include "crypto.h"
-#include "err.h"
+#include "sserr.h"
 #include "wire.h"
 
 enum keytype { KT_ED25519, KT_P256, KT_P384, KT_P521, KT_RSA, KT_NONE };

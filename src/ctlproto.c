@@ -1,7 +1,7 @@
 #include <string.h>
 
 #include "ctlproto.h"
-#include "err.h"
+#include "sserr.h"
 
 int
 ctlproto_put_request(struct wire *out, const struct ctl_request *rq)
@@ -112,6 +112,7 @@ ctlproto_put_reply(struct wire *out, const struct ctl_reply *rp)
 		    (r = wire_put_u8(out, rp->locked)) ||
 		    (r = wire_put_u8(out, rp->systemd)) ||
 		    (r = wire_put_cstring(out, rp->policy)) ||
+		    (r = wire_put_cstring(out, rp->agent_state)) ||
 		    (r = wire_put_u32(out, rp->nsessions)))
 			return r;
 		for (i = 0; i < rp->nsessions; i++) {
@@ -155,6 +156,8 @@ ctlproto_get_reply(uint8_t type, struct wire *body, struct ctl_reply *rp)
 		    (r = wire_get_u8(body, &rp->locked)) ||
 		    (r = wire_get_u8(body, &rp->systemd)) ||
 		    (r = get_str(body, rp->policy, sizeof(rp->policy))) ||
+		    (r = get_str(body, rp->agent_state,
+		    sizeof(rp->agent_state))) ||
 		    (r = wire_get_u32(body, &rp->nsessions)))
 			goto out;
 		rp->keys = (int32_t)u;

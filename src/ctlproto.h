@@ -13,7 +13,7 @@
 
 #include "wire.h"
 
-#define CTLPROTO_VERSION 1
+#define CTLPROTO_VERSION 2
 #define CTLPROTO_MAX_FRAME (64 * 1024)
 #define CTLPROTO_MAX_SESSIONS 1024
 #define CTLPROTO_SOCK_MAX 108
@@ -51,6 +51,7 @@ struct ctl_reply {
 	uint8_t locked;
 	uint8_t systemd;
 	char policy[16];
+	char agent_state[16];	/* the supervisor's table state */
 	uint32_t nsessions;
 	uint32_t sessions[CTLPROTO_MAX_SESSIONS];
 };

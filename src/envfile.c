@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "envfile.h"
-#include "err.h"
+#include "sserr.h"
 #include "shellenv.h"
 #include "wire.h"
 
@@ -23,7 +23,7 @@ slurp(const char *path, char *buf, size_t size, size_t *len)
 	int fd, r;
 
 	*len = 0;
-	if ((r = paths_check_file(path)) != 0)
+	if ((r = rtpaths_check_file(path)) != 0)
 		return r;
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 		return errno == ENOENT ? ERR_NOT_FOUND : ERR_SYSTEM;
@@ -165,12 +165,9 @@ int
 envfile_write(const char *path, const char *host, const char *sock, long pid)
 {
 	struct wire w;
-	char tmp[PATHS_MAX + 32], num[32];
-	size_t off;
-	ssize_t n;
-	int fd = -1, r, e;
+	char num[32];
+	int r, e;
 
-	tmp[0] = '\0';
 	wire_init(&w, FILE_MAX);
 	if ((r = replaceable(path)) != 0 || (r = ensure_parent(path)) != 0)
 		goto out;
@@ -185,38 +182,9 @@ envfile_write(const char *path, const char *host, const char *sock, long pid)
 	    (r = shellenv_set(&w, SHELL_SH, "SSH_AUTH_SOCK", sock)) ||
 	    (r = shellenv_set(&w, SHELL_SH, "SSH_AGENT_PID", num)))
 		goto out;
-	r = ERR_PATH_TOO_LONG;
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.sshenv-XXXXXX", path) >=
-	    sizeof(tmp)) {
-		tmp[0] = '\0';
-		goto out;
-	}
-	r = ERR_SYSTEM;
-	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
-		tmp[0] = '\0';
-		goto out;
-	}
-	if (fchmod(fd, 0600) != 0)
-		goto out;
-	for (off = 0; off < wire_avail(&w); off += (size_t)n) {
-		n = write(fd, wire_ptr(&w) + off, wire_avail(&w) - off);
-		if (n < 0)
-			goto out;
-	}
-	if (fsync(fd) != 0)
-		goto out;
-	e = close(fd);
-	fd = -1;
-	if (e != 0 || rename(tmp, path) != 0)
-		goto out;
-	tmp[0] = '\0';
-	r = 0;
+	r = rtpaths_write_file(path, wire_ptr(&w), wire_avail(&w));
 out:
 	e = errno;
-	if (fd >= 0)
-		close(fd);
-	if (tmp[0] != '\0')
-		unlink(tmp);
 	wire_free(&w);
 	errno = e;
 	return r;

@@ -8,7 +8,7 @@
 #ifndef SSHENV_ENVFILE_H
 #define SSHENV_ENVFILE_H
 
-#include "paths.h"
+#include "rtpaths.h"
 
 struct envfile_data {
 	char host[256];

@@ -3,7 +3,7 @@
 
 #include "compat.h"
 #include "crypto.h"
-#include "err.h"
+#include "sserr.h"
 #include "keystore.h"
 #include "wire.h"
 

@@ -4,7 +4,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "err.h"
+#include "sserr.h"
 #include "session.h"
 
 #define POLL_INTERVAL_MS 1000

@@ -1,6 +1,6 @@
 #include <string.h>
 
-#include "err.h"
+#include "sserr.h"
 #include "shellenv.h"
 #include "wire.h"
 

@@ -5,7 +5,7 @@
 #include <unistd.h>
 
 #include "compat.h"
-#include "err.h"
+#include "sserr.h"
 #include "signpool.h"
 
 #define MAX_THREADS 16

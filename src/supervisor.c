@@ -1,20 +1,28 @@
 /*
  * The supervisor: one per user and host, a libuv loop.
  *
- * State: the agent is down, starting (spawned, socket not answering yet)
- * or ready; it is our child or an adopted process left by an earlier
- * supervisor.  Clients that want the agent while it starts wait in the
- * loop, and are answered when it is ready.  An agent that dies is started
- * again at the same socket path, at most once a second.
+ * What it does with the agent is one table, `table` below: the agent's
+ * state as the supervisor sees it, times the events that move it, each
+ * cell naming the one action taken and the state that follows.  Nothing
+ * else changes sv->state.  Entering a state has its own fixed work
+ * (enter()), so that, say, every way into RUNNING writes the pid file and
+ * the environment file and serves the clients that wait.
+ *
+ * The agent's listening socket is ours and stays open across agent
+ * restarts, so a client that connects while no agent runs waits in the
+ * backlog: there is no "starting" state to wait out.
+ *
+ * The logout policy "lock" is a second, smaller machine (enum lock_state):
+ * it only runs while the agent is up, and any agent restart resets it.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -25,29 +33,53 @@
 #include "cli.h"
 #include "compat.h"
 #include "config.h"
-#include "crypto.h"
 #include "ctlproto.h"
 #include "envfile.h"
-#include "err.h"
 #include "log.h"
-#include "paths.h"
+#include "rtpaths.h"
 #include "session.h"
+#include "sserr.h"
 #include "supervisor.h"
 #include "uvconn.h"
+#include "version.h"
 #include "wire.h"
 
 #define RESTART_GAP_MS 1000	/* at least this long between agent starts */
+#define KILL_GRACE_MS 5000	/* SIGTERM, then SIGKILL after this long */
 #define AGENT_CALL_MS 2000
-#define ADOPT_POLL_MS 1000
+#define ADOPT_POLL_MS 1000	/* an adopted agent serving: is it alive? */
+#define EXIT_POLL_MS 20		/* an adopted agent told to stop: gone yet? */
 #define STARTUP_GRACE_MS 5000
 #define LOCK_WAIT_MS 10000
 
-/*
- * No "starting" state: the agent's listening socket is ours and is open
- * before the agent runs, so a client that connects early waits in the
- * backlog and is served as soon as the agent accepts.
- */
-enum agent_state { AGENT_DOWN, AGENT_READY };
+enum sv_state {
+	ST_DOWN,	/* no agent: before the first, or idle (managed) */
+	ST_RUNNING,	/* our child serves */
+	ST_ADOPTED,	/* an earlier supervisor's agent serves; we poll it */
+	ST_BACKOFF,	/* the agent died; the next starts after the gap */
+	ST_STOPPING,	/* told to exit because all sessions ended */
+	ST_RESTARTING,	/* stopping, but wanted again: start once it exits */
+	ST_EXITING,	/* we stop: the agent goes first, then the loop */
+	ST_DONE,	/* every handle closed or closing */
+	NSTATES
+};
+
+enum sv_event {
+	EV_WANTED,	/* a login or `env`, or a client at the idle socket */
+	EV_EXITED,	/* the agent is gone (exit status, or the poll) */
+	EV_TIMER,	/* the restart gap or the kill grace is over */
+	EV_IDLE,	/* all sessions ended, policy stop, managed: agent only */
+	EV_STOP,	/* `sshenv stop`, a signal, or all ended unmanaged */
+	NEVENTS
+};
+
+/* As `sshenv status` shows them. */
+static const char *const state_names[NSTATES] = {
+	"down", "running", "adopted", "backoff", "stopping", "restarting",
+	"exiting", "done"
+};
+
+enum lock_state { LK_OPEN, LK_LOCKING, LK_LOCKED, LK_UNLOCKING };
 
 struct supervisor;
 
@@ -56,7 +88,7 @@ struct ctlconn {
 	uv_write_t wreq;
 	struct supervisor *sv;
 	struct ctl_request rq;
-	int waiting;		/* for the agent to be ready */
+	int waiting;		/* for the agent to serve */
 	int replied;		/* one answer per connection, then close */
 };
 
@@ -65,7 +97,7 @@ struct job {
 	uv_work_t work;
 	struct supervisor *sv;
 	struct ctlconn *conn;	/* to answer afterwards, or NULL */
-	int op;			/* JOB_COUNT, JOB_LOCK, JOB_UNLOCK */
+	int op;
 	int result;
 	uint32_t count;
 	uint8_t pass[32];
@@ -79,41 +111,39 @@ struct supervisor {
 	uv_pipe_t ctl;
 	uv_signal_t sigterm, sigint, sighup;
 	uv_timer_t linger;
-	uv_timer_t agent_timer;	/* readiness polls, restart delay, adoption */
+	uv_timer_t timer;	/* restart gap, kill grace */
+	uv_timer_t poll;	/* an adopted agent's liveness */
 	uv_process_t agent_proc;
+	uv_poll_t wanted;	/* managed and idle: a client at agent_fd */
 	struct session_set *sessions;
 	struct uvconn *conns;	/* each the head of a ctlconn */
 	struct config cfg;
-	struct paths paths;
+	struct rtpaths paths;
 	const char *config_file;
 	char host[256];
-	char exe[PATHS_MAX];
-	enum agent_state agent;
-	int agent_child;	/* agent_proc is live */
-	long agent_pid;
-	uint64_t agent_started;
+	char exe[PATHS_MAX];	/* the sshenv-agent helper */
+	enum sv_state state;
+	enum lock_state lock;
+	long agent_pid;		/* 0 in DOWN, BACKOFF and DONE */
+	uint64_t agent_started;	/* loop time of the last start */
 	int lock_fd;
 	int ready_fd;
 	int agent_fd;		/* the agent's listening socket, ours to pass */
-	int idle;		/* systemd: agent stopped until wanted again */
-	int inherited;		/* our sockets belong to systemd */
-	uv_poll_t agent_poll;	/* while idle: a client at the agent socket */
-	int agent_poll_init;
+	/*
+	 * Facts fixed at start.  managed: a service manager runs us (socket
+	 * activation or Type=notify), so after the last session only the
+	 * agent goes.  sockets_ours: we bound the sockets and unlink them at
+	 * exit; handed-over ones belong to the service manager.
+	 */
+	int managed;
+	int sockets_ours;
 	char env_error[256];	/* the last environment file failure */
-	int systemd;
-	int stopping;
-	int locked_by_us;	/* agent locked by the logout policy */
-	int unlocking;
 	uint8_t lock_pass[32];
-	int jobs;
 };
 
-static void agent_start(struct supervisor *sv);
-static void agent_kill(struct supervisor *sv);
-static void go_idle(struct supervisor *sv);
-static void sv_stop(struct supervisor *sv);
+static void dispatch(struct supervisor *sv, enum sv_event ev);
 static void serve_waiting(struct supervisor *sv);
-static void conn_process(struct ctlconn *c);
+static int job_start(struct supervisor *sv, int op, struct ctlconn *c);
 
 /* ---- control connections ---- */
 
@@ -124,28 +154,17 @@ conn_release(struct uvconn *u)
 }
 
 static void
-conn_unref(struct ctlconn *c)
-{
-	uvconn_unref(&c->u);
-}
-
-static void
-conn_close(struct ctlconn *c)
-{
-	uvconn_close(&c->u);
-}
-
-static void
 on_reply_written(uv_write_t *req, int status)
 {
 	struct ctlconn *c = req->data;
 
 	(void)status;
 	/* One request per connection: the client has its answer. */
-	conn_close(c);
-	conn_unref(c);
+	uvconn_close(&c->u);
+	uvconn_unref(&c->u);
 }
 
+/* The one place a reply is sent; the connection closes after it. */
 static void
 reply(struct ctlconn *c, const struct ctl_reply *rp)
 {
@@ -158,7 +177,7 @@ reply(struct ctlconn *c, const struct ctl_reply *rp)
 	uv_read_stop((uv_stream_t *)&c->u.pipe);
 	wire_reset(&c->u.out);
 	if (ctlproto_put_reply(&c->u.out, rp) != 0) {
-		conn_close(c);
+		uvconn_close(&c->u);
 		return;
 	}
 	buf = uv_buf_init((char *)wire_ptr(&c->u.out),
@@ -166,7 +185,7 @@ reply(struct ctlconn *c, const struct ctl_reply *rp)
 	c->wreq.data = c;
 	if (uv_write(&c->wreq, (uv_stream_t *)&c->u.pipe, &buf, 1,
 	    on_reply_written) != 0) {
-		conn_close(c);
+		uvconn_close(&c->u);
 		return;
 	}
 	uvconn_ref(&c->u);
@@ -184,7 +203,7 @@ reply_error(struct ctlconn *c, int code, const char *msg)
 	reply(c, &rp);
 }
 
-/* paths_init has checked that the socket path fits sun_path. */
+/* rtpaths_init has checked that the socket path fits sun_path. */
 static void
 set_sock(struct ctl_reply *rp, const struct supervisor *sv)
 {
@@ -197,18 +216,33 @@ set_sock(struct ctl_reply *rp, const struct supervisor *sv)
 }
 
 static void
-reply_simple(struct ctlconn *c, uint8_t type)
+reply_ok(struct ctlconn *c)
 {
 	struct ctl_reply rp;
 
 	memset(&rp, 0, sizeof(rp));
-	rp.type = type;
-	if (type == CTL_R_ENV) {
-		set_sock(&rp, c->sv);
-		rp.agent_pid = (uint32_t)c->sv->agent_pid;
-		memcpy(rp.warning, c->sv->env_error, sizeof(rp.warning));
-	}
+	rp.type = CTL_R_OK;
 	reply(c, &rp);
+}
+
+static void
+reply_env(struct ctlconn *c)
+{
+	struct supervisor *sv = c->sv;
+	struct ctl_reply rp;
+
+	memset(&rp, 0, sizeof(rp));
+	rp.type = CTL_R_ENV;
+	set_sock(&rp, sv);
+	rp.agent_pid = (uint32_t)sv->agent_pid;
+	memcpy(rp.warning, sv->env_error, sizeof(rp.warning));
+	reply(c, &rp);
+}
+
+static int
+serving(const struct supervisor *sv)
+{
+	return sv->state == ST_RUNNING || sv->state == ST_ADOPTED;
 }
 
 static void
@@ -220,16 +254,111 @@ reply_status(struct ctlconn *c, int32_t keys)
 	memset(&rp, 0, sizeof(rp));
 	rp.type = CTL_R_STATUS;
 	set_sock(&rp, sv);
-	rp.agent_pid = sv->agent == AGENT_READY ? (uint32_t)sv->agent_pid : 0;
+	rp.agent_pid = serving(sv) ? (uint32_t)sv->agent_pid : 0;
 	rp.supervisor_pid = (uint32_t)getpid();
 	rp.keys = keys;
-	rp.locked = (uint8_t)sv->locked_by_us;
-	rp.systemd = (uint8_t)sv->systemd;
+	rp.locked = sv->lock == LK_LOCKED || sv->lock == LK_UNLOCKING;
+	rp.systemd = (uint8_t)sv->managed;
 	snprintf(rp.policy, sizeof(rp.policy), "%s",
 	    config_policy_name(sv->cfg.policy));
+	snprintf(rp.agent_state, sizeof(rp.agent_state), "%s",
+	    state_names[sv->state]);
 	rp.nsessions = (uint32_t)session_list(sv->sessions, rp.sessions,
 	    CTLPROTO_MAX_SESSIONS);
 	reply(c, &rp);
+}
+
+/* A client that wants the agent gets it once it serves, unlocked. */
+static void
+serve_one(struct ctlconn *c)
+{
+	struct supervisor *sv = c->sv;
+
+	c->waiting = !serving(sv) || sv->lock == LK_LOCKING ||
+	    sv->lock == LK_UNLOCKING;
+	if (!c->waiting)
+		reply_env(c);
+}
+
+static void
+serve_waiting(struct supervisor *sv)
+{
+	struct ctlconn *c, *next;
+
+	for (c = (struct ctlconn *)sv->conns; c != NULL; c = next) {
+		next = (struct ctlconn *)c->u.next;
+		if (c->waiting)
+			serve_one(c);
+	}
+}
+
+static void
+refuse_all(struct supervisor *sv)
+{
+	struct ctlconn *c, *next;
+
+	for (c = (struct ctlconn *)sv->conns; c != NULL; c = next) {
+		next = (struct ctlconn *)c->u.next;
+		if (!c->replied)
+			reply_error(c, ERR_BUSY, "supervisor is stopping");
+	}
+}
+
+/* ---- the lock policy ---- */
+
+/*
+ * A login while the agent is locked by us (or being locked) gets it
+ * unlocked; the login waits meanwhile.
+ */
+static void
+lock_wanted_open(struct supervisor *sv)
+{
+	if (sv->lock == LK_LOCKED && serving(sv) &&
+	    job_start(sv, JOB_UNLOCK, NULL) == 0)
+		sv->lock = LK_UNLOCKING;
+}
+
+static void
+lock_now(struct supervisor *sv)
+{
+	if (sv->lock != LK_OPEN || !serving(sv))
+		return;
+	if (compat_random(sv->lock_pass, sizeof(sv->lock_pass)) != 0) {
+		log_error("cannot lock the agent: no random passphrase: %s",
+		    strerror(errno));
+		return;
+	}
+	if (job_start(sv, JOB_LOCK, NULL) != 0) {
+		log_error("cannot lock the agent");
+		return;
+	}
+	sv->lock = LK_LOCKING;
+}
+
+static void
+lock_done(struct supervisor *sv, int op, int result)
+{
+	if (op == JOB_LOCK) {
+		sv->lock = result == 0 ? LK_LOCKED : LK_OPEN;
+		if (result == 0)
+			log_info("agent locked: no session left");
+		else
+			log_error("cannot lock the agent: %s",
+			    sserr_str(result));
+		/* Someone logged in while it locked. */
+		if (session_count(sv->sessions) > 0)
+			lock_wanted_open(sv);
+	} else {
+		sv->lock = result == 0 ? LK_OPEN : LK_LOCKED;
+		if (result == 0)
+			log_info("agent unlocked for a new session");
+		else	/* Keep the passphrase: the next login tries again. */
+			log_error("cannot unlock the agent: %s",
+			    sserr_str(result));
+	}
+	if (sv->lock == LK_OPEN)
+		explicit_bzero(sv->lock_pass, sizeof(sv->lock_pass));
+	serve_waiting(sv);
 }
 
 /* ---- agent calls on the thread pool ---- */
@@ -239,60 +368,30 @@ job_work(uv_work_t *req)
 {
 	struct job *j = req->data;
 
-	switch (j->op) {
-	case JOB_COUNT:
+	if (j->op == JOB_COUNT)
 		j->result = agentclient_count(j->sock, AGENT_CALL_MS,
 		    &j->count);
-		break;
-	default:
+	else
 		j->result = agentclient_lock(j->sock, AGENT_CALL_MS,
 		    j->op == JOB_LOCK, j->pass, sizeof(j->pass));
-		break;
-	}
 }
 
 static void
 job_done(uv_work_t *req, int status)
 {
 	struct job *j = req->data;
-	struct supervisor *sv = j->sv;
 	struct ctlconn *c = j->conn;
 
-	sv->jobs--;
 	if (status != 0 && j->result == 0)
 		j->result = ERR_INTERNAL;
-	switch (j->op) {
-	case JOB_COUNT:
-		if (c != NULL && sv->stopping)
-			reply_error(c, ERR_BUSY, "supervisor is stopping");
-		else if (c != NULL)
-			reply_status(c, j->result == 0 ? (int32_t)j->count : -1);
-		break;
-	case JOB_LOCK:
-		if (j->result == 0) {
-			sv->locked_by_us = 1;
-			log_info("agent locked: no session left");
-		} else {
-			log_error("cannot lock the agent: %s",
-			    err_str(j->result));
-		}
-		break;
-	case JOB_UNLOCK:
-		sv->unlocking = 0;
-		if (j->result == 0) {
-			log_info("agent unlocked for a new session");
-			sv->locked_by_us = 0;
-			crypto_random(sv->lock_pass, sizeof(sv->lock_pass));
-		} else {
-			/* Keep the passphrase: the next login tries again. */
-			log_error("cannot unlock the agent: %s",
-			    err_str(j->result));
-		}
-		serve_waiting(sv);
-		break;
-	}
+	if (j->op != JOB_COUNT)
+		lock_done(j->sv, j->op, j->result);
+	else if (c != NULL && j->sv->state == ST_EXITING)
+		reply_error(c, ERR_BUSY, "supervisor is stopping");
+	else if (c != NULL)
+		reply_status(c, j->result == 0 ? (int32_t)j->count : -1);
 	if (c != NULL)
-		conn_unref(c);
+		uvconn_unref(&c->u);
 	explicit_bzero(j->pass, sizeof(j->pass));
 	free(j);
 }
@@ -311,12 +410,12 @@ job_start(struct supervisor *sv, int op, struct ctlconn *c)
 	memcpy(j->pass, sv->lock_pass, sizeof(j->pass));
 	snprintf(j->sock, sizeof(j->sock), "%s", sv->paths.agent_sock);
 	if (uv_queue_work(&sv->loop, &j->work, job_work, job_done) != 0) {
+		explicit_bzero(j->pass, sizeof(j->pass));
 		free(j);
 		return ERR_INTERNAL;
 	}
 	if (c != NULL)
 		uvconn_ref(&c->u);
-	sv->jobs++;
 	return 0;
 }
 
@@ -326,31 +425,20 @@ static void
 save_sessions(struct supervisor *sv)
 {
 	uint32_t ids[CTLPROTO_MAX_SESSIONS];
-	char tmp[PATHS_MAX + 8];
-	size_t n, i;
-	FILE *f;
-	int fd;
+	char buf[CTLPROTO_MAX_SESSIONS * 11 + 1];
+	size_t n, i, len = 0;
+	int r;
 
 	n = session_list(sv->sessions, ids, CTLPROTO_MAX_SESSIONS);
 	if (n == 0) {
 		unlink(sv->paths.sessions);
 		return;
 	}
-	snprintf(tmp, sizeof(tmp), "%s.tmp", sv->paths.sessions);
-	unlink(tmp);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC, 0600)) < 0 || (f = fdopen(fd, "w")) == NULL) {
-		if (fd >= 0)
-			close(fd);
-		log_error("cannot save sessions: %s", strerror(errno));
-		return;
-	}
 	for (i = 0; i < n; i++)
-		fprintf(f, "%u\n", ids[i]);
-	if (fclose(f) != 0 || rename(tmp, sv->paths.sessions) != 0) {
-		log_error("cannot save sessions: %s", strerror(errno));
-		unlink(tmp);
-	}
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%u\n",
+		    ids[i]);
+	if ((r = rtpaths_write_file(sv->paths.sessions, buf, len)) != 0)
+		log_error("cannot save sessions: %s", sserr_str(r));
 }
 
 /* Sessions an earlier supervisor was watching, so a restart keeps them. */
@@ -362,7 +450,7 @@ load_sessions(struct supervisor *sv)
 	long sid;
 	int fd;
 
-	if (paths_check_file(sv->paths.sessions) != 0)
+	if (rtpaths_check_file(sv->paths.sessions) != 0)
 		return;
 	if ((fd = open(sv->paths.sessions, O_RDONLY | O_NOFOLLOW |
 	    O_CLOEXEC)) < 0)
@@ -385,21 +473,16 @@ on_linger(uv_timer_t *t)
 {
 	struct supervisor *sv = t->data;
 
-	if (session_count(sv->sessions) > 0 || sv->stopping)
+	if (session_count(sv->sessions) > 0)
 		return;
 	switch (sv->cfg.policy) {
 	case POLICY_STOP:
-		if (sv->systemd) {
-			go_idle(sv);
-			break;
-		}
-		log_info("last session ended: stopping");
-		sv_stop(sv);
+		log_info("last session ended: stopping%s",
+		    sv->managed ? " the agent" : "");
+		dispatch(sv, sv->managed ? EV_IDLE : EV_STOP);
 		break;
 	case POLICY_LOCK:
-		if (sv->agent == AGENT_READY && !sv->locked_by_us &&
-		    job_start(sv, JOB_LOCK, NULL) != 0)
-			log_error("cannot lock the agent");
+		lock_now(sv);
 		break;
 	case POLICY_KEEP:
 		log_info("last session ended: keeping the agent");
@@ -412,7 +495,8 @@ check_last(struct supervisor *sv, uint64_t at_least_ms)
 {
 	uint64_t ms = (uint64_t)sv->cfg.linger * 1000;
 
-	if (session_count(sv->sessions) == 0 && !sv->stopping)
+	if (session_count(sv->sessions) == 0 && sv->state != ST_EXITING &&
+	    sv->state != ST_DONE)
 		uv_timer_start(&sv->linger, on_linger,
 		    ms > at_least_ms ? ms : at_least_ms, 0);
 }
@@ -427,128 +511,116 @@ on_session_gone(void *arg, long sid)
 	check_last(sv, 0);
 }
 
-/* ---- the agent ---- */
+/* ---- the environment file ---- */
 
-static int
+static void
 write_env(struct supervisor *sv)
 {
 	int r;
 
 	if (!sv->cfg.write_env || sv->paths.envfile[0] == '\0')
-		return 0;
+		return;
 	r = envfile_write(sv->paths.envfile, sv->host, sv->paths.agent_sock,
 	    sv->agent_pid);
 	sv->env_error[0] = '\0';
-	if (r != 0) {
-		/* Logged, and told to each client until a write succeeds. */
-		if (r == ERR_NOT_OURS || r == ERR_SYMLINK ||
-		    r == ERR_BAD_OWNER)
-			snprintf(sv->env_error, sizeof(sv->env_error),
-			    "%.180s: %s; left untouched", sv->paths.envfile,
-			    r == ERR_NOT_OURS ? "not written by sshenv" :
-			    err_str(r));
-		else
-			snprintf(sv->env_error, sizeof(sv->env_error),
-			    "%.180s not written: %s%s%s", sv->paths.envfile,
-			    err_str(r), r == ERR_SYSTEM ? ": " : "",
-			    r == ERR_SYSTEM ? strerror(errno) : "");
-		log_error("%s", sv->env_error);
-	}
-	return r;
-}
-
-static void
-agent_ready(struct supervisor *sv)
-{
-	sv->agent = AGENT_READY;
-	uv_timer_stop(&sv->agent_timer);
-	if (paths_write_pid(sv->paths.agent_pid, sv->agent_pid) != 0)
-		log_error("cannot write %s", sv->paths.agent_pid);
-	write_env(sv);
-	log_info("agent %ld ready at %s", sv->agent_pid, sv->paths.agent_sock);
-	serve_waiting(sv);
-}
-
-static void
-on_agent_timer(uv_timer_t *t)
-{
-	struct supervisor *sv = t->data;
-
-	if (sv->stopping)
+	if (r == 0)
 		return;
-	switch (sv->agent) {
-	case AGENT_DOWN:
-		agent_start(sv);
-		break;
-	case AGENT_READY:
-		/* An adopted agent is not our child: poll for its end. */
-		if (!sv->agent_child && kill((pid_t)sv->agent_pid, 0) != 0 &&
-		    errno == ESRCH) {
-			log_error("agent %ld is gone; starting another",
-			    sv->agent_pid);
-			sv->agent = AGENT_DOWN;
-			sv->agent_pid = 0;
-			agent_start(sv);
-		}
-		break;
-	}
+	/* Logged, and told to each client until a write succeeds. */
+	if (r == ERR_NOT_OURS || r == ERR_SYMLINK || r == ERR_BAD_OWNER)
+		snprintf(sv->env_error, sizeof(sv->env_error),
+		    "%.180s: %s; left untouched", sv->paths.envfile,
+		    r == ERR_NOT_OURS ? "not written by sshenv" :
+		    sserr_str(r));
+	else
+		snprintf(sv->env_error, sizeof(sv->env_error),
+		    "%.180s not written: %s%s%s", sv->paths.envfile,
+		    sserr_str(r), r == ERR_SYSTEM ? ": " : "",
+		    r == ERR_SYSTEM ? strerror(errno) : "");
+	log_error("%s", sv->env_error);
 }
 
 static void
-on_agent_closed(uv_handle_t *h)
+remove_env(struct supervisor *sv)
 {
-	(void)h;
+	int r;
+
+	unlink(sv->paths.agent_pid);
+	if (sv->cfg.write_env && sv->paths.envfile[0] != '\0' &&
+	    (r = envfile_remove(sv->paths.envfile, sv->host)) != 0 &&
+	    r != ERR_NOT_OURS)
+		log_error("cannot remove %s: %s", sv->paths.envfile,
+		    sserr_str(r));
+}
+
+/* ---- the agent process ---- */
+
+static int
+agent_is_child(struct supervisor *sv)
+{
+	return uv_is_active((uv_handle_t *)&sv->agent_proc);
 }
 
 static void
 on_agent_exit(uv_process_t *proc, int64_t status, int signo)
 {
 	struct supervisor *sv = proc->data;
-	uint64_t since;
 
-	sv->agent_child = 0;
-	uv_close((uv_handle_t *)proc, on_agent_closed);
-	if (sv->stopping || sv->idle) {
-		sv->agent = AGENT_DOWN;
-		sv->agent_pid = 0;
-		return;
+	uv_close((uv_handle_t *)proc, NULL);
+	if (sv->state == ST_RUNNING)
+		log_error("agent %ld exited (status %ld, signal %d)",
+		    sv->agent_pid, (long)status, signo);
+	dispatch(sv, EV_EXITED);
+}
+
+/* An adopted agent is not our child: poll for its end. */
+static void
+on_poll(uv_timer_t *t)
+{
+	struct supervisor *sv = t->data;
+
+	if (kill((pid_t)sv->agent_pid, 0) != 0 && errno == ESRCH) {
+		uv_timer_stop(&sv->poll);
+		if (sv->state == ST_ADOPTED)
+			log_error("adopted agent %ld is gone", sv->agent_pid);
+		dispatch(sv, EV_EXITED);
 	}
-	log_error("agent %ld exited (status %ld, signal %d); restarting",
-	    sv->agent_pid, (long)status, signo);
-	sv->agent = AGENT_DOWN;
-	sv->agent_pid = 0;
-	/* Keys do not survive the agent: the lock we set is gone too. */
-	sv->locked_by_us = 0;
-	since = uv_now(&sv->loop) - sv->agent_started;
-	uv_timer_start(&sv->agent_timer, on_agent_timer,
-	    since >= RESTART_GAP_MS ? 0 : RESTART_GAP_MS - since, 0);
 }
 
 static void
-agent_start(struct supervisor *sv)
+on_timer(uv_timer_t *t)
+{
+	dispatch(t->data, EV_TIMER);
+}
+
+static void
+on_wanted(uv_poll_t *p, int status, int events)
+{
+	(void)status;
+	(void)events;
+	log_info("a client at the agent socket: starting the agent");
+	dispatch(p->data, EV_WANTED);
+}
+
+static int
+spawn_agent(struct supervisor *sv)
 {
 	uv_process_options_t opts;
 	uv_stdio_container_t stdio[4];
-	char life[16], *args[10];
+	char life[16], *args[8];
 	int n = 0, r;
 
-	if (sv->agent != AGENT_DOWN || sv->stopping || sv->idle)
-		return;
 	/*
 	 * We hold the listening socket and hand it to each agent we start:
 	 * the path never goes away, and clients that connect while an agent
 	 * restarts wait in the backlog for the next one.
 	 */
-	if (sv->agent_fd < 0 && (r = paths_listen(sv->paths.agent_sock,
+	if (sv->agent_fd < 0 && (r = rtpaths_listen(sv->paths.agent_sock,
 	    &sv->agent_fd)) != 0) {
 		log_error("cannot listen on %s: %s", sv->paths.agent_sock,
-		    err_str(r));
-		uv_timer_start(&sv->agent_timer, on_agent_timer,
-		    RESTART_GAP_MS, 0);
-		return;
+		    sserr_str(r));
+		return r;
 	}
 	args[n++] = sv->exe;
-	args[n++] = "agent";
 	args[n++] = "-D";
 	args[n++] = "-S";
 	args[n++] = "3";
@@ -574,115 +646,235 @@ agent_start(struct supervisor *sv)
 	sv->agent_proc.data = sv;
 	uv_update_time(&sv->loop);
 	sv->agent_started = uv_now(&sv->loop);
-	r = uv_spawn(&sv->loop, &sv->agent_proc, &opts);
-	if (r != 0) {
+	if ((r = uv_spawn(&sv->loop, &sv->agent_proc, &opts)) != 0) {
 		log_error("cannot start the agent: %s", uv_strerror(r));
-		uv_close((uv_handle_t *)&sv->agent_proc, on_agent_closed);
-		uv_timer_start(&sv->agent_timer, on_agent_timer,
-		    RESTART_GAP_MS, 0);
-		return;
+		uv_close((uv_handle_t *)&sv->agent_proc, NULL);
+		return ERR_SYSTEM;
 	}
-	sv->agent_child = 1;
 	sv->agent_pid = sv->agent_proc.pid;
-	agent_ready(sv);
+	return 0;
 }
 
 /* An agent left by an earlier supervisor, alive and answering, is kept. */
 static int
-agent_adopt(struct supervisor *sv)
+adopt_agent(struct supervisor *sv)
 {
 	long pid;
 
-	if (paths_read_pid(sv->paths.agent_pid, &pid) != 0)
+	if (rtpaths_read_pid(sv->paths.agent_pid, &pid) != 0)
 		return 0;
-	if (kill((pid_t)pid, 0) != 0 || !paths_alive(sv->paths.agent_sock)) {
+	if (kill((pid_t)pid, 0) != 0 || !rtpaths_alive(sv->paths.agent_sock)) {
 		unlink(sv->paths.agent_pid);
 		return 0;
 	}
 	sv->agent_pid = pid;
-	sv->agent_child = 0;
 	log_info("adopting agent %ld", pid);
-	agent_ready(sv);
-	uv_timer_start(&sv->agent_timer, on_agent_timer, ADOPT_POLL_MS,
-	    ADOPT_POLL_MS);
 	return 1;
 }
 
 static void
-agent_kill(struct supervisor *sv)
+signal_agent(struct supervisor *sv, int signo)
 {
-	if (sv->agent_child)
-		uv_process_kill(&sv->agent_proc, SIGTERM);
-	else if (sv->agent_pid > 1)
-		kill((pid_t)sv->agent_pid, SIGTERM);
+	if (agent_is_child(sv))
+		uv_process_kill(&sv->agent_proc, signo);
+	else if (sv->agent_pid > 1 && sv->agent_pid <= INT_MAX)
+		kill((pid_t)sv->agent_pid, signo);
 }
 
-static void
-wake_from_idle(struct supervisor *sv)
-{
-	if (!sv->idle)
-		return;
-	sv->idle = 0;
-	if (sv->agent_poll_init)
-		uv_poll_stop(&sv->agent_poll);
-	/* A dying agent is restarted by its exit callback instead. */
-	if (sv->agent == AGENT_DOWN)
-		agent_start(sv);
-}
-
-static void
-on_agent_wanted(uv_poll_t *p, int status, int events)
-{
-	(void)status;
-	(void)events;
-	log_info("a client at the agent socket: starting the agent");
-	wake_from_idle(p->data);
-}
+/* ---- the table ---- */
 
 /*
- * systemd keeps our sockets, so after the last logout only the agent goes
- * (its keys with it); a client at the agent socket, or a new login, starts
- * a fresh one, as socket activation would.
+ * Actions: each returns the state that follows, which is the table's
+ * `next` unless the action failed.
  */
-static void
-go_idle(struct supervisor *sv)
+typedef enum sv_state (*action_fn)(struct supervisor *sv, enum sv_state next);
+
+static enum sv_state
+act_none(struct supervisor *sv, enum sv_state next)
 {
-	log_info("last session ended: stopping the agent");
-	sv->idle = 1;
-	agent_kill(sv);
-	if (sv->cfg.write_env && sv->paths.envfile[0] != '\0')
-		envfile_remove(sv->paths.envfile, sv->host);
-	unlink(sv->paths.agent_pid);
-	if (sv->agent_poll_init)
-		uv_poll_start(&sv->agent_poll, UV_READABLE, on_agent_wanted);
+	(void)sv;
+	return next;
+}
+
+static enum sv_state
+act_start(struct supervisor *sv, enum sv_state next)
+{
+	return spawn_agent(sv) == 0 ? next : ST_BACKOFF;
+}
+
+/* The agent died unexpectedly: again, but at least RESTART_GAP_MS apart. */
+static enum sv_state
+act_died(struct supervisor *sv, enum sv_state next)
+{
+	log_error("agent %ld lost with its keys; starting another",
+	    sv->agent_pid);
+	return next;
+}
+
+/* Told to stop: SIGTERM now, SIGKILL if it outlives the grace. */
+static enum sv_state
+act_terminate(struct supervisor *sv, enum sv_state next)
+{
+	signal_agent(sv, SIGTERM);
+	return next;
+}
+
+static enum sv_state
+act_kill(struct supervisor *sv, enum sv_state next)
+{
+	log_error("agent %ld ignored SIGTERM: killing it", sv->agent_pid);
+	signal_agent(sv, SIGKILL);
+	return next;
+}
+
+static const struct transition {
+	action_fn action;
+	enum sv_state next;
+} table[NSTATES][NEVENTS] = {
+#define T(a, n) { act_##a, ST_##n }
+#define SAME(s) { act_none, ST_##s }
+	/*		 WANTED		      EXITED
+	 *		 TIMER		      IDLE		   STOP */
+	[ST_DOWN] = {	 T(start, RUNNING),   SAME(DOWN),
+			 SAME(DOWN),	      SAME(DOWN),	   T(none, DONE) },
+	[ST_RUNNING] = { SAME(RUNNING),	      T(died, BACKOFF),
+			 SAME(RUNNING),	      T(terminate, STOPPING),
+			 T(terminate, EXITING) },
+	[ST_ADOPTED] = { SAME(ADOPTED),	      T(died, BACKOFF),
+			 SAME(ADOPTED),	      T(terminate, STOPPING),
+			 T(terminate, EXITING) },
+	[ST_BACKOFF] = { SAME(BACKOFF),	      SAME(BACKOFF),
+			 T(start, RUNNING),   T(none, DOWN),	   T(none, DONE) },
+	[ST_STOPPING] = { T(none, RESTARTING), T(none, DOWN),
+			 T(kill, STOPPING),   SAME(STOPPING),	   T(none, EXITING) },
+	[ST_RESTARTING] = { SAME(RESTARTING), T(none, BACKOFF),
+			 T(kill, RESTARTING), T(none, STOPPING),   T(none, EXITING) },
+	[ST_EXITING] = { SAME(EXITING),	      T(none, DONE),
+			 T(kill, EXITING),    SAME(EXITING),	   SAME(EXITING) },
+	[ST_DONE] = {	 SAME(DONE),	      SAME(DONE),
+			 SAME(DONE),	      SAME(DONE),	   SAME(DONE) },
+#undef T
+#undef SAME
+};
+
+static void
+cleanup_files(struct supervisor *sv)
+{
+	remove_env(sv);
+	unlink(sv->paths.sessions);
+	if (sv->sockets_ours) {
+		unlink(sv->paths.agent_sock);
+		unlink(sv->paths.ctl_sock);
+	}
+}
+
+static void
+close_all(struct supervisor *sv)
+{
+	uv_close((uv_handle_t *)&sv->linger, NULL);
+	uv_close((uv_handle_t *)&sv->timer, NULL);
+	uv_close((uv_handle_t *)&sv->poll, NULL);
+	uv_close((uv_handle_t *)&sv->sigterm, NULL);
+	uv_close((uv_handle_t *)&sv->sigint, NULL);
+	uv_close((uv_handle_t *)&sv->sighup, NULL);
+	if (sv->wanted.data != NULL)
+		uv_close((uv_handle_t *)&sv->wanted, NULL);
+	session_set_close(sv->sessions);
+	sv->sessions = NULL;
+}
+
+/* The work of entering a state, whichever way it was entered. */
+static void
+enter(struct supervisor *sv, enum sv_state from, enum sv_state to)
+{
+	int was_serving = from == ST_RUNNING || from == ST_ADOPTED;
+	uint64_t since;
+
+	if (sv->wanted.data != NULL && to != ST_DOWN)
+		uv_poll_stop(&sv->wanted);
+	switch (to) {
+	case ST_DOWN:
+		uv_timer_stop(&sv->timer);
+		uv_timer_stop(&sv->poll);
+		sv->agent_pid = 0;
+		sv->lock = LK_OPEN;
+		remove_env(sv);
+		if (sv->wanted.data != NULL)
+			uv_poll_start(&sv->wanted, UV_READABLE, on_wanted);
+		break;
+	case ST_RUNNING:
+	case ST_ADOPTED:
+		uv_timer_stop(&sv->timer);
+		sv->lock = LK_OPEN;
+		if (rtpaths_write_pid(sv->paths.agent_pid, sv->agent_pid) != 0)
+			log_error("cannot write %s", sv->paths.agent_pid);
+		write_env(sv);
+		if (to == ST_ADOPTED)
+			uv_timer_start(&sv->poll, on_poll, ADOPT_POLL_MS,
+			    ADOPT_POLL_MS);
+		log_info("agent %ld ready at %s", sv->agent_pid,
+		    sv->paths.agent_sock);
+		serve_waiting(sv);
+		break;
+	case ST_BACKOFF:
+		/* The exit callback closed the process handle: a new spawn
+		 * waits for the next loop turn at least. */
+		uv_timer_stop(&sv->poll);
+		sv->agent_pid = 0;
+		sv->lock = LK_OPEN;
+		unlink(sv->paths.agent_pid);
+		uv_update_time(&sv->loop);
+		since = uv_now(&sv->loop) - sv->agent_started;
+		uv_timer_start(&sv->timer, on_timer,
+		    since >= RESTART_GAP_MS ? 0 : RESTART_GAP_MS - since, 0);
+		break;
+	case ST_STOPPING:
+	case ST_RESTARTING:
+	case ST_EXITING:
+		/* The grace runs from the SIGTERM, whatever follows. */
+		if (was_serving) {
+			uv_timer_start(&sv->timer, on_timer, KILL_GRACE_MS, 0);
+			/* Not our child: its end shows only by polling. */
+			if (!agent_is_child(sv))
+				uv_timer_start(&sv->poll, on_poll,
+				    EXIT_POLL_MS, EXIT_POLL_MS);
+		}
+		if (to != ST_EXITING || from == ST_EXITING)
+			break;
+		/* No new clients; every one waiting gets an answer now. */
+		refuse_all(sv);
+		uv_close((uv_handle_t *)&sv->ctl, NULL);
+		if (sv->sockets_ours)
+			unlink(sv->paths.ctl_sock);
+		break;
+	case ST_DONE:
+		if (!uv_is_closing((uv_handle_t *)&sv->ctl))
+			uv_close((uv_handle_t *)&sv->ctl, NULL);
+		refuse_all(sv);
+		cleanup_files(sv);
+		close_all(sv);
+		break;
+	case NSTATES:
+		break;
+	}
+}
+
+/* The one place the supervisor's state changes. */
+static void
+dispatch(struct supervisor *sv, enum sv_event ev)
+{
+	const struct transition *t = &table[sv->state][ev];
+	enum sv_state from = sv->state, to;
+
+	to = t->action(sv, t->next);
+	if (to == from && t->action == act_none)
+		return;
+	log_debug("agent: %s -> %s", state_names[from], state_names[to]);
+	sv->state = to;
+	enter(sv, from, to);
 }
 
 /* ---- requests ---- */
-
-static void
-serve_one(struct ctlconn *c)
-{
-	struct supervisor *sv = c->sv;
-
-	if (sv->agent != AGENT_READY || sv->unlocking) {
-		c->waiting = 1;
-		return;
-	}
-	c->waiting = 0;
-	reply_simple(c, CTL_R_ENV);
-}
-
-static void
-serve_waiting(struct supervisor *sv)
-{
-	struct ctlconn *c, *next;
-
-	for (c = (struct ctlconn *)sv->conns; c != NULL; c = next) {
-		next = (struct ctlconn *)c->u.next;
-		if (c->waiting)
-			serve_one(c);
-	}
-}
 
 static void
 handle(struct ctlconn *c)
@@ -690,29 +882,24 @@ handle(struct ctlconn *c)
 	struct supervisor *sv = c->sv;
 	int r;
 
-	if (sv->stopping) {
+	if (sv->state == ST_EXITING || sv->state == ST_DONE) {
 		reply_error(c, ERR_BUSY, "supervisor is stopping");
 		return;
 	}
 	switch (c->rq.type) {
 	case CTL_INIT:
-		r = session_add(sv->sessions, c->rq.sid);
-		if (r == 0) {
+		if ((r = session_add(sv->sessions, c->rq.sid)) == 0) {
 			log_info("session %u registered", c->rq.sid);
 			save_sessions(sv);
 		}
 		if (session_count(sv->sessions) > 0)
 			uv_timer_stop(&sv->linger);
-		wake_from_idle(sv);
-		if (sv->locked_by_us && !sv->unlocking &&
-		    sv->agent == AGENT_READY) {
-			if (job_start(sv, JOB_UNLOCK, NULL) == 0)
-				sv->unlocking = 1;
-		}
+		dispatch(sv, EV_WANTED);
+		lock_wanted_open(sv);
 		serve_one(c);
 		break;
 	case CTL_ENV:
-		wake_from_idle(sv);
+		dispatch(sv, EV_WANTED);
 		serve_one(c);
 		break;
 	case CTL_LOGOUT:
@@ -721,25 +908,25 @@ handle(struct ctlconn *c)
 			save_sessions(sv);
 			check_last(sv, 0);
 		}
-		reply_simple(c, CTL_R_OK);
+		reply_ok(c);
 		break;
 	case CTL_STATUS:
 		/* Asking a stopped agent would start one: no agent, no keys. */
-		if (sv->agent != AGENT_READY)
+		if (!serving(sv))
 			reply_status(c, 0);
 		else if (job_start(sv, JOB_COUNT, c) != 0)
 			reply_status(c, -1);
 		break;
 	case CTL_STOP:
 		log_info("stop requested");
-		reply_simple(c, CTL_R_OK);
-		sv_stop(sv);
+		reply_ok(c);
+		dispatch(sv, EV_STOP);
 		break;
 	}
 }
 
 static void
-conn_process(struct ctlconn *c)
+ctl_process(struct ctlconn *c)
 {
 	struct wire body;
 	size_t framelen;
@@ -754,10 +941,10 @@ conn_process(struct ctlconn *c)
 		r = ctlproto_get_request(type, &body, &c->rq);
 	if (r != 0) {
 		/* One answer, then the connection goes (reply stops reading). */
-		log_error("control: bad request: %s", err_str(r));
+		log_error("control: bad request: %s", sserr_str(r));
 		reply_error(c, r, r == ERR_PROTOCOL ?
 		    "protocol version mismatch: restart with 'sshenv stop'" :
-		    err_str(r));
+		    sserr_str(r));
 		return;
 	}
 	uv_read_stop((uv_stream_t *)&c->u.pipe);
@@ -771,11 +958,11 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 
 	(void)buf;
 	if (nread < 0) {
-		conn_close(c);
+		uvconn_close(&c->u);
 		return;
 	}
 	wire_commit(&c->u.in, (size_t)nread);
-	conn_process(c);
+	ctl_process(c);
 }
 
 static void
@@ -789,64 +976,15 @@ on_connection(uv_stream_t *server, int status)
 	c->sv = sv;
 	if (uvconn_accept(&c->u, server, &sv->conns, CTLPROTO_MAX_FRAME + 4,
 	    conn_release) != 0) {
-		conn_close(c);
+		uvconn_close(&c->u);
 		return;
 	}
-	if (sv->stopping) {
-		reply_error(c, ERR_BUSY, "supervisor is stopping");
-		return;
-	}
-	if (uv_read_start((uv_stream_t *)&c->u.pipe, uvconn_alloc, on_read) != 0)
-		conn_close(c);
+	if (uv_read_start((uv_stream_t *)&c->u.pipe, uvconn_alloc,
+	    on_read) != 0)
+		uvconn_close(&c->u);
 }
 
 /* ---- life cycle ---- */
-
-static void
-cleanup_files(struct supervisor *sv)
-{
-	int r;
-
-	if (sv->cfg.write_env && sv->paths.envfile[0] != '\0' &&
-	    (r = envfile_remove(sv->paths.envfile, sv->host)) != 0 &&
-	    r != ERR_NOT_OURS)
-		log_error("cannot remove %s: %s", sv->paths.envfile,
-		    err_str(r));
-	unlink(sv->paths.agent_pid);
-	unlink(sv->paths.sessions);
-	if (!sv->inherited) {
-		unlink(sv->paths.agent_sock);
-		unlink(sv->paths.ctl_sock);
-	}
-}
-
-static void
-sv_stop(struct supervisor *sv)
-{
-	struct ctlconn *c, *next;
-
-	if (sv->stopping)
-		return;
-	sv->stopping = 1;
-	agent_kill(sv);
-	/* Every client gets an answer now; idle ones are closed. */
-	for (c = (struct ctlconn *)sv->conns; c != NULL; c = next) {
-		next = (struct ctlconn *)c->u.next;
-		if (!c->replied)
-			reply_error(c, ERR_BUSY, "supervisor is stopping");
-	}
-	uv_close((uv_handle_t *)&sv->ctl, NULL);
-	uv_close((uv_handle_t *)&sv->linger, NULL);
-	uv_close((uv_handle_t *)&sv->agent_timer, NULL);
-	uv_close((uv_handle_t *)&sv->sigterm, NULL);
-	uv_close((uv_handle_t *)&sv->sigint, NULL);
-	uv_close((uv_handle_t *)&sv->sighup, NULL);
-	if (sv->agent_poll_init)
-		uv_close((uv_handle_t *)&sv->agent_poll, NULL);
-	session_set_close(sv->sessions);
-	sv->sessions = NULL;
-	cleanup_files(sv);
-}
 
 static void
 on_signal(uv_signal_t *s, int signo)
@@ -857,7 +995,7 @@ on_signal(uv_signal_t *s, int signo)
 
 	if (signo != SIGHUP) {
 		log_info("signal %d: stopping", signo);
-		sv_stop(sv);
+		dispatch(sv, EV_STOP);
 		return;
 	}
 	config_defaults(&nc);
@@ -881,32 +1019,37 @@ on_signal(uv_signal_t *s, int signo)
 static int
 take_lock(struct supervisor *sv)
 {
-	int fd, waited = 0;
-
-	if ((fd = open(sv->paths.daemon_lock, O_RDWR | O_CREAT | O_NOFOLLOW |
-	    O_CLOEXEC, 0600)) < 0)
-		return ERR_SYSTEM;
-	while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-		if (paths_alive(sv->paths.ctl_sock) || waited >= LOCK_WAIT_MS) {
-			close(fd);
-			return ERR_BUSY;
-		}
-		compat_sleep_ms(10);
-		waited += 10;
-	}
-	sv->lock_fd = fd;
-	return 0;
+	return rtpaths_lock(sv->paths.daemon_lock, LOCK_WAIT_MS,
+	    sv->paths.ctl_sock, &sv->lock_fd);
 }
 
+/*
+ * Tells the client that started us how it went: "R" when we serve, or
+ * "E" and why not, which the client shows to the user.
+ */
+static void signal_ready(struct supervisor *sv, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 static void
-signal_ready(struct supervisor *sv, char c)
+signal_ready(struct supervisor *sv, const char *fmt, ...)
 {
-	if (sv->ready_fd >= 0) {
-		if (write(sv->ready_fd, &c, 1) != 1)
-			log_error("cannot signal readiness");
-		close(sv->ready_fd);
-		sv->ready_fd = -1;
-	}
+	char msg[512];
+	va_list ap;
+	ssize_t n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	if ((size_t)n >= sizeof(msg))
+		n = sizeof(msg) - 1;
+	if (sv->ready_fd < 0)
+		return;
+	if (write(sv->ready_fd, msg, (size_t)n) != n)
+		log_error("cannot signal readiness");
+	close(sv->ready_fd);
+	sv->ready_fd = -1;
 }
 
 static void
@@ -924,16 +1067,20 @@ detach_stdio(void)
 }
 
 static int
-sv_run(struct supervisor *sv)
+init_handles(struct supervisor *sv)
 {
-	int fd = -1, r;
+	int r;
 
-	uv_loop_init(&sv->loop);
+	if ((r = uv_loop_init(&sv->loop)) != 0) {
+		log_error("loop: %s", uv_strerror(r));
+		return ERR_SYSTEM;
+	}
 	uv_pipe_init(&sv->loop, &sv->ctl, 0);
 	sv->ctl.data = sv;
 	uv_timer_init(&sv->loop, &sv->linger);
-	uv_timer_init(&sv->loop, &sv->agent_timer);
-	sv->linger.data = sv->agent_timer.data = sv;
+	uv_timer_init(&sv->loop, &sv->timer);
+	uv_timer_init(&sv->loop, &sv->poll);
+	sv->linger.data = sv->timer.data = sv->poll.data = sv;
 	uv_signal_init(&sv->loop, &sv->sigterm);
 	uv_signal_init(&sv->loop, &sv->sigint);
 	uv_signal_init(&sv->loop, &sv->sighup);
@@ -941,78 +1088,110 @@ sv_run(struct supervisor *sv)
 	uv_signal_start(&sv->sigterm, on_signal, SIGTERM);
 	uv_signal_start(&sv->sigint, on_signal, SIGINT);
 	uv_signal_start(&sv->sighup, on_signal, SIGHUP);
-	if (session_set_new(&sv->loop, on_session_gone, sv,
-	    &sv->sessions) != 0)
-		return EXIT_ERROR;
+	return session_set_new(&sv->loop, on_session_gone, sv, &sv->sessions);
+}
 
-	/* Under systemd socket activation both sockets are handed to us. */
-	fd = paths_inherited_fd("control", 0);
-	sv->agent_fd = paths_inherited_fd("agent", 1);
-	paths_forget_inherited();
+/* Sockets handed over by systemd, or our own; returns the control fd. */
+static int
+open_sockets(struct supervisor *sv, int *ctl_fd)
+{
+	int fd, r;
+
+	fd = rtpaths_inherited_fd("control", 0);
+	sv->agent_fd = rtpaths_inherited_fd("agent", 1);
+	rtpaths_forget_inherited();
+	sv->sockets_ours = fd < 0;
 	if (fd >= 0) {
 		/*
 		 * The service manager owns these sockets: we never unlink
 		 * them, we outlive the last session, and we hand out the
 		 * paths they really have.
 		 */
-		sv->systemd = sv->inherited = 1;
-		paths_sock_name(fd, sv->paths.ctl_sock,
+		sv->managed = 1;
+		rtpaths_sock_name(fd, sv->paths.ctl_sock,
 		    sizeof(sv->paths.ctl_sock));
 	}
 	if (sv->agent_fd >= 0) {
 		fcntl(sv->agent_fd, F_SETFD, FD_CLOEXEC);
-		paths_sock_name(sv->agent_fd, sv->paths.agent_sock,
+		rtpaths_sock_name(sv->agent_fd, sv->paths.agent_sock,
 		    sizeof(sv->paths.agent_sock));
-		if (uv_poll_init(&sv->loop, &sv->agent_poll,
-		    sv->agent_fd) == 0) {
-			sv->agent_poll.data = sv;
-			sv->agent_poll_init = 1;
-		}
+		if (uv_poll_init(&sv->loop, &sv->wanted, sv->agent_fd) == 0)
+			sv->wanted.data = sv;
 	}
-	if ((fd < 0 && (r = paths_listen(sv->paths.ctl_sock, &fd)) != 0) ||
-	    (r = uv_pipe_open(&sv->ctl, fd)) != 0 ||
-	    (r = uv_listen((uv_stream_t *)&sv->ctl, SOMAXCONN,
-	    on_connection)) != 0) {
-		log_error("cannot listen on %s", sv->paths.ctl_sock);
-		signal_ready(sv, 'E');
-		sv_stop(sv);
-		uv_run(&sv->loop, UV_RUN_DEFAULT);
-		uv_loop_close(&sv->loop);
+	if (fd < 0 && (r = rtpaths_listen(sv->paths.ctl_sock, &fd)) != 0)
+		return r;
+	if (uv_pipe_open(&sv->ctl, fd) != 0 ||
+	    uv_listen((uv_stream_t *)&sv->ctl, SOMAXCONN, on_connection) != 0)
+		return ERR_SYSTEM;
+	*ctl_fd = fd;
+	return 0;
+}
+
+static int
+sv_run(struct supervisor *sv)
+{
+	int fd = -1, r;
+
+	if ((r = init_handles(sv)) != 0) {
+		signal_ready(sv, "Ecannot set up the loop: %s", sserr_str(r));
 		return EXIT_ERROR;
 	}
-	paths_write_pid(sv->paths.daemon_pid, (long)getpid());
-	load_sessions(sv);
-	if (!agent_adopt(sv))
-		agent_start(sv);
-	/*
-	 * Nobody yet: the client that started us registers in a moment, so
-	 * even with linger 0 give it time before concluding all have left.
-	 */
-	check_last(sv, STARTUP_GRACE_MS);
-	signal_ready(sv, 'R');
-	compat_sd_notify("READY=1");
-	log_info("supervisor %ld ready", (long)getpid());
+	if ((r = open_sockets(sv, &fd)) != 0) {
+		log_error("cannot listen on %s: %s", sv->paths.ctl_sock,
+		    sserr_str(r));
+		signal_ready(sv, "Ecannot listen on %s: %s", sv->paths.ctl_sock,
+		    sserr_str(r));
+		dispatch(sv, EV_STOP);
+	} else {
+		if ((r = rtpaths_write_pid(sv->paths.daemon_pid,
+		    (long)getpid())) != 0)
+			log_error("cannot write %s: %s", sv->paths.daemon_pid,
+			    sserr_str(r));
+		load_sessions(sv);
+		if (adopt_agent(sv)) {
+			sv->state = ST_ADOPTED;
+			enter(sv, ST_DOWN, ST_ADOPTED);
+		} else {
+			dispatch(sv, EV_WANTED);
+		}
+		/*
+		 * Nobody yet: the client that started us registers in a
+		 * moment, so even with linger 0 give it time before
+		 * concluding all have left.
+		 */
+		check_last(sv, STARTUP_GRACE_MS);
+		signal_ready(sv, "R");
+		compat_sd_notify("READY=1");
+		log_info("supervisor %ld ready", (long)getpid());
+	}
 	uv_run(&sv->loop, UV_RUN_DEFAULT);
 	if ((r = uv_loop_close(&sv->loop)) != 0) {
 		log_error("loop did not close cleanly: %s", uv_strerror(r));
 		return EXIT_ERROR;
 	}
-	return EXIT_OK;
+	return sv->state == ST_DONE && fd >= 0 ? EXIT_OK : EXIT_ERROR;
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: sshenv daemon [-D] [-F config]\n");
 }
 
 int
 supervisor_main(int argc, char **argv)
 {
 	struct supervisor sv;
-	char err[PATHS_MAX + 256];
+	char err[PATHS_MAX + 256], *end;
 	int opt, foreground = 0, r, rc;
+	long n;
 
 	memset(&sv, 0, sizeof(sv));
 	sv.ready_fd = -1;
 	sv.lock_fd = -1;
 	sv.agent_fd = -1;
 	optind = 1;
-	while ((opt = getopt(argc, argv, "+DF:R:")) != -1) {
+	while ((opt = getopt(argc, argv, "+DF:R:h")) != -1) {
 		switch (opt) {
 		case 'D':
 			foreground = 1;
@@ -1021,41 +1200,64 @@ supervisor_main(int argc, char **argv)
 			sv.config_file = optarg;
 			break;
 		case 'R':
-			sv.ready_fd = atoi(optarg);
+			/* The readiness pipe from the client that starts us. */
+			errno = 0;
+			n = strtol(optarg, &end, 10);
+			if (errno != 0 || *end != '\0' || n < 3 ||
+			    n > INT_MAX) {
+				usage();
+				return EXIT_USAGE;
+			}
+			sv.ready_fd = (int)n;
+			/* Ours alone: an agent holding it open would keep the
+			 * client waiting for its end. */
+			if (fcntl(sv.ready_fd, F_SETFD, FD_CLOEXEC) != 0) {
+				usage();
+				return EXIT_USAGE;
+			}
 			break;
 		default:
-			fprintf(stderr, "usage: sshenv daemon [-D] "
-			    "[-F config]\n");
-			return EXIT_USAGE;
+			usage();
+			return opt == 'h' ? EXIT_OK : EXIT_USAGE;
 		}
+	}
+	if (optind != argc) {
+		usage();
+		return EXIT_USAGE;
 	}
 	config_defaults(&sv.cfg);
 	if (config_load(&sv.cfg, sv.config_file, err, sizeof(err)) != 0) {
 		fprintf(stderr, "sshenv daemon: %s\n", err);
-		signal_ready(&sv, 'E');
+		signal_ready(&sv, "E%s", err);
 		return EXIT_ERROR;
 	}
-	if ((r = paths_init(&sv.paths, sv.cfg.rundir, sv.cfg.envfile)) != 0 ||
-	    (r = paths_ensure_dir(sv.paths.rundir)) != 0) {
+	if ((r = rtpaths_init(&sv.paths, sv.cfg.rundir, sv.cfg.envfile)) != 0 ||
+	    (r = rtpaths_ensure_dir(sv.paths.rundir)) != 0) {
 		fprintf(stderr, "sshenv daemon: %s: %s\n", sv.paths.rundir,
-		    err_str(r));
-		signal_ready(&sv, 'E');
+		    sserr_str(r));
+		signal_ready(&sv, "E%s: %s", sv.paths.rundir, sserr_str(r));
 		return EXIT_ERROR;
 	}
-	if (paths_self_exe(paths_progname, sv.exe, sizeof(sv.exe)) != 0) {
-		fprintf(stderr, "sshenv daemon: cannot find own binary\n");
-		signal_ready(&sv, 'E');
+	if ((r = rtpaths_helper("sshenv-agent", sv.exe, sizeof(sv.exe))) != 0) {
+		fprintf(stderr, "sshenv daemon: cannot find sshenv-agent: %s\n",
+		    sserr_str(r));
+		signal_ready(&sv, "Ecannot find sshenv-agent: %s",
+		    sserr_str(r));
 		return EXIT_ERROR;
 	}
 	if ((r = take_lock(&sv)) != 0) {
 		/* Another supervisor won the race: that is success. */
-		signal_ready(&sv, r == ERR_BUSY ? 'R' : 'E');
+		if (r == ERR_BUSY)
+			signal_ready(&sv, "R");
+		else
+			signal_ready(&sv, "E%s: %s", sv.paths.daemon_lock,
+			    strerror(errno));
 		return r == ERR_BUSY ? EXIT_OK : EXIT_ERROR;
 	}
 	if (gethostname(sv.host, sizeof(sv.host) - 1) != 0)
 		snprintf(sv.host, sizeof(sv.host), "unknown");
-	sv.systemd = foreground && getenv("NOTIFY_SOCKET") != NULL;
-	crypto_random(sv.lock_pass, sizeof(sv.lock_pass));
+	sv.managed = foreground && getenv("NOTIFY_SOCKET") != NULL;
+	version_export();	/* for the agents we start */
 	signal(SIGPIPE, SIG_IGN);
 	umask(077);
 	if (!foreground) {
@@ -1063,7 +1265,7 @@ supervisor_main(int argc, char **argv)
 			return EXIT_ERROR;
 		detach_stdio();
 	}
-	log_init("sshenv-daemon", foreground, sv.cfg.log_level);
+	log_init("sshenv-supervisor", foreground, sv.cfg.log_level);
 	rc = sv_run(&sv);
 	if (sv.agent_fd >= 0)
 		close(sv.agent_fd);

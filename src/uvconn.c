@@ -1,7 +1,7 @@
 #include <string.h>
 
 #include "compat.h"
-#include "err.h"
+#include "sserr.h"
 #include "uvconn.h"
 
 #define READ_CHUNK (64 * 1024)

@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include "compat.h"
-#include "err.h"
+#include "sserr.h"
 #include "wire.h"
 
 void

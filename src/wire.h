@@ -6,7 +6,7 @@
  * that fails consumes nothing and leaves its outputs zeroed.  Writes append
  * and fail with ERR_TOO_LONG past the store's limit.  Storage is wiped
  * before it is freed or moved, because request buffers carry private keys.
- * All functions return 0 or a negative err.h code.
+ * All functions return 0 or a negative sserr.h code.
  */
 #ifndef SSHENV_WIRE_H
 #define SSHENV_WIRE_H

@@ -9,7 +9,7 @@
 
 #include "agentproto.h"
 #include "crypto.h"
-#include "err.h"
+#include "sserr.h"
 #include "keystore.h"
 #include "wire.h"
 

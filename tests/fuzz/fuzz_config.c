@@ -5,7 +5,7 @@
 #include <stdio.h>
 
 #include "config.h"
-#include "paths.h"
+#include "rtpaths.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

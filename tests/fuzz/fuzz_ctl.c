@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "ctlproto.h"
-#include "err.h"
+#include "sserr.h"
 #include "wire.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -26,6 +26,8 @@ f_top=$(cd "$(dirname "$0")/../.." && pwd)
 case $SSHENV_BIN in /*) ;; *) SSHENV_BIN=$f_top/$SSHENV_BIN ;; esac
 case $SSHENV_BUILD in /*) ;; *) SSHENV_BUILD=$f_top/$SSHENV_BUILD ;; esac
 TOOLS=$SSHENV_BUILD/tools
+# shellcheck source=tests/shell/bins.inc
+. "$f_top/tests/shell/bins.inc"
 
 K=''		# keys made once for the suite
 T=''		# the current test's directory: $T/bin/sshenv is its binary
@@ -76,15 +78,15 @@ f_kill() {
 
 # f_pids WHAT: this test's "sshenv WHAT" processes ('' for all), one line.
 f_pids() {
-	pgrep -f "^$T/bin/sshenv $1" | tr '\n' ' ' | sed 's/ $//'
+	pgrep -f "$(sshenv_re "$T/bin" "$1")" | tr '\n' ' ' | sed 's/ $//'
 }
 
 f_count() {
-	pgrep -cf "^$T/bin/sshenv $1"
+	pgrep -cf "$(sshenv_re "$T/bin" "$1")"
 }
 
 f_none_left() {
-	! pgrep -f "^$T/bin/sshenv " >/dev/null
+	! pgrep -f "$(sshenv_re "$T/bin" "")" >/dev/null
 }
 
 # f_pidfile NAME: the pid in $RUNDIR/NAME.pid, or nothing.
@@ -209,9 +211,7 @@ f_public() {
 	P=$(mktemp -d /tmp/sshenv-fp.XXXXXX) || return 1
 	chmod 0755 "$P"
 	mkdir "$P/bin"
-	cp "$SSHENV_BIN" "$P/bin/sshenv"
-	# The daemons live in the plugin beside the binary (src/plugin.h).
-	cp "$(dirname "$SSHENV_BIN")/sshenv-daemon.so" "$P/bin/"
+	sshenv_copy "$P/bin" || return 1
 	cp "$TOOLS/memscan" "$P/bin/memscan"
 	chmod 0755 "$P/bin/sshenv" "$P/bin/memscan"
 }
@@ -245,9 +245,7 @@ setUp() {
 	P=''
 	mkdir "$T/bin" "$T/home" "$T/run" "$T/cfg" "$T/cfg/sshenv"
 	chmod 0700 "$T/run"
-	cp "$SSHENV_BIN" "$T/bin/sshenv"
-	# The daemons live in the plugin beside the binary (src/plugin.h).
-	cp "$(dirname "$SSHENV_BIN")/sshenv-daemon.so" "$T/bin/"
+	sshenv_copy "$T/bin" || return 1
 	cat >"$T/bin/askpass" <<EOF
 #!/bin/sh
 cat $T/askpass.pass
@@ -280,7 +278,7 @@ tearDown() {
 	if ! f_wait 50 f_none_left; then
 		echo "tearDown: killing what is left: $(f_pids '')" >&2
 		# shellcheck disable=SC2046 # pids
-		kill -KILL $(pgrep -f "^$T/bin/sshenv ") 2>/dev/null
+		kill -KILL $(pgrep -f "$(sshenv_re "$T/bin" "")") 2>/dev/null
 		f_wait 20 f_none_left
 	fi
 	for _td_m in $f_mounts; do
@@ -738,7 +736,7 @@ test_agent_process_hardening() {
 # waits until it traces PID.  The exe path, which every process holds,
 # is the control: the scan must find it, or it read nothing.
 f_exit_scan() {
-	exe_hex=$(printf '%s' "$T/bin/sshenv" | f_hex)
+	exe_hex=$(printf '%s' "$T/bin/sshenv-agent" | f_hex)
 	"$TOOLS/memscan" -w 60 -x "$1" "$SEED" "$D_BE" "$D_LE" "$exe_hex" \
 	    >"$T/exit.scan" 2>"$T/exit.err" &
 	scan_pid=$!

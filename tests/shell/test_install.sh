@@ -51,7 +51,8 @@ mk() {
 expected() {
 	{
 		echo "bin/sshenv 755"
-		echo "lib/sshenv/sshenv-daemon.so 644"
+		echo "libexec/sshenv/sshenv-agent 755"
+		echo "libexec/sshenv/sshenv-supervisor 755"
 		echo "share/man/man1/sshenv.1 644"
 		echo "share/man/man5/sshenv.conf.5 644"
 		echo "share/sshenv/sshenv.conf 644"
@@ -98,6 +99,13 @@ test_install_puts_every_file_with_its_mode() {
 	_r=$T/dest/usr/local
 	assertTrue "the binary is the one under test" \
 	    "cmp -s '$SSHENV_BIN' '$_r/bin/sshenv'"
+	for _h in sshenv-supervisor sshenv-agent; do
+		assertTrue "$_h is the one under test" \
+		    "cmp -s '$(dirname "$SSHENV_BIN")/$_h' \
+		    '$_r/libexec/sshenv/$_h'"
+	done
+	assertEquals "no shared object installed" "" \
+	    "$(find "$T/dest" -name '*.so' -o -name '*.so.*')"
 	assertTrue "sshenv.1 as in contrib/man" \
 	    "cmp -s '$top/contrib/man/sshenv.1' '$_r/share/man/man1/sshenv.1'"
 	assertTrue "sshenv.conf.5 as in contrib/man" \
@@ -117,34 +125,86 @@ test_install_puts_every_file_with_its_mode() {
 	    "'$_r/bin/sshenv' --help >/dev/null"
 }
 
-test_service_names_the_real_bindir() {
+test_service_names_the_real_helperdir() {
 	mk install DESTDIR="$T/dest"
 	assertEquals "make install: $(cat "$T/make.out")" 0 "$rc"
 	_s=$T/dest/usr/local/lib/systemd/user/sshenv.service
-	assertFalse "@BINDIR@ left in $_s" "grep -q '@' '$_s'"
+	assertFalse "@HELPERDIR@ left in $_s" "grep -q '@' '$_s'"
 	assertEquals "ExecStart, without DESTDIR" \
-	    "ExecStart=/usr/local/bin/sshenv daemon -D" \
+	    "ExecStart=/usr/local/libexec/sshenv/sshenv-supervisor -D" \
 	    "$(grep '^ExecStart=' "$_s")"
 	# Nothing but that substitution.
-	sed 's|@BINDIR@|/usr/local/bin|g' "$top/contrib/systemd/sshenv.service" \
-	    >"$T/want.service"
+	sed 's|@HELPERDIR@|/usr/local/libexec/sshenv|g' \
+	    "$top/contrib/systemd/sshenv.service" >"$T/want.service"
 	assertTrue "the rest of the unit unchanged" \
 	    "cmp -s '$T/want.service' '$_s'"
 
-	# PREFIX moves everything; BINDIR alone moves the binary and the
-	# unit's ExecStart with it.
-	mk install DESTDIR="$T/d2" PREFIX=/opt/sshenv BINDIR=/usr/libexec/x
-	assertEquals "make install PREFIX BINDIR: $(cat "$T/make.out")" 0 "$rc"
-	assertTrue "binary in BINDIR" "[ -x '$T/d2/usr/libexec/x/sshenv' ]"
+	# PREFIX moves everything; LIBEXECDIR alone moves the helpers and
+	# the unit's ExecStart with them.
+	mk install DESTDIR="$T/d2" PREFIX=/opt/sshenv LIBEXECDIR=/usr/libexec/x
+	assertEquals "make install PREFIX LIBEXECDIR: $(cat "$T/make.out")" \
+	    0 "$rc"
+	assertTrue "binary under PREFIX" "[ -x '$T/d2/opt/sshenv/bin/sshenv' ]"
+	assertTrue "helpers in LIBEXECDIR/sshenv" \
+	    "[ -x '$T/d2/usr/libexec/x/sshenv/sshenv-agent' ]"
 	assertTrue "man page under PREFIX" \
 	    "[ -f '$T/d2/opt/sshenv/share/man/man1/sshenv.1' ]"
-	assertEquals "ExecStart follows BINDIR" \
-	    "ExecStart=/usr/libexec/x/sshenv daemon -D" \
+	assertEquals "ExecStart follows LIBEXECDIR" \
+	    "ExecStart=/usr/libexec/x/sshenv/sshenv-supervisor -D" \
 	    "$(grep '^ExecStart=' \
 	    "$T/d2/opt/sshenv/lib/systemd/user/sshenv.service")"
 	assertEquals "no temporary file left" \
 	    "sshenv.service 644
 sshenv.socket 644" "$(tree "$T/d2/opt/sshenv/lib/systemd/user")"
+}
+
+# The installed client finds the installed helpers (../libexec/sshenv
+# relative to itself), and all three are one build.
+test_installed_client_runs_its_helpers() {
+	mk install DESTDIR="$T/dest"
+	assertEquals "make install: $(cat "$T/make.out")" 0 "$rc"
+	_r=$T/dest/usr/local
+	"$_r/bin/sshenv" --version >"$T/ver" 2>&1
+	assertEquals "sshenv --version status: $(cat "$T/ver")" 0 $?
+	assertEquals "three programs, one build: $(cat "$T/ver")" 1 \
+	    "$(sed -n 's/.*(build \([0-9a-f]*\))$/\1/p' "$T/ver" |
+	    sort -u | wc -l)"
+	assertEquals "each named: $(cat "$T/ver")" \
+	    "sshenv sshenv-supervisor sshenv-agent" \
+	    "$(awk '{ print $1 }' "$T/ver" | tr '\n' ' ' | sed 's/ $//')"
+	# `sshenv agent` is the helper: its own answer to -k without a pid.
+	env -u SSH_AGENT_PID "$_r/bin/sshenv" agent -k >"$T/k.out" 2>&1
+	assertEquals "sshenv agent -k: $(cat "$T/k.out")" 2 $?
+	assertContains "the agent's message" "$(cat "$T/k.out")" \
+	    "SSH_AGENT_PID not set"
+}
+
+# A helper of another build refuses to run, and says what to do.
+test_helper_of_another_build_is_refused() {
+	_b=$(dirname "$SSHENV_BIN")
+	SSHENV_BUILD_ID=0123456789abcdef "$_b/sshenv-agent" -k \
+	    >"$T/o" 2>&1
+	assertEquals "mismatched agent status: $(cat "$T/o")" 3 $?
+	assertContains "says why" "$(cat "$T/o")" "install sshenv and its helpers"
+	SSHENV_BUILD_ID=0123456789abcdef "$_b/sshenv-supervisor" -D \
+	    >"$T/o" 2>&1
+	assertEquals "mismatched supervisor status: $(cat "$T/o")" 3 $?
+	# A real pair from two builds, when make check built another one.
+	_mine=$("$_b/sshenv-agent" --version | sed 's/.*(build \(.*\))/\1/')
+	for _o in "$top"/build "$top"/build-san "$top"/build-portable; do
+		[ -x "$_o/sshenv-agent" ] || continue
+		_id=$("$_o/sshenv-agent" --version 2>/dev/null |
+		    sed 's/.*(build \(.*\))/\1/')
+		[ -n "$_id" ] && [ "$_id" != "$_mine" ] || continue
+		mkdir -p "$T/mix"
+		cp "$SSHENV_BIN" "$T/mix/sshenv"
+		cp "$_o/sshenv-agent" "$T/mix/"
+		env -u SSH_AGENT_PID "$T/mix/sshenv" agent -k >"$T/o" 2>&1
+		assertEquals "agent of $_o under $SSHENV_BIN: $(cat "$T/o")" \
+		    3 $?
+		assertContains "names both builds" "$(cat "$T/o")" "$_id"
+		break
+	done
 }
 
 test_man_pages_render_without_warnings() {
@@ -284,7 +344,7 @@ test_uninstall_removes_what_install_put() {
 	assertEquals "files left" "bin/other 644
 share/man/man1/other.1 644" "$(tree "$T/dest/usr/local")"
 	assertEquals "directories left: the shared ones" \
-	    "bin lib lib/systemd lib/systemd/user share share/man share/man/man1 share/man/man5" \
+	    "bin lib lib/systemd lib/systemd/user libexec share share/man share/man/man1 share/man/man5" \
 	    "$(dir_list "$T/dest/usr/local")"
 	# Twice, or with nothing installed, is no error.
 	mk uninstall DESTDIR="$T/dest"

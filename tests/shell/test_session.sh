@@ -343,6 +343,38 @@ sign() {
 	    -n test -s "$T/data.sig" <"$T/data" >/dev/null 2>&1
 }
 
+# A login that arrives while the supervisor exits (the last session has
+# ended and the agent is on its way out) starts the next supervisor, which
+# waits for the old one, and gets a working agent.
+test_init_while_the_supervisor_exits() {
+	lib_login_init a || return 0
+	assertEquals "init exit status: $(cat "$T/a.ierr")" 0 "$rc"
+	d=$(lib_pids daemon)
+	apid=$(lib_pids agent)
+	# Held stopped, the agent cannot act on its SIGTERM: the supervisor
+	# stays in its exiting state until the grace ends in SIGKILL.
+	kill -STOP "$apid"
+	kill -KILL "$sid"
+	# Exiting, it takes no new clients: its control socket goes first.
+	assertTrue "the control socket closes" \
+	    "lib_wait 15 test ! -e '$CTL'"
+	assertTrue "the old supervisor still waits for its agent" \
+	    "lib_alive $d"
+	lib_login_init b || return 0
+	assertEquals "init while exiting: $(cat "$T/b.ierr")" 0 "$rc"
+	assertTrue "the stuck agent was killed" "lib_gone $apid"
+	assertTrue "the old supervisor is gone" "lib_gone $d"
+	apid2=$(lib_pids agent)
+	assertEquals "one agent" 1 "$(lib_count agent)"
+	assertEquals "one supervisor" 1 "$(lib_count daemon)"
+	assertEquals "init names the new agent" "$apid2" \
+	    "$(lib_var "$T/b.env" SSH_AGENT_PID)"
+	SSH_AUTH_SOCK=$SOCK timeout -k 2 10 ssh-add -l >/dev/null 2>&1
+	assertEquals "ssh-add -l answers (no keys)" 1 $?
+	assertTrue "the environment file names the new agent" \
+	    "grep -q 'SSH_AGENT_PID=$apid2;' '$ENVFILE'"
+}
+
 test_killed_agent_restarts() {
 	lib_login_init a || return 0
 	assertEquals "init exit status: $(cat "$T/a.ierr")" 0 "$rc"
@@ -591,7 +623,8 @@ path, sv, agent, sock, sid, envfile = sys.argv[1:]
 d = json.load(open(path))
 want = {"running": True, "supervisor_pid": int(sv),
         "agent_pid": int(agent), "socket": sock, "keys": 0,
-        "locked": False, "policy": "stop", "systemd": False,
+        "locked": False, "agent_state": "running", "policy": "stop",
+        "systemd": False,
         "sessions": [int(sid)], "environment_file": envfile}
 bad = [k for k in want if k not in d or d[k] != want[k]
        or type(d[k]) is not type(want[k])]
@@ -611,7 +644,8 @@ test_status_json_without_supervisor() {
 import json, sys
 d = json.load(open(sys.argv[1]))
 keys = {"running", "supervisor_pid", "agent_pid", "socket", "keys",
-        "locked", "policy", "systemd", "sessions", "environment_file"}
+        "locked", "agent_state", "policy", "systemd", "sessions",
+        "environment_file"}
 if d.get("running") is not False or set(d) != keys:
     print("got", d, "missing:", sorted(keys - set(d)),
           "extra:", sorted(set(d) - keys))
@@ -676,8 +710,8 @@ test_control_garbage_does_not_kill_supervisor() {
 test_stop_with_an_idle_client() {
 	lib_login_init a || return 0
 	d=$(lib_pids daemon)
-	# A STATUS request (type 4, version 1), sent only after the stop.
-	raw "$CTL" 000000050400000001 "$T/go" >"$T/held.out" &
+	# A STATUS request (type 4, version 2), sent only after the stop.
+	raw "$CTL" 000000050400000002 "$T/go" >"$T/held.out" &
 	held=$!
 	lib_track "$held"
 	lib_wait 5 test -e "$T/go.up" || { fail "no held client"; return; }

@@ -32,6 +32,8 @@ case $SSHENV_BIN in
 /*) ;;
 *) SSHENV_BIN=$top/$SSHENV_BIN ;;
 esac
+# shellcheck source=tests/shell/bins.inc
+. "$top/tests/shell/bins.inc"
 T=''
 sa_pid=''
 sids=''
@@ -51,11 +53,9 @@ setUp() {
 	[ -n "$path0" ] || path0=$PATH
 	mkdir "$T/bin" "$T/home" "$T/run" "$T/cfg" "$T/cfg/sshenv"
 	chmod 0700 "$T/run"
-	# A copy: the supervisor and the agent re-exec /proc/self/exe, so
-	# "^$T/bin/sshenv " finds this test's processes and no others.
-	cp "$SSHENV_BIN" "$T/bin/sshenv"
-	# The daemons live in the plugin beside the binary (src/plugin.h).
-	cp "$(dirname "$SSHENV_BIN")/sshenv-daemon.so" "$T/bin/"
+	# Copies: the helpers run under their full path, so "^$T/bin/"
+	# finds this test's processes and no others.
+	sshenv_copy "$T/bin" || return 1
 	export HOME="$T/home" XDG_RUNTIME_DIR="$T/run" \
 	    XDG_CONFIG_HOME="$T/cfg" PATH="$T/bin:$path0" SHELL=/bin/sh
 	unset SSH_AUTH_SOCK SSH_AGENT_PID SSH_CONNECTION SSH_CLIENT SSH_TTY \
@@ -105,13 +105,13 @@ wait_for() {
 
 # pids [WHAT]: this test's "sshenv WHAT" processes, on one line.
 pids() {
-	pgrep -f "^$T/bin/sshenv ${1:-}" | tr '\n' ' ' | sed 's/ $//'
+	pgrep -f "$(sshenv_re "$T/bin" "${1:-}")" | tr '\n' ' ' | sed 's/ $//'
 }
 
 # The activator and everything activated from it, by their command lines
 # (the activator's names $T, the activated ones start with $T/bin/).
 none_left() {
-	! pgrep -f "^$T/bin/sshenv " >/dev/null && ! alive "$sa_pid"
+	! pgrep -f "$(sshenv_re "$T/bin" "")" >/dev/null && ! alive "$sa_pid"
 }
 
 # alive PID: the process exists and is no zombie.
@@ -158,7 +158,7 @@ cmd_of() {
 # activated: the activator has exec'd its command.
 activated() {
 	case $(cmd_of "$sa_pid") in
-	"$T/bin/sshenv "*) return 0 ;;
+	"$T/bin/sshenv"*) return 0 ;;
 	esac
 	return 1
 }
@@ -356,8 +356,6 @@ test_last_logout_stops_only_the_agent() {
 	assertTrue "the agent did not stop after the last logout" \
 	    "wait_for 10 agent_down"
 	assertTrue "agent $apid still running" "gone $apid"
-	sleep 1.5
-	assertTrue "the supervisor left" "alive $sa_pid"
 	assertTrue "the environment file stays" \
 	    "wait_for 5 test ! -e '$HOME/.ssh/environment'"
 	assertTrue "control socket removed" "[ -S '$CTL' ]"
@@ -370,6 +368,8 @@ test_last_logout_stops_only_the_agent() {
 	assertEquals "agent_pid while idle" 0 "$(st agent_pid)"
 	assertEquals "sessions while idle" "" "$(st sessions)"
 	assertEquals "systemd while idle" true "$(st systemd)"
+	assertEquals "agent_state while idle" '"down"' "$(st agent_state)"
+	assertTrue "the supervisor left" "alive $sa_pid"
 
 	# A client at the agent socket meanwhile starts a fresh agent, as
 	# socket activation would: it holds no keys (they were wiped).
@@ -395,6 +395,55 @@ $(cat "$T/early.out")" 1 "$rc"
 	assertEquals "the same supervisor" "$sa_pid" "$(pids daemon)"
 	assertEquals "the same socket" "$SOCK" "$(var "$T/b.env" SSH_AUTH_SOCK)"
 	assertTrue "ssh-add -l did not answer again" answers
+}
+
+# sigterm_pending PID: SIGTERM (15) waits in PID's process-wide pending
+# set: sent, but not acted on (the process is held stopped).
+sigterm_pending() {
+	_m=$(sed -n 's/^ShdPnd:[[:space:]]*//p' "/proc/$1/status" 2>/dev/null)
+	[ -n "$_m" ] && [ $((0x$_m & 0x4000)) -ne 0 ]
+}
+
+# state_is STATE: `sshenv status --json` shows that agent_state.
+state_is() {
+	status_json
+	[ "$(st agent_state)" = "\"$1\"" ]
+}
+
+# A login that arrives while the agent is being stopped (the last session
+# has ended) waits for it to go and gets a new agent: never the dying
+# one's pid.  An agent that ignores SIGTERM is killed after a grace.
+test_init_while_the_agent_stops() {
+	activate_supervisor || return 0
+	login a || return 0
+	assertEquals "init exit status: $(cat "$T/a.err")" 0 "$rc"
+	apid=$(pids agent)
+	# Held stopped, the agent cannot act on the SIGTERM that comes.
+	kill -STOP "$apid"
+	logout_by_kill "$sid"
+	assertTrue "SIGTERM sent after the last logout" \
+	    "wait_for 10 sigterm_pending $apid"
+	assertTrue "status says stopping" "state_is stopping"
+	# shellcheck disable=SC2016 # expanded by the login's shell
+	setsid sh -c 'echo $$ >"$0.sid"; sshenv init -s >"$0.env" 2>"$0.err"
+echo $? >"$0.rc"
+exec sleep 300' "$T/b" </dev/null >/dev/null 2>&1 &
+	assertTrue "init waits while the old agent stops" \
+	    "wait_for 10 state_is restarting"
+	assertFalse "init answered before the old agent went" \
+	    "[ -s '$T/b.rc' ]"
+	[ -s "$T/b.sid" ] && sids="$sids $(cat "$T/b.sid")"
+	# The agent never acts on SIGTERM: the grace (5 s) ends in SIGKILL.
+	assertTrue "the stuck agent is killed" "wait_for 15 gone $apid"
+	assertTrue "init finished" "wait_for 15 test -s '$T/b.rc'"
+	assertEquals "init exit status: $(cat "$T/b.err")" 0 "$(cat "$T/b.rc")"
+	apid2=$(pids agent)
+	assertNotEquals "a new agent" "" "$apid2"
+	assertNotEquals "not the dying agent" "$apid" "$apid2"
+	assertEquals "init names the new agent" "$apid2" \
+	    "$(var "$T/b.env" SSH_AGENT_PID)"
+	assertTrue "ssh-add -l answers" answers
+	assertTrue "status says running" "state_is running"
 }
 
 test_notify_socket_gets_ready() {

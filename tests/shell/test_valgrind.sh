@@ -246,7 +246,7 @@ test_agent_under_valgrind() {
 	# For keys added with -c, the agent asks through SSH_ASKPASS.
 	SSH_ASKPASS=$V/bin/confirm DISPLAY=:valgrind
 	export SSH_ASKPASS DISPLAY
-	v_start "$W/agent.vg" "$SSHENV_BIN" agent -D -a "$SOCK"
+	v_start "$W/agent.vg" "$SSHENV_BUILD/sshenv-agent" -D -a "$SOCK"
 	unset SSH_ASKPASS DISPLAY
 	v_wait 600 v_answers
 	assertTrue "the agent answers under valgrind: \
@@ -357,7 +357,7 @@ test_supervisor_under_valgrind() {
 	printf '[session]\nlinger = 1\non_last_logout = lock\n' \
 	    >"$W/cfg/sshenv/config"
 	SOCK=$W/run/sshenv/agent.sock
-	v_start "$W/daemon.vg" "$SSHENV_BIN" daemon -D
+	v_start "$W/daemon.vg" "$SSHENV_BUILD/sshenv-supervisor" -D
 	v_wait 600 test -S "$W/run/sshenv/control.sock"
 	assertTrue "the supervisor listens under valgrind: \
 $(cat "$W/daemon.vg.out")" $? || return 0

@@ -79,7 +79,7 @@ print_hex(const uint8_t *p, size_t n, int reverse)
 	printf("\n");
 }
 
-/* Finds the secret in the private section; 0, or an err.h code. */
+/* Finds the secret in the private section; 0, or an sserr.h code. */
 static int
 secret_of(struct wire *priv, const uint8_t **p, size_t *n)
 {

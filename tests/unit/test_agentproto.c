@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "agentproto.h"
-#include "err.h"
+#include "sserr.h"
 #include "unit.h"
 #include "wire.h"
 

@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "err.h"
+#include "sserr.h"
 #include "keyfile.h"
 #include "unit.h"
 

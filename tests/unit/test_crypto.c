@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "crypto.h"
-#include "err.h"
+#include "sserr.h"
 #include "keyfile.h"
 #include "runproc.h"
 #include "unit.h"
@@ -142,7 +142,7 @@ test_parse_plain(void)
 			continue;
 		r = crypto_key_parse(kf->form, kf->formlen, &k);
 		if (r != 0)
-			fprintf(stderr, "  %s: %s\n", keyname[i], err_str(r));
+			fprintf(stderr, "  %s: %s\n", keyname[i], sserr_str(r));
 		CHECK_EQ(r, 0);
 		if (r != 0)
 			continue;
@@ -170,7 +170,7 @@ test_parse_certified(void)
 		r = crypto_key_parse(wire_ptr(&w), wire_avail(&w), &k);
 		if (r != 0)
 			fprintf(stderr, "  %s cert: %s\n", keyname[i],
-			    err_str(r));
+			    sserr_str(r));
 		CHECK_EQ(r, 0);
 		if (r == 0) {
 			/* The public blob is the certificate. */
@@ -252,7 +252,7 @@ check_sign_verify(const struct keyfile *kf, struct crypto_key *k,
 	r = crypto_verify(kf->pub, kf->publen, data, sizeof(data), sig,
 	    siglen);
 	if (r != 0)
-		fprintf(stderr, "  %s: verify: %s\n", label, err_str(r));
+		fprintf(stderr, "  %s: verify: %s\n", label, sserr_str(r));
 	CHECK_EQ(r, 0);
 
 	/* One flipped bit of data, at each end and in the middle. */
@@ -817,7 +817,7 @@ test_rsa_wrong_d(void)
 		r = crypto_verify(kf->pub, kf->publen, data, sizeof(data),
 		    wire_ptr(&w), wire_avail(&w));
 		fprintf(stderr, "  key with a wrong d accepted; its signature "
-		    "verifies: %s\n", r == 0 ? "yes" : err_str(r));
+		    "verifies: %s\n", r == 0 ? "yes" : sserr_str(r));
 		crypto_key_unref(k);
 	}
 	wire_free(&w);

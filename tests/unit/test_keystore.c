@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "crypto.h"
-#include "err.h"
+#include "sserr.h"
 #include "keyfile.h"
 #include "keystore.h"
 #include "unit.h"

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "err.h"
+#include "sserr.h"
 #include "runproc.h"
 #include "shellenv.h"
 #include "unit.h"

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "err.h"
+#include "sserr.h"
 #include "unit.h"
 #include "wire.h"
 

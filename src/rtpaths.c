@@ -4,15 +4,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "err.h"
-#include "paths.h"
+#include "compat.h"
+#include "sserr.h"
+#include "rtpaths.h"
 
-const char *paths_progname;
+const char *rtpaths_progname;
 
 static int
 join(char *out, const char *dir, const char *name)
@@ -23,7 +25,7 @@ join(char *out, const char *dir, const char *name)
 }
 
 int
-paths_init(struct paths *p, const char *override, const char *envfile)
+rtpaths_init(struct rtpaths *p, const char *override, const char *envfile)
 {
 	struct sockaddr_un sun;
 	const char *xdg = getenv("XDG_RUNTIME_DIR"), *home = getenv("HOME");
@@ -63,7 +65,7 @@ paths_init(struct paths *p, const char *override, const char *envfile)
 }
 
 int
-paths_check_dir(const char *dir)
+rtpaths_check_dir(const char *dir)
 {
 	struct stat st;
 
@@ -81,20 +83,20 @@ paths_check_dir(const char *dir)
 }
 
 int
-paths_ensure_dir(const char *dir)
+rtpaths_ensure_dir(const char *dir)
 {
 	int r;
 
-	if ((r = paths_check_dir(dir)) != ERR_SYSTEM || errno != ENOENT)
+	if ((r = rtpaths_check_dir(dir)) != ERR_SYSTEM || errno != ENOENT)
 		return r;
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
 		return ERR_SYSTEM;
 	/* Whoever made it, it must pass the same checks now. */
-	return paths_check_dir(dir);
+	return rtpaths_check_dir(dir);
 }
 
 int
-paths_check_file(const char *path)
+rtpaths_check_file(const char *path)
 {
 	struct stat st;
 
@@ -119,7 +121,7 @@ fill_sun(struct sockaddr_un *sun, const char *path)
 }
 
 int
-paths_connect(const char *path, int *fdp)
+rtpaths_connect(const char *path, int *fdp)
 {
 	struct sockaddr_un sun;
 	int fd, r;
@@ -138,18 +140,18 @@ paths_connect(const char *path, int *fdp)
 }
 
 int
-paths_alive(const char *path)
+rtpaths_alive(const char *path)
 {
 	int fd;
 
-	if (paths_connect(path, &fd) != 0)
+	if (rtpaths_connect(path, &fd) != 0)
 		return 0;
 	close(fd);
 	return 1;
 }
 
 int
-paths_listen(const char *path, int *fdp)
+rtpaths_listen(const char *path, int *fdp)
 {
 	struct sockaddr_un sun;
 	struct stat st;
@@ -162,7 +164,7 @@ paths_listen(const char *path, int *fdp)
 	if (lstat(path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode) || st.st_uid != getuid())
 			return ERR_EXISTS;
-		if (paths_alive(path))
+		if (rtpaths_alive(path))
 			return ERR_BUSY;
 		if (unlink(path) != 0)
 			return ERR_SYSTEM;
@@ -183,14 +185,14 @@ paths_listen(const char *path, int *fdp)
 }
 
 int
-paths_read_pid(const char *path, long *pid)
+rtpaths_read_pid(const char *path, long *pid)
 {
 	char buf[32], *end;
 	ssize_t n;
 	int fd, r;
 
 	*pid = 0;
-	if ((r = paths_check_file(path)) != 0)
+	if ((r = rtpaths_check_file(path)) != 0)
 		return r;
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 		return errno == ENOENT ? ERR_NOT_FOUND : ERR_SYSTEM;
@@ -199,8 +201,11 @@ paths_read_pid(const char *path, long *pid)
 	if (n <= 0)
 		return ERR_FORMAT;
 	buf[n] = '\0';
+	errno = 0;
 	*pid = strtol(buf, &end, 10);
-	if (*pid < 2 || (*end != '\n' && *end != '\0')) {
+	/* Never 0, 1 or -1: kill() would reach a group or everything. */
+	if (errno != 0 || *pid < 2 || *pid > INT_MAX ||
+	    (*end != '\n' && *end != '\0')) {
 		*pid = 0;
 		return ERR_FORMAT;
 	}
@@ -208,32 +213,77 @@ paths_read_pid(const char *path, long *pid)
 }
 
 int
-paths_write_pid(const char *path, long pid)
+rtpaths_write_file(const char *path, const void *buf, size_t len)
 {
-	char tmp[PATHS_MAX + 16], buf[32];
-	int fd, n, r = ERR_SYSTEM;
+	char tmp[PATHS_MAX + 16];
+	const char *p = buf;
+	ssize_t n;
+	int fd = -1, r = ERR_SYSTEM, e;
 
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >=
+	    sizeof(tmp))
 		return ERR_PATH_TOO_LONG;
-	n = snprintf(buf, sizeof(buf), "%ld\n", pid);
-	unlink(tmp);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC, 0600)) < 0)
+	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0)
 		return ERR_SYSTEM;
-	if (write(fd, buf, (size_t)n) == n && close(fd) == 0) {
-		fd = -1;
-		if (rename(tmp, path) == 0)
-			r = 0;
-	}
+	if (fchmod(fd, 0600) != 0)
+		goto out;
+	for (; len > 0; p += n, len -= (size_t)n)
+		if ((n = write(fd, p, len)) < 0)
+			goto out;
+	/* On disk before it is in place: a crash leaves old or new. */
+	if (fsync(fd) != 0)
+		goto out;
+	e = close(fd);
+	fd = -1;
+	if (e != 0 || rename(tmp, path) != 0)
+		goto out;
+	tmp[0] = '\0';
+	r = 0;
+out:
+	e = errno;
 	if (fd >= 0)
 		close(fd);
-	if (r != 0)
+	if (tmp[0] != '\0')
 		unlink(tmp);
+	errno = e;
 	return r;
 }
 
 int
-paths_inherited_fd(const char *name, int index)
+rtpaths_write_pid(const char *path, long pid)
+{
+	char buf[32];
+	int n;
+
+	n = snprintf(buf, sizeof(buf), "%ld\n", pid);
+	return rtpaths_write_file(path, buf, (size_t)n);
+}
+
+int
+rtpaths_lock(const char *path, long timeout_ms, const char *live_sock,
+    int *fdp)
+{
+	long deadline = compat_now_ms() + timeout_ms;
+	int fd;
+
+	*fdp = -1;
+	if ((fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+	    0600)) < 0)
+		return ERR_SYSTEM;
+	while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		if (errno != EWOULDBLOCK || compat_now_ms() > deadline ||
+		    (live_sock != NULL && rtpaths_alive(live_sock))) {
+			close(fd);
+			return ERR_BUSY;
+		}
+		compat_sleep_ms(5);
+	}
+	*fdp = fd;
+	return 0;
+}
+
+int
+rtpaths_inherited_fd(const char *name, int index)
 {
 	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
 	const char *names = getenv("LISTEN_FDNAMES"), *p;
@@ -261,7 +311,7 @@ paths_inherited_fd(const char *name, int index)
 }
 
 void
-paths_forget_inherited(void)
+rtpaths_forget_inherited(void)
 {
 	unsetenv("LISTEN_PID");
 	unsetenv("LISTEN_FDS");
@@ -269,7 +319,7 @@ paths_forget_inherited(void)
 }
 
 int
-paths_self_exe(const char *argv0, char *buf, size_t size)
+rtpaths_self_exe(const char *argv0, char *buf, size_t size)
 {
 	char cand[PATHS_MAX], resolved[PATH_MAX];
 	const char *path = getenv("PATH"), *p, *end;
@@ -310,8 +360,52 @@ found:
 	return 0;
 }
 
+#ifndef SSHENV_LIBEXECDIR
+#define SSHENV_LIBEXECDIR "/usr/local/libexec"
+#endif
+
 int
-paths_sock_name(int fd, char *buf, size_t size)
+rtpaths_helper(const char *name, char *buf, size_t size)
+{
+	char self[PATHS_MAX], *slash;
+	const char *dirs[3];
+	size_t i;
+	int r, n;
+
+	buf[0] = '\0';
+	if ((r = rtpaths_self_exe(rtpaths_progname, self, sizeof(self))) != 0)
+		return r;
+	if ((slash = strrchr(self, '/')) == NULL)
+		return ERR_NOT_FOUND;
+	*slash = '\0';
+	/*
+	 * Beside us (a build tree, or the helpers themselves), then where
+	 * an install tree puts them relative to us (so that a tree moved
+	 * whole still works), then where this build was told to install
+	 * them.
+	 */
+	dirs[0] = "";
+	dirs[1] = "/../libexec/sshenv";
+	dirs[2] = NULL;
+	for (i = 0; i < 3; i++) {
+		if (dirs[i] != NULL)
+			n = snprintf(buf, size, "%s%s/%s", self, dirs[i], name);
+		else
+			n = snprintf(buf, size, "%s/sshenv/%s",
+			    SSHENV_LIBEXECDIR, name);
+		if (n < 0 || (size_t)n >= size) {
+			buf[0] = '\0';
+			return ERR_PATH_TOO_LONG;
+		}
+		if (access(buf, X_OK) == 0)
+			return 0;
+	}
+	buf[0] = '\0';
+	return ERR_NOT_FOUND;
+}
+
+int
+rtpaths_sock_name(int fd, char *buf, size_t size)
 {
 	struct sockaddr_un sun;
 	socklen_t len = sizeof(sun);

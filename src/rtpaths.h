@@ -1,16 +1,16 @@
 /*
- * paths: where sshenv keeps its runtime state, and the checks that make a
+ * rtpaths: where sshenv keeps its runtime state, and the checks that make a
  * directory or socket safe to use: owned by us, not a symlink, not open to
  * others, short enough for sun_path.
  */
-#ifndef SSHENV_PATHS_H
-#define SSHENV_PATHS_H
+#ifndef SSHENV_RTPATHS_H
+#define SSHENV_RTPATHS_H
 
 #include <stddef.h>
 
 #define PATHS_MAX 4096
 
-struct paths {
+struct rtpaths {
 	char rundir[PATHS_MAX];		/* 0700, ours */
 	char ctl_sock[PATHS_MAX];	/* supervisor control socket */
 	char agent_sock[PATHS_MAX];	/* the stable agent socket */
@@ -28,7 +28,7 @@ struct paths {
  * envfile if non-NULL, else $HOME/.ssh/environment.  Creates nothing.
  * ERR_PATH_TOO_LONG if a socket path would not fit sun_path.
  */
-int paths_init(struct paths *p, const char *override, const char *envfile);
+int rtpaths_init(struct rtpaths *p, const char *override, const char *envfile);
 
 /*
  * Makes sure dir exists as a real directory owned by us with no access for
@@ -36,50 +36,75 @@ int paths_init(struct paths *p, const char *override, const char *envfile);
  * /tmp never) with mode 0700.  ERR_SYMLINK, ERR_BAD_OWNER, ERR_BAD_MODE
  * when it is not safe; nothing is followed or chmod'ed behind the user.
  */
-int paths_ensure_dir(const char *dir);
+int rtpaths_ensure_dir(const char *dir);
 
 /*
  * Checks, without creating it, that dir is a real directory of ours with
  * no access for others (ERR_SYSTEM with errno ENOENT if it is missing).
  */
-int paths_check_dir(const char *dir);
+int rtpaths_check_dir(const char *dir);
 
 /* Checks a path that must be ours and not a symlink, if it exists. */
-int paths_check_file(const char *path);
+int rtpaths_check_file(const char *path);
 
 /* Binds a listening unix socket, mode 0600; a dead socket of ours there is
  * replaced, a live one is ERR_BUSY, anything else ERR_EXISTS. */
-int paths_listen(const char *path, int *fd);
+int rtpaths_listen(const char *path, int *fd);
 /* Connects to a unix socket; ERR_NO_SERVER if nothing answers. */
-int paths_connect(const char *path, int *fd);
+int rtpaths_connect(const char *path, int *fd);
 /* 1 if something accepts connections at path. */
-int paths_alive(const char *path);
+int rtpaths_alive(const char *path);
 
-/* Reads a pid file of ours: 0 and *pid, or an error. */
-int paths_read_pid(const char *path, long *pid);
-/* Writes a pid file atomically (temp file, rename), mode 0600. */
-int paths_write_pid(const char *path, long pid);
+/* Reads a pid file of ours: 0 and *pid (2..INT_MAX), or an error. */
+int rtpaths_read_pid(const char *path, long *pid);
+/* Writes a pid file with rtpaths_write_file. */
+int rtpaths_write_pid(const char *path, long pid);
 
-/* argv[0] of the process, set once at start, for paths_self_exe. */
-extern const char *paths_progname;
+/*
+ * Replaces path with len bytes of buf atomically: a temporary file in the
+ * same directory, mode 0600, written, fsynced and renamed over path; on
+ * any failure path is untouched and the temporary file removed.  0,
+ * ERR_PATH_TOO_LONG or ERR_SYSTEM (errno says why).
+ */
+int rtpaths_write_file(const char *path, const void *buf, size_t len);
+
+/*
+ * Opens (creating, 0600, never through a symlink) the lock file path and
+ * takes an exclusive flock on it, waiting up to timeout_ms; gives up at
+ * once, with ERR_BUSY, when live_sock is non-NULL and something answers
+ * there.  0 and *fdp (close it to release), ERR_BUSY or ERR_SYSTEM.
+ */
+int rtpaths_lock(const char *path, long timeout_ms, const char *live_sock,
+    int *fdp);
+
+/* argv[0] of the process, set once at start, for rtpaths_self_exe. */
+extern const char *rtpaths_progname;
 
 /*
  * The absolute path of our own binary, to start the supervisor or the
  * agent with: /proc/self/exe where there is one, else argv0 resolved
  * directly or through $PATH.  0 or ERR_NOT_FOUND.
  */
-int paths_self_exe(const char *argv0, char *buf, size_t size);
+int rtpaths_self_exe(const char *argv0, char *buf, size_t size);
+
+/*
+ * The path of helper name ("sshenv-agent", "sshenv-supervisor"): beside
+ * our own binary, in ../libexec/sshenv relative to it, or in the
+ * LIBEXECDIR/sshenv this build was configured with; the first that is
+ * executable.  0, ERR_NOT_FOUND or ERR_PATH_TOO_LONG (buf is "" then).
+ */
+int rtpaths_helper(const char *name, char *buf, size_t size);
 
 /*
  * A listening socket passed by systemd socket activation (LISTEN_PID,
  * LISTEN_FDS, LISTEN_FDNAMES): the one named name, or the index-th when
  * no names were given.  -1 if there is none.
  */
-int paths_inherited_fd(const char *name, int index);
+int rtpaths_inherited_fd(const char *name, int index);
 /* The path a listening unix socket is bound to, into buf; 0 or an error
  * (buf is left unchanged then). */
-int paths_sock_name(int fd, char *buf, size_t size);
+int rtpaths_sock_name(int fd, char *buf, size_t size);
 /* Clears those variables, so that children do not take them for theirs. */
-void paths_forget_inherited(void);
+void rtpaths_forget_inherited(void);
 
 #endif

@@ -1,10 +1,10 @@
 /*
- * err: the project's error codes.  Library modules return 0 or one of these
+ * sserr: the project's error codes.  Library modules return 0 or one of these
  * negative codes and never print; the CLI and the daemons turn a code into
- * words with err_str() in one place.
+ * words with sserr_str() in one place.
  */
-#ifndef SSHENV_ERR_H
-#define SSHENV_ERR_H
+#ifndef SSHENV_SSERR_H
+#define SSHENV_SSERR_H
 
 enum {
 	ERR_OK = 0,
@@ -40,6 +40,6 @@ enum {
 };
 
 /* A static, human-readable message for code; never NULL. */
-const char *err_str(int code);
+const char *sserr_str(int code);
 
 #endif

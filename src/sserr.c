@@ -1,4 +1,4 @@
-#include "err.h"
+#include "sserr.h"
 
 static const char *const messages[] = {
 	[0] = "success",
@@ -33,7 +33,7 @@ static const char *const messages[] = {
 };
 
 const char *
-err_str(int code)
+sserr_str(int code)
 {
 	if (code > 0 || code < ERR_LAST || messages[-code] == 0)
 		return "unknown error";
