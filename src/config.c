@@ -42,10 +42,12 @@ static const struct option options[] = {
 	{ "log", "level", OPT_CHOICE, F(log_level), level_choices, "info" },
 };
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
+_Static_assert(NOPTIONS == CONFIG_NOPTIONS, "CONFIG_NOPTIONS is the table's size");
 
 struct parse_state {
 	struct config *c;
 	const char *file;
+	uint8_t fileno;		/* in c->files, from 1 */
 	FILE *f;
 	int line;
 	char *err;
@@ -117,11 +119,12 @@ config_defaults(struct config *c)
 {
 	size_t i;
 
-	memset(c, 0, sizeof(*c));
-	for (i = 0; i < NOPTIONS; i++) {
+	/* The file names stay untouched past their first byte. */
+	memset(c, 0, offsetof(struct config, files));
+	for (i = 0; i < CONFIG_MAXFILES; i++)
+		c->files[i][0] = '\0';
+	for (i = 0; i < NOPTIONS; i++)
 		set_value(c, &options[i], options[i].def);
-		snprintf(c->origin[i], sizeof(c->origin[i]), "default");
-	}
 }
 
 static int
@@ -145,8 +148,8 @@ on_entry(void *user, const char *section, const char *name,
 				    value, section, name);
 			return 0;
 		}
-		snprintf(st->c->origin[i], sizeof(st->c->origin[i]),
-		    "%s:%d", st->file, st->line);
+		st->c->origin[i].file = st->fileno;
+		st->c->origin[i].line = (uint32_t)st->line;
 		return 1;
 	}
 	/* inih goes on after an error: report the first. */
@@ -178,11 +181,18 @@ config_load_stream(struct config *c, FILE *f, const char *name, char *err,
     size_t errlen)
 {
 	struct parse_state st;
+	size_t i;
 	int r;
 
 	memset(&st, 0, sizeof(st));
 	st.c = c;
 	st.file = name;
+	/* A slot for the name, for origins: its own, a free one, or the last. */
+	for (i = 0; i < CONFIG_MAXFILES - 1; i++)
+		if (c->files[i][0] == '\0' || strcmp(c->files[i], name) == 0)
+			break;
+	snprintf(c->files[i], sizeof(c->files[i]), "%s", name);
+	st.fileno = (uint8_t)(i + 1);
 	st.f = f;
 	st.err = err;
 	st.errlen = errlen;
@@ -268,7 +278,13 @@ config_print(const struct config *c, FILE *f)
 			fputs(options[i].choices[*(const int *)field], f);
 			break;
 		}
-		fprintf(f, "\t# %s\n", c->origin[i]);
+		if (c->origin[i].file == 0 ||
+		    c->origin[i].file > CONFIG_MAXFILES)
+			fprintf(f, "\t# default\n");
+		else
+			fprintf(f, "\t# %s:%u\n",
+			    c->files[c->origin[i].file - 1],
+			    c->origin[i].line);
 	}
 }
 

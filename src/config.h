@@ -14,6 +14,9 @@
 
 enum logout_policy { POLICY_STOP, POLICY_LOCK, POLICY_KEEP };
 
+#define CONFIG_NOPTIONS 10	/* the keys in config.c's table */
+#define CONFIG_MAXFILES 2	/* /etc/sshenv.conf and the user's */
+
 struct config {
 	uint32_t lifetime;		/* [agent] lifetime, seconds, 0 none */
 	int confirm;			/* [agent] confirm */
@@ -25,8 +28,17 @@ struct config {
 	int write_env;			/* [files] write_environment */
 	char rundir[PATHS_MAX];		/* [files] runtime_dir */
 	int log_level;			/* [log] level, a log.h level */
-	/* Where each value came from: "default" or "FILE:LINE". */
-	char origin[16][PATHS_MAX + 16];
+	/*
+	 * Where each value came from: line `line` of files[file - 1], or the
+	 * default (file 0).  Compact on purpose: every process of sshenv
+	 * holds a config, and a string per key cost 64 KiB of each one's
+	 * private memory.
+	 */
+	struct {
+		uint8_t file;
+		uint32_t line;
+	} origin[CONFIG_NOPTIONS];
+	char files[CONFIG_MAXFILES][PATHS_MAX];
 };
 
 /* Fills c with the built-in defaults. */

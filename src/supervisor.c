@@ -1178,18 +1178,39 @@ usage(void)
 	fprintf(stderr, "usage: sshenv daemon [-D] [-F config]\n");
 }
 
+static int supervise(struct supervisor *sv, int argc, char **argv);
+
+/*
+ * The supervisor lives on the heap, not the stack: calloc'ed memory the
+ * size of its path buffers stays untouched, not dirty, where it is not
+ * written (the stack copy cost 150 KiB of private memory per user).
+ */
 int
 supervisor_main(int argc, char **argv)
 {
-	struct supervisor sv;
+	struct supervisor *sv;
+	int rc;
+
+	if ((sv = calloc(1, sizeof(*sv))) == NULL) {
+		fprintf(stderr, "sshenv daemon: out of memory\n");
+		return EXIT_ERROR;
+	}
+	rc = supervise(sv, argc, argv);
+	explicit_bzero(sv->lock_pass, sizeof(sv->lock_pass));
+	free(sv);
+	return rc;
+}
+
+static int
+supervise(struct supervisor *sv, int argc, char **argv)
+{
 	char err[PATHS_MAX + 256], *end;
 	int opt, foreground = 0, r, rc;
 	long n;
 
-	memset(&sv, 0, sizeof(sv));
-	sv.ready_fd = -1;
-	sv.lock_fd = -1;
-	sv.agent_fd = -1;
+	sv->ready_fd = -1;
+	sv->lock_fd = -1;
+	sv->agent_fd = -1;
 	optind = 1;
 	while ((opt = getopt(argc, argv, "+DF:R:h")) != -1) {
 		switch (opt) {
@@ -1197,7 +1218,7 @@ supervisor_main(int argc, char **argv)
 			foreground = 1;
 			break;
 		case 'F':
-			sv.config_file = optarg;
+			sv->config_file = optarg;
 			break;
 		case 'R':
 			/* The readiness pipe from the client that starts us. */
@@ -1208,10 +1229,10 @@ supervisor_main(int argc, char **argv)
 				usage();
 				return EXIT_USAGE;
 			}
-			sv.ready_fd = (int)n;
+			sv->ready_fd = (int)n;
 			/* Ours alone: an agent holding it open would keep the
 			 * client waiting for its end. */
-			if (fcntl(sv.ready_fd, F_SETFD, FD_CLOEXEC) != 0) {
+			if (fcntl(sv->ready_fd, F_SETFD, FD_CLOEXEC) != 0) {
 				usage();
 				return EXIT_USAGE;
 			}
@@ -1225,38 +1246,38 @@ supervisor_main(int argc, char **argv)
 		usage();
 		return EXIT_USAGE;
 	}
-	config_defaults(&sv.cfg);
-	if (config_load(&sv.cfg, sv.config_file, err, sizeof(err)) != 0) {
+	config_defaults(&sv->cfg);
+	if (config_load(&sv->cfg, sv->config_file, err, sizeof(err)) != 0) {
 		fprintf(stderr, "sshenv daemon: %s\n", err);
-		signal_ready(&sv, "E%s", err);
+		signal_ready(sv, "E%s", err);
 		return EXIT_ERROR;
 	}
-	if ((r = rtpaths_init(&sv.paths, sv.cfg.rundir, sv.cfg.envfile)) != 0 ||
-	    (r = rtpaths_ensure_dir(sv.paths.rundir)) != 0) {
-		fprintf(stderr, "sshenv daemon: %s: %s\n", sv.paths.rundir,
+	if ((r = rtpaths_init(&sv->paths, sv->cfg.rundir, sv->cfg.envfile)) != 0 ||
+	    (r = rtpaths_ensure_dir(sv->paths.rundir)) != 0) {
+		fprintf(stderr, "sshenv daemon: %s: %s\n", sv->paths.rundir,
 		    sserr_str(r));
-		signal_ready(&sv, "E%s: %s", sv.paths.rundir, sserr_str(r));
+		signal_ready(sv, "E%s: %s", sv->paths.rundir, sserr_str(r));
 		return EXIT_ERROR;
 	}
-	if ((r = rtpaths_helper("sshenv-agent", sv.exe, sizeof(sv.exe))) != 0) {
+	if ((r = rtpaths_helper("sshenv-agent", sv->exe, sizeof(sv->exe))) != 0) {
 		fprintf(stderr, "sshenv daemon: cannot find sshenv-agent: %s\n",
 		    sserr_str(r));
-		signal_ready(&sv, "Ecannot find sshenv-agent: %s",
+		signal_ready(sv, "Ecannot find sshenv-agent: %s",
 		    sserr_str(r));
 		return EXIT_ERROR;
 	}
-	if ((r = take_lock(&sv)) != 0) {
+	if ((r = take_lock(sv)) != 0) {
 		/* Another supervisor won the race: that is success. */
 		if (r == ERR_BUSY)
-			signal_ready(&sv, "R");
+			signal_ready(sv, "R");
 		else
-			signal_ready(&sv, "E%s: %s", sv.paths.daemon_lock,
+			signal_ready(sv, "E%s: %s", sv->paths.daemon_lock,
 			    strerror(errno));
 		return r == ERR_BUSY ? EXIT_OK : EXIT_ERROR;
 	}
-	if (gethostname(sv.host, sizeof(sv.host) - 1) != 0)
-		snprintf(sv.host, sizeof(sv.host), "unknown");
-	sv.managed = foreground && getenv("NOTIFY_SOCKET") != NULL;
+	if (gethostname(sv->host, sizeof(sv->host) - 1) != 0)
+		snprintf(sv->host, sizeof(sv->host), "unknown");
+	sv->managed = foreground && getenv("NOTIFY_SOCKET") != NULL;
 	version_export();	/* for the agents we start */
 	signal(SIGPIPE, SIG_IGN);
 	umask(077);
@@ -1265,13 +1286,12 @@ supervisor_main(int argc, char **argv)
 			return EXIT_ERROR;
 		detach_stdio();
 	}
-	log_init("sshenv-supervisor", foreground, sv.cfg.log_level);
-	rc = sv_run(&sv);
-	if (sv.agent_fd >= 0)
-		close(sv.agent_fd);
+	log_init("sshenv-supervisor", foreground, sv->cfg.log_level);
+	rc = sv_run(sv);
+	if (sv->agent_fd >= 0)
+		close(sv->agent_fd);
 	/* Last, so that `sshenv stop` can wait for this file to go. */
-	unlink(sv.paths.daemon_pid);
-	explicit_bzero(sv.lock_pass, sizeof(sv.lock_pass));
-	close(sv.lock_fd);
+	unlink(sv->paths.daemon_pid);
+	close(sv->lock_fd);
 	return rc;
 }

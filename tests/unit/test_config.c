@@ -116,6 +116,8 @@ test_example_has_every_key(void)
 	CHECK_EQ(config_load(&c, example_path(), errbuf, sizeof(errbuf)), 0);
 	memset(defaults.origin, 0, sizeof(defaults.origin));
 	memset(c.origin, 0, sizeof(c.origin));
+	memset(defaults.files, 0, sizeof(defaults.files));
+	memset(c.files, 0, sizeof(c.files));
 	CHECK(memcmp(&defaults, &c, sizeof(c)) == 0);
 }
 
