@@ -1,12 +1,14 @@
 /*
  * The built-in agent: a libuv loop serving the SSH agent protocol on a unix
  * socket.  Each connection handles one request at a time, in order, as
- * clients expect; signatures run on libuv's thread pool so that a slow RSA
- * signature for one client never holds up another.
+ * clients expect; signatures run on our own signing threads (signpool.h
+ * says why not libuv's pool) so that a slow RSA signature for one client
+ * never holds up another.
  */
 #include <errno.h>
 #include <stddef.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1003,7 +1005,8 @@ agent_main(int argc, char **argv)
 	int opt, foreground = 0, debug = 0, do_kill = 0, fd = -1, r, locked;
 	int rc = EXIT_ERROR, inherited = 0;
 	const char *sock = NULL;
-	char shown[PATHS_MAX];
+	char shown[PATHS_MAX], *end;
+	long lfd;
 	pid_t pid;
 
 	memset(&a, 0, sizeof(a));
@@ -1030,11 +1033,14 @@ agent_main(int argc, char **argv)
 			break;
 		case 'S':
 			/* A listening socket handed over by the supervisor. */
-			fd = atoi(optarg);
-			if (fd < 3) {
+			errno = 0;
+			lfd = strtol(optarg, &end, 10);
+			if (errno != 0 || *end != '\0' || lfd < 3 ||
+			    lfd > INT_MAX) {
 				agent_usage();
 				return EXIT_USAGE;
 			}
+			fd = (int)lfd;
 			break;
 		case 't':
 			if (duration_parse(optarg, &a.lifetime) != 0 ||

@@ -328,6 +328,14 @@ print_env(const struct client *cl, const struct ctl_reply *rp, int keep_sock)
 	return r == 0 ? EXIT_OK : EXIT_ERROR;
 }
 
+/* A login through sshd: how init and doctor tell a forwarded agent. */
+static int
+ssh_login(void)
+{
+	return getenv("SSH_CONNECTION") != NULL ||
+	    getenv("SSH_CLIENT") != NULL;
+}
+
 /* A forwarded agent: sshd set SSH_AUTH_SOCK, not us, and it answers. */
 static const char *
 forwarded_agent(const struct client *cl)
@@ -336,7 +344,7 @@ forwarded_agent(const struct client *cl)
 
 	if (s == NULL || *s == '\0' || strcmp(s, cl->paths.agent_sock) == 0)
 		return NULL;
-	if (getenv("SSH_CONNECTION") == NULL && getenv("SSH_CLIENT") == NULL)
+	if (!ssh_login())
 		return NULL;
 	return rtpaths_alive(s) ? s : NULL;
 }
@@ -874,10 +882,9 @@ client_doctor(int argc, char **argv)
 		snprintf(msg, sizeof(msg), "SSH_AUTH_SOCK=%s answers (%u "
 		    "key%s): %s", sock, n, n == 1 ? "" : "s",
 		    !fwd ? "sshenv's local agent" :
-		    getenv("SSH_CONNECTION") != NULL ?
-		    "a forwarded agent" : "another agent");
-		verdict(fwd && getenv("SSH_CONNECTION") == NULL ? "warn" :
-		    "ok", msg, fwd && getenv("SSH_CONNECTION") == NULL ?
+		    ssh_login() ? "a forwarded agent" : "another agent");
+		verdict(fwd && !ssh_login() ? "warn" :
+		    "ok", msg, fwd && !ssh_login() ?
 		    "eval \"$(sshenv env)\" to use sshenv's agent" : NULL);
 	}
 	if (home != NULL) {

@@ -357,7 +357,7 @@ lock_done(struct supervisor *sv, int op, int result)
 			    sserr_str(result));
 	}
 	if (sv->lock == LK_OPEN)
-		explicit_bzero(sv->lock_pass, sizeof(sv->lock_pass));
+		compat_wipe(sv->lock_pass, sizeof(sv->lock_pass));
 	serve_waiting(sv);
 }
 
@@ -392,7 +392,7 @@ job_done(uv_work_t *req, int status)
 		reply_status(c, j->result == 0 ? (int32_t)j->count : -1);
 	if (c != NULL)
 		uvconn_unref(&c->u);
-	explicit_bzero(j->pass, sizeof(j->pass));
+	compat_wipe(j->pass, sizeof(j->pass));
 	free(j);
 }
 
@@ -410,7 +410,7 @@ job_start(struct supervisor *sv, int op, struct ctlconn *c)
 	memcpy(j->pass, sv->lock_pass, sizeof(j->pass));
 	snprintf(j->sock, sizeof(j->sock), "%s", sv->paths.agent_sock);
 	if (uv_queue_work(&sv->loop, &j->work, job_work, job_done) != 0) {
-		explicit_bzero(j->pass, sizeof(j->pass));
+		compat_wipe(j->pass, sizeof(j->pass));
 		free(j);
 		return ERR_INTERNAL;
 	}
@@ -1196,7 +1196,7 @@ supervisor_main(int argc, char **argv)
 		return EXIT_ERROR;
 	}
 	rc = supervise(sv, argc, argv);
-	explicit_bzero(sv->lock_pass, sizeof(sv->lock_pass));
+	compat_wipe(sv->lock_pass, sizeof(sv->lock_pass));
 	free(sv);
 	return rc;
 }
