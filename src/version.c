@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rtpaths.h"
 #include "version.h"
 
 #ifndef SSHENV_BUILD_ID
@@ -37,4 +38,18 @@ void
 version_export(void)
 {
 	setenv(VERSION_ENV, version_build_id, 1);
+}
+
+int
+version_helper_main(const char *prog, int argc, char **argv,
+    int (*fn)(int argc, char **argv))
+{
+	rtpaths_progname = argv[0];
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		version_print(prog);
+		return 0;
+	}
+	if (version_check_parent(prog) != 0)
+		return 3;	/* EXIT_ERROR */
+	return fn(argc, argv);
 }

@@ -28,6 +28,13 @@ void version_print(const char *prog);
  */
 int version_check_parent(const char *prog);
 
+/*
+ * A helper's main: answers --version, checks the parent's build, then
+ * runs fn(argc, argv).  Returns the exit code (3 on a build mismatch).
+ */
+int version_helper_main(const char *prog, int argc, char **argv,
+    int (*fn)(int argc, char **argv));
+
 /* Before exec'ing a helper: names our build in the environment. */
 void version_export(void);
 
