@@ -52,26 +52,44 @@ struct binding {
 
 struct agent;
 
+/*
+ * Where a connection's current request stands.  Requests on one
+ * connection are served one at a time, in order: the next is read only
+ * in REQ_IDLE.  Every request ends in request_end(), which drops what it
+ * held, sends its answer and goes back to REQ_IDLE (through REQ_WRITING
+ * when the answer does not fit the socket at once).
+ */
+enum req_state {
+	REQ_IDLE,
+	REQ_SIGNING,	/* on a signing thread: c->job */
+	REQ_CONFIRMING,	/* askpass asks the user: c->proc */
+	REQ_HELD,	/* an unlock attempt, or its FAILURE, held back: c->delay */
+	REQ_WRITING,	/* the answer is on its way: c->wreq */
+};
+
+/* A handler's answer: 0 (SUCCESS, or what it put in c->u.out), a
+ * negative code (FAILURE), or REQ_PENDING (a callback ends it later). */
+#define REQ_PENDING 1
+
 struct conn {
 	struct uvconn u;	/* first: handles' data is the conn */
 	uv_write_t wreq;
 	struct signjob job;
 	uv_process_t proc;
-	uv_timer_t delay;	/* a held-back unlock attempt or answer */
+	uv_timer_t delay;
 	struct agent *agent;
 	unsigned long id;
-	int busy;		/* a request is being answered */
-	int proc_running;
-	/* The signature in progress. */
+	enum req_state state;
+	int processing;		/* in conn_process: no re-entry */
+	/* What the current request holds, dropped by request_end. */
 	struct crypto_key *key;
 	uint8_t *data;
 	size_t datalen;
 	uint32_t flags;
 	int sign_result;
 	struct wire sig;
-	uint8_t *pass;		/* a deferred unlock's passphrase */
+	uint8_t *pass;		/* a held unlock attempt's passphrase */
 	size_t passlen;
-	int delay_fails;	/* the delay ends in a FAILURE answer */
 	struct binding binds[MAX_BINDS];
 	int nbinds;
 };
@@ -94,8 +112,25 @@ struct agent {
 };
 
 static void conn_process(struct conn *c);
-static void conn_close(struct conn *c);
-static void conn_start_reading(struct conn *c);
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+static void rearm_expiry(struct agent *a);
+
+/* Drops what the current request holds: key, data, passphrase. */
+static void
+request_drop(struct conn *c)
+{
+	crypto_key_unref(c->key);
+	c->key = NULL;
+	if (c->data != NULL) {
+		compat_wipe(c->data, c->datalen);
+		free(c->data);
+		c->data = NULL;
+	}
+	crypto_secure_free(c->pass, c->passlen);
+	c->pass = NULL;
+	c->passlen = 0;
+	wire_reset(&c->sig);
+}
 
 /* The last reference is gone: free what the agent's conn adds. */
 static void
@@ -104,22 +139,11 @@ conn_release(struct uvconn *u)
 	struct conn *c = (struct conn *)u;
 	int i;
 
+	request_drop(c);
 	wire_free(&c->sig);
-	crypto_key_unref(c->key);
-	if (c->data != NULL) {
-		compat_wipe(c->data, c->datalen);
-		free(c->data);
-	}
 	for (i = 0; i < c->nbinds; i++)
 		free(c->binds[i].hostkey);
-	crypto_secure_free(c->pass, c->passlen);
 	free(c);
-}
-
-static void
-conn_unref(struct conn *c)
-{
-	uvconn_unref(&c->u);
 }
 
 static void
@@ -127,7 +151,7 @@ conn_close(struct conn *c)
 {
 	if (c->u.closing)
 		return;
-	if (c->proc_running)
+	if (c->state == REQ_CONFIRMING)
 		uv_process_kill(&c->proc, SIGTERM);
 	uvconn_ref(&c->u);
 	uv_close((uv_handle_t *)&c->delay, uvconn_on_closed);
@@ -140,59 +164,66 @@ on_write(uv_write_t *req, int status)
 	struct conn *c = req->data;
 
 	wire_reset(&c->u.out);
-	c->busy = 0;
-	if (status < 0 && !c->u.closing)
+	c->state = REQ_IDLE;
+	if (status < 0)
 		conn_close(c);
 	else
 		conn_process(c);
-	conn_unref(c);
+	uvconn_unref(&c->u);
 }
 
-/* Sends c->out; the next request is read once it is on its way. */
+/*
+ * The one place a request ends: whatever it held is dropped, and its
+ * answer goes out: c->u.out as the handler built it when r is 0 and
+ * out is not empty, else SUCCESS (r 0) or FAILURE.  Then the next
+ * buffered request, if any, is served.
+ */
 static void
-conn_send(struct conn *c)
+request_end(struct conn *c, int r)
 {
 	uv_buf_t buf;
 	int n;
 
-	buf = uv_buf_init((char *)wire_ptr(&c->u.out),
-	    (unsigned int)wire_avail(&c->u.out));
-	/* Most replies fit the socket buffer at once: skip the callback. */
-	n = uv_try_write((uv_stream_t *)&c->u.pipe, &buf, 1);
-	if (n == (int)buf.len) {
-		wire_reset(&c->u.out);
-		c->busy = 0;
+	request_drop(c);
+	c->state = REQ_IDLE;
+	if (c->u.closing)
 		return;
-	}
-	if (n > 0)
-		wire_consume(&c->u.out, (size_t)n);
-	else if (n != UV_EAGAIN) {
+	if (r != 0)
+		wire_reset(&c->u.out);
+	if (wire_avail(&c->u.out) == 0 &&
+	    (agentproto_begin(&c->u.out, r == 0 ? AGENT_SUCCESS :
+	    AGENT_FAILURE) != 0 || agentproto_finish(&c->u.out, 0) != 0)) {
 		conn_close(c);
 		return;
 	}
 	buf = uv_buf_init((char *)wire_ptr(&c->u.out),
 	    (unsigned int)wire_avail(&c->u.out));
-	c->busy = 1;
+	/* Most answers fit the socket buffer at once: no callback. */
+	n = uv_try_write((uv_stream_t *)&c->u.pipe, &buf, 1);
+	if (n == (int)buf.len) {
+		wire_reset(&c->u.out);
+		conn_process(c);
+		return;
+	}
+	if (n < 0 && n != UV_EAGAIN) {
+		conn_close(c);
+		return;
+	}
+	if (n > 0)
+		wire_consume(&c->u.out, (size_t)n);
+	buf = uv_buf_init((char *)wire_ptr(&c->u.out),
+	    (unsigned int)wire_avail(&c->u.out));
 	c->wreq.data = c;
 	if (uv_write(&c->wreq, (uv_stream_t *)&c->u.pipe, &buf, 1,
 	    on_write) != 0) {
 		conn_close(c);
 		return;
 	}
+	c->state = REQ_WRITING;
 	uvconn_ref(&c->u);
 }
 
-static void
-reply_status(struct conn *c, int ok)
-{
-	wire_reset(&c->u.out);
-	if (agentproto_begin(&c->u.out, ok ? AGENT_SUCCESS : AGENT_FAILURE) ||
-	    agentproto_finish(&c->u.out, 0)) {
-		conn_close(c);
-		return;
-	}
-	conn_send(c);
-}
+/* ---- signing ---- */
 
 #define JOB_CONN(j) ((struct conn *)((char *)(j) - offsetof(struct conn, job)))
 
@@ -205,91 +236,94 @@ sign_work(struct signjob *job)
 	    &c->sig);
 }
 
+/*
+ * 0 if the store still holds c->key itself: not removed, locked (which
+ * frees every usable key) or expired since the request took it.
+ */
+static int
+key_still_held(struct conn *c)
+{
+	struct crypto_key *k = NULL;
+	const uint8_t *blob;
+	const char *comment;
+	size_t len;
+	int confirm, same;
+
+	blob = crypto_key_blob(c->key, &len);
+	same = keystore_find(c->agent->ks, blob, len, &k, &confirm,
+	    &comment) == 0 && k == c->key;
+	crypto_key_unref(k);
+	return same ? 0 : ERR_NOT_FOUND;
+}
+
 static void
 sign_done(struct signjob *job)
 {
 	struct conn *c = JOB_CONN(job);
 	int r = c->sign_result;
 
-	crypto_key_unref(c->key);
-	c->key = NULL;
-	compat_wipe(c->data, c->datalen);
-	free(c->data);
-	c->data = NULL;
-	if (!c->u.closing) {
+	/*
+	 * A lock, removal or expiry answered while this signed wins: the
+	 * signature is wiped unsent.
+	 */
+	if (r == 0 && (r = key_still_held(c)) != 0)
+		log_info("conn %lu: key gone while signing: refused", c->id);
+	else if (r != 0)
+		log_error("signature failed: %s", sserr_str(r));
+	if (r == 0 && !c->u.closing) {
 		wire_reset(&c->u.out);
-		if (r != 0) {
-			log_error("signature failed: %s", sserr_str(r));
-			reply_status(c, 0);
-		} else if (agentproto_begin(&c->u.out, AGENT_SIGN_RESPONSE) ||
-		    wire_put_string(&c->u.out, wire_ptr(&c->sig),
-		    wire_avail(&c->sig)) ||
-		    agentproto_finish(&c->u.out, 0)) {
-			conn_close(c);
-		} else {
-			conn_send(c);
-		}
-		wire_reset(&c->sig);
-		if (!c->busy)
-			conn_process(c);
+		if ((r = agentproto_begin(&c->u.out, AGENT_SIGN_RESPONSE)) ==
+		    0 && (r = wire_put_string(&c->u.out, wire_ptr(&c->sig),
+		    wire_avail(&c->sig))) == 0)
+			r = agentproto_finish(&c->u.out, 0);
 	}
-	conn_unref(c);
+	request_end(c, r);
+	uvconn_unref(&c->u);
 }
 
 /* The key may be slow (RSA-4096): sign off the loop. */
-static void
+static int
 start_sign(struct conn *c)
 {
-	c->busy = 1;
+	c->state = REQ_SIGNING;
 	uvconn_ref(&c->u);
 	wire_reset(&c->sig);
 	c->job.work = sign_work;
 	c->job.done = sign_done;
 	signpool_submit(c->agent->pool, &c->job);
-}
-
-/* Ends a signature request that will not be signed. */
-static void
-sign_refuse(struct conn *c)
-{
-	crypto_key_unref(c->key);
-	c->key = NULL;
-	if (c->data != NULL) {
-		compat_wipe(c->data, c->datalen);
-		free(c->data);
-		c->data = NULL;
-	}
-	reply_status(c, 0);
+	return REQ_PENDING;
 }
 
 static void
 on_proc_closed(uv_handle_t *h)
 {
-	conn_unref(h->data);
+	uvconn_unref(h->data);
 }
 
 static void
 on_askpass_exit(uv_process_t *proc, int64_t status, int signo)
 {
 	struct conn *c = proc->data;
+	int r = status == 0 && signo == 0 ? 0 : ERR_DENIED;
 
-	c->proc_running = 0;
 	uv_close((uv_handle_t *)proc, on_proc_closed);
-	if (c->u.closing)
-		return;
-	if (c->key != NULL && status == 0 && signo == 0) {
-		start_sign(c);
-		return;
+	if (c->key == NULL) {
+		log_info("conn %lu: key removed or locked while asking", c->id);
+		r = ERR_NOT_FOUND;
+	} else if (r != 0) {
+		log_info("conn %lu: confirmation refused", c->id);
 	}
-	log_info(c->key == NULL ? "key removed or locked while asking" :
-	    "confirmation refused");
-	sign_refuse(c);
-	if (!c->busy)
-		conn_process(c);
+	if (r == 0 && !c->u.closing)
+		start_sign(c);
+	else
+		request_end(c, r);
 }
 
-/* Asks the user through $SSH_ASKPASS before a confirm-constrained key signs. */
-static void
+/*
+ * Asks the user through $SSH_ASKPASS before a confirm-constrained key
+ * signs.  REQ_PENDING, or an error when no question can be asked.
+ */
+static int
 start_confirm(struct conn *c, const char *comment)
 {
 	extern char **environ;
@@ -297,22 +331,25 @@ start_confirm(struct conn *c, const char *comment)
 	uv_stdio_container_t stdio[3];
 	const uint8_t *blob;
 	size_t bloblen, n = 0, i;
-	char fp[64], prompt[512], *args[3], **env = NULL;
+	char fp[64], prompt[512], *args[3], **env;
 	const char *askpass = getenv("SSH_ASKPASS");
 	int r;
 
 	blob = crypto_key_blob(c->key, &bloblen);
 	if (askpass == NULL || *askpass == '\0' ||
 	    crypto_fingerprint(blob, bloblen, fp, sizeof(fp)) != 0)
-		goto refuse;
+		return ERR_DENIED;
 	snprintf(prompt, sizeof(prompt),
 	    "Allow use of key %.200s?\nKey fingerprint %s.", comment, fp);
-	while (environ[n] != NULL)
-		n++;
-	if ((env = calloc(n + 2, sizeof(*env))) == NULL)
-		goto refuse;
-	for (i = 0; i < n; i++)
-		env[i] = environ[i];
+	for (i = 0; environ[i] != NULL; i++)
+		;
+	if ((env = calloc(i + 2, sizeof(*env))) == NULL)
+		return ERR_ALLOC;
+	/* Ours replaces an inherited SSH_ASKPASS_PROMPT: askpass programs
+	 * read the first one. */
+	for (i = 0; environ[i] != NULL; i++)
+		if (strncmp(environ[i], "SSH_ASKPASS_PROMPT=", 19) != 0)
+			env[n++] = environ[i];
 	env[n] = "SSH_ASKPASS_PROMPT=confirm";
 	args[0] = (char *)askpass;
 	args[1] = prompt;
@@ -336,16 +373,15 @@ start_confirm(struct conn *c, const char *comment)
 	if (r != 0) {
 		log_error("cannot run %s: %s", askpass, uv_strerror(r));
 		uv_close((uv_handle_t *)&c->proc, on_proc_closed);
-		goto refuse;
+		return ERR_SYSTEM;
 	}
-	c->proc_running = 1;
-	c->busy = 1;
-	return;
-refuse:
-	sign_refuse(c);
+	c->state = REQ_CONFIRMING;
+	return REQ_PENDING;
 }
 
-static void
+/* ---- requests ---- */
+
+static int
 handle_sign(struct conn *c, struct wire *body)
 {
 	struct agentproto_sign req;
@@ -353,57 +389,39 @@ handle_sign(struct conn *c, struct wire *body)
 	int confirm, r;
 
 	if ((r = agentproto_sign(body, &req)) != 0) {
-		log_error("conn %lu: bad sign request: %s", c->id, sserr_str(r));
-		conn_close(c);
-		return;
+		log_info("conn %lu: bad sign request: %s", c->id,
+		    sserr_str(r));
+		return r;
 	}
 	if ((r = keystore_find(c->agent->ks, req.key, req.keylen, &c->key,
 	    &confirm, &comment)) != 0) {
 		log_debug("conn %lu: sign: %s", c->id, sserr_str(r));
-		reply_status(c, 0);
-		return;
+		return r;
 	}
-	if ((c->data = malloc(req.datalen + 1)) == NULL) {
-		sign_refuse(c);
-		return;
-	}
+	if ((c->data = malloc(req.datalen + 1)) == NULL)
+		return ERR_ALLOC;
 	memcpy(c->data, req.data, req.datalen);
 	c->datalen = req.datalen;
 	c->flags = req.flags;
-	if (confirm)
-		start_confirm(c, comment);
-	else
-		start_sign(c);
+	return confirm ? start_confirm(c, comment) : start_sign(c);
 }
-
-static void
-rearm_expiry(struct agent *a);
 
 /*
  * A signature waiting for the user's confirmation holds its key.  After
  * the key store changes (lock, remove, expiry), drop every such key the
  * store no longer holds as the same key: its memory goes now, and the
- * request fails when the question returns.
+ * request fails when the question returns.  (A signature already on a
+ * signing thread is checked when it comes back: sign_done.)
  */
 static void
 revalidate_confirms(struct agent *a)
 {
-	struct crypto_key *k;
-	const uint8_t *blob;
-	const char *comment;
 	struct conn *c;
-	size_t len;
-	int confirm, same;
 
 	for (c = (struct conn *)a->conns; c != NULL;
 	    c = (struct conn *)c->u.next) {
-		if (!c->proc_running || c->key == NULL)
-			continue;
-		blob = crypto_key_blob(c->key, &len);
-		same = keystore_find(a->ks, blob, len, &k, &confirm,
-		    &comment) == 0 && k == c->key;
-		crypto_key_unref(k);
-		if (same)
+		if (c->state != REQ_CONFIRMING || c->key == NULL ||
+		    key_still_held(c) == 0)
 			continue;
 		crypto_key_unref(c->key);
 		c->key = NULL;
@@ -411,7 +429,7 @@ revalidate_confirms(struct agent *a)
 	}
 }
 
-static void
+static int
 handle_add(struct conn *c, struct wire *body, int constrained)
 {
 	struct agentproto_add req;
@@ -420,16 +438,8 @@ handle_add(struct conn *c, struct wire *body, int constrained)
 	int r;
 
 	if ((r = agentproto_add(body, constrained, &req)) != 0) {
-		if (r == ERR_KEY_TYPE || r == ERR_UNSUPPORTED) {
-			log_info("conn %lu: add refused: %s", c->id,
-			    sserr_str(r));
-			reply_status(c, 0);
-		} else {
-			log_error("conn %lu: bad add request: %s", c->id,
-			    sserr_str(r));
-			conn_close(c);
-		}
-		return;
+		log_info("conn %lu: add refused: %s", c->id, sserr_str(r));
+		return r;
 	}
 	life = req.lifetime != 0 ? req.lifetime : c->agent->lifetime;
 	if (life != 0) {
@@ -446,47 +456,42 @@ handle_add(struct conn *c, struct wire *body, int constrained)
 		    life, req.confirm);
 	if (life != 0)
 		rearm_expiry(c->agent);
-	reply_status(c, r == 0);
+	return r;
 }
 
-static void
+static int
 handle_list(struct conn *c, struct wire *body)
 {
-	if (agentproto_empty(body) != 0) {
-		conn_close(c);
-		return;
-	}
+	int r;
+
+	if ((r = agentproto_empty(body)) != 0)
+		return r;
 	wire_reset(&c->u.out);
-	if (agentproto_begin(&c->u.out, AGENT_IDENTITIES_ANSWER) ||
-	    keystore_list(c->agent->ks, &c->u.out) ||
-	    agentproto_finish(&c->u.out, 0)) {
-		reply_status(c, 0);
-		return;
-	}
-	conn_send(c);
+	if ((r = agentproto_begin(&c->u.out, AGENT_IDENTITIES_ANSWER)) == 0 &&
+	    (r = keystore_list(c->agent->ks, &c->u.out)) == 0)
+		r = agentproto_finish(&c->u.out, 0);
+	return r;
 }
 
-static void try_unlock(struct conn *c, const uint8_t *pass, size_t len);
+static int try_unlock(struct conn *c, const uint8_t *pass, size_t len);
 
+/* A held unlock attempt is tried now; a held FAILURE is sent now. */
 static void
 on_delay(uv_timer_t *t)
 {
 	struct conn *c = t->data;
 	uint8_t *pass = c->pass;
 	size_t len = c->passlen;
+	int r = ERR_DENIED;
 
-	c->busy = 0;
-	if (c->delay_fails) {
-		c->delay_fails = 0;
-		reply_status(c, 0);
-	} else {
+	if (pass != NULL) {
 		c->pass = NULL;
 		c->passlen = 0;
-		try_unlock(c, pass, len);
+		r = try_unlock(c, pass, len);
 		crypto_secure_free(pass, len);
 	}
-	if (!c->busy)
-		conn_process(c);
+	if (r != REQ_PENDING)
+		request_end(c, r);
 }
 
 /*
@@ -494,31 +499,27 @@ on_delay(uv_timer_t *t)
  * answer waits out a penalty, and any attempt that comes meanwhile (on any
  * connection) waits for its end before it is even checked.
  */
-static void
+static int
 try_unlock(struct conn *c, const uint8_t *pass, size_t len)
 {
 	struct agent *a = c->agent;
 	uint64_t now, delay;
-	int r;
 
 	uv_update_time(&a->loop);
 	now = uv_now(&a->loop);
 	if (now < a->unlock_after) {
-		if ((c->pass = crypto_secure_alloc(len + 1)) == NULL) {
-			reply_status(c, 0);
-			return;
-		}
+		if ((c->pass = crypto_secure_alloc(len + 1)) == NULL)
+			return ERR_ALLOC;
 		memcpy(c->pass, pass, len);
 		c->passlen = len;
-		c->busy = 1;
+		c->state = REQ_HELD;
 		uv_timer_start(&c->delay, on_delay, a->unlock_after - now, 0);
-		return;
+		return REQ_PENDING;
 	}
-	if ((r = keystore_unlock(a->ks, pass, len)) == 0) {
+	if (keystore_unlock(a->ks, pass, len) == 0) {
 		a->unlock_failures = 0;
 		log_info("agent unlocked");
-		reply_status(c, 1);
-		return;
+		return 0;
 	}
 	if (a->unlock_failures < 100)
 		a->unlock_failures++;
@@ -527,36 +528,27 @@ try_unlock(struct conn *c, const uint8_t *pass, size_t len)
 		delay = UNLOCK_PENALTY_MAX_MS;
 	a->unlock_after = now + delay;
 	log_info("unlock failed (%u in a row)", a->unlock_failures);
-	c->delay_fails = 1;
-	c->busy = 1;
+	/* c->pass stays NULL: the delay ends in FAILURE. */
+	c->state = REQ_HELD;
 	uv_timer_start(&c->delay, on_delay, delay, 0);
+	return REQ_PENDING;
 }
 
-static void
+static int
 handle_lock(struct conn *c, struct wire *body, int lock)
 {
 	const uint8_t *pass;
 	size_t len;
 	int r;
 
-	if (agentproto_passphrase(body, &pass, &len) != 0) {
-		conn_close(c);
-		return;
-	}
-	if (!lock) {
-		try_unlock(c, pass, len);
-		return;
-	}
+	if ((r = agentproto_passphrase(body, &pass, &len)) != 0)
+		return r;
+	if (!lock)
+		return try_unlock(c, pass, len);
 	r = keystore_lock(c->agent->ks, pass, len);
 	revalidate_confirms(c->agent);
 	log_info("agent %slocked", r == 0 ? "" : "not ");
-	reply_status(c, r == 0);
-}
-
-static int
-str_is(const uint8_t *p, size_t n, const char *s)
-{
-	return strlen(s) == n && memcmp(p, s, n) == 0;
+	return r;
 }
 
 /*
@@ -610,7 +602,7 @@ static const char *const extensions[] = {
 	"query", "session-bind@openssh.com"
 };
 
-static void
+static int
 handle_extension(struct conn *c, struct wire *body)
 {
 	const uint8_t *name;
@@ -618,16 +610,12 @@ handle_extension(struct conn *c, struct wire *body)
 	struct wire rest;
 	int r;
 
-	if (agentproto_extension(body, &name, &namelen, &rest) != 0) {
-		conn_close(c);
-		return;
-	}
-	if (str_is(name, namelen, "query")) {
+	if ((r = agentproto_extension(body, &name, &namelen, &rest)) != 0)
+		return r;
+	if (wire_str_is(name, namelen, "query")) {
+		if ((r = wire_end(&rest)) != 0)
+			return r;
 		wire_reset(&c->u.out);
-		if (wire_end(&rest) != 0) {
-			conn_close(c);
-			return;
-		}
 		r = agentproto_begin(&c->u.out, AGENT_EXTENSION_RESPONSE);
 		if (r == 0)
 			r = wire_put_cstring(&c->u.out, "query");
@@ -636,34 +624,21 @@ handle_extension(struct conn *c, struct wire *body)
 			r = wire_put_cstring(&c->u.out, extensions[i]);
 		if (r == 0)
 			r = agentproto_finish(&c->u.out, 0);
-		if (r != 0)
-			reply_status(c, 0);
-		else
-			conn_send(c);
-		return;
+		return r;
 	}
-	if (str_is(name, namelen, "session-bind@openssh.com")) {
-		r = session_bind(c, &rest);
-		if (r == ERR_TRUNCATED || r == ERR_TRAILING ||
-		    r == ERR_FORMAT) {
-			log_error("conn %lu: bad session-bind: %s", c->id,
-			    sserr_str(r));
-			conn_close(c);
-			return;
-		}
-		if (r != 0)
+	if (wire_str_is(name, namelen, "session-bind@openssh.com")) {
+		if ((r = session_bind(c, &rest)) != 0)
 			log_info("conn %lu: session-bind refused: %s", c->id,
 			    sserr_str(r));
 		else
 			log_debug("conn %lu: session bound", c->id);
-		reply_status(c, r == 0);
-		return;
+		return r;
 	}
 	log_debug("conn %lu: unknown extension", c->id);
-	reply_status(c, 0);
+	return ERR_UNSUPPORTED;
 }
 
-static void
+static int
 dispatch(struct conn *c, uint8_t type, struct wire *body)
 {
 	struct agent *a = c->agent;
@@ -674,49 +649,41 @@ dispatch(struct conn *c, uint8_t type, struct wire *body)
 	log_debug("conn %lu: request type %u", c->id, type);
 	switch (type) {
 	case AGENTC_REQUEST_IDENTITIES:
-		handle_list(c, body);
-		break;
+		return handle_list(c, body);
 	case AGENTC_SIGN_REQUEST:
-		handle_sign(c, body);
-		break;
+		return handle_sign(c, body);
 	case AGENTC_ADD_IDENTITY:
-		handle_add(c, body, 0);
-		break;
+		return handle_add(c, body, 0);
 	case AGENTC_ADD_ID_CONSTRAINED:
-		handle_add(c, body, 1);
-		break;
+		return handle_add(c, body, 1);
 	case AGENTC_REMOVE_IDENTITY:
-		if (agentproto_remove(body, &key, &len) != 0) {
-			conn_close(c);
-			break;
-		}
+		if ((r = agentproto_remove(body, &key, &len)) != 0)
+			return r;
 		r = keystore_remove(a->ks, key, len);
 		revalidate_confirms(a);
-		reply_status(c, r == 0);
-		break;
+		return r;
 	case AGENTC_REMOVE_ALL_IDENTITIES:
-		if (agentproto_empty(body) != 0) {
-			conn_close(c);
-			break;
-		}
+		if ((r = agentproto_empty(body)) != 0)
+			return r;
 		r = keystore_remove_all(a->ks);
 		revalidate_confirms(a);
-		reply_status(c, r == 0);
-		break;
+		return r;
 	case AGENTC_LOCK:
 	case AGENTC_UNLOCK:
-		handle_lock(c, body, type == AGENTC_LOCK);
-		break;
+		return handle_lock(c, body, type == AGENTC_LOCK);
 	case AGENTC_EXTENSION:
-		handle_extension(c, body);
-		break;
+		return handle_extension(c, body);
 	default:
-		reply_status(c, 0);
-		break;
+		return ERR_UNSUPPORTED;
 	}
 }
 
-/* Serves the complete requests buffered on c, one at a time. */
+/*
+ * Serves the complete requests buffered on c, one at a time, while none
+ * is in progress.  A frame that breaks the framing (empty, over the cap)
+ * closes the connection; a frame whose body does not parse is answered
+ * FAILURE, as ssh-agent does, and the next one is served.
+ */
 static void
 conn_process(struct conn *c)
 {
@@ -725,7 +692,10 @@ conn_process(struct conn *c)
 	uint8_t type;
 	int r;
 
-	while (!c->busy && !c->u.closing) {
+	if (c->processing)
+		return;		/* the loop below goes on by itself */
+	c->processing = 1;
+	while (c->state == REQ_IDLE && !c->u.closing) {
 		r = agentproto_frame(&c->u.in, &type, &body, &framelen);
 		if (r == ERR_TRUNCATED)
 			break;
@@ -733,19 +703,24 @@ conn_process(struct conn *c)
 			log_error("conn %lu: %s frame, closing", c->id,
 			    r == ERR_TOO_LONG ? "oversized" : "empty");
 			conn_close(c);
-			return;
+			break;
 		}
-		dispatch(c, type, &body);
+		r = dispatch(c, type, &body);
 		/* The request may hold a private key: wipe it now. */
 		compat_wipe((uint8_t *)wire_ptr(&c->u.in), framelen);
 		wire_consume(&c->u.in, framelen);
+		if (r != REQ_PENDING)
+			request_end(c, r);
 	}
+	c->processing = 0;
 	if (c->u.closing)
 		return;
-	if (c->busy)
+	if (c->state != REQ_IDLE)
 		uv_read_stop((uv_stream_t *)&c->u.pipe);
-	else if (!uv_is_active((uv_handle_t *)&c->u.pipe))
-		conn_start_reading(c);
+	else if (!uv_is_active((uv_handle_t *)&c->u.pipe) &&
+	    uv_read_start((uv_stream_t *)&c->u.pipe, uvconn_alloc,
+	    on_read) != 0)
+		conn_close(c);
 }
 
 static void
@@ -763,13 +738,6 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	}
 	wire_commit(&c->u.in, (size_t)nread);
 	conn_process(c);
-}
-
-static void
-conn_start_reading(struct conn *c)
-{
-	if (uv_read_start((uv_stream_t *)&c->u.pipe, uvconn_alloc, on_read) != 0)
-		conn_close(c);
 }
 
 static void
@@ -801,7 +769,7 @@ on_connection(uv_stream_t *server, int status)
 		return;
 	}
 	log_debug("conn %lu: accepted", c->id);
-	conn_start_reading(c);
+	conn_process(c);
 }
 
 static void

@@ -467,3 +467,9 @@ wire_base64_decode(const char *in, uint8_t *out, size_t size)
 	}
 	return (int)n;
 }
+
+int
+wire_str_is(const uint8_t *p, size_t n, const char *s)
+{
+	return strlen(s) == n && (n == 0 || memcmp(p, s, n) == 0);
+}

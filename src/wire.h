@@ -106,4 +106,7 @@ int wire_set_u32(struct wire *w, size_t at, uint32_t v);
 /* Total bytes written so far, read or not (for placeholders). */
 size_t wire_len(const struct wire *w);
 
+/* 1 if the n bytes at p (a decoded string, not NUL-terminated) are s. */
+int wire_str_is(const uint8_t *p, size_t n, const char *s);
+
 #endif

@@ -411,10 +411,12 @@ test_other_uid_refused_by_supervisor() {
 	assertEquals "sshenv stop: $out" 0 $? || return 0
 }
 
-# (b) Malformed requests close their own connection only.  A connection
-# opened first stays open through all of them and keeps being answered,
-# and ssh-add -l (a new connection) is answered after each.
-test_malformed_requests_close_only_their_connection() {
+# (b) A malformed request gets FAILURE and its connection goes on, as
+# with ssh-agent; a frame that breaks the framing (empty, or announcing
+# more than 256 KiB) closes its own connection only.  A connection opened
+# first stays open through all of them and keeps being answered, and
+# ssh-add -l (a new connection) is answered after each.
+test_malformed_requests_fail_and_bad_frames_close() {
 	h_need_agent || return 0
 	h_fifo keep
 	"$POKE" -w 10 "$SOCK" lines <"$H/keep.in" >"$H/keep.out" 2>&1 &
@@ -424,12 +426,16 @@ test_malformed_requests_close_only_their_connection() {
 	n=0
 	junk=deadbeef$(head -c 60 /dev/urandom | h_hex)
 	for attack in 'garbage 100' 'garbage 4000 17' 'garbage 300 25' \
-	    'garbage 64 18' 'garbage 64 27' "hex $junk" truncated trailing \
-	    empty-frame oversized; do
+	    'garbage 64 18' 'garbage 64 27' truncated trailing \
+	    "hex $junk" empty-frame oversized; do
+		case $attack in
+		hex*|empty-frame|oversized) want=closed ;;
+		*) want='reply 5 1' ;;
+		esac
 		# shellcheck disable=SC2086 # the mode and its arguments
 		poke -w 10 "$SOCK" $attack
-		assertEquals "$attack: the agent closes that connection \
-($(cat "$H/poke.err"))" closed "$out" || return 0
+		assertEquals "$attack: $want ($(cat "$H/poke.err"))" "$want" \
+		    "$out" || return 0
 		assert_lists "after $attack" || return 0
 		n=$((n + 1))
 		echo "$LIST_REQ" >&7
@@ -438,6 +444,12 @@ test_malformed_requests_close_only_their_connection() {
 		    "reply 12 $LIST_LEN" "$(sed -n "${n}p" "$H/keep.out")" ||
 			return 0
 	done
+	# A malformed request and then a good one on the same connection:
+	# FAILURE, then the answer (the connection was not dropped).
+	poke -w 10 "$SOCK" hex "$(h_frame 13 0000)" "$LIST_REQ"
+	assertEquals "FAILURE, then the listing on the same connection" \
+	    "reply 5 1
+reply 12 $LIST_LEN" "$out" || return 0
 	# The cap is on the frame's length alone: exactly 256 KiB is read
 	# and answered (FAILURE: the type is unknown).
 	poke -w 20 "$SOCK" maxframe
