@@ -511,6 +511,12 @@ sh "$(dirname "$0")/session.sh" "$build"
 session_rc=$?
 [ $session_rc = 0 ] || log "bench/session.sh exited $session_rc"
 
+# Private memory per user beside ssh-agent, and 200 users at once:
+# bench/footprint.sh.
+sh "$(dirname "$0")/footprint.sh" "$build"
+footprint_rc=$?
+[ $footprint_rc = 0 ] || log "bench/footprint.sh exited $footprint_rc"
+
 # bench/cycles.sh runs 1000 cycles when run alone; here BENCH_CYCLES
 # (default 200) keeps `make bench` short, and 0 skips them.
 cycles_n=${BENCH_CYCLES:-200}

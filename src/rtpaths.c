@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -19,7 +20,8 @@ const char *rtpaths_progname;
 static int
 join(char *out, const char *dir, const char *name)
 {
-	if ((size_t)snprintf(out, PATHS_MAX, "%s/%s", dir, name) >= PATHS_MAX)
+	if ((size_t)snprintf(out, RTPATHS_RUN_MAX, "%s/%s", dir, name) >=
+	    RTPATHS_RUN_MAX)
 		return ERR_PATH_TOO_LONG;
 	return 0;
 }
@@ -31,15 +33,17 @@ rtpaths_init(struct rtpaths *p, const char *override, const char *envfile)
 	const char *xdg = getenv("XDG_RUNTIME_DIR"), *home = getenv("HOME");
 	int r, n;
 
-	memset(p, 0, sizeof(*p));
+	/* All but the environment file's buffer, which is written below. */
+	memset(p, 0, offsetof(struct rtpaths, envfile));
+	p->envfile[0] = '\0';
 	if (override != NULL && *override != '\0')
-		n = snprintf(p->rundir, PATHS_MAX, "%s", override);
+		n = snprintf(p->rundir, sizeof(p->rundir), "%s", override);
 	else if (xdg != NULL && *xdg == '/')
-		n = snprintf(p->rundir, PATHS_MAX, "%s/sshenv", xdg);
+		n = snprintf(p->rundir, sizeof(p->rundir), "%s/sshenv", xdg);
 	else
-		n = snprintf(p->rundir, PATHS_MAX, "/tmp/sshenv-%ld",
+		n = snprintf(p->rundir, sizeof(p->rundir), "/tmp/sshenv-%ld",
 		    (long)getuid());
-	if (n < 0 || n >= PATHS_MAX)
+	if (n < 0 || (size_t)n >= sizeof(p->rundir))
 		return ERR_PATH_TOO_LONG;
 	if ((r = join(p->ctl_sock, p->rundir, "control.sock")) ||
 	    (r = join(p->agent_sock, p->rundir, "agent.sock")) ||

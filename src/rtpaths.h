@@ -9,16 +9,22 @@
 #include <stddef.h>
 
 #define PATHS_MAX 4096
+/*
+ * Everything in the runtime directory: its sockets must fit sun_path
+ * (108 bytes), so every path there fits this; small fields keep each
+ * process's copy of them to a page, not nine.
+ */
+#define RTPATHS_RUN_MAX 128
 
 struct rtpaths {
-	char rundir[PATHS_MAX];		/* 0700, ours */
-	char ctl_sock[PATHS_MAX];	/* supervisor control socket */
-	char agent_sock[PATHS_MAX];	/* the stable agent socket */
-	char start_lock[PATHS_MAX];	/* serializes supervisor start-up */
-	char daemon_lock[PATHS_MAX];	/* held by the running supervisor */
-	char agent_pid[PATHS_MAX];	/* pid file of the agent */
-	char daemon_pid[PATHS_MAX];	/* pid file of the supervisor */
-	char sessions[PATHS_MAX];	/* registered sessions, for restarts */
+	char rundir[RTPATHS_RUN_MAX];	/* 0700, ours */
+	char ctl_sock[RTPATHS_RUN_MAX];	/* supervisor control socket */
+	char agent_sock[RTPATHS_RUN_MAX]; /* the stable agent socket */
+	char start_lock[RTPATHS_RUN_MAX]; /* serializes supervisor start-up */
+	char daemon_lock[RTPATHS_RUN_MAX]; /* held by the running supervisor */
+	char agent_pid[RTPATHS_RUN_MAX]; /* pid file of the agent */
+	char daemon_pid[RTPATHS_RUN_MAX]; /* pid file of the supervisor */
+	char sessions[RTPATHS_RUN_MAX];	/* registered sessions, for restarts */
 	char envfile[PATHS_MAX];	/* ~/.ssh/environment */
 };
 
@@ -26,7 +32,8 @@ struct rtpaths {
  * Computes every path: the runtime dir is override if non-NULL, else
  * $XDG_RUNTIME_DIR/sshenv, else /tmp/sshenv-UID; the environment file is
  * envfile if non-NULL, else $HOME/.ssh/environment.  Creates nothing.
- * ERR_PATH_TOO_LONG if a socket path would not fit sun_path.
+ * ERR_PATH_TOO_LONG if a socket path would not fit sun_path (every path
+ * in the runtime directory then fits RTPATHS_RUN_MAX).
  */
 int rtpaths_init(struct rtpaths *p, const char *override, const char *envfile);
 

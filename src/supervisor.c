@@ -1279,6 +1279,12 @@ supervise(struct supervisor *sv, int argc, char **argv)
 		snprintf(sv->host, sizeof(sv->host), "unknown");
 	sv->managed = foreground && getenv("NOTIFY_SOCKET") != NULL;
 	version_export();	/* for the agents we start */
+	/*
+	 * The thread pool serves only the rare blocking calls to the agent
+	 * (status, lock): one thread, not libuv's four (their stacks and
+	 * arenas cost each user about 40 KiB).
+	 */
+	setenv("UV_THREADPOOL_SIZE", "1", 1);
 	signal(SIGPIPE, SIG_IGN);
 	umask(077);
 	if (!foreground) {

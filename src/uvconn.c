@@ -4,7 +4,13 @@
 #include "sserr.h"
 #include "uvconn.h"
 
-#define READ_CHUNK (64 * 1024)
+/*
+ * Room offered to each read: requests are small (a listing, a signature
+ * over a few hundred bytes), and a big one (an RSA key being added) grows
+ * the buffer as it comes.  64 KiB here cost every connection, and so
+ * every supervisor and agent, 64 KiB of dirty heap.
+ */
+#define READ_CHUNK 4096
 
 int
 uvconn_accept(struct uvconn *c, uv_stream_t *server, struct uvconn **list,
