@@ -913,8 +913,10 @@ kill_agent(enum shell_kind kind)
 		    "cannot kill agent\n");
 		return EXIT_NO_SERVER;
 	}
+	errno = 0;
 	pid = strtol(s, &end, 10);
-	if (*end != '\0' || pid < 2) {
+	/* kill() with 0, -1 or a wrapped value reaches a group or all. */
+	if (errno != 0 || *end != '\0' || pid < 2 || pid > INT_MAX) {
 		fprintf(stderr, "sshenv agent: bad SSH_AGENT_PID '%s'\n", s);
 		return EXIT_USAGE;
 	}
@@ -965,153 +967,203 @@ raise_fd_limit(void)
 	}
 }
 
-int
-agent_main(int argc, char **argv)
-{
-	struct agent a;
-	enum shell_kind kind = shellenv_guess(getenv("SHELL"));
-	int opt, foreground = 0, debug = 0, do_kill = 0, fd = -1, r, locked;
-	int rc = EXIT_ERROR, inherited = 0;
-	const char *sock = NULL;
-	char shown[PATHS_MAX], *end;
-	long lfd;
-	pid_t pid;
+/* What the command line asked for. */
+struct agent_opts {
+	enum shell_kind kind;
+	int foreground;
+	int debug;
+	int do_kill;
+	int fd;			/* -S: a listening socket handed over */
+	const char *sock;	/* -a */
+	uint32_t lifetime;	/* -t */
+};
 
-	memset(&a, 0, sizeof(a));
+/* 0, EXIT_OK for --help, or EXIT_USAGE (with the message printed). */
+static int
+parse_args(int argc, char **argv, struct agent_opts *o)
+{
+	char *end;
+	long n;
+	int opt;
+
+	memset(o, 0, sizeof(*o));
+	o->kind = shellenv_guess(getenv("SHELL"));
+	o->fd = -1;
+	if (argc == 2 && strcmp(argv[1], "--help") == 0) {
+		printf("usage: sshenv agent [-cDdks] [-a socket] [-t life]\n");
+		return EXIT_OK;
+	}
 	optind = 1;
 	while ((opt = getopt(argc, argv, "+a:cDdkS:st:")) != -1) {
 		switch (opt) {
 		case 'a':
-			sock = optarg;
+			o->sock = optarg;
 			break;
 		case 'c':
-			kind = SHELL_CSH;
+			o->kind = SHELL_CSH;
 			break;
 		case 's':
-			kind = SHELL_SH;
+			o->kind = SHELL_SH;
 			break;
 		case 'D':
-			foreground = 1;
+			o->foreground = 1;
 			break;
 		case 'd':
-			debug = foreground = 1;
+			o->debug = o->foreground = 1;
 			break;
 		case 'k':
-			do_kill = 1;
+			o->do_kill = 1;
 			break;
 		case 'S':
-			/* A listening socket handed over by the supervisor. */
 			errno = 0;
-			lfd = strtol(optarg, &end, 10);
-			if (errno != 0 || *end != '\0' || lfd < 3 ||
-			    lfd > INT_MAX) {
-				agent_usage();
-				return EXIT_USAGE;
-			}
-			fd = (int)lfd;
+			n = strtol(optarg, &end, 10);
+			if (errno != 0 || *end != '\0' || n < 3 || n > INT_MAX)
+				goto usage;
+			o->fd = (int)n;
 			break;
 		case 't':
-			if (duration_parse(optarg, &a.lifetime) != 0 ||
-			    a.lifetime == 0) {
+			if (duration_parse(optarg, &o->lifetime) != 0 ||
+			    o->lifetime == 0) {
 				fprintf(stderr, "sshenv agent: invalid "
 				    "lifetime '%s'\n", optarg);
 				return EXIT_USAGE;
 			}
 			break;
 		default:
-			agent_usage();
-			return EXIT_USAGE;
+			goto usage;
 		}
 	}
-	if (optind != argc) {
-		agent_usage();
-		return EXIT_USAGE;
-	}
-	if (do_kill)
-		return kill_agent(kind);
+	if (optind == argc)
+		return 0;
+usage:
+	agent_usage();
+	return EXIT_USAGE;
+}
 
-	/* Before any secret exists: no core, no ptrace, locked memory. */
-	if (compat_harden_process() != 0)
-		fprintf(stderr, "sshenv agent: warning: cannot disable core "
-		    "dumps: %s\n", strerror(errno));
-	if (crypto_init(SECURE_HEAP_SIZE, &locked) != 0)
-		fprintf(stderr, "sshenv agent: warning: no secure heap\n");
-	else if (!locked && debug)
-		fprintf(stderr, "sshenv agent: warning: secure heap not "
-		    "locked in memory (RLIMIT_MEMLOCK)\n");
-	signal(SIGPIPE, SIG_IGN);
-	raise_fd_limit();
+/*
+ * The listening socket: handed over (-S, or systemd's), or bound at -a
+ * or at a fresh private path.  *shown gets the path to print ("" if it
+ * cannot be told).  0, or EXIT_ERROR with the message printed.
+ */
+static int
+open_listener(struct agent *a, const struct agent_opts *o, int *fdp,
+    char *shown, size_t shownlen)
+{
+	int fd = o->fd, r;
 
+	*fdp = -1;
 	if (fd < 0) {
 		fd = rtpaths_inherited_fd("agent", 0);
 		rtpaths_forget_inherited();
 	}
 	if (fd >= 0) {
-		inherited = 1;
 		fcntl(fd, F_SETFD, FD_CLOEXEC);
-	} else {
-		if (sock == NULL) {
-			if ((r = default_socket(&a)) != 0) {
-				fprintf(stderr, "sshenv agent: cannot make "
-				    "socket directory: %s\n", sserr_str(r));
-				goto out;
-			}
-		} else if ((a.sockpath = strdup(sock)) == NULL) {
-			goto out;
-		}
-		if ((r = rtpaths_listen(a.sockpath, &fd)) != 0) {
-			fprintf(stderr, "sshenv agent: %s: %s%s%s\n",
-			    a.sockpath, r == ERR_BUSY ?
-			    "an agent already listens there" : sserr_str(r),
-			    r == ERR_SYSTEM ? ": " : "",
-			    r == ERR_SYSTEM ? strerror(errno) : "");
-			free(a.sockpath);
-			a.sockpath = NULL;
-			goto out;
-		}
+		if (rtpaths_sock_name(fd, shown, shownlen) != 0)
+			shown[0] = '\0';
+		*fdp = fd;
+		return 0;
 	}
-	if (keystore_new(&a.ks) != 0)
-		goto out;
-	if (a.sockpath != NULL)
-		snprintf(shown, sizeof(shown), "%s", a.sockpath);
-	else if (rtpaths_sock_name(fd, shown, sizeof(shown)) != 0)
-		shown[0] = '\0';
-
-	if (!foreground) {
-		fflush(stdout);
-		if ((pid = fork()) < 0) {
-			perror("sshenv agent: fork");
-			goto out;
+	if (o->sock == NULL) {
+		if ((r = default_socket(a)) != 0) {
+			fprintf(stderr, "sshenv agent: cannot make socket "
+			    "directory: %s\n", sserr_str(r));
+			return EXIT_ERROR;
 		}
-		if (pid > 0) {
+	} else if ((a->sockpath = strdup(o->sock)) == NULL) {
+		return EXIT_ERROR;
+	}
+	if ((r = rtpaths_listen(a->sockpath, &fd)) != 0) {
+		fprintf(stderr, "sshenv agent: %s: %s%s%s\n", a->sockpath,
+		    r == ERR_BUSY ? "an agent already listens there" :
+		    sserr_str(r), r == ERR_SYSTEM ? ": " : "",
+		    r == ERR_SYSTEM ? strerror(errno) : "");
+		return EXIT_ERROR;
+	}
+	snprintf(shown, shownlen, "%s", a->sockpath);
+	*fdp = fd;
+	return 0;
+}
+
+/*
+ * Without -D: the parent prints the snippet naming the child and
+ * returns 1; the child, detached, returns 0.  -1 if fork fails.
+ */
+static int
+daemonize(const struct agent_opts *o, const char *shown)
+{
+	pid_t pid;
+
+	fflush(stdout);
+	if ((pid = fork()) < 0) {
+		perror("sshenv agent: fork");
+		return -1;
+	}
+	if (pid > 0) {
+		print_snippet(o->kind, shown, (long)pid, 0);
+		return 1;
+	}
+	setsid();
+	if (chdir("/") != 0)
+		_exit(EXIT_ERROR);
+	compat_stdio_to_null(1);
+	return 0;
+}
+
+/*
+ * Before any secret exists, and in the process that will hold them
+ * (memory locks are not inherited across fork): no core, no ptrace,
+ * keys in locked memory.
+ */
+static void
+harden(const struct agent_opts *o)
+{
+	int locked;
+
+	if (compat_harden_process() != 0)
+		log_error("cannot disable core dumps: %s", strerror(errno));
+	if (crypto_init(SECURE_HEAP_SIZE, &locked) != 0)
+		log_error("no secure heap");
+	else if (!locked && o->debug)
+		log_error("secure heap not locked in memory (RLIMIT_MEMLOCK)");
+	signal(SIGPIPE, SIG_IGN);
+	raise_fd_limit();
+}
+
+int
+agent_main(int argc, char **argv)
+{
+	struct agent a;
+	struct agent_opts o;
+	char shown[PATHS_MAX];
+	int fd = -1, rc;
+
+	if ((rc = parse_args(argc, argv, &o)) != 0 || o.do_kill)
+		return rc != 0 ? rc : kill_agent(o.kind);
+	memset(&a, 0, sizeof(a));
+	a.lifetime = o.lifetime;
+	if ((rc = open_listener(&a, &o, &fd, shown, sizeof(shown))) != 0)
+		goto out;
+	rc = EXIT_ERROR;
+	if (!o.foreground) {
+		switch (daemonize(&o, shown)) {
+		case -1:
+			goto out;
+		case 1:
 			/* The child owns the socket and its directory now. */
-			print_snippet(kind, shown, (long)pid, 0);
 			free(a.sockpath);
 			free(a.sockdir);
-			keystore_free(a.ks);
 			close(fd);
 			return EXIT_OK;
 		}
-		setsid();
-		if (chdir("/") != 0)
-			_exit(EXIT_ERROR);
-		if ((r = open("/dev/null", O_RDWR)) >= 0) {
-			dup2(r, 0);
-			dup2(r, 1);
-			dup2(r, 2);
-			if (r > 2)
-				close(r);
-		}
-	} else if (!inherited) {
+	} else if (o.fd < 0 && a.sockpath != NULL) {
 		/* Like ssh-agent -D: say where we listen, then serve. */
-		print_snippet(kind, a.sockpath, (long)getpid(), 0);
+		print_snippet(o.kind, a.sockpath, (long)getpid(), 0);
 	}
-	log_init("sshenv-agent", foreground, debug ? LOG_LEVEL_DEBUG :
+	log_init("sshenv-agent", o.foreground, o.debug ? LOG_LEVEL_DEBUG :
 	    LOG_LEVEL_INFO);
-	if (inherited) {
-		free(a.sockpath);
-		a.sockpath = NULL;	/* systemd owns the socket file */
-	}
+	harden(&o);
+	if (keystore_new(&a.ks) != 0)
+		goto out;
 	rc = agent_serve(&a, fd);
 	fd = -1;
 out:

@@ -133,7 +133,7 @@ spawn_daemon(const struct client *cl, char *why, size_t whylen)
 	char *args[8];
 	struct pollfd pfd;
 	pid_t pid, pid2;
-	int p[2], n = 0, st, r, nul;
+	int p[2], n = 0, st, r;
 	ssize_t got = 0, k;
 	long deadline;
 
@@ -150,13 +150,9 @@ spawn_daemon(const struct client *cl, char *why, size_t whylen)
 		setsid();
 		if ((pid2 = fork()) != 0)
 			_exit(pid2 < 0 ? 1 : 0);
-		/* Never hold the stdout of `eval "$(sshenv init)"`. */
-		if ((nul = open("/dev/null", O_RDWR)) >= 0) {
-			dup2(nul, 0);
-			dup2(nul, 1);
-			if (nul > 2)
-				close(nul);
-		}
+		/* Never hold the stdout of `eval "$(sshenv init)"`; stderr
+		 * stays for what goes wrong before the supervisor detaches. */
+		compat_stdio_to_null(0);
 		fcntl(p[1], F_SETFD, 0);
 		snprintf(fdarg, sizeof(fdarg), "%d", p[1]);
 		args[n++] = exe;

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,4 +161,20 @@ compat_random(void *buf, size_t n)
 		n -= chunk;
 	}
 	return 0;
+}
+
+void
+compat_stdio_to_null(int with_stderr)
+{
+	int fd;
+
+	if ((fd = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0)
+		return;
+	/* dup2 clears close-on-exec on the copies. */
+	dup2(fd, 0);
+	dup2(fd, 1);
+	if (with_stderr)
+		dup2(fd, 2);
+	if (fd > 2)
+		close(fd);
 }

@@ -44,6 +44,12 @@ void compat_sleep_ms(long ms);
  * ERR_SYSTEM (buf is then not to be used). */
 int compat_random(void *buf, size_t n);
 
+/*
+ * Points stdin, stdout and (with_stderr) stderr at /dev/null, as a daemon
+ * must: a login's terminal or pipe is never held open by it.
+ */
+void compat_stdio_to_null(int with_stderr);
+
 /* Lowers the calling thread's (not the process's) scheduling priority,
  * where the system can; best effort. */
 void compat_lower_thread_priority(void);

@@ -1052,20 +1052,6 @@ signal_ready(struct supervisor *sv, const char *fmt, ...)
 	sv->ready_fd = -1;
 }
 
-static void
-detach_stdio(void)
-{
-	int fd;
-
-	if ((fd = open("/dev/null", O_RDWR)) < 0)
-		return;
-	dup2(fd, 0);
-	dup2(fd, 1);
-	dup2(fd, 2);
-	if (fd > 2)
-		close(fd);
-}
-
 static int
 init_handles(struct supervisor *sv)
 {
@@ -1290,7 +1276,7 @@ supervise(struct supervisor *sv, int argc, char **argv)
 	if (!foreground) {
 		if (chdir("/") != 0)
 			return EXIT_ERROR;
-		detach_stdio();
+		compat_stdio_to_null(1);
 	}
 	log_init("sshenv-supervisor", foreground, sv->cfg.log_level);
 	rc = sv_run(sv);

@@ -108,6 +108,35 @@ test_usage_errors() {
 	assertEquals "an operand" 64 $?
 	timeout 10 "$SSHENV_BIN" agent -k >/dev/null 2>&1
 	assertEquals "-k without SSH_AGENT_PID" 2 $?
+	# Never kill(0), kill(-1) or a pid that wraps to either.
+	for _p in 0 1 -1 4294967295 2147483648 12x; do
+		SSH_AGENT_PID=$_p timeout 10 "$SSHENV_BIN" agent -k \
+		    >/dev/null 2>"$T/k.err"
+		assertEquals "-k with SSH_AGENT_PID=$_p" 64 $?
+		assertContains "-k with SSH_AGENT_PID=$_p: says why" \
+		    "$(cat "$T/k.err")" "bad SSH_AGENT_PID"
+	done
+	timeout 10 "$SSHENV_BIN" agent --help >"$T/help.out" 2>&1
+	assertEquals "--help" 0 $?
+	assertContains "--help prints the usage" "$(cat "$T/help.out")" \
+	    "usage: sshenv agent"
+}
+
+# The agent that -s leaves behind (a forked child) holds its keys in
+# locked memory: locks are not inherited across fork, so the secure heap
+# must be set up in the child.
+test_forked_agent_has_locked_memory() {
+	if [ "$(id -u)" -ne 0 ] && [ "$(ulimit -l)" != unlimited ] &&
+	    [ "$(ulimit -l)" -lt 1100 ]; then
+		echo "SKIP: RLIMIT_MEMLOCK $(ulimit -l) kB is below the 1 MiB heap"
+		return 0
+	fi
+	eval "$(timeout 10 "$SSHENV_BIN" agent -s)"
+	pids=$SSH_AGENT_PID
+	assertNotNull "no SSH_AGENT_PID" "$SSH_AGENT_PID" || return 0
+	locked=$(awk '/^VmLck:/ { print $2 }' "/proc/$SSH_AGENT_PID/status")
+	assertTrue "the forked agent's secure heap is locked (VmLck \
+${locked:-?} kB)" "[ '${locked:-0}' -ge 1024 ]"
 }
 
 . /usr/bin/shunit2
