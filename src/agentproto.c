@@ -1,6 +1,7 @@
 #include <string.h>
 
 #include "agentproto.h"
+#include "keytype.h"
 #include "sserr.h"
 
 int
@@ -31,45 +32,24 @@ agentproto_sign(struct wire *body, struct agentproto_sign *out)
 }
 
 /*
- * The private fields that follow each key type name: 's' a string, 'm' an
- * mpint.  Knowing their shape is enough to find where the key ends and the
- * comment begins; crypto checks their contents.
+ * Knowing the shape of a key's private fields (keytype.h) is enough to
+ * find where the key ends and the comment begins; crypto checks their
+ * contents.
  */
-static const struct {
-	const char *name;
-	const char *fields;
-} keyshapes[] = {
-	{ "ssh-ed25519", "ss" },
-	{ "ecdsa-sha2-nistp256", "ssm" },
-	{ "ecdsa-sha2-nistp384", "ssm" },
-	{ "ecdsa-sha2-nistp521", "ssm" },
-	{ "ssh-rsa", "mmmmmm" },
-	{ "ssh-ed25519-cert-v01@openssh.com", "sss" },
-	{ "ecdsa-sha2-nistp256-cert-v01@openssh.com", "sm" },
-	{ "ecdsa-sha2-nistp384-cert-v01@openssh.com", "sm" },
-	{ "ecdsa-sha2-nistp521-cert-v01@openssh.com", "sm" },
-	{ "ssh-rsa-cert-v01@openssh.com", "smmmm" },
-};
-
 static int
 skip_key(struct wire *body)
 {
 	const uint8_t *name, *p;
-	size_t nlen, n, i;
-	const char *f = NULL;
-	int r;
+	size_t nlen, n;
+	enum keytype t;
+	const char *f;
+	int r, cert;
 
 	if ((r = wire_get_string(body, &name, &nlen)) != 0)
 		return r;
-	for (i = 0; i < sizeof(keyshapes) / sizeof(keyshapes[0]); i++) {
-		if (strlen(keyshapes[i].name) == nlen &&
-		    memcmp(keyshapes[i].name, name, nlen) == 0) {
-			f = keyshapes[i].fields;
-			break;
-		}
-	}
-	if (f == NULL)
+	if ((t = keytype_lookup(name, nlen, &cert)) == KT_NONE)
 		return ERR_KEY_TYPE;
+	f = cert ? keytypes[t].cert_fields : keytypes[t].fields;
 	for (; *f != '\0'; f++) {
 		r = *f == 's' ? wire_get_string(body, &p, &n) :
 		    wire_get_mpint(body, &p, &n, 1);

@@ -10,32 +10,9 @@
 #include <openssl/rand.h>
 
 #include "crypto.h"
+#include "keytype.h"
 #include "sserr.h"
 #include "wire.h"
-
-enum keytype { KT_ED25519, KT_P256, KT_P384, KT_P521, KT_RSA, KT_NONE };
-
-static const struct keyinfo {
-	const char *name;
-	const char *cert_name;
-	const char *curve;	/* SSH curve name, for ECDSA */
-	const char *group;	/* OpenSSL group name, for ECDSA */
-	const char *md;		/* digest, for ECDSA */
-} keyinfo[] = {
-	[KT_ED25519] = { "ssh-ed25519", "ssh-ed25519-cert-v01@openssh.com",
-	    NULL, NULL, NULL },
-	[KT_P256] = { "ecdsa-sha2-nistp256",
-	    "ecdsa-sha2-nistp256-cert-v01@openssh.com", "nistp256", "P-256",
-	    "SHA256" },
-	[KT_P384] = { "ecdsa-sha2-nistp384",
-	    "ecdsa-sha2-nistp384-cert-v01@openssh.com", "nistp384", "P-384",
-	    "SHA384" },
-	[KT_P521] = { "ecdsa-sha2-nistp521",
-	    "ecdsa-sha2-nistp521-cert-v01@openssh.com", "nistp521", "P-521",
-	    "SHA512" },
-	[KT_RSA] = { "ssh-rsa", "ssh-rsa-cert-v01@openssh.com", NULL, NULL,
-	    NULL },
-};
 
 #define ED25519_PK_LEN 32
 #define ED25519_SK_LEN 64
@@ -59,26 +36,6 @@ struct pubparts {
 	const uint8_t *pk, *q, *e, *n;
 	size_t pklen, qlen, elen, nlen;
 };
-
-/* Looks a type name up; *cert says whether it named the certificate. */
-static enum keytype
-keytype_lookup(const uint8_t *name, size_t len, int *cert)
-{
-	size_t i;
-
-	*cert = 0;
-	for (i = 0; i < KT_NONE; i++) {
-		if (strlen(keyinfo[i].name) == len &&
-		    memcmp(keyinfo[i].name, name, len) == 0)
-			return (enum keytype)i;
-		if (strlen(keyinfo[i].cert_name) == len &&
-		    memcmp(keyinfo[i].cert_name, name, len) == 0) {
-			*cert = 1;
-			return (enum keytype)i;
-		}
-	}
-	return KT_NONE;
-}
 
 int
 crypto_init(size_t heap_size, int *locked)
@@ -145,7 +102,7 @@ get_pubparts(struct wire *w, enum keytype t, int n_first, struct pubparts *pp)
 	case KT_P256:
 	case KT_P384:
 	case KT_P521:
-		if ((r = wire_get_string_eq(w, keyinfo[t].curve)) != 0)
+		if ((r = wire_get_string_eq(w, keytypes[t].curve)) != 0)
 			return r;
 		if ((r = wire_get_string(w, &pp->q, &pp->qlen)) != 0)
 			return r;
@@ -177,7 +134,7 @@ put_pubblob(struct wire *out, const struct pubparts *pp)
 {
 	int r;
 
-	if ((r = wire_put_cstring(out, keyinfo[pp->type].name)) != 0)
+	if ((r = wire_put_cstring(out, keytypes[pp->type].name)) != 0)
 		return r;
 	switch (pp->type) {
 	case KT_ED25519:
@@ -187,7 +144,7 @@ put_pubblob(struct wire *out, const struct pubparts *pp)
 			return r;
 		return wire_put_mpint(out, pp->n, pp->nlen);
 	default:
-		if ((r = wire_put_cstring(out, keyinfo[pp->type].curve)) != 0)
+		if ((r = wire_put_cstring(out, keytypes[pp->type].curve)) != 0)
 			return r;
 		return wire_put_string(out, pp->q, pp->qlen);
 	}
@@ -260,7 +217,7 @@ pub_to_pkey(const struct pubparts *pp, EVP_PKEY **out)
 		r = pkey_fromdata("RSA", bld, EVP_PKEY_PUBLIC_KEY, out);
 	} else {
 		if (!OSSL_PARAM_BLD_push_utf8_string(bld,
-		    OSSL_PKEY_PARAM_GROUP_NAME, keyinfo[pp->type].group, 0) ||
+		    OSSL_PKEY_PARAM_GROUP_NAME, keytypes[pp->type].group, 0) ||
 		    !OSSL_PARAM_BLD_push_octet_string(bld,
 		    OSSL_PKEY_PARAM_PUB_KEY, pp->q, pp->qlen))
 			goto out;
@@ -285,12 +242,6 @@ get_sigparts(const uint8_t *sig, size_t slen, const uint8_t **alg,
 	    (r = wire_get_string(&w, s, sl)) != 0)
 		return r;
 	return wire_end(&w);
-}
-
-static int
-str_is(const uint8_t *p, size_t n, const char *s)
-{
-	return strlen(s) == n && memcmp(p, s, n) == 0;
 }
 
 /* ECDSA signature (mpint r, mpint s) to the DER form libcrypto checks. */
@@ -347,17 +298,17 @@ verify_pubparts(const struct pubparts *pp, const uint8_t *data, size_t dlen,
 		return r;
 	switch (pp->type) {
 	case KT_ED25519:
-		if (!str_is(alg, alen, "ssh-ed25519"))
+		if (!wire_str_is(alg, alen, "ssh-ed25519"))
 			return ERR_SIG_INVALID;
 		if (sl != 64)
 			return ERR_FORMAT;
 		break;
 	case KT_RSA:
-		if (str_is(alg, alen, "rsa-sha2-256"))
+		if (wire_str_is(alg, alen, "rsa-sha2-256"))
 			md = "SHA256";
-		else if (str_is(alg, alen, "rsa-sha2-512"))
+		else if (wire_str_is(alg, alen, "rsa-sha2-512"))
 			md = "SHA512";
-		else if (str_is(alg, alen, "ssh-rsa"))
+		else if (wire_str_is(alg, alen, "ssh-rsa"))
 			md = "SHA1";
 		else
 			return ERR_SIG_INVALID;
@@ -374,9 +325,9 @@ verify_pubparts(const struct pubparts *pp, const uint8_t *data, size_t dlen,
 		}
 		break;
 	default:
-		if (!str_is(alg, alen, keyinfo[pp->type].name))
+		if (!wire_str_is(alg, alen, keytypes[pp->type].name))
 			return ERR_SIG_INVALID;
-		md = keyinfo[pp->type].md;
+		md = keytypes[pp->type].md;
 		if ((r = ecdsa_sig_to_der(s, sl, &der, &derlen)) != 0)
 			return r;
 		s = der;
@@ -449,7 +400,7 @@ parse_cert(const uint8_t *cert, size_t len, enum keytype t,
 	int r;
 
 	wire_view(&w, cert, len);
-	if ((r = wire_get_string_eq(&w, keyinfo[t].cert_name)) != 0 ||
+	if ((r = wire_get_string_eq(&w, keytypes[t].cert_name)) != 0 ||
 	    (r = wire_get_string(&w, &p, &n)) != 0 ||	/* nonce */
 	    (r = get_pubparts(&w, t, 0, pp)) != 0 ||
 	    (r = wire_get_u64(&w, &u64)) != 0 ||		/* serial */
@@ -524,7 +475,7 @@ build_ecdsa(const struct pubparts *pp, const uint8_t *d, size_t dlen,
 	    (priv = bn_from(d, dlen, 1)) == NULL)
 		goto out;
 	if (!OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,
-	    keyinfo[pp->type].group, 0) ||
+	    keytypes[pp->type].group, 0) ||
 	    !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY,
 	    pp->q, pp->qlen) ||
 	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, priv))
@@ -820,7 +771,7 @@ crypto_sign(const struct crypto_key *k, const uint8_t *data, size_t dlen,
 
 	switch (k->type) {
 	case KT_ED25519:
-		alg = keyinfo[k->type].name;
+		alg = keytypes[k->type].name;
 		break;
 	case KT_RSA:
 		/* Both flags: sha2-256 wins, as in OpenSSH's agent. */
@@ -836,8 +787,8 @@ crypto_sign(const struct crypto_key *k, const uint8_t *data, size_t dlen,
 		}
 		break;
 	default:
-		alg = keyinfo[k->type].name;
-		md = keyinfo[k->type].md;
+		alg = keytypes[k->type].name;
+		md = keytypes[k->type].md;
 		break;
 	}
 	if ((r = raw_sign(k->pkey, md, data, dlen, &sig, &slen)) != 0)

@@ -1,0 +1,95 @@
+/*
+ * keytype: the one table of key types.  Every entry is found by both its
+ * names and by no other, its field shapes use only the two field kinds
+ * the decoder knows, the ECDSA entries carry their curve, group and
+ * digest, and names we do not hold (or that only share a prefix) are not
+ * found.
+ */
+#include <string.h>
+
+#include "keytype.h"
+#include "unit.h"
+
+static int
+shape_ok(const char *f)
+{
+	if (f == NULL || *f == '\0')
+		return 0;
+	return strspn(f, "sm") == strlen(f);
+}
+
+static void
+test_every_entry_found_by_its_names(void)
+{
+	int i, cert;
+
+	for (i = 0; i < KT_NONE; i++) {
+		const struct keytype_info *k = &keytypes[i];
+
+		CHECK(k->name != NULL && k->cert_name != NULL);
+		if (k->name == NULL || k->cert_name == NULL)
+			continue;
+		cert = 7;
+		CHECK_EQ(keytype_lookup((const uint8_t *)k->name,
+		    strlen(k->name), &cert), i);
+		CHECK_EQ(cert, 0);
+		cert = 7;
+		CHECK_EQ(keytype_lookup((const uint8_t *)k->cert_name,
+		    strlen(k->cert_name), &cert), i);
+		CHECK_EQ(cert, 1);
+		/* A certificate's name is the key's with the suffix. */
+		CHECK(strncmp(k->cert_name, k->name, strlen(k->name)) == 0);
+		CHECK(strcmp(k->cert_name + strlen(k->name),
+		    "-cert-v01@openssh.com") == 0);
+	}
+}
+
+static void
+test_shapes_and_curves(void)
+{
+	int i;
+
+	for (i = 0; i < KT_NONE; i++) {
+		CHECK(shape_ok(keytypes[i].fields));
+		CHECK(shape_ok(keytypes[i].cert_fields));
+		/* ECDSA types, and only they, name a curve. */
+		if (strncmp(keytypes[i].name, "ecdsa-", 6) == 0)
+			CHECK(keytypes[i].curve != NULL &&
+			    keytypes[i].group != NULL && keytypes[i].md != NULL);
+		else
+			CHECK(keytypes[i].curve == NULL &&
+			    keytypes[i].group == NULL && keytypes[i].md == NULL);
+	}
+}
+
+static void
+test_unknown_names(void)
+{
+	static const char *const bad[] = {
+		"", "ssh-ed2551", "ssh-ed25519x", "ssh-dss", "ssh-rsa ",
+		"sk-ssh-ed25519@openssh.com", "ecdsa-sha2-nistp256-cert-v01",
+		"SSH-RSA",
+	};
+	size_t i;
+	int cert;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cert = 7;
+		CHECK_EQ(keytype_lookup((const uint8_t *)bad[i],
+		    strlen(bad[i]), &cert), KT_NONE);
+		CHECK_EQ(cert, 0);
+	}
+	/* A name with a NUL inside is not the name before the NUL. */
+	cert = 7;
+	CHECK_EQ(keytype_lookup((const uint8_t *)"ssh-rsa\0x", 9, &cert),
+	    KT_NONE);
+}
+
+int
+main(void)
+{
+	RUN(test_every_entry_found_by_its_names);
+	RUN(test_shapes_and_curves);
+	RUN(test_unknown_names);
+	UNIT_DONE();
+}
