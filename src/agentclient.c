@@ -110,9 +110,9 @@ out:
 	return r;
 }
 
-/* REQUEST_IDENTITIES: *count, and reply positioned at the first key. */
-static int
-list(const char *sock, int timeout_ms, struct wire *reply, uint32_t *count)
+int
+agentclient_list(const char *sock, int timeout_ms, struct wire *reply,
+    uint32_t *count)
 {
 	uint8_t type;
 	int r;
@@ -133,39 +133,30 @@ agentclient_count(const char *sock, int timeout_ms, uint32_t *count)
 	int r;
 
 	wire_init(&reply, AGENTPROTO_MAX_FRAME);
-	r = list(sock, timeout_ms, &reply, count);
+	r = agentclient_list(sock, timeout_ms, &reply, count);
 	wire_free(&reply);
 	return r;
 }
 
 int
-agentclient_has_key(const char *sock, int timeout_ms, const uint8_t *blob,
-    size_t len)
+agentclient_listed(const struct wire *list, uint32_t count,
+    const uint8_t *blob, size_t len)
 {
-	struct wire reply;
+	struct wire w;
 	const uint8_t *k, *c;
 	size_t kl, cl;
-	uint32_t count, i;
-	int r;
+	uint32_t i;
 
-	wire_init(&reply, AGENTPROTO_MAX_FRAME);
-	if ((r = list(sock, timeout_ms, &reply, &count)) != 0)
-		goto out;
+	/* A view: the caller's list is read again for the next key. */
+	wire_view(&w, wire_ptr(list), wire_avail(list));
 	for (i = 0; i < count; i++) {
-		if (wire_get_string(&reply, &k, &kl) != 0 ||
-		    wire_get_string(&reply, &c, &cl) != 0) {
-			r = ERR_PROTOCOL;
-			goto out;
-		}
-		if (kl == len && memcmp(k, blob, len) == 0) {
-			r = 1;
-			goto out;
-		}
+		if (wire_get_string(&w, &k, &kl) != 0 ||
+		    wire_get_string(&w, &c, &cl) != 0)
+			return ERR_PROTOCOL;
+		if (kl == len && memcmp(k, blob, len) == 0)
+			return 1;
 	}
-	r = 0;
-out:
-	wire_free(&reply);
-	return r;
+	return 0;
 }
 
 int

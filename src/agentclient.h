@@ -31,8 +31,18 @@ int agentclient_exchange(int fd, struct wire *out, size_t max,
 /* The number of identities the agent lists (0 when locked). */
 int agentclient_count(const char *sock, int timeout_ms, uint32_t *count);
 
-/* 1 if the agent lists this public key blob, 0 if not; or an error. */
-int agentclient_has_key(const char *sock, int timeout_ms,
+/*
+ * REQUEST_IDENTITIES: *count, and reply (a store of the caller's)
+ * positioned at the first identity.
+ */
+int agentclient_list(const char *sock, int timeout_ms, struct wire *reply,
+    uint32_t *count);
+
+/*
+ * 1 if a list from agentclient_list (not consumed) holds this public key
+ * blob, 0 if not, ERR_PROTOCOL if the list is malformed.
+ */
+int agentclient_listed(const struct wire *list, uint32_t count,
     const uint8_t *blob, size_t len);
 
 /* LOCK (lock = 1) or UNLOCK with a passphrase: 0 or ERR_DENIED. */

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #include "agentclient.h"
+#include "agentproto.h"
 #include "cli.h"
 #include "client.h"
 #include "config.h"
@@ -64,41 +66,67 @@ say(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+#define ARGS_NONE 0
+#define ARGS_KEYS 1	/* operands allowed: init's key names */
+#define GO_ON (-1)
+
 /*
- * Common options: -s -c -f (shell), -q, -F file, --json.  Leaves optind
- * at the first operand.  Returns 0 or EXIT_USAGE.
+ * The options every client command shares, each allowed only where its
+ * letter is in allowed: -s -c -f (shell, one of them), -q, -F file,
+ * --json ('j'); --help everywhere.  Leaves optind at the first operand.
+ * GO_ON, or the exit code to return at once: EXIT_OK after
+ * --help, EXIT_USAGE (the usage printed) for a bad command line.
  */
 static int
-parse_common(struct client *cl, int *argcp, char **argv, const char *allowed)
+parse_common(struct client *cl, int argc, char **argv, const char *allowed,
+    int operands)
 {
-	int opt, i, argc = *argcp;
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int opt, shells = 0;
 
 	memset(cl, 0, sizeof(*cl));
 	cmdname = argv[0];
 	cl->kind = shellenv_guess(getenv("SHELL"));
-	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--json") == 0 && strchr(allowed, 'j')) {
-			cl->json = 1;
-			memmove(&argv[i], &argv[i + 1],
-			    (size_t)(argc - i) * sizeof(*argv));
-			argc--;
-			i--;
-		}
-	}
-	*argcp = argc;
 	optind = 1;
-	while ((opt = getopt(argc, argv, "+scfqF:")) != -1) {
-		if (opt == '?' || strchr(allowed, opt) == NULL)
-			return EXIT_USAGE;
+	opterr = 0;	/* our own words, prefixed "sshenv CMD:" */
+	while ((opt = getopt_long(argc, argv, "+scfqF:", longopts,
+	    NULL)) != -1) {
+		if (opt == 'h') {
+			cli_usage(cmdname, stdout);
+			return EXIT_OK;
+		}
+		if (opt == '?' || strchr(allowed, opt) == NULL) {
+			if (opt != '?')
+				say("-%c is not an option of %s", opt, cmdname);
+			else if (optopt != 0)
+				say("unknown option '-%c'", optopt);
+			else
+				say("unknown option '%s'", argv[optind - 1]);
+			goto usage;
+		}
 		switch (opt) {
-		case 's': cl->kind = SHELL_SH; break;
-		case 'c': cl->kind = SHELL_CSH; break;
-		case 'f': cl->kind = SHELL_FISH; break;
+		case 's': cl->kind = SHELL_SH; shells++; break;
+		case 'c': cl->kind = SHELL_CSH; shells++; break;
+		case 'f': cl->kind = SHELL_FISH; shells++; break;
 		case 'q': cl->quiet = 1; break;
 		case 'F': cl->config_file = optarg; break;
+		case 'j': cl->json = 1; break;
 		}
 	}
-	return 0;
+	if (shells > 1) {
+		say("-s, -c and -f name one shell: give one of them");
+		goto usage;
+	}
+	if (operands == ARGS_NONE && optind != argc)
+		goto usage;
+	return GO_ON;
+usage:
+	cli_usage(cmdname, stderr);
+	return EXIT_USAGE;
 }
 
 /* Loads the configuration and computes the paths; prints what failed. */
@@ -460,11 +488,13 @@ load_keys(const struct client *cl, const char *sock, char **names, int n)
 {
 	char list[sizeof(cl->cfg.keys)], *tok, *save = NULL;
 	char path[PATHS_MAX], pub[PATHS_MAX + 8];
-	struct wire blob;
-	int i, have;
+	struct wire blob, ids;
+	uint32_t count = 0;
+	int i, have, listed = 0;
 
 	memcpy(list, cl->cfg.keys, sizeof(list));
 	wire_init(&blob, 64 * 1024);
+	wire_init(&ids, AGENTPROTO_MAX_FRAME);
 	tok = strtok_r(list, " \t", &save);
 	for (i = 0; tok != NULL || i < n;) {
 		const char *name = tok != NULL ? tok : names[i++];
@@ -473,10 +503,15 @@ load_keys(const struct client *cl, const char *sock, char **names, int n)
 			tok = strtok_r(NULL, " \t", &save);
 		if (key_path(name, path, sizeof(path)) != 0)
 			continue;
+		/* What the agent holds, asked once for all the keys. */
+		if (!listed && agentclient_list(sock, AGENT_TIMEOUT_MS, &ids,
+		    &count) != 0)
+			count = 0;
+		listed = 1;
 		snprintf(pub, sizeof(pub), "%s.pub", path);
 		wire_reset(&blob);
-		have = read_pub(pub, &blob) == 0 ? agentclient_has_key(sock,
-		    AGENT_TIMEOUT_MS, wire_ptr(&blob), wire_avail(&blob)) : 0;
+		have = read_pub(pub, &blob) == 0 ? agentclient_listed(&ids,
+		    count, wire_ptr(&blob), wire_avail(&blob)) : 0;
 		if (have == 1)
 			continue;
 		if (access(path, R_OK) != 0) {
@@ -488,6 +523,7 @@ load_keys(const struct client *cl, const char *sock, char **names, int n)
 			    have_terminal() ? "" : " (no terminal to ask for "
 			    "its passphrase)");
 	}
+	wire_free(&ids);
 	wire_free(&blob);
 }
 
@@ -514,10 +550,8 @@ client_init(int argc, char **argv)
 	const char *fwd;
 	int r;
 
-	if (parse_common(&cl, &argc, argv, "scfqF") != 0) {
-		cli_usage("init", stderr);
-		return EXIT_USAGE;
-	}
+	if ((r = parse_common(&cl, argc, argv, "scfqF", ARGS_KEYS)) != GO_ON)
+		return r;
 	if ((r = setup(&cl)) != 0)
 		return r;
 	memset(&rq, 0, sizeof(rq));
@@ -554,10 +588,8 @@ client_env(int argc, char **argv)
 	struct ctl_reply rp;
 	int r;
 
-	if (parse_common(&cl, &argc, argv, "scfF") != 0 || optind != argc) {
-		cli_usage("env", stderr);
-		return EXIT_USAGE;
-	}
+	if ((r = parse_common(&cl, argc, argv, "scfF", ARGS_NONE)) != GO_ON)
+		return r;
 	if ((r = setup(&cl)) != 0)
 		return r;
 	memset(&rq, 0, sizeof(rq));
@@ -582,10 +614,8 @@ client_logout(int argc, char **argv)
 	struct ctl_reply rp;
 	int r;
 
-	if (parse_common(&cl, &argc, argv, "qF") != 0 || optind != argc) {
-		cli_usage("logout", stderr);
-		return EXIT_USAGE;
-	}
+	if ((r = parse_common(&cl, argc, argv, "qF", ARGS_NONE)) != GO_ON)
+		return r;
 	if ((r = setup(&cl)) != 0)
 		return r;
 	memset(&rq, 0, sizeof(rq));
@@ -630,6 +660,48 @@ json_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
+/*
+ * `status --json`: one object with the same keys whether a supervisor
+ * runs (rp) or not (rp NULL: nulls and the configured values).
+ */
+static void
+print_status_json(const struct client *cl, const struct ctl_reply *rp)
+{
+	uint32_t i;
+
+	printf("{\"running\": %s, \"supervisor_pid\": ", rp ? "true" :
+	    "false");
+	if (rp != NULL)
+		printf("%u, \"agent_pid\": %u, \"socket\": ",
+		    rp->supervisor_pid, rp->agent_pid);
+	else
+		printf("null, \"agent_pid\": null, \"socket\": ");
+	if (rp != NULL)
+		json_str(stdout, rp->sock);
+	else
+		printf("null");
+	if (rp != NULL && rp->keys >= 0)
+		printf(", \"keys\": %d", rp->keys);
+	else
+		printf(", \"keys\": null");
+	printf(", \"locked\": %s, \"agent_state\": ",
+	    rp != NULL && rp->locked ? "true" : "false");
+	if (rp != NULL)
+		json_str(stdout, rp->agent_state);
+	else
+		printf("null");
+	printf(", \"policy\": ");
+	json_str(stdout, rp != NULL ? rp->policy :
+	    config_policy_name(cl->cfg.policy));
+	printf(", \"systemd\": %s, \"sessions\": [",
+	    rp != NULL && rp->systemd ? "true" : "false");
+	for (i = 0; rp != NULL && i < rp->nsessions; i++)
+		printf("%s%u", i ? ", " : "", rp->sessions[i]);
+	printf("], \"environment_file\": ");
+	json_str(stdout, cl->cfg.write_env ? cl->paths.envfile : "");
+	printf("}\n");
+}
+
 int
 client_status(int argc, char **argv)
 {
@@ -638,51 +710,20 @@ client_status(int argc, char **argv)
 	uint32_t i;
 	int r;
 
-	if (parse_common(&cl, &argc, argv, "jF") != 0 || optind != argc) {
-		cli_usage("status", stderr);
-		return EXIT_USAGE;
-	}
+	if ((r = parse_common(&cl, argc, argv, "jF", ARGS_NONE)) != GO_ON)
+		return r;
 	if ((r = setup(&cl)) != 0)
 		return r;
 	if ((r = get_status(&cl, &rp)) != 0) {
-		if (cl.json && r == ERR_NO_SERVER) {
-			/* The same keys as when running, for scripts. */
-			printf("{\"running\": false, \"supervisor_pid\": null, "
-			    "\"agent_pid\": null, \"socket\": null, "
-			    "\"keys\": null, \"locked\": false, "
-			    "\"agent_state\": null, \"policy\": ");
-			json_str(stdout, config_policy_name(cl.cfg.policy));
-			printf(", \"systemd\": false, \"sessions\": [], "
-			    "\"environment_file\": ");
-			json_str(stdout, cl.cfg.write_env ? cl.paths.envfile :
-			    "");
-			printf("}\n");
-		} else {
+		/* The same keys as when running, for scripts. */
+		if (cl.json && r == ERR_NO_SERVER)
+			print_status_json(&cl, NULL);
+		else
 			explain(&cl, r);
-		}
 		return exit_for(r);
 	}
 	if (cl.json) {
-		printf("{\"running\": true, \"supervisor_pid\": %u, "
-		    "\"agent_pid\": %u, \"socket\": ", rp.supervisor_pid,
-		    rp.agent_pid);
-		json_str(stdout, rp.sock);
-		if (rp.keys < 0)
-			printf(", \"keys\": null");
-		else
-			printf(", \"keys\": %d", rp.keys);
-		printf(", \"locked\": %s, \"agent_state\": ", rp.locked ?
-		    "true" : "false");
-		json_str(stdout, rp.agent_state);
-		printf(", \"policy\": ");
-		json_str(stdout, rp.policy);
-		printf(", \"systemd\": %s, \"sessions\": [",
-		    rp.systemd ? "true" : "false");
-		for (i = 0; i < rp.nsessions; i++)
-			printf("%s%u", i ? ", " : "", rp.sessions[i]);
-		printf("], \"environment_file\": ");
-		json_str(stdout, cl.cfg.write_env ? cl.paths.envfile : "");
-		printf("}\n");
+		print_status_json(&cl, &rp);
 		return EXIT_OK;
 	}
 	printf("supervisor pid %u%s\n", rp.supervisor_pid,
@@ -713,10 +754,8 @@ client_stop(int argc, char **argv)
 	long deadline;
 	int r;
 
-	if (parse_common(&cl, &argc, argv, "scfqF") != 0 || optind != argc) {
-		cli_usage("stop", stderr);
-		return EXIT_USAGE;
-	}
+	if ((r = parse_common(&cl, argc, argv, "scfqF", ARGS_NONE)) != GO_ON)
+		return r;
 	if ((r = setup(&cl)) != 0)
 		return r;
 	memset(&rq, 0, sizeof(rq));
@@ -745,10 +784,8 @@ client_config(int argc, char **argv)
 	struct client cl;
 	int r;
 
-	if (parse_common(&cl, &argc, argv, "F") != 0 || optind != argc) {
-		cli_usage("config", stderr);
-		return EXIT_USAGE;
-	}
+	if ((r = parse_common(&cl, argc, argv, "F", ARGS_NONE)) != GO_ON)
+		return r;
 	if ((r = setup(&cl)) != 0)
 		return r;
 	config_print(&cl.cfg, stdout);
@@ -828,10 +865,8 @@ client_doctor(int argc, char **argv)
 	uint32_t n;
 	int r, fwd;
 
-	if (parse_common(&cl, &argc, argv, "F") != 0 || optind != argc) {
-		cli_usage("doctor", stderr);
-		return EXIT_USAGE;
-	}
+	if ((r = parse_common(&cl, argc, argv, "F", ARGS_NONE)) != GO_ON)
+		return r;
 	if ((r = setup(&cl)) != 0)
 		return r;
 	doctor_fails = 0;

@@ -602,12 +602,23 @@ test_bad_config_is_an_error() {
 
 test_exit_codes() {
 	for c in "logout 2" "stop 2" "status 2" "env 2" "nosuch 64" \
-	    "init --bogus 64" "env extra 64" "status --json extra 64"; do
+	    "init --bogus 64" "env extra 64" "status --json extra 64" \
+	    "init -s -c 64" "stop -c -f 64" "env -q 64" "doctor --json 64" \
+	    "init --help 0" "status --help 0" "logout --help 0" "--help 0" \
+	    "--version 0"; do
 		code=${c##* }
 		# shellcheck disable=SC2086 # a command line of plain words
 		timeout -k 2 15 sshenv ${c% *} </dev/null >/dev/null 2>&1
 		assertEquals "sshenv ${c% *}" "$code" "$?"
 	done
+	# Messages name the command, and usage errors show its usage.
+	timeout -k 2 15 sshenv init -s -c </dev/null >/dev/null 2>"$T/e"
+	assertContains "prefix: $(cat "$T/e")" "$(cat "$T/e")" "sshenv init: "
+	assertContains "usage: $(cat "$T/e")" "$(cat "$T/e")" \
+	    "usage: sshenv init"
+	timeout -k 2 15 sshenv status --help </dev/null >"$T/o" 2>&1
+	assertContains "status --help: $(cat "$T/o")" "$(cat "$T/o")" \
+	    "usage: sshenv status [--json]"
 	assertTrue "started something: $(lib_pids '')" lib_none_left
 }
 
