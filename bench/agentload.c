@@ -327,7 +327,7 @@ static int
 build_sign_request(struct bench *b, const struct wire *blob)
 {
 	uint8_t *data = NULL;
-	size_t got = 0;
+	size_t got = 0, at;
 	ssize_t r;
 	int ret = -1;
 
@@ -341,12 +341,12 @@ build_sign_request(struct bench *b, const struct wire *blob)
 			goto out;
 		got += (size_t)r;
 	}
-	if (wire_put_u32(&b->req, 0) != 0 ||
+	if (wire_len_open(&b->req, &at) != 0 ||
 	    wire_put_u8(&b->req, MSG_SIGN_REQUEST) != 0 ||
 	    wire_put_string(&b->req, wire_ptr(blob), wire_avail(blob)) != 0 ||
 	    wire_put_string(&b->req, data, b->datalen) != 0 ||
 	    wire_put_u32(&b->req, b->flags) != 0 ||
-	    wire_set_u32(&b->req, 0, (uint32_t)(wire_len(&b->req) - 4)) != 0)
+	    wire_len_close(&b->req, at) != 0)
 		goto out;
 	ret = 0;
 out:

@@ -180,9 +180,10 @@ out:
 int
 agentproto_begin(struct wire *out, uint8_t type)
 {
+	size_t at;
 	int r;
 
-	if ((r = wire_put_u32(out, 0)) != 0)
+	if ((r = wire_len_open(out, &at)) != 0)
 		return r;
 	return wire_put_u8(out, type);
 }
@@ -190,5 +191,5 @@ agentproto_begin(struct wire *out, uint8_t type)
 int
 agentproto_finish(struct wire *out, size_t start)
 {
-	return wire_set_u32(out, start, (uint32_t)(wire_len(out) - start - 4));
+	return wire_len_close(out, start);
 }

@@ -749,12 +749,11 @@ put_ecdsa_sig(struct wire *out, const uint8_t *der, size_t derlen)
 	BN_bn2bin(rb, buf);
 	BN_bn2bin(sb, buf + rl);
 	/* A string holding two mpints, its length patched in afterwards. */
-	at = wire_len(out);
-	if ((r = wire_put_u32(out, 0)) != 0 ||
+	if ((r = wire_len_open(out, &at)) != 0 ||
 	    (r = wire_put_mpint(out, buf, rl)) != 0 ||
 	    (r = wire_put_mpint(out, buf + rl, sl)) != 0)
 		goto out;
-	r = wire_set_u32(out, at, (uint32_t)(wire_len(out) - at - 4));
+	r = wire_len_close(out, at);
 out:
 	ECDSA_SIG_free(esig);
 	return r;

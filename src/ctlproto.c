@@ -6,10 +6,11 @@
 int
 ctlproto_put_request(struct wire *out, const struct ctl_request *rq)
 {
-	size_t start = wire_len(out);
+	size_t start;
 	int r;
 
-	if ((r = wire_put_u32(out, 0)) || (r = wire_put_u8(out, rq->type)) ||
+	if ((r = wire_len_open(out, &start)) ||
+	    (r = wire_put_u8(out, rq->type)) ||
 	    (r = wire_put_u32(out, CTLPROTO_VERSION)))
 		return r;
 	switch (rq->type) {
@@ -25,7 +26,7 @@ ctlproto_put_request(struct wire *out, const struct ctl_request *rq)
 	default:
 		return ERR_INTERNAL;
 	}
-	return wire_set_u32(out, start, (uint32_t)(wire_len(out) - start - 4));
+	return wire_len_close(out, start);
 }
 
 int
@@ -82,11 +83,12 @@ get_str(struct wire *w, char *buf, size_t size)
 int
 ctlproto_put_reply(struct wire *out, const struct ctl_reply *rp)
 {
-	size_t start = wire_len(out);
+	size_t start;
 	uint32_t i;
 	int r;
 
-	if ((r = wire_put_u32(out, 0)) || (r = wire_put_u8(out, rp->type)))
+	if ((r = wire_len_open(out, &start)) ||
+	    (r = wire_put_u8(out, rp->type)))
 		return r;
 	switch (rp->type) {
 	case CTL_R_OK:
@@ -123,7 +125,7 @@ ctlproto_put_reply(struct wire *out, const struct ctl_reply *rp)
 	default:
 		return ERR_INTERNAL;
 	}
-	return wire_set_u32(out, start, (uint32_t)(wire_len(out) - start - 4));
+	return wire_len_close(out, start);
 }
 
 int

@@ -96,7 +96,7 @@ int
 shellenv_set(struct wire *out, enum shell_kind kind, const char *name,
     const char *value)
 {
-	size_t mark = wire_len(out);
+	size_t mark = wire_mark(out);
 	int r;
 
 	if (!safe_name(name))
@@ -127,7 +127,7 @@ shellenv_set(struct wire *out, enum shell_kind kind, const char *name,
 	return 0;
 fail:
 	/* Leave no half statement behind. */
-	out->len = mark < out->off ? out->off : mark;
+	wire_rollback(out, mark);
 	return r;
 }
 
@@ -139,27 +139,27 @@ shellenv_unset(struct wire *out, enum shell_kind kind, const char *name)
 		[SHELL_FISH] = "set -e "
 	};
 
-	size_t mark = wire_len(out);
+	size_t mark = wire_mark(out);
 	int r;
 
 	if (!safe_name(name))
 		return ERR_UNSAFE_VALUE;
 	if ((r = puts_(out, verbs[kind])) != 0 || (r = puts_(out, name)) ||
 	    (r = puts_(out, ";\n")) != 0)
-		out->len = mark < out->off ? out->off : mark;
+		wire_rollback(out, mark);
 	return r;
 }
 
 int
 shellenv_echo(struct wire *out, enum shell_kind kind, const char *text)
 {
-	size_t mark = wire_len(out);
+	size_t mark = wire_mark(out);
 	int r;
 
 	/* printf, not echo: echo takes -n and backslashes as its own. */
 	if ((r = puts_(out, "printf '%s\\n' ")) != 0 ||
 	    (r = put_quoted(out, kind, text)) != 0 ||
 	    (r = puts_(out, ";\n")) != 0)
-		out->len = mark < out->off ? out->off : mark;
+		wire_rollback(out, mark);
 	return r;
 }

@@ -57,12 +57,6 @@ wire_ptr(const struct wire *w)
 	return w->buf + w->off;
 }
 
-size_t
-wire_len(const struct wire *w)
-{
-	return w->len;
-}
-
 int
 wire_consume(struct wire *w, size_t n)
 {
@@ -89,7 +83,7 @@ wire_compact(struct wire *w)
 
 /*
  * Makes room for extra more bytes after the data, never moving it (so
- * offsets taken with wire_len stay valid); max bounds the unread bytes.
+ * offsets taken with wire_mark stay valid); max bounds the unread bytes.
  * Grows by copy-and-wipe, not realloc, so no stale secret is left behind.
  */
 static int
@@ -383,12 +377,33 @@ wire_put_u64(struct wire *w, uint64_t v)
 }
 
 int
-wire_set_u32(struct wire *w, size_t at, uint32_t v)
+wire_len_open(struct wire *w, size_t *at)
 {
-	if (w->view || at > w->len || w->len - at < 4)
+	*at = w->len;
+	return wire_put_u32(w, 0);
+}
+
+int
+wire_len_close(struct wire *w, size_t at)
+{
+	if (w->view || at > w->len || w->len - at < 4 ||
+	    w->len - at - 4 > UINT32_MAX)
 		return ERR_INTERNAL;
-	store32(w->buf + at, v);
+	store32(w->buf + at, (uint32_t)(w->len - at - 4));
 	return 0;
+}
+
+size_t
+wire_mark(const struct wire *w)
+{
+	return w->len;
+}
+
+void
+wire_rollback(struct wire *w, size_t mark)
+{
+	if (!w->view && mark < w->len)
+		w->len = mark < w->off ? w->off : mark;
 }
 
 int

@@ -101,10 +101,21 @@ int wire_put_string(struct wire *w, const void *p, size_t n);
 int wire_put_cstring(struct wire *w, const char *s);
 /* An unsigned big-endian magnitude, encoded as a positive mpint. */
 int wire_put_mpint(struct wire *w, const uint8_t *p, size_t n);
-/* Overwrites a u32 at absolute offset at (a length placeholder). */
-int wire_set_u32(struct wire *w, size_t at, uint32_t v);
-/* Total bytes written so far, read or not (for placeholders). */
-size_t wire_len(const struct wire *w);
+/*
+ * A length written before what it counts: wire_len_open puts a u32
+ * placeholder and gives its place in *at; wire_len_close fills it with
+ * the number of bytes written after it.  Frames and strings built in
+ * pieces (an mpint pair inside a string) use these.
+ */
+int wire_len_open(struct wire *w, size_t *at);
+int wire_len_close(struct wire *w, size_t at);
+/*
+ * A writer's place to come back to: wire_rollback drops whatever was
+ * written after wire_mark (a half-written statement), never data the
+ * reader has already consumed.
+ */
+size_t wire_mark(const struct wire *w);
+void wire_rollback(struct wire *w, size_t mark);
 
 /* 1 if the n bytes at p (a decoded string, not NUL-terminated) are s. */
 int wire_str_is(const uint8_t *p, size_t n, const char *s);

@@ -291,7 +291,7 @@ static size_t
 put_fake_key(struct wire *w, const char *name, const char *fields)
 {
 	static const uint8_t mp[] = { 0x00, 0x9a, 0x01, 0x02 };
-	size_t start = wire_len(w);
+	size_t start = wire_mark(w);
 	int i = 0;
 
 	CHECK_EQ(wire_put_cstring(w, name), 0);
@@ -301,7 +301,7 @@ put_fake_key(struct wire *w, const char *name, const char *fields)
 		else
 			CHECK_EQ(wire_put_mpint(w, mp, sizeof(mp) - i % 2), 0);
 	}
-	return wire_len(w) - start;
+	return wire_mark(w) - start;
 }
 
 static void
@@ -373,7 +373,7 @@ test_add_constrained(void)
 	wire_init(&body, 4096);
 	put_fake_key(&body, "ssh-ed25519", "ss");
 	CHECK_EQ(wire_put_cstring(&body, "c"), 0);
-	keyend = wire_len(&body);
+	keyend = wire_mark(&body);
 	CHECK_EQ(wire_put_u8(&body, AGENT_CONSTRAIN_LIFETIME), 0);
 	CHECK_EQ(wire_put_u32(&body, 3600), 0);
 	CHECK_EQ(wire_put_u8(&body, AGENT_CONSTRAIN_CONFIRM), 0);
@@ -500,7 +500,7 @@ test_add_bad_constraints(void)
 	wire_init(&body, 4096);
 	put_fake_key(&body, "ecdsa-sha2-nistp256", "ssm");
 	CHECK_EQ(wire_put_cstring(&body, "comment"), 0);
-	keyend = wire_len(&body);
+	keyend = wire_mark(&body);
 
 	for (i = 0; i < sizeof(unknown); i++) {
 		body.len = keyend;
@@ -753,10 +753,10 @@ test_begin_finish(void)
 	uint32_t count;
 
 	wire_init(&out, MAX + 4);
-	start = wire_len(&out);
+	start = wire_mark(&out);
 	CHECK_EQ(agentproto_begin(&out, AGENT_SUCCESS), 0);
 	CHECK_EQ(agentproto_finish(&out, start), 0);
-	start = wire_len(&out);
+	start = wire_mark(&out);
 	CHECK_EQ(start, 5);
 	CHECK_EQ(agentproto_begin(&out, AGENT_IDENTITIES_ANSWER), 0);
 	CHECK_EQ(wire_put_u32(&out, 0), 0);
@@ -780,7 +780,7 @@ test_begin_finish(void)
 	wire_init(&out, MAX + 4);
 	CHECK_EQ(agentproto_begin(&out, AGENT_SIGN_RESPONSE), 0);
 	CHECK_EQ(wire_put_string(&out, NULL, 0), 0);
-	while (wire_len(&out) < MAX + 4)
+	while (wire_mark(&out) < MAX + 4)
 		CHECK_EQ(wire_put_u8(&out, 'x'), 0);
 	CHECK_EQ(agentproto_finish(&out, 0), 0);
 	CHECK_EQ(frame(&out, &type, &body, &framelen), 0);

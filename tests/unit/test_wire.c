@@ -451,7 +451,7 @@ test_roundtrip(void)
 	CHECK_EQ(wire_put_mpint(&w, m4, sizeof(m4)), 0);
 	CHECK_EQ(wire_put_mpint(&w, m5, sizeof(m5)), 0);
 	CHECK_EQ(wire_put(&w, "raw", 3), 0);
-	CHECK_EQ(wire_len(&w), sizeof(want));
+	CHECK_EQ(wire_mark(&w), sizeof(want));
 	CHECK_EQ(wire_avail(&w), sizeof(want));
 	CHECK(memcmp(wire_ptr(&w), want, sizeof(want)) == 0);
 
@@ -502,7 +502,7 @@ test_mpint_roundtrip(void)
 			mag[0] = top == 0 ? 0x01 : top == 1 ? 0x7f : 0x80;
 			wire_init(&w, 256);
 			CHECK_EQ(wire_put_mpint(&w, mag, len), 0);
-			CHECK_EQ(wire_len(&w), 4 + len + (top == 2));
+			CHECK_EQ(wire_mark(&w), 4 + len + (top == 2));
 			CHECK_EQ(wire_get_mpint(&w, &p, &n, 0), 0);
 			CHECK(n == len && memcmp(p, mag, len) == 0);
 			CHECK_EQ(wire_end(&w), 0);
@@ -525,7 +525,7 @@ test_growth(void)
 	CHECK_EQ(w.cap, 0);
 	for (i = 0; i < 1000; i++)
 		CHECK_EQ(wire_put_u8(&w, (uint8_t)(i * 7)), 0);
-	CHECK_EQ(wire_len(&w), 1000);
+	CHECK_EQ(wire_mark(&w), 1000);
 	CHECK(w.cap >= 1000 && w.cap <= 4096);
 	for (i = 0; i < 1000; i++)
 		ok &= wire_ptr(&w)[i] == (uint8_t)(i * 7);
@@ -564,12 +564,12 @@ test_max_limit(void)
 	memset(big, 'x', sizeof(big));
 	wire_init(&w, 100);
 	CHECK_EQ(wire_put(&w, big, 101), ERR_TOO_LONG);
-	CHECK_EQ(wire_len(&w), 0);
+	CHECK_EQ(wire_mark(&w), 0);
 	CHECK_EQ(wire_put(&w, big, 100), 0);
-	CHECK_EQ(wire_len(&w), 100);
+	CHECK_EQ(wire_mark(&w), 100);
 	CHECK_EQ(wire_put_u8(&w, 1), ERR_TOO_LONG);
 	CHECK_EQ(wire_put(&w, big, 0), 0);
-	CHECK_EQ(wire_len(&w), 100);
+	CHECK_EQ(wire_mark(&w), 100);
 	CHECK(w.cap <= 100);
 	wire_free(&w);
 
@@ -577,24 +577,24 @@ test_max_limit(void)
 	wire_init(&w, 100);
 	CHECK_EQ(wire_put(&w, "abcd", 4), 0);
 	CHECK_EQ(wire_put_string(&w, big, 93), ERR_TOO_LONG);
-	CHECK_EQ(wire_len(&w), 4);
+	CHECK_EQ(wire_mark(&w), 4);
 	CHECK(memcmp(wire_ptr(&w), "abcd", 4) == 0);
 	CHECK_EQ(wire_put_cstring(&w, "this will not fit, not even partly: "
 	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"),
 	    ERR_TOO_LONG);
-	CHECK_EQ(wire_len(&w), 4);
+	CHECK_EQ(wire_mark(&w), 4);
 	CHECK_EQ(wire_put_string(&w, big, 92), 0);
-	CHECK_EQ(wire_len(&w), 100);
+	CHECK_EQ(wire_mark(&w), 100);
 	CHECK_EQ(wire_put_string(&w, big, 0), ERR_TOO_LONG);
-	CHECK_EQ(wire_len(&w), 100);
+	CHECK_EQ(wire_mark(&w), 100);
 	wire_free(&w);
 
 	/* Same for an mpint, whose sign byte counts. */
 	wire_init(&w, 8);
 	CHECK_EQ(wire_put_mpint(&w, m, sizeof(m)), ERR_TOO_LONG);
-	CHECK_EQ(wire_len(&w), 0);
+	CHECK_EQ(wire_mark(&w), 0);
 	CHECK_EQ(wire_put_mpint(&w, m + 1, 3), 0);
-	CHECK_EQ(wire_len(&w), 7);
+	CHECK_EQ(wire_mark(&w), 7);
 	wire_free(&w);
 
 	/* reserve is bounded the same way. */
@@ -609,7 +609,7 @@ test_max_limit(void)
 	wire_init(&w, 11);
 	CHECK_EQ(wire_put_u64(&w, 1), 0);
 	CHECK_EQ(wire_put_u32(&w, 1), ERR_TOO_LONG);
-	CHECK_EQ(wire_len(&w), 8);
+	CHECK_EQ(wire_mark(&w), 8);
 	CHECK_EQ(wire_put_u8(&w, 1), 0);
 	CHECK_EQ(wire_put_u8(&w, 1), 0);
 	CHECK_EQ(wire_put_u8(&w, 1), 0);
@@ -746,35 +746,72 @@ test_reserve_commit_compact(void)
 }
 
 static void
-test_set_u32(void)
+test_len_placeholder(void)
 {
-	static const uint8_t want[] = { 0, 0, 0, 3, 'a', 'b', 'c', 1, 2, 3, 4 };
+	static const uint8_t want[] = {
+		0, 0, 0, 11, 'a', 'b', 'c', 0, 0, 0, 4, 1, 2, 3, 4
+	};
 	static const uint8_t ro[8];
 	struct wire w;
+	size_t outer, inner;
 
 	wire_init(&w, 64);
-	CHECK_EQ(wire_set_u32(&w, 0, 1), ERR_INTERNAL);
-	CHECK_EQ(wire_put_u32(&w, 0), 0);
+	/* Nothing written there yet: nothing to close. */
+	CHECK_EQ(wire_len_close(&w, 0), ERR_INTERNAL);
+	CHECK_EQ(wire_len_open(&w, &outer), 0);
+	CHECK_EQ(outer, 0);
 	CHECK_EQ(wire_put(&w, "abc", 3), 0);
-	CHECK_EQ(wire_put_u32(&w, 0), 0);
-	CHECK_EQ(wire_set_u32(&w, 0, 3), 0);
-	CHECK_EQ(wire_set_u32(&w, 7, 0x01020304), 0);
-	CHECK_EQ(wire_len(&w), sizeof(want));
+	CHECK_EQ(wire_len_open(&w, &inner), 0);
+	CHECK_EQ(inner, 7);
+	CHECK_EQ(wire_put_u32(&w, 0x01020304), 0);
+	CHECK_EQ(wire_len_close(&w, inner), 0);
+	CHECK_EQ(wire_len_close(&w, outer), 0);
+	CHECK_EQ(wire_mark(&w), sizeof(want));
 	CHECK(memcmp(wire_ptr(&w), want, sizeof(want)) == 0);
-	/* Anything reaching past the written bytes is refused, untouched. */
-	CHECK_EQ(wire_set_u32(&w, 8, 0xffffffff), ERR_INTERNAL);
-	CHECK_EQ(wire_set_u32(&w, 10, 0xffffffff), ERR_INTERNAL);
-	CHECK_EQ(wire_set_u32(&w, 11, 0xffffffff), ERR_INTERNAL);
-	CHECK_EQ(wire_set_u32(&w, 12, 0xffffffff), ERR_INTERNAL);
-	CHECK_EQ(wire_set_u32(&w, (size_t)-1, 0xffffffff), ERR_INTERNAL);
-	CHECK_EQ(wire_set_u32(&w, (size_t)-3, 0xffffffff), ERR_INTERNAL);
-	CHECK_EQ(wire_len(&w), sizeof(want));
+	/* A place with no room for the u32 before the end is refused. */
+	CHECK_EQ(wire_len_close(&w, 12), ERR_INTERNAL);
+	CHECK_EQ(wire_len_close(&w, 14), ERR_INTERNAL);
+	CHECK_EQ(wire_len_close(&w, 16), ERR_INTERNAL);
+	CHECK_EQ(wire_len_close(&w, (size_t)-1), ERR_INTERNAL);
+	CHECK_EQ(wire_len_close(&w, (size_t)-3), ERR_INTERNAL);
+	CHECK_EQ(wire_mark(&w), sizeof(want));
 	CHECK(memcmp(wire_ptr(&w), want, sizeof(want)) == 0);
 	wire_free(&w);
 
 	wire_view(&w, ro, sizeof(ro));
-	CHECK_EQ(wire_set_u32(&w, 0, 1), ERR_INTERNAL);
+	CHECK_EQ(wire_len_close(&w, 0), ERR_INTERNAL);
+	CHECK(wire_len_open(&w, &outer) != 0);
 	CHECK(ro[0] == 0 && ro[3] == 0);
+}
+
+/* Rollback drops what was written after the mark, and never what the
+ * reader already took. */
+static void
+test_mark_and_rollback(void)
+{
+	struct wire w;
+	size_t mark;
+	uint8_t b;
+
+	wire_init(&w, 64);
+	CHECK_EQ(wire_put(&w, "keep", 4), 0);
+	mark = wire_mark(&w);
+	CHECK_EQ(wire_put(&w, "half a statement", 16), 0);
+	wire_rollback(&w, mark);
+	CHECK_EQ(wire_avail(&w), 4);
+	CHECK(memcmp(wire_ptr(&w), "keep", 4) == 0);
+	/* A mark past the end is no rollback. */
+	wire_rollback(&w, 100);
+	CHECK_EQ(wire_avail(&w), 4);
+	/* Consumed bytes stay consumed, even for a mark before them. */
+	CHECK_EQ(wire_get_u8(&w, &b), 0);
+	CHECK_EQ(wire_put(&w, "xyz", 3), 0);
+	wire_rollback(&w, 0);
+	CHECK_EQ(wire_avail(&w), 0);
+	CHECK_EQ(wire_put(&w, "z", 1), 0);
+	CHECK_EQ(wire_avail(&w), 1);
+	CHECK(*wire_ptr(&w) == 'z');
+	wire_free(&w);
 }
 
 /* A view is read-only: writers fail and leave the bytes alone. */
@@ -791,7 +828,7 @@ test_view_read_only(void)
 	CHECK(wire_put_string(&w, "x", 1) != 0);
 	CHECK(wire_reserve(&w, 1, &p) != 0);
 	CHECK(p == NULL);
-	CHECK_EQ(wire_len(&w), 4);
+	CHECK_EQ(wire_mark(&w), 4);
 	CHECK_EQ(wire_consume(&w, 4), 0);
 	/* A drained view is not reset like a store. */
 	CHECK_EQ(w.off, 4);
@@ -804,11 +841,9 @@ test_view_read_only(void)
 }
 
 /*
- * wire.h: wire_len is "total bytes written so far, read or not (for
- * placeholders)" and wire_set_u32 patches "a u32 at absolute offset at".
- * A reply built after part of the buffer was consumed (an output buffer
- * still draining to a socket) must come out right even when appending
- * makes the store grow.
+ * A length placeholder opened after part of the buffer was consumed (an
+ * output buffer still draining to a socket) must come out right even when
+ * appending makes the store grow.
  */
 static void
 test_placeholder_survives_growth(void)
@@ -822,12 +857,11 @@ test_placeholder_survives_growth(void)
 	wire_init(&w, 4096);
 	CHECK_EQ(wire_put(&w, payload, 200), 0);	/* pending output */
 	CHECK_EQ(wire_consume(&w, 100), 0);		/* half written */
-	start = wire_len(&w);
+	CHECK_EQ(wire_len_open(&w, &start), 0);	/* placeholder */
 	CHECK_EQ(start, 200);
-	CHECK_EQ(wire_put_u32(&w, 0), 0);		/* placeholder */
 	CHECK_EQ(wire_put(&w, payload, sizeof(payload)), 0);
-	CHECK_EQ(wire_len(&w), start + 4 + sizeof(payload));
-	CHECK_EQ(wire_set_u32(&w, start, (uint32_t)sizeof(payload)), 0);
+	CHECK_EQ(wire_mark(&w), start + 4 + sizeof(payload));
+	CHECK_EQ(wire_len_close(&w, start), 0);
 	/* The rest of the pending output, then the patched length. */
 	CHECK_EQ(wire_consume(&w, 100), 0);
 	CHECK_EQ(wire_get_u32(&w, &len), 0);
@@ -878,7 +912,8 @@ main(void)
 	RUN(test_max_limit);
 	RUN(test_stream_cycle);
 	RUN(test_reserve_commit_compact);
-	RUN(test_set_u32);
+	RUN(test_len_placeholder);
+	RUN(test_mark_and_rollback);
 	RUN(test_view_read_only);
 	RUN(test_placeholder_survives_growth);
 	RUN(test_base64_decode);
