@@ -684,8 +684,9 @@ print_status_json(const struct client *cl, const struct ctl_reply *rp)
 		printf(", \"keys\": %d", rp->keys);
 	else
 		printf(", \"keys\": null");
-	printf(", \"locked\": %s, \"agent_state\": ",
-	    rp != NULL && rp->locked ? "true" : "false");
+	printf(", \"locked\": %s, \"lingering\": %s, \"agent_state\": ",
+	    rp != NULL && rp->locked ? "true" : "false",
+	    rp != NULL && rp->lingering ? "true" : "false");
 	if (rp != NULL)
 		json_str(stdout, rp->agent_state);
 	else

@@ -115,6 +115,7 @@ ctlproto_put_reply(struct wire *out, const struct ctl_reply *rp)
 		    (r = wire_put_u8(out, rp->systemd)) ||
 		    (r = wire_put_cstring(out, rp->policy)) ||
 		    (r = wire_put_cstring(out, rp->agent_state)) ||
+		    (r = wire_put_u8(out, rp->lingering)) ||
 		    (r = wire_put_u32(out, rp->nsessions)))
 			return r;
 		for (i = 0; i < rp->nsessions; i++) {
@@ -160,10 +161,11 @@ ctlproto_get_reply(uint8_t type, struct wire *body, struct ctl_reply *rp)
 		    (r = get_str(body, rp->policy, sizeof(rp->policy))) ||
 		    (r = get_str(body, rp->agent_state,
 		    sizeof(rp->agent_state))) ||
+		    (r = wire_get_u8(body, &rp->lingering)) ||
 		    (r = wire_get_u32(body, &rp->nsessions)))
 			goto out;
 		rp->keys = (int32_t)u;
-		if (rp->locked > 1 || rp->systemd > 1 ||
+		if (rp->locked > 1 || rp->systemd > 1 || rp->lingering > 1 ||
 		    rp->nsessions > CTLPROTO_MAX_SESSIONS) {
 			r = ERR_FORMAT;
 			goto out;

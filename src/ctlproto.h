@@ -52,6 +52,7 @@ struct ctl_reply {
 	uint8_t systemd;
 	char policy[16];
 	char agent_state[16];	/* the supervisor's table state */
+	uint8_t lingering;	/* no session left: the linger timer runs */
 	uint32_t nsessions;
 	uint32_t sessions[CTLPROTO_MAX_SESSIONS];
 };

@@ -263,6 +263,7 @@ reply_status(struct ctlconn *c, int32_t keys)
 	    config_policy_name(sv->cfg.policy));
 	snprintf(rp.agent_state, sizeof(rp.agent_state), "%s",
 	    state_names[sv->state]);
+	rp.lingering = uv_is_active((uv_handle_t *)&sv->linger) ? 1 : 0;
 	rp.nsessions = (uint32_t)session_list(sv->sessions, rp.sessions,
 	    CTLPROTO_MAX_SESSIONS);
 	reply(c, &rp);

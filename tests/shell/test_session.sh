@@ -197,6 +197,23 @@ test_foreign_environment_file_untouched() {
 	lib_wait 10 lib_none_left
 	assertTrue "stopped" lib_none_left
 	assertTrue "file changed at stop" "cmp -s '$T/env.orig' '$ENVFILE'"
+	# init -q says nothing about it.
+	lib_login_init q -q || return 0
+	assertEquals "init -q exit status: $(cat "$T/q.ierr")" 0 "$rc"
+	assertEquals "init -q is quiet" "" "$(cat "$T/q.ierr")"
+}
+
+# When the supervisor cannot start, init says why (the reason comes back
+# on the readiness pipe), not "no supervisor is running".
+test_failed_autostart_says_why() {
+	rm -f "$T/bin/sshenv-agent"
+	lib_login_init a || return 0
+	assertEquals "init exit status" 2 "$rc"
+	assertContains "the reason: $(cat "$T/a.ierr")" "$(cat "$T/a.ierr")" \
+	    "cannot start the supervisor: cannot find sshenv-agent"
+	assertNotContains "not the usual advice" "$(cat "$T/a.ierr")" \
+	    "start one with"
+	assertTrue "nothing left running" "lib_wait 5 lib_none_left"
 }
 
 test_classic_environment_recipe() {
@@ -282,10 +299,11 @@ test_policy_keep() {
 	lib_login_fg a 'sshenv init -s'
 	assertEquals "init exit status: $err" 0 "$rc"
 	agent=$(lib_var "$T/a.out" SSH_AGENT_PID)
-	# Nothing to poll for: keep means nothing happens.  The session has
-	# ended; wait out the linger time (1 s) with a margin.
+	# The session has ended; once the linger time (1 s) is over the
+	# policy has been applied (status stops saying lingering), and keep
+	# means nothing was stopped.
 	lib_wait 5 no_sessions
-	sleep 2
+	assertTrue "the linger time ended" "lib_wait 10 not_lingering"
 	assertEquals "the same agent" "$agent" "$(lib_pids agent)"
 	assertEquals "supervisors" 1 "$(lib_count daemon)"
 	lib_answers
@@ -295,6 +313,10 @@ test_policy_keep() {
 
 no_sessions() {
 	[ "$(lib_status sessions)" = "" ]
+}
+
+not_lingering() {
+	[ "$(lib_status lingering)" = false ]
 }
 
 test_policy_lock() {
@@ -440,10 +462,10 @@ test_new_login_within_linger_keeps_agent() {
 	assertEquals "second init exit status: $(cat "$T/b.ierr")" 0 "$rc"
 	assertEquals "the same agent" "$agent" \
 	    "$(lib_var "$T/b.env" SSH_AGENT_PID)"
-	# The linger timer of the first session must not fire now.
-	sleep 4
-	assertEquals "agent after the first linger" "$agent" \
-	    "$(lib_pids agent)"
+	# The linger timer of the first session is cancelled: it cannot
+	# fire later.
+	assertTrue "linger stopped by the new login" not_lingering
+	assertEquals "agent after the new login" "$agent" "$(lib_pids agent)"
 	lib_answers
 	assertEquals "ssh-add -l: $out" 1 "$rc"
 }
@@ -634,7 +656,8 @@ path, sv, agent, sock, sid, envfile = sys.argv[1:]
 d = json.load(open(path))
 want = {"running": True, "supervisor_pid": int(sv),
         "agent_pid": int(agent), "socket": sock, "keys": 0,
-        "locked": False, "agent_state": "running", "policy": "stop",
+        "locked": False, "lingering": False, "agent_state": "running",
+        "policy": "stop",
         "systemd": False,
         "sessions": [int(sid)], "environment_file": envfile}
 bad = [k for k in want if k not in d or d[k] != want[k]
@@ -655,7 +678,8 @@ test_status_json_without_supervisor() {
 import json, sys
 d = json.load(open(sys.argv[1]))
 keys = {"running", "supervisor_pid", "agent_pid", "socket", "keys",
-        "locked", "agent_state", "policy", "systemd", "sessions",
+        "locked", "lingering", "agent_state", "policy", "systemd",
+        "sessions",
         "environment_file"}
 if d.get("running") is not False or set(d) != keys:
     print("got", d, "missing:", sorted(keys - set(d)),
