@@ -31,6 +31,7 @@
 #include "shellenv.h"
 #include "signpool.h"
 #include "uvconn.h"
+#include "uvsig.h"
 #include "wire.h"
 
 /* Room for the agent's keys in locked memory: ~100 RSA-3072 keys. */
@@ -97,7 +98,7 @@ struct conn {
 struct agent {
 	uv_loop_t loop;
 	uv_pipe_t listener;
-	uv_signal_t sigterm, sigint, sighup;
+	struct uvsig signals;
 	uv_timer_t expiry;
 	struct signpool *pool;
 	struct keystore *ks;
@@ -807,9 +808,7 @@ agent_stop(struct agent *a)
 		conn_close(c);
 	uv_close((uv_handle_t *)&a->listener, NULL);
 	uv_close((uv_handle_t *)&a->expiry, NULL);
-	uv_close((uv_handle_t *)&a->sigterm, NULL);
-	uv_close((uv_handle_t *)&a->sigint, NULL);
-	uv_close((uv_handle_t *)&a->sighup, NULL);
+	uvsig_close(&a->signals);
 	signpool_close(a->pool);
 	a->pool = NULL;
 	/* Keys go now, not when the last signature job drains. */
@@ -820,11 +819,25 @@ agent_stop(struct agent *a)
 		rmdir(a->sockdir);
 }
 
+/*
+ * SIGUSR1 removes every key and the agent goes on, as ssh-agent does
+ * since OpenSSH 10.0 (a screen locker can send it); the others stop it.
+ */
+static const int signos[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
+
 static void
 on_signal(uv_signal_t *s, int signo)
 {
-	(void)signo;
-	agent_stop(s->data);
+	struct agent *a = s->data;
+
+	if (signo != SIGUSR1) {
+		agent_stop(a);
+		return;
+	}
+	log_info("SIGUSR1: removing every key");
+	keystore_remove_all(a->ks);
+	revalidate_confirms(a);
+	rearm_expiry(a);
 }
 
 /* Runs the loop on an already listening fd until a signal stops it. */
@@ -841,13 +854,9 @@ agent_serve(struct agent *a, int fd)
 	a->listener.data = a;
 	uv_timer_init(&a->loop, &a->expiry);
 	a->expiry.data = a;
-	uv_signal_init(&a->loop, &a->sigterm);
-	uv_signal_init(&a->loop, &a->sigint);
-	uv_signal_init(&a->loop, &a->sighup);
-	a->sigterm.data = a->sigint.data = a->sighup.data = a;
-	uv_signal_start(&a->sigterm, on_signal, SIGTERM);
-	uv_signal_start(&a->sigint, on_signal, SIGINT);
-	uv_signal_start(&a->sighup, on_signal, SIGHUP);
+	if ((r = uvsig_start(&a->loop, &a->signals, signos, 4, on_signal,
+	    a)) != 0)
+		log_error("signals: %s", uv_strerror(r));
 	if ((r = signpool_new(&a->loop, (int)sysconf(_SC_NPROCESSORS_ONLN),
 	    &a->pool)) != 0) {
 		log_error("cannot start signing threads: %s", sserr_str(r));

@@ -41,6 +41,7 @@
 #include "sserr.h"
 #include "supervisor.h"
 #include "uvconn.h"
+#include "uvsig.h"
 #include "version.h"
 #include "wire.h"
 
@@ -109,7 +110,7 @@ enum { JOB_COUNT, JOB_LOCK, JOB_UNLOCK };
 struct supervisor {
 	uv_loop_t loop;
 	uv_pipe_t ctl;
-	uv_signal_t sigterm, sigint, sighup;
+	struct uvsig signals;
 	uv_timer_t linger;
 	uv_timer_t timer;	/* restart gap, kill grace */
 	uv_timer_t poll;	/* an adopted agent's liveness */
@@ -775,9 +776,7 @@ close_all(struct supervisor *sv)
 	uv_close((uv_handle_t *)&sv->linger, NULL);
 	uv_close((uv_handle_t *)&sv->timer, NULL);
 	uv_close((uv_handle_t *)&sv->poll, NULL);
-	uv_close((uv_handle_t *)&sv->sigterm, NULL);
-	uv_close((uv_handle_t *)&sv->sigint, NULL);
-	uv_close((uv_handle_t *)&sv->sighup, NULL);
+	uvsig_close(&sv->signals);
 	if (sv->wanted.data != NULL)
 		uv_close((uv_handle_t *)&sv->wanted, NULL);
 	session_set_close(sv->sessions);
@@ -987,6 +986,9 @@ on_connection(uv_stream_t *server, int status)
 
 /* ---- life cycle ---- */
 
+/* SIGHUP reloads the configuration; the others stop us. */
+static const int signos[] = { SIGTERM, SIGINT, SIGHUP };
+
 static void
 on_signal(uv_signal_t *s, int signo)
 {
@@ -1068,13 +1070,9 @@ init_handles(struct supervisor *sv)
 	uv_timer_init(&sv->loop, &sv->timer);
 	uv_timer_init(&sv->loop, &sv->poll);
 	sv->linger.data = sv->timer.data = sv->poll.data = sv;
-	uv_signal_init(&sv->loop, &sv->sigterm);
-	uv_signal_init(&sv->loop, &sv->sigint);
-	uv_signal_init(&sv->loop, &sv->sighup);
-	sv->sigterm.data = sv->sigint.data = sv->sighup.data = sv;
-	uv_signal_start(&sv->sigterm, on_signal, SIGTERM);
-	uv_signal_start(&sv->sigint, on_signal, SIGINT);
-	uv_signal_start(&sv->sighup, on_signal, SIGHUP);
+	if ((r = uvsig_start(&sv->loop, &sv->signals, signos, 3, on_signal,
+	    sv)) != 0)
+		return ERR_SYSTEM;
 	return session_set_new(&sv->loop, on_session_gone, sv, &sv->sessions);
 }
 

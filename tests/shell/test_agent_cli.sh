@@ -97,6 +97,28 @@ test_default_lifetime() {
 	assertEquals "key not removed after its 1 s lifetime" 1 "$rc"
 }
 
+# SIGUSR1 removes every key and the agent serves on, as ssh-agent does
+# since OpenSSH 10.0; SIGTERM then stops it.
+test_sigusr1_removes_every_key() {
+	ssh-keygen -q -t ed25519 -N '' -f "$T/k" </dev/null
+	eval "$(timeout 10 "$SSHENV_BIN" agent -s)"
+	pids=$SSH_AGENT_PID
+	sa "$T/k"
+	assertEquals "ssh-add: $(cat "$T/sa.out")" 0 "$rc"
+	kill -USR1 "$SSH_AGENT_PID"
+	n=100
+	while sa -l && [ "$rc" -eq 0 ] && [ "$n" -gt 0 ]; do
+		n=$((n - 1))
+		sleep 0.05
+	done
+	assertEquals "no identities after SIGUSR1: $(cat "$T/sa.out")" 1 "$rc"
+	assertTrue "the agent still runs" "kill -0 $SSH_AGENT_PID"
+	sa "$T/k"
+	assertEquals "keys can be added again: $(cat "$T/sa.out")" 0 "$rc"
+	kill -TERM "$SSH_AGENT_PID"
+	assertTrue "SIGTERM stops it" "wait_gone $SSH_AGENT_PID"
+}
+
 test_usage_errors() {
 	timeout 10 "$SSHENV_BIN" agent -t 0 >/dev/null 2>&1
 	assertEquals "-t 0" 64 $?
