@@ -63,9 +63,9 @@ struct agent;
 enum req_state {
 	REQ_IDLE,
 	REQ_SIGNING,	/* on a signing thread: c->job */
-	REQ_CONFIRMING,	/* askpass asks the user: c->proc */
-	REQ_HELD,	/* an unlock attempt, or its FAILURE, held back: c->delay */
-	REQ_WRITING,	/* the answer is on its way: c->wreq */
+	REQ_CONFIRMING, /* askpass asks the user: c->proc */
+	REQ_HELD, /* an unlock attempt, or its FAILURE, held back: c->delay */
+	REQ_WRITING, /* the answer is on its way: c->wreq */
 };
 
 /* A handler's answer: 0 (SUCCESS, or what it put in c->u.out), a
@@ -73,7 +73,7 @@ enum req_state {
 #define REQ_PENDING 1
 
 struct conn {
-	struct uvconn u;	/* first: handles' data is the conn */
+	struct uvconn u; /* first: handles' data is the conn */
 	uv_write_t wreq;
 	struct signjob job;
 	uv_process_t proc;
@@ -81,7 +81,7 @@ struct conn {
 	struct agent *agent;
 	unsigned long id;
 	enum req_state state;
-	int processing;		/* in conn_process: no re-entry */
+	int processing; /* in conn_process: no re-entry */
 	/* What the current request holds, dropped by request_end. */
 	struct crypto_key *key;
 	uint8_t *data;
@@ -89,7 +89,7 @@ struct conn {
 	uint32_t flags;
 	int sign_result;
 	struct wire sig;
-	uint8_t *pass;		/* a held unlock attempt's passphrase */
+	uint8_t *pass; /* a held unlock attempt's passphrase */
 	size_t passlen;
 	struct binding binds[MAX_BINDS];
 	int nbinds;
@@ -102,11 +102,11 @@ struct agent {
 	uv_timer_t expiry;
 	struct signpool *pool;
 	struct keystore *ks;
-	struct uvconn *conns;	/* each the head of a struct conn */
+	struct uvconn *conns; /* each the head of a struct conn */
 	unsigned long next_id;
 	uint32_t lifetime;
-	char *sockpath;		/* ours to unlink at exit, or NULL */
-	char *sockdir;		/* ours to rmdir at exit, or NULL */
+	char *sockpath; /* ours to unlink at exit, or NULL */
+	char *sockdir;	/* ours to rmdir at exit, or NULL */
 	uint64_t unlock_after;
 	unsigned unlock_failures;
 	int stopping;
@@ -114,6 +114,7 @@ struct agent {
 
 static void conn_process(struct conn *c);
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+static void start_reading(struct conn *c);
 static void rearm_expiry(struct agent *a);
 
 /* Drops what the current request holds: key, data, passphrase. */
@@ -192,8 +193,9 @@ request_end(struct conn *c, int r)
 	if (r != 0)
 		wire_reset(&c->u.out);
 	if (wire_avail(&c->u.out) == 0 &&
-	    (agentproto_begin(&c->u.out, r == 0 ? AGENT_SUCCESS :
-	    AGENT_FAILURE) != 0 || agentproto_finish(&c->u.out, 0) != 0)) {
+	    (agentproto_begin(&c->u.out,
+		 r == 0 ? AGENT_SUCCESS : AGENT_FAILURE) != 0 ||
+		agentproto_finish(&c->u.out, 0) != 0)) {
 		conn_close(c);
 		return;
 	}
@@ -215,8 +217,8 @@ request_end(struct conn *c, int r)
 	buf = uv_buf_init((char *)wire_ptr(&c->u.out),
 	    (unsigned int)wire_avail(&c->u.out));
 	c->wreq.data = c;
-	if (uv_write(&c->wreq, (uv_stream_t *)&c->u.pipe, &buf, 1,
-	    on_write) != 0) {
+	r = uv_write(&c->wreq, (uv_stream_t *)&c->u.pipe, &buf, 1, on_write);
+	if (r != 0) {
 		conn_close(c);
 		return;
 	}
@@ -226,12 +228,19 @@ request_end(struct conn *c, int r)
 
 /* ---- signing ---- */
 
-#define JOB_CONN(j) ((struct conn *)((char *)(j) - offsetof(struct conn, job)))
+/* The connection a signing job is embedded in. */
+static struct conn *
+job_conn(struct signjob *job)
+{
+	char *p = (char *)job - offsetof(struct conn, job);
+
+	return (struct conn *)(void *)p;
+}
 
 static void
 sign_work(struct signjob *job)
 {
-	struct conn *c = JOB_CONN(job);
+	struct conn *c = job_conn(job);
 
 	c->sign_result = crypto_sign(c->key, c->data, c->datalen, c->flags,
 	    &c->sig);
@@ -248,11 +257,11 @@ key_still_held(struct conn *c)
 	const uint8_t *blob;
 	const char *comment;
 	size_t len;
-	int confirm, same;
+	int confirm, same, r;
 
 	blob = crypto_key_blob(c->key, &len);
-	same = keystore_find(c->agent->ks, blob, len, &k, &confirm,
-	    &comment) == 0 && k == c->key;
+	r = keystore_find(c->agent->ks, blob, len, &k, &confirm, &comment);
+	same = r == 0 && k == c->key;
 	crypto_key_unref(k);
 	return same ? 0 : ERR_NOT_FOUND;
 }
@@ -260,7 +269,7 @@ key_still_held(struct conn *c)
 static void
 sign_done(struct signjob *job)
 {
-	struct conn *c = JOB_CONN(job);
+	struct conn *c = job_conn(job);
 	int r = c->sign_result;
 
 	/*
@@ -273,9 +282,11 @@ sign_done(struct signjob *job)
 		log_error("signature failed: %s", sserr_str(r));
 	if (r == 0 && !c->u.closing) {
 		wire_reset(&c->u.out);
-		if ((r = agentproto_begin(&c->u.out, AGENT_SIGN_RESPONSE)) ==
-		    0 && (r = wire_put_string(&c->u.out, wire_ptr(&c->sig),
-		    wire_avail(&c->sig))) == 0)
+		r = agentproto_begin(&c->u.out, AGENT_SIGN_RESPONSE);
+		if (r == 0)
+			r = wire_put_string(&c->u.out, wire_ptr(&c->sig),
+			    wire_avail(&c->sig));
+		if (r == 0)
 			r = agentproto_finish(&c->u.out, 0);
 	}
 	request_end(c, r);
@@ -370,7 +381,7 @@ start_confirm(struct conn *c, const char *comment)
 	c->proc.data = c;
 	r = uv_spawn(&c->agent->loop, &c->proc, &opts);
 	free(env);
-	uvconn_ref(&c->u);	/* released when the process handle closes */
+	uvconn_ref(&c->u); /* released when the process handle closes */
 	if (r != 0) {
 		log_error("cannot run %s: %s", askpass, uv_strerror(r));
 		uv_close((uv_handle_t *)&c->proc, on_proc_closed);
@@ -390,12 +401,11 @@ handle_sign(struct conn *c, struct wire *body)
 	int confirm, r;
 
 	if ((r = agentproto_sign(body, &req)) != 0) {
-		log_info("conn %lu: bad sign request: %s", c->id,
-		    sserr_str(r));
+		log_info("conn %lu: bad sign request: %s", c->id, sserr_str(r));
 		return r;
 	}
 	if ((r = keystore_find(c->agent->ks, req.key, req.keylen, &c->key,
-	    &confirm, &comment)) != 0) {
+		 &confirm, &comment)) != 0) {
 		log_debug("conn %lu: sign: %s", c->id, sserr_str(r));
 		return r;
 	}
@@ -420,7 +430,7 @@ revalidate_confirms(struct agent *a)
 	struct conn *c;
 
 	for (c = (struct conn *)a->conns; c != NULL;
-	    c = (struct conn *)c->u.next) {
+	     c = (struct conn *)c->u.next) {
 		if (c->state != REQ_CONFIRMING || c->key == NULL ||
 		    key_still_held(c) == 0)
 			continue;
@@ -568,7 +578,7 @@ session_bind(struct conn *c, struct wire *rest)
 	if (b.session_idlen == 0 || b.session_idlen > MAX_SESSION_ID)
 		return ERR_FORMAT;
 	if ((r = crypto_verify(b.hostkey, b.hostkeylen, b.session_id,
-	    b.session_idlen, b.signature, b.signaturelen)) != 0)
+		 b.session_idlen, b.signature, b.signaturelen)) != 0)
 		return r;
 	for (i = 0; i < c->nbinds; i++) {
 		nb = &c->binds[i];
@@ -576,8 +586,7 @@ session_bind(struct conn *c, struct wire *rest)
 		    memcmp(nb->sid, b.session_id, nb->sidlen) == 0) {
 			/* The same binding again is harmless; another is not. */
 			if (nb->hostkeylen == b.hostkeylen &&
-			    memcmp(nb->hostkey, b.hostkey,
-			    b.hostkeylen) == 0)
+			    memcmp(nb->hostkey, b.hostkey, b.hostkeylen) == 0)
 				return 0;
 			return ERR_DENIED;
 		}
@@ -599,9 +608,7 @@ session_bind(struct conn *c, struct wire *rest)
 	return 0;
 }
 
-static const char *const extensions[] = {
-	"query", "session-bind@openssh.com"
-};
+static const char *const extensions[] = { "query", "session-bind@openssh.com" };
 
 static int
 handle_extension(struct conn *c, struct wire *body)
@@ -620,8 +627,9 @@ handle_extension(struct conn *c, struct wire *body)
 		r = agentproto_begin(&c->u.out, AGENT_EXTENSION_RESPONSE);
 		if (r == 0)
 			r = wire_put_cstring(&c->u.out, "query");
-		for (i = 0; r == 0 && i < sizeof(extensions) /
-		    sizeof(extensions[0]); i++)
+		for (i = 0;
+		     r == 0 && i < sizeof(extensions) / sizeof(extensions[0]);
+		     i++)
 			r = wire_put_cstring(&c->u.out, extensions[i]);
 		if (r == 0)
 			r = agentproto_finish(&c->u.out, 0);
@@ -649,14 +657,10 @@ dispatch(struct conn *c, uint8_t type, struct wire *body)
 
 	log_debug("conn %lu: request type %u", c->id, type);
 	switch (type) {
-	case AGENTC_REQUEST_IDENTITIES:
-		return handle_list(c, body);
-	case AGENTC_SIGN_REQUEST:
-		return handle_sign(c, body);
-	case AGENTC_ADD_IDENTITY:
-		return handle_add(c, body, 0);
-	case AGENTC_ADD_ID_CONSTRAINED:
-		return handle_add(c, body, 1);
+	case AGENTC_REQUEST_IDENTITIES: return handle_list(c, body);
+	case AGENTC_SIGN_REQUEST: return handle_sign(c, body);
+	case AGENTC_ADD_IDENTITY: return handle_add(c, body, 0);
+	case AGENTC_ADD_ID_CONSTRAINED: return handle_add(c, body, 1);
 	case AGENTC_REMOVE_IDENTITY:
 		if ((r = agentproto_remove(body, &key, &len)) != 0)
 			return r;
@@ -670,12 +674,9 @@ dispatch(struct conn *c, uint8_t type, struct wire *body)
 		revalidate_confirms(a);
 		return r;
 	case AGENTC_LOCK:
-	case AGENTC_UNLOCK:
-		return handle_lock(c, body, type == AGENTC_LOCK);
-	case AGENTC_EXTENSION:
-		return handle_extension(c, body);
-	default:
-		return ERR_UNSUPPORTED;
+	case AGENTC_UNLOCK: return handle_lock(c, body, type == AGENTC_LOCK);
+	case AGENTC_EXTENSION: return handle_extension(c, body);
+	default: return ERR_UNSUPPORTED;
 	}
 }
 
@@ -694,7 +695,7 @@ conn_process(struct conn *c)
 	int r;
 
 	if (c->processing)
-		return;		/* the loop below goes on by itself */
+		return; /* the loop below goes on by itself */
 	c->processing = 1;
 	while (c->state == REQ_IDLE && !c->u.closing) {
 		r = agentproto_frame(&c->u.in, &type, &body, &framelen);
@@ -718,9 +719,16 @@ conn_process(struct conn *c)
 		return;
 	if (c->state != REQ_IDLE)
 		uv_read_stop((uv_stream_t *)&c->u.pipe);
-	else if (!uv_is_active((uv_handle_t *)&c->u.pipe) &&
-	    uv_read_start((uv_stream_t *)&c->u.pipe, uvconn_alloc,
-	    on_read) != 0)
+	else if (!uv_is_active((uv_handle_t *)&c->u.pipe))
+		start_reading(c);
+}
+
+static void
+start_reading(struct conn *c)
+{
+	uv_stream_t *s = (uv_stream_t *)&c->u.pipe;
+
+	if (uv_read_start(s, uvconn_alloc, on_read) != 0)
 		conn_close(c);
 }
 
@@ -762,7 +770,7 @@ on_connection(uv_stream_t *server, int status)
 	uv_timer_init(&a->loop, &c->delay);
 	c->delay.data = c;
 	if ((r = uvconn_accept(&c->u, server, &a->conns,
-	    AGENTPROTO_MAX_FRAME + 4, conn_release)) != 0) {
+		 AGENTPROTO_MAX_FRAME + 4, conn_release)) != 0) {
 		if (r == ERR_DENIED)
 			log_error("conn %lu: refused a peer of another uid",
 			    c->id);
@@ -854,17 +862,17 @@ agent_serve(struct agent *a, int fd)
 	a->listener.data = a;
 	uv_timer_init(&a->loop, &a->expiry);
 	a->expiry.data = a;
-	if ((r = uvsig_start(&a->loop, &a->signals, signos, 4, on_signal,
-	    a)) != 0)
+	r = uvsig_start(&a->loop, &a->signals, signos, 4, on_signal, a);
+	if (r != 0)
 		log_error("signals: %s", uv_strerror(r));
 	if ((r = signpool_new(&a->loop, (int)sysconf(_SC_NPROCESSORS_ONLN),
-	    &a->pool)) != 0) {
+		 &a->pool)) != 0) {
 		log_error("cannot start signing threads: %s", sserr_str(r));
 		close(fd);
 		agent_stop(a);
 	} else if ((r = uv_pipe_open(&a->listener, fd)) != 0 ||
 	    (r = uv_listen((uv_stream_t *)&a->listener, SOMAXCONN,
-	    on_connection)) != 0) {
+		 on_connection)) != 0) {
 		log_error("listen: %s", uv_strerror(r));
 		agent_stop(a);
 	}
@@ -893,7 +901,8 @@ print_snippet(enum shell_kind kind, const char *sock, long pid, int killed)
 	} else {
 		snprintf(msg, sizeof(msg), "Agent pid %ld", pid);
 		/* An inherited socket may have no path we can tell. */
-		r = sock == NULL || *sock == '\0' ? 0 :
+		r = sock == NULL || *sock == '\0' ?
+		    0 :
 		    shellenv_set(&out, kind, "SSH_AUTH_SOCK", sock);
 		if (r == 0)
 			r = shellenv_set(&out, kind, "SSH_AGENT_PID", num);
@@ -918,7 +927,8 @@ kill_agent(enum shell_kind kind)
 	long pid;
 
 	if (s == NULL || *s == '\0') {
-		fprintf(stderr, "sshenv agent: SSH_AGENT_PID not set, "
+		fprintf(stderr,
+		    "sshenv agent: SSH_AGENT_PID not set, "
 		    "cannot kill agent\n");
 		return EXIT_NO_SERVER;
 	}
@@ -940,7 +950,8 @@ kill_agent(enum shell_kind kind)
 static void
 agent_usage(void)
 {
-	fprintf(stderr, "usage: sshenv agent [-cDdks] [-a socket] "
+	fprintf(stderr,
+	    "usage: sshenv agent [-cDdks] [-a socket] "
 	    "[-t life]\n");
 }
 
@@ -950,11 +961,12 @@ default_socket(struct agent *a)
 {
 	const char *tmp = getenv("TMPDIR");
 	char dir[4096], path[4200];
+	int n;
 
 	if (tmp == NULL || *tmp == '\0')
 		tmp = "/tmp";
-	if ((size_t)snprintf(dir, sizeof(dir), "%s/sshenv-XXXXXXXX",
-	    tmp) >= sizeof(dir))
+	n = snprintf(dir, sizeof(dir), "%s/sshenv-XXXXXXXX", tmp);
+	if (n < 0 || (size_t)n >= sizeof(dir))
 		return ERR_PATH_TOO_LONG;
 	if (mkdtemp(dir) == NULL)
 		return ERR_SYSTEM;
@@ -982,9 +994,9 @@ struct agent_opts {
 	int foreground;
 	int debug;
 	int do_kill;
-	int fd;			/* -S: a listening socket handed over */
-	const char *sock;	/* -a */
-	uint32_t lifetime;	/* -t */
+	int fd;		   /* -S: a listening socket handed over */
+	const char *sock;  /* -a */
+	uint32_t lifetime; /* -t */
 };
 
 /* 0, EXIT_OK for --help, or EXIT_USAGE (with the message printed). */
@@ -1005,24 +1017,12 @@ parse_args(int argc, char **argv, struct agent_opts *o)
 	optind = 1;
 	while ((opt = getopt(argc, argv, "+a:cDdkS:st:")) != -1) {
 		switch (opt) {
-		case 'a':
-			o->sock = optarg;
-			break;
-		case 'c':
-			o->kind = SHELL_CSH;
-			break;
-		case 's':
-			o->kind = SHELL_SH;
-			break;
-		case 'D':
-			o->foreground = 1;
-			break;
-		case 'd':
-			o->debug = o->foreground = 1;
-			break;
-		case 'k':
-			o->do_kill = 1;
-			break;
+		case 'a': o->sock = optarg; break;
+		case 'c': o->kind = SHELL_CSH; break;
+		case 's': o->kind = SHELL_SH; break;
+		case 'D': o->foreground = 1; break;
+		case 'd': o->debug = o->foreground = 1; break;
+		case 'k': o->do_kill = 1; break;
 		case 'S':
 			errno = 0;
 			n = strtol(optarg, &end, 10);
@@ -1033,13 +1033,14 @@ parse_args(int argc, char **argv, struct agent_opts *o)
 		case 't':
 			if (duration_parse(optarg, &o->lifetime) != 0 ||
 			    o->lifetime == 0) {
-				fprintf(stderr, "sshenv agent: invalid "
-				    "lifetime '%s'\n", optarg);
+				fprintf(stderr,
+				    "sshenv agent: invalid "
+				    "lifetime '%s'\n",
+				    optarg);
 				return EXIT_USAGE;
 			}
 			break;
-		default:
-			goto usage;
+		default: goto usage;
 		}
 	}
 	if (optind == argc)
@@ -1074,8 +1075,10 @@ open_listener(struct agent *a, const struct agent_opts *o, int *fdp,
 	}
 	if (o->sock == NULL) {
 		if ((r = default_socket(a)) != 0) {
-			fprintf(stderr, "sshenv agent: cannot make socket "
-			    "directory: %s\n", sserr_str(r));
+			fprintf(stderr,
+			    "sshenv agent: cannot make socket "
+			    "directory: %s\n",
+			    sserr_str(r));
 			return EXIT_ERROR;
 		}
 	} else if ((a->sockpath = strdup(o->sock)) == NULL) {
@@ -1084,7 +1087,8 @@ open_listener(struct agent *a, const struct agent_opts *o, int *fdp,
 	if ((r = rtpaths_listen(a->sockpath, &fd)) != 0) {
 		fprintf(stderr, "sshenv agent: %s: %s%s%s\n", a->sockpath,
 		    r == ERR_BUSY ? "an agent already listens there" :
-		    sserr_str(r), r == ERR_SYSTEM ? ": " : "",
+				    sserr_str(r),
+		    r == ERR_SYSTEM ? ": " : "",
 		    r == ERR_SYSTEM ? strerror(errno) : "");
 		return EXIT_ERROR;
 	}
@@ -1155,8 +1159,7 @@ agent_main(int argc, char **argv)
 	rc = EXIT_ERROR;
 	if (!o.foreground) {
 		switch (daemonize(&o, shown)) {
-		case -1:
-			goto out;
+		case -1: goto out;
 		case 1:
 			/* The child owns the socket and its directory now. */
 			free(a.sockpath);
@@ -1168,8 +1171,8 @@ agent_main(int argc, char **argv)
 		/* Like ssh-agent -D: say where we listen, then serve. */
 		print_snippet(o.kind, a.sockpath, (long)getpid(), 0);
 	}
-	log_init("sshenv-agent", o.foreground, o.debug ? LOG_LEVEL_DEBUG :
-	    LOG_LEVEL_INFO);
+	log_init("sshenv-agent", o.foreground,
+	    o.debug ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
 	harden(&o);
 	if (keystore_new(&a.ks) != 0)
 		goto out;

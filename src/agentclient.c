@@ -54,7 +54,7 @@ agentclient_exchange(int fd, struct wire *out, size_t max, int timeout_ms,
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n <= 0) {
-			r = ERR_NO_SERVER;	/* the peer went away */
+			r = ERR_NO_SERVER; /* the peer went away */
 			goto out;
 		}
 		wire_consume(out, (size_t)n);
@@ -96,8 +96,7 @@ agentclient_call(const char *sock, int timeout_ms, uint8_t type,
 	*rtype = 0;
 	wire_init(&out, AGENTPROTO_MAX_FRAME + 4);
 	if ((r = agentproto_begin(&out, type)) ||
-	    (r = wire_put(&out, body, len)) ||
-	    (r = agentproto_finish(&out, 0)))
+	    (r = wire_put(&out, body, len)) || (r = agentproto_finish(&out, 0)))
 		goto out;
 	if ((r = rtpaths_connect(sock, &fd)) != 0)
 		goto out;
@@ -118,8 +117,8 @@ agentclient_list(const char *sock, int timeout_ms, struct wire *reply,
 	int r;
 
 	*count = 0;
-	if ((r = agentclient_call(sock, timeout_ms,
-	    AGENTC_REQUEST_IDENTITIES, NULL, 0, &type, reply)) != 0)
+	if ((r = agentclient_call(sock, timeout_ms, AGENTC_REQUEST_IDENTITIES,
+		 NULL, 0, &type, reply)) != 0)
 		return r;
 	if (type != AGENT_IDENTITIES_ANSWER)
 		return ERR_PROTOCOL;
@@ -139,8 +138,8 @@ agentclient_count(const char *sock, int timeout_ms, uint32_t *count)
 }
 
 int
-agentclient_listed(const struct wire *list, uint32_t count,
-    const uint8_t *blob, size_t len)
+agentclient_listed(const struct wire *list, uint32_t count, const uint8_t *blob,
+    size_t len)
 {
 	struct wire w;
 	const uint8_t *k, *c;
@@ -170,9 +169,9 @@ agentclient_lock(const char *sock, int timeout_ms, int lock,
 	wire_init(&body, AGENTPROTO_MAX_FRAME);
 	wire_init(&reply, AGENTPROTO_MAX_FRAME);
 	if ((r = wire_put_string(&body, pass, len)) == 0)
-		r = agentclient_call(sock, timeout_ms, lock ? AGENTC_LOCK :
-		    AGENTC_UNLOCK, wire_ptr(&body), wire_avail(&body), &type,
-		    &reply);
+		r = agentclient_call(sock, timeout_ms,
+		    lock ? AGENTC_LOCK : AGENTC_UNLOCK, wire_ptr(&body),
+		    wire_avail(&body), &type, &reply);
 	if (r == 0 && type != AGENT_SUCCESS)
 		r = ERR_DENIED;
 	wire_free(&body);

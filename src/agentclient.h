@@ -25,8 +25,8 @@ int agentclient_call(const char *sock, int timeout_ms, uint8_t type,
  * one frame of at most max bytes, all within timeout_ms.  Same results as
  * agentclient_call; ERR_NO_SERVER also when the peer closes first.
  */
-int agentclient_exchange(int fd, struct wire *out, size_t max,
-    int timeout_ms, uint8_t *rtype, struct wire *reply);
+int agentclient_exchange(int fd, struct wire *out, size_t max, int timeout_ms,
+    uint8_t *rtype, struct wire *reply);
 
 /* The number of identities the agent lists (0 when locked). */
 int agentclient_count(const char *sock, int timeout_ms, uint32_t *count);

@@ -52,7 +52,7 @@ skip_key(struct wire *body)
 	f = cert ? keytypes[t].cert_fields : keytypes[t].fields;
 	for (; *f != '\0'; f++) {
 		r = *f == 's' ? wire_get_string(body, &p, &n) :
-		    wire_get_mpint(body, &p, &n, 1);
+				wire_get_mpint(body, &p, &n, 1);
 		if (r != 0)
 			return r;
 	}
@@ -75,17 +75,14 @@ get_constraints(struct wire *body, struct agentproto_add *out)
 			if (out->lifetime == 0)
 				return ERR_FORMAT;
 			break;
-		case AGENT_CONSTRAIN_CONFIRM:
-			out->confirm = 1;
-			break;
+		case AGENT_CONSTRAIN_CONFIRM: out->confirm = 1; break;
 		case AGENT_CONSTRAIN_EXTENSION:
 			/*
 			 * Each extension's body has its own shape, so one we
 			 * do not know cannot even be skipped: refuse.
 			 */
 			return ERR_UNSUPPORTED;
-		default:
-			return ERR_UNSUPPORTED;
+		default: return ERR_UNSUPPORTED;
 		}
 	}
 	return 0;
@@ -135,8 +132,8 @@ agentproto_passphrase(struct wire *body, const uint8_t **pass, size_t *len)
 }
 
 int
-agentproto_extension(struct wire *body, const uint8_t **name,
-    size_t *namelen, struct wire *rest)
+agentproto_extension(struct wire *body, const uint8_t **name, size_t *namelen,
+    struct wire *rest)
 {
 	int r;
 
@@ -161,9 +158,8 @@ agentproto_session_bind(struct wire *rest, struct agentproto_bind *out)
 	memset(out, 0, sizeof(*out));
 	if ((r = wire_get_string(rest, &out->hostkey, &out->hostkeylen)) ||
 	    (r = wire_get_string(rest, &out->session_id,
-	    &out->session_idlen)) ||
-	    (r = wire_get_string(rest, &out->signature,
-	    &out->signaturelen)) ||
+		 &out->session_idlen)) ||
+	    (r = wire_get_string(rest, &out->signature, &out->signaturelen)) ||
 	    (r = wire_get_u8(rest, &fwd)) || (r = wire_end(rest)))
 		goto out;
 	if (fwd > 1) {

@@ -58,10 +58,10 @@ struct agentproto_sign {
 int agentproto_sign(struct wire *body, struct agentproto_sign *out);
 
 struct agentproto_add {
-	const uint8_t *key;	/* type name and private fields */
+	const uint8_t *key; /* type name and private fields */
 	const uint8_t *comment;
 	size_t keylen, commentlen;
-	uint32_t lifetime;	/* seconds; 0 for none */
+	uint32_t lifetime; /* seconds; 0 for none */
 	int confirm;
 };
 /*
@@ -69,14 +69,13 @@ struct agentproto_add {
  * key type we do not know; ERR_UNSUPPORTED for a constraint we do not know,
  * which must refuse the whole add.
  */
-int agentproto_add(struct wire *body, int constrained,
-    struct agentproto_add *out);
+int
+agentproto_add(struct wire *body, int constrained, struct agentproto_add *out);
 
 /* REMOVE_IDENTITY: the key blob. */
 int agentproto_remove(struct wire *body, const uint8_t **key, size_t *len);
 /* LOCK and UNLOCK: the passphrase. */
-int agentproto_passphrase(struct wire *body, const uint8_t **pass,
-    size_t *len);
+int agentproto_passphrase(struct wire *body, const uint8_t **pass, size_t *len);
 /* Messages with no body (REQUEST_IDENTITIES, REMOVE_ALL). */
 int agentproto_empty(struct wire *body);
 

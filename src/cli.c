@@ -26,16 +26,14 @@ static const struct command commands[] = {
 	{ "env", "[-s|-c|-f] [-F config]",
 	    "print the snippet only (scripts, cron); starts nothing",
 	    client_env },
-	{ "logout", "[-q] [-F config]", "end this session now",
-	    client_logout },
+	{ "logout", "[-q] [-F config]", "end this session now", client_logout },
 	{ "status", "[--json] [-F config]",
 	    "supervisor, agent, keys, sessions and policy", client_status },
 	{ "doctor", "[-F config]",
 	    "check the setup and name the remedy for each fault",
 	    client_doctor },
 	{ "stop", "[-s|-c|-f] [-q] [-F config]",
-	    "stop the agent and the supervisor, wipe the keys",
-	    client_stop },
+	    "stop the agent and the supervisor, wipe the keys", client_stop },
 	{ "config", "[-F config]",
 	    "the settings in force and where each came from", client_config },
 	{ "daemon", "[-D] [-F config]",
@@ -74,7 +72,8 @@ help(FILE *f)
 	for (i = 0; i < NCOMMANDS; i++)
 		fprintf(f, "  sshenv %s %s\n      %s\n", commands[i].name,
 		    commands[i].args, commands[i].what);
-	fprintf(f, "  sshenv --version\n      the version of sshenv and of "
+	fprintf(f,
+	    "  sshenv --version\n      the version of sshenv and of "
 	    "its helpers\n");
 }
 
@@ -85,9 +84,10 @@ cli_exec_helper(const char *name, char **argv)
 	int r;
 
 	if ((r = rtpaths_helper(name, path, sizeof(path))) != 0) {
-		fprintf(stderr, "sshenv: cannot find the helper %s: %s (looked "
-		    "beside %s and in its ../libexec/sshenv)\n", name,
-		    sserr_str(r), rtpaths_progname);
+		fprintf(stderr,
+		    "sshenv: cannot find the helper %s: %s (looked "
+		    "beside %s and in its ../libexec/sshenv)\n",
+		    name, sserr_str(r), rtpaths_progname);
 		return EXIT_ERROR;
 	}
 	version_export();
@@ -115,9 +115,8 @@ run_daemon(int argc, char **argv)
 static int
 print_versions(void)
 {
-	static const char *const helpers[] = {
-		"sshenv-supervisor", "sshenv-agent"
-	};
+	static const char *const helpers[] = { "sshenv-supervisor",
+		"sshenv-agent" };
 	char path[PATHS_MAX], *args[3];
 	size_t i;
 

@@ -12,10 +12,10 @@
 /* Exit codes are interface: see sshenv(1). */
 enum {
 	EXIT_OK = 0,
-	EXIT_NEGATIVE = 1,	/* a negative answer, e.g. no keys */
-	EXIT_NO_SERVER = 2,	/* nothing to talk to */
-	EXIT_ERROR = 3,		/* an operation failed */
-	EXIT_USAGE = 64		/* bad command line (sysexits EX_USAGE) */
+	EXIT_NEGATIVE = 1,  /* a negative answer, e.g. no keys */
+	EXIT_NO_SERVER = 2, /* nothing to talk to */
+	EXIT_ERROR = 3,	    /* an operation failed */
+	EXIT_USAGE = 64	    /* bad command line (sysexits EX_USAGE) */
 };
 
 /* Runs the subcommand named by argv[1]; returns the process exit code. */

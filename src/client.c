@@ -45,7 +45,7 @@ struct client {
 	enum shell_kind kind;
 	int quiet;
 	int json;
-	char start_error[512];	/* why an autostart failed, or "" */
+	char start_error[512]; /* why an autostart failed, or "" */
 };
 
 /* The subcommand running, for the prefix of its messages. */
@@ -67,7 +67,7 @@ say(const char *fmt, ...)
 }
 
 #define ARGS_NONE 0
-#define ARGS_KEYS 1	/* operands allowed: init's key names */
+#define ARGS_KEYS 1 /* operands allowed: init's key names */
 #define GO_ON (-1)
 
 /*
@@ -81,20 +81,20 @@ static int
 parse_common(struct client *cl, int argc, char **argv, const char *allowed,
     int operands)
 {
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
+	static const struct option longopts[] = { { "json", no_argument, NULL,
+						      'j' },
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
 	int opt, shells = 0;
 
 	memset(cl, 0, sizeof(*cl));
 	cmdname = argv[0];
 	cl->kind = shellenv_guess(getenv("SHELL"));
 	optind = 1;
-	opterr = 0;	/* our own words, prefixed "sshenv CMD:" */
-	while ((opt = getopt_long(argc, argv, "+scfqF:", longopts,
-	    NULL)) != -1) {
+	opterr = 0; /* our own words, prefixed "sshenv CMD:" */
+	for (;;) {
+		opt = getopt_long(argc, argv, "+scfqF:", longopts, NULL);
+		if (opt == -1)
+			break;
 		if (opt == 'h') {
 			cli_usage(cmdname, stdout);
 			return EXIT_OK;
@@ -109,9 +109,18 @@ parse_common(struct client *cl, int argc, char **argv, const char *allowed,
 			goto usage;
 		}
 		switch (opt) {
-		case 's': cl->kind = SHELL_SH; shells++; break;
-		case 'c': cl->kind = SHELL_CSH; shells++; break;
-		case 'f': cl->kind = SHELL_FISH; shells++; break;
+		case 's':
+			cl->kind = SHELL_SH;
+			shells++;
+			break;
+		case 'c':
+			cl->kind = SHELL_CSH;
+			shells++;
+			break;
+		case 'f':
+			cl->kind = SHELL_FISH;
+			shells++;
+			break;
 		case 'q': cl->quiet = 1; break;
 		case 'F': cl->config_file = optarg; break;
 		case 'j': cl->json = 1; break;
@@ -141,8 +150,8 @@ setup(struct client *cl)
 		say("%s", err);
 		return EXIT_ERROR;
 	}
-	if ((r = rtpaths_init(&cl->paths, cl->cfg.rundir,
-	    cl->cfg.envfile)) != 0) {
+	r = rtpaths_init(&cl->paths, cl->cfg.rundir, cl->cfg.envfile);
+	if (r != 0) {
 		say("runtime directory: %s", sserr_str(r));
 		return EXIT_ERROR;
 	}
@@ -204,8 +213,8 @@ spawn_daemon(const struct client *cl, char *why, size_t whylen)
 	deadline = compat_now_ms() + START_TIMEOUT_MS;
 	while (got < (ssize_t)sizeof(msg) - 1 &&
 	    poll(&pfd, 1, (int)(deadline - compat_now_ms())) == 1) {
-		if ((k = read(p[0], msg + got, sizeof(msg) - 1 - (size_t)got))
-		    <= 0)
+		if ((k = read(p[0], msg + got,
+			 sizeof(msg) - 1 - (size_t)got)) <= 0)
 			break;
 		got += k;
 		if (msg[0] == 'R')
@@ -215,9 +224,10 @@ spawn_daemon(const struct client *cl, char *why, size_t whylen)
 	msg[got] = '\0';
 	if (got > 0 && msg[0] == 'R')
 		return 0;
-	snprintf(why, whylen, "%s", got > 1 && msg[0] == 'E' ? msg + 1 :
-	    got == 0 ? "it exited without a word (see the system log)" :
-	    "it did not answer in time");
+	snprintf(why, whylen, "%s",
+	    got > 1 && msg[0] == 'E' ? msg + 1 :
+		got == 0 ? "it exited without a word (see the system log)" :
+			   "it did not answer in time");
 	return ERR_NO_SERVER;
 }
 
@@ -243,8 +253,8 @@ exchange(int fd, struct wire *out, struct ctl_reply *rp)
  * answers.  Prints nothing; returns 0, ERR_NO_SERVER, or another code.
  */
 static int
-ctl_call(struct client *cl, const struct ctl_request *rq,
-    struct ctl_reply *rp, int autostart)
+ctl_call(struct client *cl, const struct ctl_request *rq, struct ctl_reply *rp,
+    int autostart)
 {
 	struct wire out;
 	int fd = -1, lockfd = -1, r, again = autostart;
@@ -261,7 +271,7 @@ retry:
 	 * first (a cron job without XDG_RUNTIME_DIR uses /tmp).
 	 */
 	r = autostart ? rtpaths_ensure_dir(cl->paths.rundir) :
-	    rtpaths_check_dir(cl->paths.rundir);
+			rtpaths_check_dir(cl->paths.rundir);
 	if (r == ERR_SYSTEM && !autostart && errno == ENOENT)
 		r = ERR_NO_SERVER;
 	if (r != 0)
@@ -269,12 +279,12 @@ retry:
 	r = rtpaths_connect(cl->paths.ctl_sock, &fd);
 	if (r != 0 && autostart) {
 		if ((r = rtpaths_lock(cl->paths.start_lock, LOCK_TIMEOUT_MS,
-		    NULL, &lockfd)) != 0)
+			 NULL, &lockfd)) != 0)
 			goto out;
 		/* Someone may have started it while we waited for the lock. */
 		if ((r = rtpaths_connect(cl->paths.ctl_sock, &fd)) != 0 &&
 		    (r = spawn_daemon(cl, cl->start_error,
-		    sizeof(cl->start_error))) == 0)
+			 sizeof(cl->start_error))) == 0)
 			r = rtpaths_connect(cl->paths.ctl_sock, &fd);
 		close(lockfd);
 	}
@@ -316,10 +326,11 @@ explain(const struct client *cl, int r)
 		    "(start one with 'sshenv init')");
 	else if (r == ERR_DENIED)
 		say("refusing %s: its server runs as "
-		    "another user", cl->paths.ctl_sock);
+		    "another user",
+		    cl->paths.ctl_sock);
 	else if (r == ERR_SYMLINK || r == ERR_BAD_OWNER || r == ERR_BAD_MODE)
-		say("refusing runtime directory %s: %s",
-		    cl->paths.rundir, sserr_str(r));
+		say("refusing runtime directory %s: %s", cl->paths.rundir,
+		    sserr_str(r));
 	else
 		say("%s", sserr_str(r));
 }
@@ -356,8 +367,7 @@ print_env(const struct client *cl, const struct ctl_reply *rp, int keep_sock)
 static int
 ssh_login(void)
 {
-	return getenv("SSH_CONNECTION") != NULL ||
-	    getenv("SSH_CLIENT") != NULL;
+	return getenv("SSH_CONNECTION") != NULL || getenv("SSH_CLIENT") != NULL;
 }
 
 /* A forwarded agent: sshd set SSH_AUTH_SOCK, not us, and it answers. */
@@ -504,14 +514,16 @@ load_keys(const struct client *cl, const char *sock, char **names, int n)
 		if (key_path(name, path, sizeof(path)) != 0)
 			continue;
 		/* What the agent holds, asked once for all the keys. */
-		if (!listed && agentclient_list(sock, AGENT_TIMEOUT_MS, &ids,
-		    &count) != 0)
+		if (!listed &&
+		    agentclient_list(sock, AGENT_TIMEOUT_MS, &ids, &count) != 0)
 			count = 0;
 		listed = 1;
 		snprintf(pub, sizeof(pub), "%s.pub", path);
 		wire_reset(&blob);
-		have = read_pub(pub, &blob) == 0 ? agentclient_listed(&ids,
-		    count, wire_ptr(&blob), wire_avail(&blob)) : 0;
+		have = 0;
+		if (read_pub(pub, &blob) == 0)
+			have = agentclient_listed(&ids, count, wire_ptr(&blob),
+			    wire_avail(&blob));
 		if (have == 1)
 			continue;
 		if (access(path, R_OK) != 0) {
@@ -520,8 +532,9 @@ load_keys(const struct client *cl, const char *sock, char **names, int n)
 		}
 		if (ssh_add(cl, sock, path) != 0)
 			say("key %s was not loaded%s", path,
-			    have_terminal() ? "" : " (no terminal to ask for "
-			    "its passphrase)");
+			    have_terminal() ? "" :
+					      " (no terminal to ask for "
+					      "its passphrase)");
 	}
 	wire_free(&ids);
 	wire_free(&blob);
@@ -599,8 +612,8 @@ client_env(int argc, char **argv)
 		return exit_for(r);
 	}
 	if (rp.type != CTL_R_ENV) {
-		say("%s", rp.type == CTL_R_ERROR ?
-		    rp.message : "unexpected reply");
+		say("%s",
+		    rp.type == CTL_R_ERROR ? rp.message : "unexpected reply");
 		return EXIT_ERROR;
 	}
 	return print_env(&cl, &rp, 0);
@@ -669,8 +682,7 @@ print_status_json(const struct client *cl, const struct ctl_reply *rp)
 {
 	uint32_t i;
 
-	printf("{\"running\": %s, \"supervisor_pid\": ", rp ? "true" :
-	    "false");
+	printf("{\"running\": %s, \"supervisor_pid\": ", rp ? "true" : "false");
 	if (rp != NULL)
 		printf("%u, \"agent_pid\": %u, \"socket\": ",
 		    rp->supervisor_pid, rp->agent_pid);
@@ -692,8 +704,8 @@ print_status_json(const struct client *cl, const struct ctl_reply *rp)
 	else
 		printf("null");
 	printf(", \"policy\": ");
-	json_str(stdout, rp != NULL ? rp->policy :
-	    config_policy_name(cl->cfg.policy));
+	json_str(stdout,
+	    rp != NULL ? rp->policy : config_policy_name(cl->cfg.policy));
 	printf(", \"systemd\": %s, \"sessions\": [",
 	    rp != NULL && rp->systemd ? "true" : "false");
 	for (i = 0; rp != NULL && i < rp->nsessions; i++)
@@ -768,8 +780,9 @@ client_stop(int argc, char **argv)
 	}
 	/* Done when the supervisor (which waits for its agent) has exited. */
 	deadline = compat_now_ms() + 10000;
-	while (compat_now_ms() < deadline && (access(cl.paths.ctl_sock, F_OK) == 0 ||
-	    access(cl.paths.daemon_pid, F_OK) == 0))
+	while (compat_now_ms() < deadline &&
+	    (access(cl.paths.ctl_sock, F_OK) == 0 ||
+		access(cl.paths.daemon_pid, F_OK) == 0))
 		compat_sleep_ms(5);
 	wire_init(&out, 4096);
 	if (shellenv_unset(&out, cl.kind, "SSH_AUTH_SOCK") == 0 &&
@@ -839,13 +852,18 @@ check_forward_config(const char *path)
 			continue;
 		found = 1;
 		if (strcmp(host, "*") == 0) {
-			snprintf(msg, sizeof(msg), "%s:%d: ForwardAgent %s "
-			    "for every host", path, lineno, v);
-			verdict("warn", msg, "forward only to hosts you trust: "
+			snprintf(msg, sizeof(msg),
+			    "%s:%d: ForwardAgent %s "
+			    "for every host",
+			    path, lineno, v);
+			verdict("warn", msg,
+			    "forward only to hosts you trust: "
 			    "move it under 'Host name'");
 		} else {
-			snprintf(msg, sizeof(msg), "%s:%d: ForwardAgent %s "
-			    "for Host %s", path, lineno, v, host);
+			snprintf(msg, sizeof(msg),
+			    "%s:%d: ForwardAgent %s "
+			    "for Host %s",
+			    path, lineno, v, host);
 			verdict("ok", msg, NULL);
 		}
 	}
@@ -907,17 +925,22 @@ client_doctor(int argc, char **argv)
 	} else if (agentclient_count(sock, AGENT_TIMEOUT_MS, &n) != 0) {
 		snprintf(msg, sizeof(msg), "SSH_AUTH_SOCK=%s does not answer",
 		    sock);
-		verdict("FAIL", msg, "eval \"$(sshenv env)\" to point this "
+		verdict("FAIL", msg,
+		    "eval \"$(sshenv env)\" to point this "
 		    "shell at the live agent");
 	} else {
 		fwd = strcmp(sock, cl.paths.agent_sock) != 0;
-		snprintf(msg, sizeof(msg), "SSH_AUTH_SOCK=%s answers (%u "
-		    "key%s): %s", sock, n, n == 1 ? "" : "s",
-		    !fwd ? "sshenv's local agent" :
-		    ssh_login() ? "a forwarded agent" : "another agent");
-		verdict(fwd && !ssh_login() ? "warn" :
-		    "ok", msg, fwd && !ssh_login() ?
-		    "eval \"$(sshenv env)\" to use sshenv's agent" : NULL);
+		snprintf(msg, sizeof(msg),
+		    "SSH_AUTH_SOCK=%s answers (%u "
+		    "key%s): %s",
+		    sock, n, n == 1 ? "" : "s",
+		    !fwd	    ? "sshenv's local agent" :
+			ssh_login() ? "a forwarded agent" :
+				      "another agent");
+		verdict(fwd && !ssh_login() ? "warn" : "ok", msg,
+		    fwd && !ssh_login() ?
+			"eval \"$(sshenv env)\" to use sshenv's agent" :
+			NULL);
 	}
 	if (home != NULL) {
 		snprintf(path, sizeof(path), "%s/.ssh/config", home);

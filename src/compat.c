@@ -116,7 +116,7 @@ compat_sd_notify(const char *state)
 	sun.sun_family = AF_UNIX;
 	memcpy(sun.sun_path, path, n);
 	if (path[0] == '@')
-		sun.sun_path[0] = '\0';	/* abstract namespace */
+		sun.sun_path[0] = '\0'; /* abstract namespace */
 	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n);
 	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
 		return;

@@ -15,17 +15,16 @@ struct option {
 	const char *section, *key;
 	enum opt_type type;
 	size_t offset, size;
-	const char *const *choices;	/* for OPT_CHOICE: index is value */
-	const char *def;		/* as written in the example file */
+	const char *const *choices; /* for OPT_CHOICE: index is value */
+	const char *def;	    /* as written in the example file */
 };
 
 static const char *const forwarded_choices[] = { "ignore", "keep", NULL };
 static const char *const policy_choices[] = { "stop", "lock", "keep", NULL };
-static const char *const level_choices[] = { "error", "info", "debug",
-	NULL };
+static const char *const level_choices[] = { "error", "info", "debug", NULL };
 
-#define F(field) offsetof(struct config, field), \
-	sizeof(((struct config *)0)->field)
+#define F(field) \
+	offsetof(struct config, field), sizeof(((struct config *)0)->field)
 
 static const struct option options[] = {
 	{ "agent", "lifetime", OPT_SECONDS, F(lifetime), NULL, "0" },
@@ -34,20 +33,21 @@ static const struct option options[] = {
 	    forwarded_choices, "keep" },
 	{ "agent", "keys", OPT_STRING, F(keys), NULL, "" },
 	{ "session", "linger", OPT_SECONDS, F(linger), NULL, "10" },
-	{ "session", "on_last_logout", OPT_CHOICE, F(policy),
-	    policy_choices, "stop" },
+	{ "session", "on_last_logout", OPT_CHOICE, F(policy), policy_choices,
+	    "stop" },
 	{ "files", "environment", OPT_PATH, F(envfile), NULL, "" },
 	{ "files", "write_environment", OPT_BOOL, F(write_env), NULL, "yes" },
 	{ "files", "runtime_dir", OPT_PATH, F(rundir), NULL, "" },
 	{ "log", "level", OPT_CHOICE, F(log_level), level_choices, "info" },
 };
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
-_Static_assert(NOPTIONS == CONFIG_NOPTIONS, "CONFIG_NOPTIONS is the table's size");
+_Static_assert(NOPTIONS == CONFIG_NOPTIONS,
+    "CONFIG_NOPTIONS is the table's size");
 
 struct parse_state {
 	struct config *c;
 	const char *file;
-	uint8_t fileno;		/* in c->files, from 1 */
+	uint8_t fileno; /* in c->files, from 1 */
 	FILE *f;
 	int line;
 	char *err;
@@ -68,7 +68,7 @@ expand_path(const char *v, char *out, size_t size)
 	} else if (v[0] == '/' || v[0] == '\0') {
 		n = snprintf(out, size, "%s", v);
 	} else {
-		return ERR_FORMAT;	/* relative to what? refuse */
+		return ERR_FORMAT; /* relative to what? refuse */
 	}
 	return n < 0 || (size_t)n >= size ? ERR_TOO_LONG : 0;
 }
@@ -100,8 +100,7 @@ set_value(struct config *c, const struct option *o, const char *v)
 			return ERR_TOO_LONG;
 		memcpy(field, v, strlen(v) + 1);
 		return 0;
-	case OPT_PATH:
-		return expand_path(v, field, o->size);
+	case OPT_PATH: return expand_path(v, field, o->size);
 	case OPT_CHOICE:
 		for (i = 0; o->choices[i] != NULL; i++) {
 			if (strcmp(v, o->choices[i]) == 0) {
@@ -128,8 +127,7 @@ config_defaults(struct config *c)
 }
 
 static int
-on_entry(void *user, const char *section, const char *name,
-    const char *value)
+on_entry(void *user, const char *section, const char *name, const char *value)
 {
 	struct parse_state *st = user;
 	size_t i;
@@ -143,9 +141,10 @@ on_entry(void *user, const char *section, const char *name,
 			continue;
 		if ((r = set_value(st->c, &options[i], value)) != 0) {
 			if (st->err[0] == '\0')
-				snprintf(st->err, st->errlen, "%s:%d: bad value "
-				    "'%s' for %s.%s", st->file, st->line,
-				    value, section, name);
+				snprintf(st->err, st->errlen,
+				    "%s:%d: bad value "
+				    "'%s' for %s.%s",
+				    st->file, st->line, value, section, name);
 			return 0;
 		}
 		st->c->origin[i].file = st->fileno;
@@ -159,8 +158,10 @@ on_entry(void *user, const char *section, const char *name,
 		snprintf(st->err, st->errlen, "%s:%d: unknown section [%s]",
 		    st->file, st->line, section);
 	else
-		snprintf(st->err, st->errlen, "%s:%d: unknown key '%s' in "
-		    "section [%s]", st->file, st->line, name, section);
+		snprintf(st->err, st->errlen,
+		    "%s:%d: unknown key '%s' in "
+		    "section [%s]",
+		    st->file, st->line, name, section);
 	return 0;
 }
 
@@ -271,9 +272,7 @@ config_print(const struct config *c, FILE *f)
 			fprintf(f, "%u", *(const uint32_t *)field);
 			break;
 		case OPT_STRING:
-		case OPT_PATH:
-			fputs(field, f);
-			break;
+		case OPT_PATH: fputs(field, f); break;
 		case OPT_CHOICE:
 			fputs(options[i].choices[*(const int *)field], f);
 			break;
@@ -283,8 +282,7 @@ config_print(const struct config *c, FILE *f)
 			fprintf(f, "\t# default\n");
 		else
 			fprintf(f, "\t# %s:%u\n",
-			    c->files[c->origin[i].file - 1],
-			    c->origin[i].line);
+			    c->files[c->origin[i].file - 1], c->origin[i].line);
 	}
 }
 

@@ -14,20 +14,20 @@
 
 enum logout_policy { POLICY_STOP, POLICY_LOCK, POLICY_KEEP };
 
-#define CONFIG_NOPTIONS 10	/* the keys in config.c's table */
-#define CONFIG_MAXFILES 2	/* /etc/sshenv.conf and the user's */
+#define CONFIG_NOPTIONS 10 /* the keys in config.c's table */
+#define CONFIG_MAXFILES 2  /* /etc/sshenv.conf and the user's */
 
 struct config {
-	uint32_t lifetime;		/* [agent] lifetime, seconds, 0 none */
-	int confirm;			/* [agent] confirm */
-	int forwarded_keep;		/* [agent] forwarded = keep|ignore */
-	char keys[1024];		/* [agent] keys, space separated */
-	uint32_t linger;		/* [session] linger, seconds */
-	enum logout_policy policy;	/* [session] on_last_logout */
-	char envfile[PATHS_MAX];	/* [files] environment */
-	int write_env;			/* [files] write_environment */
-	char rundir[PATHS_MAX];		/* [files] runtime_dir */
-	int log_level;			/* [log] level, a log.h level */
+	uint32_t lifetime;	   /* [agent] lifetime, seconds, 0 none */
+	int confirm;		   /* [agent] confirm */
+	int forwarded_keep;	   /* [agent] forwarded = keep|ignore */
+	char keys[1024];	   /* [agent] keys, space separated */
+	uint32_t linger;	   /* [session] linger, seconds */
+	enum logout_policy policy; /* [session] on_last_logout */
+	char envfile[PATHS_MAX];   /* [files] environment */
+	int write_env;		   /* [files] write_environment */
+	char rundir[PATHS_MAX];	   /* [files] runtime_dir */
+	int log_level;		   /* [log] level, a log.h level */
 	/*
 	 * Where each value came from: line `line` of files[file - 1], or the
 	 * default (file 0).  Compact on purpose: every process of sshenv
@@ -56,8 +56,8 @@ int config_load(struct config *c, const char *file, char *err, size_t errlen);
  * Loads settings from an open stream named name (for messages), as
  * config_load does with a file.  For tests and fuzzing.
  */
-int config_load_stream(struct config *c, FILE *f, const char *name,
-    char *err, size_t errlen);
+int config_load_stream(struct config *c, FILE *f, const char *name, char *err,
+    size_t errlen);
 
 /* Prints the effective settings, one "section.key = value  # origin". */
 void config_print(const struct config *c, FILE *f);
@@ -66,7 +66,8 @@ void config_print(const struct config *c, FILE *f);
 const char *config_policy_name(enum logout_policy p);
 
 /* Calls fn for each known "section.key" (for tests and the example). */
-void config_each_key(void (*fn)(const char *section, const char *key,
-    void *arg), void *arg);
+void
+config_each_key(void (*fn)(const char *section, const char *key, void *arg),
+    void *arg);
 
 #endif

@@ -107,7 +107,7 @@ get_pubparts(struct wire *w, enum keytype t, int n_first, struct pubparts *pp)
 		if ((r = wire_get_string(w, &pp->q, &pp->qlen)) != 0)
 			return r;
 		if (pp->qlen == 0 || pp->q[0] != 0x04)
-			return ERR_KEY_INVALID;	/* uncompressed points only */
+			return ERR_KEY_INVALID; /* uncompressed points only */
 		return 0;
 	case KT_RSA:
 		if (n_first) {
@@ -119,12 +119,11 @@ get_pubparts(struct wire *w, enum keytype t, int n_first, struct pubparts *pp)
 			    (r = wire_get_mpint(w, &pp->n, &pp->nlen, 0)))
 				return r;
 		}
-		if (pp->nlen * 8 < RSA_MIN_BITS || pp->nlen * 8 >
-		    RSA_MAX_BITS + 8)
+		if (pp->nlen * 8 < RSA_MIN_BITS ||
+		    pp->nlen * 8 > RSA_MAX_BITS + 8)
 			return ERR_KEY_INVALID;
 		return 0;
-	default:
-		return ERR_KEY_TYPE;
+	default: return ERR_KEY_TYPE;
 	}
 }
 
@@ -137,8 +136,7 @@ put_pubblob(struct wire *out, const struct pubparts *pp)
 	if ((r = wire_put_cstring(out, keytypes[pp->type].name)) != 0)
 		return r;
 	switch (pp->type) {
-	case KT_ED25519:
-		return wire_put_string(out, pp->pk, pp->pklen);
+	case KT_ED25519: return wire_put_string(out, pp->pk, pp->pklen);
 	case KT_RSA:
 		if ((r = wire_put_mpint(out, pp->e, pp->elen)) != 0)
 			return r;
@@ -197,6 +195,7 @@ pub_to_pkey(const struct pubparts *pp, EVP_PKEY **out)
 {
 	OSSL_PARAM_BLD *bld = NULL;
 	BIGNUM *n = NULL, *e = NULL;
+	const char *group;
 	int r = ERR_CRYPTO;
 
 	*out = NULL;
@@ -216,10 +215,11 @@ pub_to_pkey(const struct pubparts *pp, EVP_PKEY **out)
 			goto out;
 		r = pkey_fromdata("RSA", bld, EVP_PKEY_PUBLIC_KEY, out);
 	} else {
+		group = keytypes[pp->type].group;
 		if (!OSSL_PARAM_BLD_push_utf8_string(bld,
-		    OSSL_PKEY_PARAM_GROUP_NAME, keytypes[pp->type].group, 0) ||
+			OSSL_PKEY_PARAM_GROUP_NAME, group, 0) ||
 		    !OSSL_PARAM_BLD_push_octet_string(bld,
-		    OSSL_PKEY_PARAM_PUB_KEY, pp->q, pp->qlen))
+			OSSL_PKEY_PARAM_PUB_KEY, pp->q, pp->qlen))
 			goto out;
 		r = pkey_fromdata("EC", bld, EVP_PKEY_PUBLIC_KEY, out);
 	}
@@ -231,8 +231,8 @@ out:
 }
 
 static int
-get_sigparts(const uint8_t *sig, size_t slen, const uint8_t **alg,
-    size_t *alen, const uint8_t **s, size_t *sl)
+get_sigparts(const uint8_t *sig, size_t slen, const uint8_t **alg, size_t *alen,
+    const uint8_t **s, size_t *sl)
 {
 	struct wire w;
 	int r;
@@ -339,11 +339,9 @@ verify_pubparts(const struct pubparts *pp, const uint8_t *data, size_t dlen,
 	r = ERR_CRYPTO;
 	if ((ctx = EVP_MD_CTX_new()) == NULL)
 		goto out;
-	if (EVP_DigestVerifyInit_ex(ctx, NULL, md, NULL, NULL, pkey,
-	    NULL) != 1)
+	if (EVP_DigestVerifyInit_ex(ctx, NULL, md, NULL, NULL, pkey, NULL) != 1)
 		goto out;
-	r = EVP_DigestVerify(ctx, s, sl, data, dlen) == 1 ? 0 :
-	    ERR_SIG_INVALID;
+	r = EVP_DigestVerify(ctx, s, sl, data, dlen) == 1 ? 0 : ERR_SIG_INVALID;
 out:
 	EVP_MD_CTX_free(ctx);
 	EVP_PKEY_free(pkey);
@@ -373,8 +371,8 @@ parse_pubblob(const uint8_t *blob, size_t len, struct pubparts *pp)
 }
 
 int
-crypto_verify(const uint8_t *key, size_t klen, const uint8_t *data,
-    size_t dlen, const uint8_t *sig, size_t slen)
+crypto_verify(const uint8_t *key, size_t klen, const uint8_t *data, size_t dlen,
+    const uint8_t *sig, size_t slen)
 {
 	struct pubparts pp;
 	int r;
@@ -389,8 +387,7 @@ crypto_verify(const uint8_t *key, size_t klen, const uint8_t *data,
  * returns the certified public key in *pp (pointing into cert).
  */
 static int
-parse_cert(const uint8_t *cert, size_t len, enum keytype t,
-    struct pubparts *pp)
+parse_cert(const uint8_t *cert, size_t len, enum keytype t, struct pubparts *pp)
 {
 	struct wire w, sub;
 	const uint8_t *p, *cakey, *sig;
@@ -401,12 +398,12 @@ parse_cert(const uint8_t *cert, size_t len, enum keytype t,
 
 	wire_view(&w, cert, len);
 	if ((r = wire_get_string_eq(&w, keytypes[t].cert_name)) != 0 ||
-	    (r = wire_get_string(&w, &p, &n)) != 0 ||	/* nonce */
+	    (r = wire_get_string(&w, &p, &n)) != 0 || /* nonce */
 	    (r = get_pubparts(&w, t, 0, pp)) != 0 ||
-	    (r = wire_get_u64(&w, &u64)) != 0 ||		/* serial */
+	    (r = wire_get_u64(&w, &u64)) != 0 || /* serial */
 	    (r = wire_get_u32(&w, &ctype)) != 0 ||
-	    (r = wire_get_string(&w, &p, &n)) != 0 ||	/* key id */
-	    (r = wire_get_string_wire(&w, &sub)) != 0)	/* principals */
+	    (r = wire_get_string(&w, &p, &n)) != 0 ||  /* key id */
+	    (r = wire_get_string_wire(&w, &sub)) != 0) /* principals */
 		goto bad;
 	if (ctype != 1 && ctype != 2) {
 		r = ERR_CERT_INVALID;
@@ -416,19 +413,19 @@ parse_cert(const uint8_t *cert, size_t len, enum keytype t,
 		if ((r = wire_get_string(&sub, &p, &n)) != 0)
 			goto bad;
 	}
-	if ((r = wire_get_u64(&w, &u64)) != 0 ||	/* valid after */
-	    (r = wire_get_u64(&w, &u64)) != 0 ||	/* valid before */
-	    (r = wire_get_string(&w, &p, &n)) != 0 ||	/* critical options */
-	    (r = wire_get_string(&w, &p, &n)) != 0 ||	/* extensions */
-	    (r = wire_get_string(&w, &p, &n)) != 0 ||	/* reserved */
+	if ((r = wire_get_u64(&w, &u64)) != 0 ||      /* valid after */
+	    (r = wire_get_u64(&w, &u64)) != 0 ||      /* valid before */
+	    (r = wire_get_string(&w, &p, &n)) != 0 || /* critical options */
+	    (r = wire_get_string(&w, &p, &n)) != 0 || /* extensions */
+	    (r = wire_get_string(&w, &p, &n)) != 0 || /* reserved */
 	    (r = wire_get_string(&w, &cakey, &calen)) != 0)
 		goto bad;
 	signed_len = len - wire_avail(&w);
 	if ((r = wire_get_string(&w, &sig, &siglen)) != 0 ||
 	    (r = wire_end(&w)) != 0)
 		goto bad;
-	if ((r = crypto_verify(cakey, calen, cert, signed_len, sig,
-	    siglen)) != 0) {
+	r = crypto_verify(cakey, calen, cert, signed_len, sig, siglen);
+	if (r != 0) {
 		r = ERR_CERT_INVALID;
 		goto bad;
 	}
@@ -475,9 +472,9 @@ build_ecdsa(const struct pubparts *pp, const uint8_t *d, size_t dlen,
 	    (priv = bn_from(d, dlen, 1)) == NULL)
 		goto out;
 	if (!OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,
-	    keytypes[pp->type].group, 0) ||
+		keytypes[pp->type].group, 0) ||
 	    !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY,
-	    pp->q, pp->qlen) ||
+		pp->q, pp->qlen) ||
 	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, priv))
 		goto out;
 	if ((r = pkey_fromdata("EC", bld, EVP_PKEY_KEYPAIR, out)) != 0)
@@ -525,8 +522,7 @@ build_rsa(const struct pubparts *pp, const struct rsapriv *rp, EVP_PKEY **out)
 	    (p = bn_from(rp->p, rp->pl, 1)) == NULL ||
 	    (q = bn_from(rp->q, rp->ql, 1)) == NULL ||
 	    (dmp1 = BN_secure_new()) == NULL ||
-	    (dmq1 = BN_secure_new()) == NULL ||
-	    (tmp = BN_secure_new()) == NULL)
+	    (dmq1 = BN_secure_new()) == NULL || (tmp = BN_secure_new()) == NULL)
 		goto out;
 	r = ERR_KEY_INVALID;
 	if (BN_num_bits(n) < RSA_MIN_BITS || BN_num_bits(n) > RSA_MAX_BITS)
@@ -545,22 +541,18 @@ build_rsa(const struct pubparts *pp, const struct rsapriv *rp, EVP_PKEY **out)
 	    !BN_mod_mul(tmp, e, d, dmq1, bnctx) || !BN_is_one(tmp))
 		goto out;
 	r = ERR_CRYPTO;
-	if (!BN_sub(tmp, p, BN_value_one()) ||
-	    !BN_mod(dmp1, d, tmp, bnctx) ||
-	    !BN_sub(tmp, q, BN_value_one()) ||
-	    !BN_mod(dmq1, d, tmp, bnctx))
+	if (!BN_sub(tmp, p, BN_value_one()) || !BN_mod(dmp1, d, tmp, bnctx) ||
+	    !BN_sub(tmp, q, BN_value_one()) || !BN_mod(dmq1, d, tmp, bnctx))
 		goto out;
 	if (!OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) ||
 	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e) ||
 	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_D, d) ||
 	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_FACTOR1, p) ||
 	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_FACTOR2, q) ||
-	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_EXPONENT1,
-	    dmp1) ||
-	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_EXPONENT2,
-	    dmq1) ||
+	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_EXPONENT1, dmp1) ||
+	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_EXPONENT2, dmq1) ||
 	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_COEFFICIENT1,
-	    iqmp))
+		iqmp))
 		goto out;
 	r = pkey_fromdata("RSA", bld, EVP_PKEY_KEYPAIR, out);
 out:
@@ -769,9 +761,7 @@ crypto_sign(const struct crypto_key *k, const uint8_t *data, size_t dlen,
 	int r;
 
 	switch (k->type) {
-	case KT_ED25519:
-		alg = keytypes[k->type].name;
-		break;
+	case KT_ED25519: alg = keytypes[k->type].name; break;
 	case KT_RSA:
 		/* Both flags: sha2-256 wins, as in OpenSSH's agent. */
 		if (flags & CRYPTO_SIGN_RSA_SHA2_256) {
@@ -825,8 +815,8 @@ crypto_fingerprint(const uint8_t *blob, size_t len, char *buf, size_t size)
 }
 
 int
-crypto_kdf(const uint8_t *pass, size_t plen, const uint8_t *salt,
-    size_t slen, unsigned iterations, uint8_t *out, size_t olen)
+crypto_kdf(const uint8_t *pass, size_t plen, const uint8_t *salt, size_t slen,
+    unsigned iterations, uint8_t *out, size_t olen)
 {
 	uint8_t key[64], len[8];
 	unsigned int klen = sizeof(key);
@@ -847,7 +837,7 @@ crypto_kdf(const uint8_t *pass, size_t plen, const uint8_t *salt,
 	    EVP_DigestUpdate(ctx, pass, plen) == 1 &&
 	    EVP_DigestFinal_ex(ctx, key, &klen) == 1 &&
 	    PKCS5_PBKDF2_HMAC((const char *)key, (int)klen, salt, (int)slen,
-	    (int)iterations, EVP_sha512(), (int)olen, out) == 1)
+		(int)iterations, EVP_sha512(), (int)olen, out) == 1)
 		r = 0;
 	EVP_MD_CTX_free(ctx);
 	OPENSSL_cleanse(key, sizeof(key));
@@ -875,8 +865,7 @@ crypto_seal(const uint8_t key[32], const uint8_t *plain, size_t plen,
 	r = ERR_CRYPTO;
 	if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
 		goto out;
-	if (EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key,
-	    nonce) != 1 ||
+	if (EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, nonce) != 1 ||
 	    EVP_EncryptUpdate(ctx, ct, &len, plain, (int)plen) != 1 ||
 	    EVP_EncryptFinal_ex(ctx, ct + len, &len) != 1 ||
 	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, GCM_TAG, tag) != 1)
@@ -895,6 +884,7 @@ crypto_open(const uint8_t key[32], const uint8_t *sealed, size_t slen,
 {
 	EVP_CIPHER_CTX *ctx = NULL;
 	uint8_t *pt = NULL, tag[GCM_TAG];
+	const uint8_t *ct;
 	size_t ctlen;
 	int len, r = ERR_FORMAT;
 
@@ -910,10 +900,10 @@ crypto_open(const uint8_t key[32], const uint8_t *sealed, size_t slen,
 	r = ERR_CRYPTO;
 	if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
 		goto out;
-	if (EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key,
-	    sealed) != 1 ||
-	    EVP_DecryptUpdate(ctx, pt, &len, sealed + GCM_NONCE,
-	    (int)ctlen) != 1 ||
+	if (EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, sealed) != 1)
+		goto out;
+	ct = sealed + GCM_NONCE;
+	if (EVP_DecryptUpdate(ctx, pt, &len, ct, (int)ctlen) != 1 ||
 	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, GCM_TAG, tag) != 1)
 		goto out;
 	if (EVP_DecryptFinal_ex(ctx, pt + len, &len) != 1) {

@@ -59,8 +59,7 @@ int crypto_verify(const uint8_t *key, size_t klen, const uint8_t *data,
     size_t dlen, const uint8_t *sig, size_t slen);
 
 /* "SHA256:<base64>" of a public key blob into buf; 0 or ERR_TOO_LONG. */
-int crypto_fingerprint(const uint8_t *blob, size_t len, char *buf,
-    size_t size);
+int crypto_fingerprint(const uint8_t *blob, size_t len, char *buf, size_t size);
 
 /* Cryptographically strong random bytes; 0 or ERR_CRYPTO. */
 int crypto_random(void *p, size_t n);

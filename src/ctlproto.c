@@ -21,10 +21,8 @@ ctlproto_put_request(struct wire *out, const struct ctl_request *rq)
 		break;
 	case CTL_ENV:
 	case CTL_STATUS:
-	case CTL_STOP:
-		break;
-	default:
-		return ERR_INTERNAL;
+	case CTL_STOP: break;
+	default: return ERR_INTERNAL;
 	}
 	return wire_len_close(out, start);
 }
@@ -50,10 +48,8 @@ ctlproto_get_request(uint8_t type, struct wire *body, struct ctl_request *rq)
 		break;
 	case CTL_ENV:
 	case CTL_STATUS:
-	case CTL_STOP:
-		break;
-	default:
-		return ERR_UNSUPPORTED;
+	case CTL_STOP: break;
+	default: return ERR_UNSUPPORTED;
 	}
 	if ((r = wire_end(body)) != 0)
 		return r;
@@ -91,8 +87,7 @@ ctlproto_put_reply(struct wire *out, const struct ctl_reply *rp)
 	    (r = wire_put_u8(out, rp->type)))
 		return r;
 	switch (rp->type) {
-	case CTL_R_OK:
-		break;
+	case CTL_R_OK: break;
 	case CTL_R_ERROR:
 		if ((r = wire_put_u32(out, (uint32_t)rp->code)) ||
 		    (r = wire_put_cstring(out, rp->message)))
@@ -123,8 +118,7 @@ ctlproto_put_reply(struct wire *out, const struct ctl_reply *rp)
 				return r;
 		}
 		break;
-	default:
-		return ERR_INTERNAL;
+	default: return ERR_INTERNAL;
 	}
 	return wire_len_close(out, start);
 }
@@ -137,8 +131,7 @@ ctlproto_get_reply(uint8_t type, struct wire *body, struct ctl_reply *rp)
 
 	memset(rp, 0, sizeof(*rp));
 	switch (type) {
-	case CTL_R_OK:
-		break;
+	case CTL_R_OK: break;
 	case CTL_R_ERROR:
 		if ((r = wire_get_u32(body, &u)) ||
 		    (r = get_str(body, rp->message, sizeof(rp->message))))
@@ -160,7 +153,7 @@ ctlproto_get_reply(uint8_t type, struct wire *body, struct ctl_reply *rp)
 		    (r = wire_get_u8(body, &rp->systemd)) ||
 		    (r = get_str(body, rp->policy, sizeof(rp->policy))) ||
 		    (r = get_str(body, rp->agent_state,
-		    sizeof(rp->agent_state))) ||
+			 sizeof(rp->agent_state))) ||
 		    (r = wire_get_u8(body, &rp->lingering)) ||
 		    (r = wire_get_u32(body, &rp->nsessions)))
 			goto out;
@@ -175,9 +168,7 @@ ctlproto_get_reply(uint8_t type, struct wire *body, struct ctl_reply *rp)
 				goto out;
 		}
 		break;
-	default:
-		r = ERR_UNSUPPORTED;
-		goto out;
+	default: r = ERR_UNSUPPORTED; goto out;
 	}
 	if ((r = wire_end(body)) != 0)
 		goto out;

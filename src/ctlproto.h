@@ -19,11 +19,11 @@
 #define CTLPROTO_SOCK_MAX 108
 
 enum ctl_type {
-	CTL_INIT = 1,		/* register a session, want the agent */
-	CTL_ENV = 2,		/* want the agent, no session */
-	CTL_LOGOUT = 3,		/* this session ends now */
+	CTL_INIT = 1,	/* register a session, want the agent */
+	CTL_ENV = 2,	/* want the agent, no session */
+	CTL_LOGOUT = 3, /* this session ends now */
 	CTL_STATUS = 4,
-	CTL_STOP = 5,		/* stop agent and supervisor */
+	CTL_STOP = 5, /* stop agent and supervisor */
 	CTL_R_OK = 64,
 	CTL_R_ENV = 65,
 	CTL_R_STATUS = 66,
@@ -32,7 +32,7 @@ enum ctl_type {
 
 struct ctl_request {
 	uint8_t type;
-	uint32_t sid;		/* INIT, LOGOUT: the session leader */
+	uint32_t sid; /* INIT, LOGOUT: the session leader */
 };
 
 struct ctl_reply {
@@ -47,12 +47,12 @@ struct ctl_reply {
 	char warning[256];
 	/* R_STATUS */
 	uint32_t supervisor_pid;
-	int32_t keys;		/* -1: unknown */
+	int32_t keys; /* -1: unknown */
 	uint8_t locked;
 	uint8_t systemd;
 	char policy[16];
-	char agent_state[16];	/* the supervisor's table state */
-	uint8_t lingering;	/* no session left: the linger timer runs */
+	char agent_state[16]; /* the supervisor's table state */
+	uint8_t lingering;    /* no session left: the linger timer runs */
 	uint32_t nsessions;
 	uint32_t sessions[CTLPROTO_MAX_SESSIONS];
 };
@@ -61,8 +61,8 @@ struct ctl_reply {
 int ctlproto_put_request(struct wire *out, const struct ctl_request *rq);
 /* Decodes a request body of the given type; ERR_PROTOCOL for a version
  * mismatch, ERR_UNSUPPORTED for an unknown type. */
-int ctlproto_get_request(uint8_t type, struct wire *body,
-    struct ctl_request *rq);
+int
+ctlproto_get_request(uint8_t type, struct wire *body, struct ctl_request *rq);
 /* Appends a whole reply frame to out. */
 int ctlproto_put_reply(struct wire *out, const struct ctl_reply *rp);
 /* Decodes a reply body of the given type into *rp. */

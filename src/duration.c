@@ -9,11 +9,17 @@ static uint64_t
 unit_of(char c)
 {
 	switch (c) {
-	case '\0': case 's': case 'S': return 1;
-	case 'm': case 'M': return 60;
-	case 'h': case 'H': return 3600;
-	case 'd': case 'D': return 86400;
-	case 'w': case 'W': return 604800;
+	case '\0':
+	case 's':
+	case 'S': return 1;
+	case 'm':
+	case 'M': return 60;
+	case 'h':
+	case 'H': return 3600;
+	case 'd':
+	case 'D': return 86400;
+	case 'w':
+	case 'W': return 604800;
 	default: return 0;
 	}
 }

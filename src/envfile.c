@@ -27,8 +27,7 @@ slurp(const char *path, char *buf, size_t size, size_t *len)
 		return r;
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 		return errno == ENOENT ? ERR_NOT_FOUND : ERR_SYSTEM;
-	while (got < size - 1 && (n = read(fd, buf + got,
-	    size - 1 - got)) > 0)
+	while (got < size - 1 && (n = read(fd, buf + got, size - 1 - got)) > 0)
 		got += (size_t)n;
 	close(fd);
 	buf[got] = '\0';
@@ -99,19 +98,19 @@ envfile_read(const char *path, struct envfile_data *out)
 			*next++ = '\0';
 		if (line == buf) {
 			if (snprintf(out->host, sizeof(out->host), "%s",
-			    line + hl) >= (int)sizeof(out->host))
+				line + hl) >= (int)sizeof(out->host))
 				return ERR_FORMAT;
 			continue;
 		}
 		if (*line == '#' || *line == '\0')
 			continue;
 		if ((r = parse_line(line, "SSH_AUTH_SOCK", out->sock,
-		    sizeof(out->sock))) == 0) {
+			 sizeof(out->sock))) == 0) {
 			have_sock = 1;
 		} else if (r != ERR_NOT_FOUND) {
 			return ERR_FORMAT;
 		} else if ((r = parse_line(line, "SSH_AGENT_PID", num,
-		    sizeof(num))) == 0) {
+				sizeof(num))) == 0) {
 			out->pid = strtol(num, &end, 10);
 			if (*end != '\0' || out->pid < 0)
 				return ERR_FORMAT;

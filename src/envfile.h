@@ -21,8 +21,8 @@ struct envfile_data {
  * directory (0700) if missing.  ERR_NOT_OURS, ERR_SYMLINK, ERR_BAD_OWNER
  * for a file we must not replace; ERR_SYSTEM (errno) if writing failed.
  */
-int envfile_write(const char *path, const char *host, const char *sock,
-    long pid);
+int
+envfile_write(const char *path, const char *host, const char *sock, long pid);
 
 /*
  * Reads a file of ours into *out.  ERR_NOT_FOUND if there is none,

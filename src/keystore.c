@@ -15,14 +15,14 @@
 
 struct entry {
 	struct entry *next;
-	struct crypto_key *key;		/* NULL while locked */
-	uint8_t *secret;		/* secure heap; NULL while locked */
+	struct crypto_key *key; /* NULL while locked */
+	uint8_t *secret;	/* secure heap; NULL while locked */
 	size_t secretlen;
-	uint8_t *sealed;		/* while locked */
+	uint8_t *sealed; /* while locked */
 	size_t sealedlen;
 	uint8_t *blob;
 	size_t bloblen;
-	char *comment;			/* NUL-terminated copy */
+	char *comment; /* NUL-terminated copy */
 	size_t commentlen;
 	uint64_t expires;
 	int confirm;
@@ -97,8 +97,8 @@ lookup(struct keystore *ks, const uint8_t *blob, size_t len)
 	struct entry **pp;
 
 	for (pp = &ks->head; *pp != NULL; pp = &(*pp)->next) {
-		if ((*pp)->bloblen == len && memcmp((*pp)->blob, blob,
-		    len) == 0)
+		if ((*pp)->bloblen == len &&
+		    memcmp((*pp)->blob, blob, len) == 0)
 			return pp;
 	}
 	return NULL;
@@ -293,7 +293,7 @@ keystore_unlock(struct keystore *ks, const uint8_t *pass, size_t len)
 	for (pp = &ks->head; *pp != NULL;) {
 		e = *pp;
 		if (crypto_open(kek, e->sealed, e->sealedlen, &e->secret,
-		    &e->secretlen) != 0 ||
+			&e->secretlen) != 0 ||
 		    crypto_key_parse(e->secret, e->secretlen, &e->key) != 0) {
 			/* Cannot happen short of memory corruption: drop it. */
 			unlink_entry(ks, pp);
@@ -324,8 +324,7 @@ keystore_expire(struct keystore *ks, uint64_t now)
 			unlink_entry(ks, pp);
 			continue;
 		}
-		if ((*pp)->expires != 0 && (next == 0 ||
-		    (*pp)->expires < next))
+		if ((*pp)->expires != 0 && (next == 0 || (*pp)->expires < next))
 			next = (*pp)->expires;
 		pp = &(*pp)->next;
 	}

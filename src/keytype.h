@@ -13,16 +13,16 @@
 enum keytype { KT_ED25519, KT_P256, KT_P384, KT_P521, KT_RSA, KT_NONE };
 
 struct keytype_info {
-	const char *name;	/* "ssh-ed25519" */
-	const char *cert_name;	/* "ssh-ed25519-cert-v01@openssh.com" */
+	const char *name;      /* "ssh-ed25519" */
+	const char *cert_name; /* "ssh-ed25519-cert-v01@openssh.com" */
 	/* The private fields after the name in an ADD_IDENTITY message:
 	 * 's' a string, 'm' an mpint; for the key, then for a certificate
 	 * (after the certificate blob). */
 	const char *fields;
 	const char *cert_fields;
-	const char *curve;	/* SSH curve name, for ECDSA */
-	const char *group;	/* OpenSSL group name, for ECDSA */
-	const char *md;		/* digest, for ECDSA */
+	const char *curve; /* SSH curve name, for ECDSA */
+	const char *group; /* OpenSSL group name, for ECDSA */
+	const char *md;	   /* digest, for ECDSA */
 };
 
 /* Indexed by enum keytype, KT_NONE entries. */

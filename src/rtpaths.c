@@ -20,10 +20,9 @@ const char *rtpaths_progname;
 static int
 join(char *out, const char *dir, const char *name)
 {
-	if ((size_t)snprintf(out, RTPATHS_RUN_MAX, "%s/%s", dir, name) >=
-	    RTPATHS_RUN_MAX)
-		return ERR_PATH_TOO_LONG;
-	return 0;
+	int n = snprintf(out, RTPATHS_RUN_MAX, "%s/%s", dir, name);
+
+	return n < 0 || n >= RTPATHS_RUN_MAX ? ERR_PATH_TOO_LONG : 0;
 }
 
 int
@@ -62,7 +61,7 @@ rtpaths_init(struct rtpaths *p, const char *override, const char *envfile)
 		n = snprintf(p->envfile, PATHS_MAX, "%s/.ssh/environment",
 		    home);
 	else
-		n = 0;	/* no home: no environment file */
+		n = 0; /* no home: no environment file */
 	if (n < 0 || n >= PATHS_MAX)
 		return ERR_PATH_TOO_LONG;
 	return 0;
@@ -224,8 +223,8 @@ rtpaths_write_file(const char *path, const void *buf, size_t len)
 	ssize_t n;
 	int fd = -1, r = ERR_SYSTEM, e;
 
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >=
-	    sizeof(tmp))
+	e = snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path);
+	if (e < 0 || (size_t)e >= sizeof(tmp))
 		return ERR_PATH_TOO_LONG;
 	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0)
 		return ERR_SYSTEM;
@@ -264,15 +263,14 @@ rtpaths_write_pid(const char *path, long pid)
 }
 
 int
-rtpaths_lock(const char *path, long timeout_ms, const char *live_sock,
-    int *fdp)
+rtpaths_lock(const char *path, long timeout_ms, const char *live_sock, int *fdp)
 {
 	long deadline = compat_now_ms() + timeout_ms;
 	int fd;
 
 	*fdp = -1;
-	if ((fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
-	    0600)) < 0)
+	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
 		return ERR_SYSTEM;
 	while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
 		if (errno != EWOULDBLOCK || compat_now_ms() > deadline ||
@@ -350,8 +348,9 @@ rtpaths_self_exe(const char *argv0, char *buf, size_t size)
 			end = p + strlen(p);
 		n = (size_t)(end - p);
 		if ((size_t)snprintf(cand, sizeof(cand), "%.*s/%s", (int)n, p,
-		    argv0) < sizeof(cand) && n > 0 &&
-		    access(cand, X_OK) == 0 && realpath(cand, resolved) != NULL)
+			argv0) < sizeof(cand) &&
+		    n > 0 && access(cand, X_OK) == 0 &&
+		    realpath(cand, resolved) != NULL)
 			goto found;
 		if (*end == ':')
 			end++;

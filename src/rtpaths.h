@@ -17,14 +17,14 @@
 #define RTPATHS_RUN_MAX 128
 
 struct rtpaths {
-	char rundir[RTPATHS_RUN_MAX];	/* 0700, ours */
-	char ctl_sock[RTPATHS_RUN_MAX];	/* supervisor control socket */
-	char agent_sock[RTPATHS_RUN_MAX]; /* the stable agent socket */
-	char start_lock[RTPATHS_RUN_MAX]; /* serializes supervisor start-up */
+	char rundir[RTPATHS_RUN_MAX];	   /* 0700, ours */
+	char ctl_sock[RTPATHS_RUN_MAX];	   /* supervisor control socket */
+	char agent_sock[RTPATHS_RUN_MAX];  /* the stable agent socket */
+	char start_lock[RTPATHS_RUN_MAX];  /* serializes supervisor start-up */
 	char daemon_lock[RTPATHS_RUN_MAX]; /* held by the running supervisor */
-	char agent_pid[RTPATHS_RUN_MAX]; /* pid file of the agent */
-	char daemon_pid[RTPATHS_RUN_MAX]; /* pid file of the supervisor */
-	char sessions[RTPATHS_RUN_MAX];	/* registered sessions, for restarts */
+	char agent_pid[RTPATHS_RUN_MAX];   /* pid file of the agent */
+	char daemon_pid[RTPATHS_RUN_MAX];  /* pid file of the supervisor */
+	char sessions[RTPATHS_RUN_MAX]; /* registered sessions, for restarts */
 	char envfile[PATHS_MAX];	/* ~/.ssh/environment */
 };
 

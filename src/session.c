@@ -10,7 +10,7 @@
 #define POLL_INTERVAL_MS 1000
 
 struct session {
-	uv_poll_t poll;		/* on the pidfd, when there is one */
+	uv_poll_t poll; /* on the pidfd, when there is one */
 	struct session_set *set;
 	struct session *next, **prevp;
 	long sid;
@@ -19,13 +19,13 @@ struct session {
 
 struct session_set {
 	uv_loop_t *loop;
-	uv_timer_t timer;	/* polls the sessions without a pidfd */
+	uv_timer_t timer; /* polls the sessions without a pidfd */
 	session_gone_fn gone;
 	void *arg;
 	struct session *head;
 	size_t count;
 	size_t npolled;
-	int refs;		/* the set, the timer, each open poll handle */
+	int refs; /* the set, the timer, each open poll handle */
 	int closing;
 };
 

@@ -35,7 +35,6 @@ int session_add(struct session_set *set, long sid);
 int session_remove(struct session_set *set, long sid);
 size_t session_count(const struct session_set *set);
 /* Copies up to max session ids into out; returns how many were copied. */
-size_t session_list(const struct session_set *set, uint32_t *out,
-    size_t max);
+size_t session_list(const struct session_set *set, uint32_t *out, size_t max);
 
 #endif

@@ -29,7 +29,7 @@ plain(const char *s)
 		return 0;
 	for (; *s != '\0'; s++) {
 		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		    (*s >= '0' && *s <= '9') || strchr("_-./:@+,", *s)))
+			(*s >= '0' && *s <= '9') || strchr("_-./:@+,", *s)))
 			return 0;
 	}
 	return 1;
@@ -40,12 +40,12 @@ safe_name(const char *name)
 {
 	const char *p;
 
-	if (!((*name >= 'A' && *name <= 'Z') || (*name >= 'a' &&
-	    *name <= 'z') || *name == '_'))
+	if (!((*name >= 'A' && *name <= 'Z') ||
+		(*name >= 'a' && *name <= 'z') || *name == '_'))
 		return 0;
 	for (p = name; *p != '\0'; p++) {
 		if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
-		    (*p >= '0' && *p <= '9') || *p == '_'))
+			(*p >= '0' && *p <= '9') || *p == '_'))
 			return 0;
 	}
 	return 1;
@@ -134,10 +134,9 @@ fail:
 int
 shellenv_unset(struct wire *out, enum shell_kind kind, const char *name)
 {
-	static const char *const verbs[] = {
-		[SHELL_SH] = "unset ", [SHELL_CSH] = "unsetenv ",
-		[SHELL_FISH] = "set -e "
-	};
+	static const char *const verbs[] = { [SHELL_SH] = "unset ",
+		[SHELL_CSH] = "unsetenv ",
+		[SHELL_FISH] = "set -e " };
 
 	size_t mark = wire_mark(out);
 	int r;

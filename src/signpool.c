@@ -11,11 +11,11 @@
 #define MAX_THREADS 16
 
 struct signpool {
-	uv_poll_t poll;		/* on wake[0] */
+	uv_poll_t poll; /* on wake[0] */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct signjob *queue, **queue_tail;
-	struct signjob *finished;	/* LIFO; reversed when taken */
+	struct signjob *finished; /* LIFO; reversed when taken */
 	pthread_t threads[MAX_THREADS];
 	int nthreads;
 	int wake[2];

@@ -19,8 +19,8 @@ struct signpool;
 
 struct signjob {
 	struct signjob *next;
-	void (*work)(struct signjob *job);	/* on a signing thread */
-	void (*done)(struct signjob *job);	/* on the loop, afterwards */
+	void (*work)(struct signjob *job); /* on a signing thread */
+	void (*done)(struct signjob *job); /* on the loop, afterwards */
 };
 
 /* Starts nthreads threads serving loop.  0, ERR_ALLOC or ERR_SYSTEM. */

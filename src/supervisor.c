@@ -45,59 +45,57 @@
 #include "version.h"
 #include "wire.h"
 
-#define RESTART_GAP_MS 1000	/* at least this long between agent starts */
-#define KILL_GRACE_MS 5000	/* SIGTERM, then SIGKILL after this long */
+#define RESTART_GAP_MS 1000 /* at least this long between agent starts */
+#define KILL_GRACE_MS 5000  /* SIGTERM, then SIGKILL after this long */
 #define AGENT_CALL_MS 2000
-#define ADOPT_POLL_MS 1000	/* an adopted agent serving: is it alive? */
-#define EXIT_POLL_MS 20		/* an adopted agent told to stop: gone yet? */
+#define ADOPT_POLL_MS 1000 /* an adopted agent serving: is it alive? */
+#define EXIT_POLL_MS 20	   /* an adopted agent told to stop: gone yet? */
 #define STARTUP_GRACE_MS 5000
 #define LOCK_WAIT_MS 10000
 
 enum sv_state {
-	ST_DOWN,	/* no agent: before the first, or idle (managed) */
-	ST_RUNNING,	/* our child serves */
-	ST_ADOPTED,	/* an earlier supervisor's agent serves; we poll it */
-	ST_BACKOFF,	/* the agent died; the next starts after the gap */
-	ST_STOPPING,	/* told to exit because all sessions ended */
-	ST_RESTARTING,	/* stopping, but wanted again: start once it exits */
-	ST_EXITING,	/* we stop: the agent goes first, then the loop */
-	ST_DONE,	/* every handle closed or closing */
+	ST_DOWN,       /* no agent: before the first, or idle (managed) */
+	ST_RUNNING,    /* our child serves */
+	ST_ADOPTED,    /* an earlier supervisor's agent serves; we poll it */
+	ST_BACKOFF,    /* the agent died; the next starts after the gap */
+	ST_STOPPING,   /* told to exit because all sessions ended */
+	ST_RESTARTING, /* stopping, but wanted again: start once it exits */
+	ST_EXITING,    /* we stop: the agent goes first, then the loop */
+	ST_DONE,       /* every handle closed or closing */
 	NSTATES
 };
 
 enum sv_event {
-	EV_WANTED,	/* a login or `env`, or a client at the idle socket */
-	EV_EXITED,	/* the agent is gone (exit status, or the poll) */
-	EV_TIMER,	/* the restart gap or the kill grace is over */
-	EV_IDLE,	/* all sessions ended, policy stop, managed: agent only */
-	EV_STOP,	/* `sshenv stop`, a signal, or all ended unmanaged */
+	EV_WANTED, /* a login or `env`, or a client at the idle socket */
+	EV_EXITED, /* the agent is gone (exit status, or the poll) */
+	EV_TIMER,  /* the restart gap or the kill grace is over */
+	EV_IDLE,   /* all sessions ended, policy stop, managed: agent only */
+	EV_STOP,   /* `sshenv stop`, a signal, or all ended unmanaged */
 	NEVENTS
 };
 
 /* As `sshenv status` shows them. */
-static const char *const state_names[NSTATES] = {
-	"down", "running", "adopted", "backoff", "stopping", "restarting",
-	"exiting", "done"
-};
+static const char *const state_names[NSTATES] = { "down", "running", "adopted",
+	"backoff", "stopping", "restarting", "exiting", "done" };
 
 enum lock_state { LK_OPEN, LK_LOCKING, LK_LOCKED, LK_UNLOCKING };
 
 struct supervisor;
 
 struct ctlconn {
-	struct uvconn u;	/* first: handles' data is the ctlconn */
+	struct uvconn u; /* first: handles' data is the ctlconn */
 	uv_write_t wreq;
 	struct supervisor *sv;
 	struct ctl_request rq;
-	int waiting;		/* for the agent to serve */
-	int replied;		/* one answer per connection, then close */
+	int waiting; /* for the agent to serve */
+	int replied; /* one answer per connection, then close */
 };
 
 /* A blocking agent call run on the thread pool. */
 struct job {
 	uv_work_t work;
 	struct supervisor *sv;
-	struct ctlconn *conn;	/* to answer afterwards, or NULL */
+	struct ctlconn *conn; /* to answer afterwards, or NULL */
 	int op;
 	int result;
 	uint32_t count;
@@ -112,24 +110,24 @@ struct supervisor {
 	uv_pipe_t ctl;
 	struct uvsig signals;
 	uv_timer_t linger;
-	uv_timer_t timer;	/* restart gap, kill grace */
-	uv_timer_t poll;	/* an adopted agent's liveness */
+	uv_timer_t timer; /* restart gap, kill grace */
+	uv_timer_t poll;  /* an adopted agent's liveness */
 	uv_process_t agent_proc;
-	uv_poll_t wanted;	/* managed and idle: a client at agent_fd */
+	uv_poll_t wanted; /* managed and idle: a client at agent_fd */
 	struct session_set *sessions;
-	struct uvconn *conns;	/* each the head of a ctlconn */
+	struct uvconn *conns; /* each the head of a ctlconn */
 	struct config cfg;
 	struct rtpaths paths;
 	const char *config_file;
 	char host[256];
-	char exe[PATHS_MAX];	/* the sshenv-agent helper */
+	char exe[PATHS_MAX]; /* the sshenv-agent helper */
 	enum sv_state state;
 	enum lock_state lock;
 	long agent_pid;		/* 0 in DOWN, BACKOFF and DONE */
-	uint64_t agent_started;	/* loop time of the last start */
+	uint64_t agent_started; /* loop time of the last start */
 	int lock_fd;
 	int ready_fd;
-	int agent_fd;		/* the agent's listening socket, ours to pass */
+	int agent_fd; /* the agent's listening socket, ours to pass */
 	/*
 	 * Facts fixed at start.  managed: a service manager runs us (socket
 	 * activation or Type=notify), so after the last session only the
@@ -138,7 +136,7 @@ struct supervisor {
 	 */
 	int managed;
 	int sockets_ours;
-	char env_error[256];	/* the last environment file failure */
+	char env_error[256]; /* the last environment file failure */
 	uint8_t lock_pass[32];
 };
 
@@ -185,7 +183,7 @@ reply(struct ctlconn *c, const struct ctl_reply *rp)
 	    (unsigned int)wire_avail(&c->u.out));
 	c->wreq.data = c;
 	if (uv_write(&c->wreq, (uv_stream_t *)&c->u.pipe, &buf, 1,
-	    on_reply_written) != 0) {
+		on_reply_written) != 0) {
 		uvconn_close(&c->u);
 		return;
 	}
@@ -354,7 +352,7 @@ lock_done(struct supervisor *sv, int op, int result)
 		sv->lock = result == 0 ? LK_OPEN : LK_LOCKED;
 		if (result == 0)
 			log_info("agent unlocked for a new session");
-		else	/* Keep the passphrase: the next login tries again. */
+		else /* Keep the passphrase: the next login tries again. */
 			log_error("cannot unlock the agent: %s",
 			    sserr_str(result));
 	}
@@ -454,8 +452,8 @@ load_sessions(struct supervisor *sv)
 
 	if (rtpaths_check_file(sv->paths.sessions) != 0)
 		return;
-	if ((fd = open(sv->paths.sessions, O_RDONLY | O_NOFOLLOW |
-	    O_CLOEXEC)) < 0)
+	fd = open(sv->paths.sessions, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
 		return;
 	if ((f = fdopen(fd, "r")) == NULL) {
 		close(fd);
@@ -483,9 +481,7 @@ on_linger(uv_timer_t *t)
 		    sv->managed ? " the agent" : "");
 		dispatch(sv, sv->managed ? EV_IDLE : EV_STOP);
 		break;
-	case POLICY_LOCK:
-		lock_now(sv);
-		break;
+	case POLICY_LOCK: lock_now(sv); break;
 	case POLICY_KEEP:
 		log_info("last session ended: keeping the agent");
 		break;
@@ -531,8 +527,7 @@ write_env(struct supervisor *sv)
 	if (r == ERR_NOT_OURS || r == ERR_SYMLINK || r == ERR_BAD_OWNER)
 		snprintf(sv->env_error, sizeof(sv->env_error),
 		    "%.180s: %s; left untouched", sv->paths.envfile,
-		    r == ERR_NOT_OURS ? "not written by sshenv" :
-		    sserr_str(r));
+		    r == ERR_NOT_OURS ? "not written by sshenv" : sserr_str(r));
 	else
 		snprintf(sv->env_error, sizeof(sv->env_error),
 		    "%.180s not written: %s%s%s", sv->paths.envfile,
@@ -616,8 +611,8 @@ spawn_agent(struct supervisor *sv)
 	 * the path never goes away, and clients that connect while an agent
 	 * restarts wait in the backlog for the next one.
 	 */
-	if (sv->agent_fd < 0 && (r = rtpaths_listen(sv->paths.agent_sock,
-	    &sv->agent_fd)) != 0) {
+	if (sv->agent_fd < 0 &&
+	    (r = rtpaths_listen(sv->paths.agent_sock, &sv->agent_fd)) != 0) {
 		log_error("cannot listen on %s: %s", sv->paths.agent_sock,
 		    sserr_str(r));
 		return r;
@@ -729,35 +724,41 @@ act_kill(struct supervisor *sv, enum sv_state next)
 	return next;
 }
 
+/* clang-format off: the table is laid out as a table */
 static const struct transition {
 	action_fn action;
 	enum sv_state next;
 } table[NSTATES][NEVENTS] = {
-#define T(a, n) { act_##a, ST_##n }
-#define SAME(s) { act_none, ST_##s }
+#define T(a, n) \
+	{ \
+		act_##a, ST_##n \
+	}
+#define SAME(s) \
+	{ \
+		act_none, ST_##s \
+	}
 	/*		 WANTED		      EXITED
 	 *		 TIMER		      IDLE		   STOP */
-	[ST_DOWN] = {	 T(start, RUNNING),   SAME(DOWN),
-			 SAME(DOWN),	      SAME(DOWN),	   T(none, DONE) },
-	[ST_RUNNING] = { SAME(RUNNING),	      T(died, BACKOFF),
-			 SAME(RUNNING),	      T(terminate, STOPPING),
-			 T(terminate, EXITING) },
-	[ST_ADOPTED] = { SAME(ADOPTED),	      T(died, BACKOFF),
-			 SAME(ADOPTED),	      T(terminate, STOPPING),
-			 T(terminate, EXITING) },
-	[ST_BACKOFF] = { SAME(BACKOFF),	      SAME(BACKOFF),
-			 T(start, RUNNING),   T(none, DOWN),	   T(none, DONE) },
-	[ST_STOPPING] = { T(none, RESTARTING), T(none, DOWN),
-			 T(kill, STOPPING),   SAME(STOPPING),	   T(none, EXITING) },
+	[ST_DOWN] = { T(start, RUNNING), SAME(DOWN), SAME(DOWN), SAME(DOWN),
+	    T(none, DONE) },
+	[ST_RUNNING] = { SAME(RUNNING), T(died, BACKOFF), SAME(RUNNING),
+	    T(terminate, STOPPING), T(terminate, EXITING) },
+	[ST_ADOPTED] = { SAME(ADOPTED), T(died, BACKOFF), SAME(ADOPTED),
+	    T(terminate, STOPPING), T(terminate, EXITING) },
+	[ST_BACKOFF] = { SAME(BACKOFF), SAME(BACKOFF), T(start, RUNNING),
+	    T(none, DOWN), T(none, DONE) },
+	[ST_STOPPING] = { T(none, RESTARTING), T(none, DOWN), T(kill, STOPPING),
+	    SAME(STOPPING), T(none, EXITING) },
 	[ST_RESTARTING] = { SAME(RESTARTING), T(none, BACKOFF),
-			 T(kill, RESTARTING), T(none, STOPPING),   T(none, EXITING) },
-	[ST_EXITING] = { SAME(EXITING),	      T(none, DONE),
-			 T(kill, EXITING),    SAME(EXITING),	   SAME(EXITING) },
-	[ST_DONE] = {	 SAME(DONE),	      SAME(DONE),
-			 SAME(DONE),	      SAME(DONE),	   SAME(DONE) },
+	    T(kill, RESTARTING), T(none, STOPPING), T(none, EXITING) },
+	[ST_EXITING] = { SAME(EXITING), T(none, DONE), T(kill, EXITING),
+	    SAME(EXITING), SAME(EXITING) },
+	[ST_DONE] = { SAME(DONE), SAME(DONE), SAME(DONE), SAME(DONE),
+	    SAME(DONE) },
 #undef T
 #undef SAME
 };
+/* clang-format on */
 
 static void
 cleanup_files(struct supervisor *sv)
@@ -836,8 +837,8 @@ enter(struct supervisor *sv, enum sv_state from, enum sv_state to)
 			uv_timer_start(&sv->timer, on_timer, KILL_GRACE_MS, 0);
 			/* Not our child: its end shows only by polling. */
 			if (!agent_is_child(sv))
-				uv_timer_start(&sv->poll, on_poll,
-				    EXIT_POLL_MS, EXIT_POLL_MS);
+				uv_timer_start(&sv->poll, on_poll, EXIT_POLL_MS,
+				    EXIT_POLL_MS);
 		}
 		if (to != ST_EXITING || from == ST_EXITING)
 			break;
@@ -854,8 +855,7 @@ enter(struct supervisor *sv, enum sv_state from, enum sv_state to)
 		cleanup_files(sv);
 		close_all(sv);
 		break;
-	case NSTATES:
-		break;
+	case NSTATES: break;
 	}
 }
 
@@ -942,9 +942,10 @@ ctl_process(struct ctlconn *c)
 	if (r != 0) {
 		/* One answer, then the connection goes (reply stops reading). */
 		log_error("control: bad request: %s", sserr_str(r));
-		reply_error(c, r, r == ERR_PROTOCOL ?
-		    "protocol version mismatch: restart with 'sshenv stop'" :
-		    sserr_str(r));
+		reply_error(c, r,
+		    r == ERR_PROTOCOL ?
+			"protocol version mismatch: restart with 'sshenv stop'" :
+			sserr_str(r));
 		return;
 	}
 	uv_read_stop((uv_stream_t *)&c->u.pipe);
@@ -970,17 +971,18 @@ on_connection(uv_stream_t *server, int status)
 {
 	struct supervisor *sv = server->data;
 	struct ctlconn *c;
+	int r;
 
 	if (status < 0 || (c = calloc(1, sizeof(*c))) == NULL)
 		return;
 	c->sv = sv;
 	if (uvconn_accept(&c->u, server, &sv->conns, CTLPROTO_MAX_FRAME + 4,
-	    conn_release) != 0) {
+		conn_release) != 0) {
 		uvconn_close(&c->u);
 		return;
 	}
-	if (uv_read_start((uv_stream_t *)&c->u.pipe, uvconn_alloc,
-	    on_read) != 0)
+	r = uv_read_start((uv_stream_t *)&c->u.pipe, uvconn_alloc, on_read);
+	if (r != 0)
 		uvconn_close(&c->u);
 }
 
@@ -1071,7 +1073,7 @@ init_handles(struct supervisor *sv)
 	uv_timer_init(&sv->loop, &sv->poll);
 	sv->linger.data = sv->timer.data = sv->poll.data = sv;
 	if ((r = uvsig_start(&sv->loop, &sv->signals, signos, 3, on_signal,
-	    sv)) != 0)
+		 sv)) != 0)
 		return ERR_SYSTEM;
 	return session_set_new(&sv->loop, on_session_gone, sv, &sv->sessions);
 }
@@ -1129,7 +1131,7 @@ sv_run(struct supervisor *sv)
 		dispatch(sv, EV_STOP);
 	} else {
 		if ((r = rtpaths_write_pid(sv->paths.daemon_pid,
-		    (long)getpid())) != 0)
+			 (long)getpid())) != 0)
 			log_error("cannot write %s: %s", sv->paths.daemon_pid,
 			    sserr_str(r));
 		load_sessions(sv);
@@ -1199,12 +1201,8 @@ supervise(struct supervisor *sv, int argc, char **argv)
 	optind = 1;
 	while ((opt = getopt(argc, argv, "+DF:R:h")) != -1) {
 		switch (opt) {
-		case 'D':
-			foreground = 1;
-			break;
-		case 'F':
-			sv->config_file = optarg;
-			break;
+		case 'D': foreground = 1; break;
+		case 'F': sv->config_file = optarg; break;
 		case 'R':
 			/* The readiness pipe from the client that starts us. */
 			errno = 0;
@@ -1222,9 +1220,7 @@ supervise(struct supervisor *sv, int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			break;
-		default:
-			usage();
-			return opt == 'h' ? EXIT_OK : EXIT_USAGE;
+		default: usage(); return opt == 'h' ? EXIT_OK : EXIT_USAGE;
 		}
 	}
 	if (optind != argc) {
@@ -1237,18 +1233,20 @@ supervise(struct supervisor *sv, int argc, char **argv)
 		signal_ready(sv, "E%s", err);
 		return EXIT_ERROR;
 	}
-	if ((r = rtpaths_init(&sv->paths, sv->cfg.rundir, sv->cfg.envfile)) != 0 ||
-	    (r = rtpaths_ensure_dir(sv->paths.rundir)) != 0) {
+	r = rtpaths_init(&sv->paths, sv->cfg.rundir, sv->cfg.envfile);
+	if (r == 0)
+		r = rtpaths_ensure_dir(sv->paths.rundir);
+	if (r != 0) {
 		fprintf(stderr, "sshenv daemon: %s: %s\n", sv->paths.rundir,
 		    sserr_str(r));
 		signal_ready(sv, "E%s: %s", sv->paths.rundir, sserr_str(r));
 		return EXIT_ERROR;
 	}
-	if ((r = rtpaths_helper("sshenv-agent", sv->exe, sizeof(sv->exe))) != 0) {
+	r = rtpaths_helper("sshenv-agent", sv->exe, sizeof(sv->exe));
+	if (r != 0) {
 		fprintf(stderr, "sshenv daemon: cannot find sshenv-agent: %s\n",
 		    sserr_str(r));
-		signal_ready(sv, "Ecannot find sshenv-agent: %s",
-		    sserr_str(r));
+		signal_ready(sv, "Ecannot find sshenv-agent: %s", sserr_str(r));
 		return EXIT_ERROR;
 	}
 	if ((r = take_lock(sv)) != 0) {
@@ -1263,7 +1261,7 @@ supervise(struct supervisor *sv, int argc, char **argv)
 	if (gethostname(sv->host, sizeof(sv->host) - 1) != 0)
 		snprintf(sv->host, sizeof(sv->host), "unknown");
 	sv->managed = foreground && getenv("NOTIFY_SOCKET") != NULL;
-	version_export();	/* for the agents we start */
+	version_export(); /* for the agents we start */
 	/*
 	 * The thread pool serves only the rare blocking calls to the agent
 	 * (status, lock): one thread, not libuv's four (their stacks and

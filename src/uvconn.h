@@ -13,12 +13,12 @@
 #include "wire.h"
 
 struct uvconn {
-	uv_pipe_t pipe;			/* data points at the uvconn */
+	uv_pipe_t pipe; /* data points at the uvconn */
 	struct uvconn *next, **prevp;
 	struct wire in, out;
 	int refs;
 	int closing;
-	void (*release)(struct uvconn *c);	/* frees the owner */
+	void (*release)(struct uvconn *c); /* frees the owner */
 };
 
 /*
@@ -28,8 +28,8 @@ struct uvconn {
  * ERR_SYSTEM (accept failed) or ERR_DENIED (a peer of another uid than
  * ours or root); c must then be closed all the same.
  */
-int uvconn_accept(struct uvconn *c, uv_stream_t *server,
-    struct uvconn **list, size_t max, void (*release)(struct uvconn *c));
+int uvconn_accept(struct uvconn *c, uv_stream_t *server, struct uvconn **list,
+    size_t max, void (*release)(struct uvconn *c));
 
 /* Unlinks c and closes its pipe; a no-op once closing. */
 void uvconn_close(struct uvconn *c);

@@ -14,7 +14,7 @@ uvsig_start(uv_loop_t *loop, struct uvsig *s, const int *signos, int n,
 			return r;
 		s->h[s->n].data = data;
 		if ((r = uv_signal_start(&s->h[s->n], cb, signos[s->n])) != 0) {
-			s->n++;		/* initialised: ours to close */
+			s->n++; /* initialised: ours to close */
 			return r;
 		}
 	}

@@ -24,10 +24,11 @@ version_check_parent(const char *prog)
 	int r = 0;
 
 	if (want != NULL && strcmp(want, version_build_id) != 0) {
-		fprintf(stderr, "%s: this helper is build %s but was started "
+		fprintf(stderr,
+		    "%s: this helper is build %s but was started "
 		    "by build %.40s: install sshenv and its helpers from one "
-		    "build ('make install'), then run 'sshenv stop'\n", prog,
-		    version_build_id, want);
+		    "build ('make install'), then run 'sshenv stop'\n",
+		    prog, version_build_id, want);
 		r = -1;
 	}
 	unsetenv(VERSION_ENV);
@@ -50,6 +51,6 @@ version_helper_main(const char *prog, int argc, char **argv,
 		return 0;
 	}
 	if (version_check_parent(prog) != 0)
-		return 3;	/* EXIT_ERROR */
+		return 3; /* EXIT_ERROR */
 	return fn(argc, argv);
 }

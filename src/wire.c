@@ -284,7 +284,7 @@ wire_get_mpint(struct wire *w, const uint8_t **p, size_t *n, int allow_zero)
 		return 0;
 	}
 	if (d[0] & 0x80)
-		goto fail;	/* negative */
+		goto fail; /* negative */
 	if (d[0] == 0) {
 		/* A leading zero is only there to clear the sign bit. */
 		if (len == 1 || (d[1] & 0x80) == 0)

@@ -16,10 +16,10 @@
 
 struct wire {
 	uint8_t *buf;
-	size_t off;	/* first unread byte */
-	size_t len;	/* end of data */
-	size_t cap;	/* allocated bytes (0 for a view) */
-	size_t max;	/* growth limit */
+	size_t off; /* first unread byte */
+	size_t len; /* end of data */
+	size_t cap; /* allocated bytes (0 for a view) */
+	size_t max; /* growth limit */
 	int view;
 };
 
@@ -71,8 +71,8 @@ int wire_get_string_eq(struct wire *w, const char *s);
  * An mpint that must be positive and minimally encoded; *p and *n give its
  * magnitude without the sign byte.  Zero is refused unless allow_zero.
  */
-int wire_get_mpint(struct wire *w, const uint8_t **p, size_t *n,
-    int allow_zero);
+int
+wire_get_mpint(struct wire *w, const uint8_t **p, size_t *n, int allow_zero);
 /* ERR_TRAILING unless every byte has been read. */
 int wire_end(const struct wire *w);
 
