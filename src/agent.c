@@ -923,7 +923,6 @@ static int
 kill_agent(enum shell_kind kind)
 {
 	const char *s = getenv("SSH_AGENT_PID");
-	char *end;
 	long pid;
 
 	if (s == NULL || *s == '\0') {
@@ -932,10 +931,8 @@ kill_agent(enum shell_kind kind)
 		    "cannot kill agent\n");
 		return EXIT_NO_SERVER;
 	}
-	errno = 0;
-	pid = strtol(s, &end, 10);
 	/* kill() with 0, -1 or a wrapped value reaches a group or all. */
-	if (errno != 0 || *end != '\0' || pid < 2 || pid > INT_MAX) {
+	if (rtpaths_parse_pid(s, &pid) != 0) {
 		fprintf(stderr, "sshenv agent: bad SSH_AGENT_PID '%s'\n", s);
 		return EXIT_USAGE;
 	}

@@ -3,8 +3,8 @@
 #include "ctlproto.h"
 #include "sserr.h"
 
-int
-ctlproto_put_request(struct wire *out, const struct ctl_request *rq)
+static int
+put_request(struct wire *out, const struct ctl_request *rq)
 {
 	size_t start;
 	int r;
@@ -35,26 +35,32 @@ ctlproto_get_request(uint8_t type, struct wire *body, struct ctl_request *rq)
 
 	memset(rq, 0, sizeof(*rq));
 	if ((r = wire_get_u32(body, &version)) != 0)
-		return r;
+		goto out;
+	r = ERR_PROTOCOL;
 	if (version != CTLPROTO_VERSION)
-		return ERR_PROTOCOL;
+		goto out;
 	switch (type) {
 	case CTL_INIT:
 	case CTL_LOGOUT:
 		if ((r = wire_get_u32(body, &rq->sid)) != 0)
-			return r;
+			goto out;
+		r = ERR_FORMAT;
 		if (rq->sid < 1 || rq->sid > INT32_MAX)
-			return ERR_FORMAT;
+			goto out;
 		break;
 	case CTL_ENV:
 	case CTL_STATUS:
 	case CTL_STOP: break;
-	default: return ERR_UNSUPPORTED;
+	default: r = ERR_UNSUPPORTED; goto out;
 	}
 	if ((r = wire_end(body)) != 0)
-		return r;
+		goto out;
 	rq->type = type;
 	return 0;
+out:
+	/* A failed decode leaves nothing half-filled. */
+	memset(rq, 0, sizeof(*rq));
+	return r;
 }
 
 /* A string into a fixed buffer: no NUL inside, must fit. */
@@ -76,8 +82,8 @@ get_str(struct wire *w, char *buf, size_t size)
 	return 0;
 }
 
-int
-ctlproto_put_reply(struct wire *out, const struct ctl_reply *rp)
+static int
+put_reply(struct wire *out, const struct ctl_reply *rp)
 {
 	size_t start;
 	uint32_t i;
@@ -176,5 +182,28 @@ ctlproto_get_reply(uint8_t type, struct wire *body, struct ctl_reply *rp)
 out:
 	if (r != 0)
 		memset(rp, 0, sizeof(*rp));
+	return r;
+}
+
+/* The encoders append a whole frame or, on failure, nothing. */
+int
+ctlproto_put_request(struct wire *out, const struct ctl_request *rq)
+{
+	size_t mark = wire_mark(out);
+	int r;
+
+	if ((r = put_request(out, rq)) != 0)
+		wire_rollback(out, mark);
+	return r;
+}
+
+int
+ctlproto_put_reply(struct wire *out, const struct ctl_reply *rp)
+{
+	size_t mark = wire_mark(out);
+	int r;
+
+	if ((r = put_reply(out, rp)) != 0)
+		wire_rollback(out, mark);
 	return r;
 }

@@ -57,13 +57,14 @@ struct ctl_reply {
 	uint32_t sessions[CTLPROTO_MAX_SESSIONS];
 };
 
-/* Appends a whole request frame to out. */
+/* Appends a whole request frame to out, or nothing (an error). */
 int ctlproto_put_request(struct wire *out, const struct ctl_request *rq);
 /* Decodes a request body of the given type; ERR_PROTOCOL for a version
- * mismatch, ERR_UNSUPPORTED for an unknown type. */
+ * mismatch, ERR_UNSUPPORTED for an unknown type.  *rq is zeroed on any
+ * failure. */
 int
 ctlproto_get_request(uint8_t type, struct wire *body, struct ctl_request *rq);
-/* Appends a whole reply frame to out. */
+/* Appends a whole reply frame to out, or nothing (an error). */
 int ctlproto_put_reply(struct wire *out, const struct ctl_reply *rp);
 /* Decodes a reply body of the given type into *rp. */
 int ctlproto_get_reply(uint8_t type, struct wire *body, struct ctl_reply *rp);

@@ -14,24 +14,34 @@
 #define HEADER "# sshenv environment file for host "
 #define FILE_MAX (16 * 1024)
 
-/* Reads the whole (small) file; ERR_NOT_FOUND if absent. */
+/*
+ * Reads the whole (small) file; ERR_NOT_FOUND if absent.  *damaged is set
+ * when the file holds a NUL (which would end a parse early and hide what
+ * follows) or does not fit size - 1 bytes (never judge a prefix).
+ */
 static int
-slurp(const char *path, char *buf, size_t size, size_t *len)
+slurp(const char *path, char *buf, size_t size, size_t *len, int *damaged)
 {
 	ssize_t n;
 	size_t got = 0;
+	char extra;
 	int fd, r;
 
 	*len = 0;
+	*damaged = 0;
 	if ((r = rtpaths_check_file(path)) != 0)
 		return r;
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 		return errno == ENOENT ? ERR_NOT_FOUND : ERR_SYSTEM;
 	while (got < size - 1 && (n = read(fd, buf + got, size - 1 - got)) > 0)
 		got += (size_t)n;
+	if (got == size - 1 && read(fd, &extra, 1) > 0)
+		*damaged = 1;
 	close(fd);
 	buf[got] = '\0';
 	*len = got;
+	if (memchr(buf, '\0', got) != NULL)
+		*damaged = 1;
 	return 0;
 }
 
@@ -84,12 +94,12 @@ parse_line(const char *line, const char *name, char *out, size_t size)
 int
 envfile_read(const char *path, struct envfile_data *out)
 {
-	char buf[FILE_MAX], num[32], *line, *next, *end;
+	char buf[FILE_MAX], num[32], *line, *next;
 	size_t len, hl = strlen(HEADER);
-	int r, have_sock = 0, have_pid = 0;
+	int r, have_sock = 0, have_pid = 0, damaged;
 
 	memset(out, 0, sizeof(*out));
-	if ((r = slurp(path, buf, sizeof(buf), &len)) != 0)
+	if ((r = slurp(path, buf, sizeof(buf), &len, &damaged)) != 0)
 		return r;
 	if (strncmp(buf, HEADER, hl) != 0)
 		return ERR_NOT_OURS;
@@ -98,8 +108,10 @@ envfile_read(const char *path, struct envfile_data *out)
 			*next++ = '\0';
 		if (line == buf) {
 			if (snprintf(out->host, sizeof(out->host), "%s",
-				line + hl) >= (int)sizeof(out->host))
+				line + hl) >= (int)sizeof(out->host)) {
+				out->host[0] = '\0'; /* not a name */
 				return ERR_FORMAT;
+			}
 			continue;
 		}
 		if (*line == '#' || *line == '\0')
@@ -111,15 +123,14 @@ envfile_read(const char *path, struct envfile_data *out)
 			return ERR_FORMAT;
 		} else if ((r = parse_line(line, "SSH_AGENT_PID", num,
 				sizeof(num))) == 0) {
-			out->pid = strtol(num, &end, 10);
-			if (*end != '\0' || out->pid < 0)
+			if (rtpaths_parse_pid(num, &out->pid) != 0)
 				return ERR_FORMAT;
 			have_pid = 1;
 		} else {
 			return ERR_FORMAT;
 		}
 	}
-	if (!have_sock || !have_pid || out->host[0] == '\0')
+	if (damaged || !have_sock || !have_pid || out->host[0] == '\0')
 		return ERR_FORMAT;
 	return 0;
 }
@@ -130,9 +141,10 @@ replaceable(const char *path)
 {
 	char buf[FILE_MAX];
 	size_t len;
-	int r;
+	int r, damaged;
 
-	r = slurp(path, buf, sizeof(buf), &len);
+	/* Ours, damaged or not, is ours to replace. */
+	r = slurp(path, buf, sizeof(buf), &len, &damaged);
 	if (r == ERR_NOT_FOUND)
 		return 0;
 	if (r != 0)
@@ -153,7 +165,8 @@ ensure_parent(const char *path)
 	if ((slash = strrchr(dir, '/')) == NULL || slash == dir)
 		return 0;
 	*slash = '\0';
-	if (lstat(dir, &st) == 0)
+	/* ~/.ssh may be a symlink to a directory (dotfile managers). */
+	if (stat(dir, &st) == 0)
 		return S_ISDIR(st.st_mode) ? 0 : ERR_EXISTS;
 	if (errno != ENOENT)
 		return ERR_SYSTEM;
@@ -198,10 +211,13 @@ envfile_remove(const char *path, const char *host)
 	r = envfile_read(path, &d);
 	if (r == ERR_NOT_FOUND)
 		return 0;
-	/* Ours but damaged (ERR_FORMAT) is still ours to remove. */
 	if (r != 0 && r != ERR_FORMAT)
 		return r;
-	if (r == 0 && strcmp(d.host, host) != 0)
+	/*
+	 * Ours but damaged is still ours to remove, if this host wrote it:
+	 * on a shared home another host's file is never ours to delete.
+	 */
+	if (strcmp(d.host, host) != 0)
 		return ERR_NOT_OURS;
 	if (unlink(path) != 0 && errno != ENOENT)
 		return ERR_SYSTEM;

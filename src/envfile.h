@@ -26,13 +26,16 @@ envfile_write(const char *path, const char *host, const char *sock, long pid);
 
 /*
  * Reads a file of ours into *out.  ERR_NOT_FOUND if there is none,
- * ERR_NOT_OURS if it lacks our header, ERR_FORMAT if it is damaged.
+ * ERR_NOT_OURS if it lacks our header, ERR_FORMAT if it is damaged (a
+ * line not ours, a NUL byte, over 16 KiB, a bad pid): out->host then
+ * still names the host of the header if that line could be read.
  */
 int envfile_read(const char *path, struct envfile_data *out);
 
 /*
- * Removes the file if it is ours and was written by host; 0 also when
- * there was nothing to remove.  ERR_NOT_OURS otherwise.
+ * Removes the file if it is ours and was written by host (damaged or
+ * not); 0 also when there was nothing to remove.  ERR_NOT_OURS otherwise,
+ * also for a damaged file whose host cannot be read.
  */
 int envfile_remove(const char *path, const char *host);
 

@@ -190,7 +190,7 @@ rtpaths_listen(const char *path, int *fdp)
 int
 rtpaths_read_pid(const char *path, long *pid)
 {
-	char buf[32], *end;
+	char buf[32];
 	ssize_t n;
 	int fd, r;
 
@@ -204,14 +204,31 @@ rtpaths_read_pid(const char *path, long *pid)
 	if (n <= 0)
 		return ERR_FORMAT;
 	buf[n] = '\0';
-	errno = 0;
-	*pid = strtol(buf, &end, 10);
-	/* Never 0, 1 or -1: kill() would reach a group or everything. */
-	if (errno != 0 || *pid < 2 || *pid > INT_MAX ||
-	    (*end != '\n' && *end != '\0')) {
-		*pid = 0;
+	if (buf[n - 1] == '\n')
+		buf[n - 1] = '\0';
+	return rtpaths_parse_pid(buf, pid);
+}
+
+int
+rtpaths_parse_pid(const char *s, long *pid)
+{
+	long v = 0;
+
+	*pid = 0;
+	if (*s == '\0')
 		return ERR_FORMAT;
+	/* Digits only: no sign, no space, no wrap to 0, 1 or -1, which
+	 * kill() takes for a process group or every process. */
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9')
+			return ERR_FORMAT;
+		v = v * 10 + (*s - '0');
+		if (v > INT_MAX)
+			return ERR_FORMAT;
 	}
+	if (v < 2)
+		return ERR_FORMAT;
+	*pid = v;
 	return 0;
 }
 

@@ -62,8 +62,16 @@ int rtpaths_connect(const char *path, int *fd);
 /* 1 if something accepts connections at path. */
 int rtpaths_alive(const char *path);
 
-/* Reads a pid file of ours: 0 and *pid (2..INT_MAX), or an error. */
+/* Reads a pid file of ours (one pid, a newline at most after it): 0 and
+ * *pid (as rtpaths_parse_pid), or an error. */
 int rtpaths_read_pid(const char *path, long *pid);
+/*
+ * A process id as sshenv accepts one from any source (pid file,
+ * SSH_AGENT_PID, environment file): decimal digits only, 2..INT_MAX.
+ * 0 and *pid, or ERR_FORMAT (*pid 0).
+ */
+int rtpaths_parse_pid(const char *s, long *pid);
+
 /* Writes a pid file with rtpaths_write_file. */
 int rtpaths_write_pid(const char *path, long pid);
 

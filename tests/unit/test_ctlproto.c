@@ -265,8 +265,9 @@ test_request_sid_range(void)
 			in.sid = bad[i];
 			n = request_body(&in);
 			CHECK_EQ(decode_request(types[j], n, &rq), ERR_FORMAT);
-			/* The type is only ever set on success. */
+			/* Nothing is left half-filled on failure. */
 			CHECK_EQ(rq.type, 0);
+			CHECK_EQ(rq.sid, 0);
 		}
 	}
 }
@@ -373,9 +374,12 @@ test_put_request_unknown(void)
 
 	for (i = 0; i < sizeof(types); i++) {
 		wire_init(&out, 64);
+		CHECK_EQ(wire_put(&out, "before", 6), 0);
 		rq.type = types[i];
 		rq.sid = 1;
 		CHECK_EQ(ctlproto_put_request(&out, &rq), ERR_INTERNAL);
+		/* A failed encode appends nothing: no half frame. */
+		CHECK_EQ(wire_avail(&out), 6);
 		wire_free(&out);
 	}
 }
@@ -825,6 +829,7 @@ test_put_reply_too_many_sessions(void)
 	rp.nsessions = CTLPROTO_MAX_SESSIONS + 1;
 	wire_init(&out, CTLPROTO_MAX_FRAME + 4);
 	CHECK_EQ(ctlproto_put_reply(&out, &rp), ERR_TOO_LONG);
+	CHECK_EQ(wire_avail(&out), 0);
 	wire_free(&out);
 }
 

@@ -45,10 +45,16 @@ subdir(char *buf, size_t size, const char *name)
 	return 0;
 }
 
+/* dir/name into buf; an empty buf (and a failed test) if it is cut. */
 static void
 join(char *buf, size_t size, const char *dir, const char *name)
 {
-	snprintf(buf, size, "%s/%s", dir, name);
+	int n = snprintf(buf, size, "%s/%s", dir, name);
+
+	if (n < 0 || (size_t)n >= size) {
+		buf[0] = '\0';
+		CHECK(0);
+	}
 }
 
 static int
@@ -713,6 +719,82 @@ rm_one(const char *path, const struct stat *st, int flag, struct FTW *f)
 	return remove(path);
 }
 
+/*
+ * Found in review, each failed before its fix: what follows a NUL or lies
+ * past the size limit must not be taken for a valid file (a shell that
+ * sources it would run it); a damaged file of another host is not ours to
+ * remove; a pid is a pid; ~/.ssh may be a symlink to a directory.
+ */
+static void
+test_review_findings(void)
+{
+	static const char nul_tail[] = GOOD "\0rm -rf ~\n";
+	static const char no_pid_other[] = HDR "hb\n" SOCK_LINE;
+	static const char crlf_other[] = HDR "hb\r\n"
+	    "SSH_AUTH_SOCK=/r/a.sock; export SSH_AUTH_SOCK;\r\n"
+	    "SSH_AGENT_PID=4242; export SSH_AGENT_PID;\r\n";
+	static const char *const bad_pids[] = {
+		"", "0", "1", "99999999999999999999999", "-5", "+5",
+	};
+	char dir[128], path[192], real[192], link[192], line[128];
+	struct envfile_data d;
+	size_t n, len;
+	char *buf;
+
+	if (subdir(dir, sizeof(dir), "review") != 0) {
+		CHECK(0);
+		return;
+	}
+	join(path, sizeof(path), dir, "environment");
+	/* 1: a NUL, then a command. */
+	CHECK_EQ(put_file(path, nul_tail, sizeof(nul_tail) - 1, 0600), 0);
+	CHECK_EQ(read_env(path, &d), ERR_FORMAT);
+	/* 2: a valid start, comments past 16 KiB, then a command. */
+	len = 20000 + 64;
+	if ((buf = malloc(len)) != NULL) {
+		n = strlen(GOOD);
+		memcpy(buf, GOOD, n);
+		for (; n + 64 < 20000; n += 64) {
+			memset(buf + n, '#', 63);
+			buf[n + 63] = '\n';
+		}
+		memcpy(buf + n, "rm -rf ~\n", 9);
+		n += 9;
+		CHECK_EQ(put_file(path, buf, n, 0600), 0);
+		CHECK_EQ(read_env(path, &d), ERR_FORMAT);
+		free(buf);
+	} else {
+		CHECK(0);
+	}
+	/* 3: another host's damaged files stay. */
+	CHECK_EQ(put_str(path, no_pid_other), 0);
+	CHECK_EQ(envfile_remove(path, "ha"), ERR_NOT_OURS);
+	CHECK(holds(path, no_pid_other, strlen(no_pid_other)));
+	CHECK_EQ(put_str(path, crlf_other), 0);
+	CHECK_EQ(envfile_remove(path, "ha"), ERR_NOT_OURS);
+	CHECK(holds(path, crlf_other, strlen(crlf_other)));
+	/* ... and this host's damaged file goes. */
+	CHECK_EQ(put_str(path, HDR "ha\n" SOCK_LINE), 0);
+	CHECK_EQ(envfile_remove(path, "ha"), 0);
+	CHECK(access(path, F_OK) != 0);
+	/* 4: no empty, small, huge or signed pid. */
+	for (n = 0; n < sizeof(bad_pids) / sizeof(bad_pids[0]); n++) {
+		snprintf(line, sizeof(line), HDR "box\n" SOCK_LINE
+		    "SSH_AGENT_PID=%s; export SSH_AGENT_PID;\n", bad_pids[n]);
+		CHECK_EQ(put_str(path, line), 0);
+		CHECK_EQ(read_env(path, &d), ERR_FORMAT);
+	}
+	/* 5: ~/.ssh a symlink to a real directory: written through it. */
+	join(real, sizeof(real), dir, "dotfiles-ssh");
+	join(link, sizeof(link), dir, "dotssh");
+	CHECK_EQ(mkdir(real, 0700), 0);
+	CHECK_EQ(symlink(real, link), 0);
+	join(path, sizeof(path), link, "environment");
+	CHECK_EQ(envfile_write(path, "box", "/r/a.sock", 5), 0);
+	CHECK_EQ(read_env(path, &d), 0);
+	CHECK_EQ(d.pid, 5);
+}
+
 int
 main(void)
 {
@@ -736,6 +818,7 @@ main(void)
 	RUN(test_read_accepts);
 	RUN(test_write_refuses);
 	RUN(test_remove);
+	RUN(test_review_findings);
 	nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	UNIT_DONE();
 }

@@ -390,6 +390,10 @@ test_read_pid(void)
 		{ "2147483648", ERR_FORMAT, 0 },
 		{ "99999999999999999999999", ERR_FORMAT, 0 },
 		{ "12abc", ERR_FORMAT, 0 },
+		{ " 5", ERR_FORMAT, 0 },
+		{ "+5", ERR_FORMAT, 0 },
+		{ "5\nxyz", ERR_FORMAT, 0 },
+		{ "5\n\n", ERR_FORMAT, 0 },
 		{ "12 ", ERR_FORMAT, 0 },
 		{ "abc", ERR_FORMAT, 0 },
 		{ "", ERR_FORMAT, 0 },
@@ -440,6 +444,30 @@ test_read_pid(void)
 	pid = 777;
 	CHECK_EQ(rtpaths_read_pid(path, &pid), ERR_BAD_OWNER);
 	CHECK_EQ(pid, 0);
+}
+
+/* The one parser every pid goes through (pid files, SSH_AGENT_PID). */
+static void
+test_parse_pid(void)
+{
+	static const char *const bad[] = {
+		"", "0", "1", "-1", "00", "01", "4294967295", "2147483648",
+		"18446744073709551615", " 5", "+5", "5 ", "5\n", "0x10", "1e3",
+	};
+	long pid;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		pid = 777;
+		CHECK_EQ(rtpaths_parse_pid(bad[i], &pid), ERR_FORMAT);
+		CHECK_EQ(pid, 0);
+	}
+	CHECK_EQ(rtpaths_parse_pid("2", &pid), 0);
+	CHECK_EQ(pid, 2);
+	CHECK_EQ(rtpaths_parse_pid("002", &pid), 0);
+	CHECK_EQ(pid, 2);
+	CHECK_EQ(rtpaths_parse_pid("2147483647", &pid), 0);
+	CHECK_EQ(pid, 2147483647L);
 }
 
 static void
@@ -1098,6 +1126,7 @@ main(int argc, char **argv)
 	RUN(test_dir_missing);
 	RUN(test_dir_unsafe);
 	RUN(test_read_pid);
+	RUN(test_parse_pid);
 	RUN(test_write_pid);
 	RUN(test_write_file_replaces);
 	RUN(test_write_file_unwritable_dir);
