@@ -448,6 +448,14 @@ test_killed_supervisor_agent_adopted() {
 	    "lib_has $sid_a '$sessions'"
 	assertTrue "the second session: [$sessions]" \
 	    "lib_has $sid '$sessions'"
+	assertEquals "status: adopted" adopted "$(lib_status agent_state)"
+	# The last session ends: the adopted agent (not our child, so only
+	# polled) is stopped, not taken for dead and started again, and
+	# everything goes.
+	kill -KILL "$sid_a" "$sid"
+	assertTrue "all gone after the last logout" "lib_wait 15 lib_none_left"
+	assertFalse "the environment file stays" "[ -e '$ENVFILE' ]"
+	assertFalse "the agent socket stays" "[ -e '$SOCK' ]"
 }
 
 test_new_login_within_linger_keeps_agent() {
