@@ -101,6 +101,8 @@ struct agent {
 	struct uvsig signals;
 	uv_timer_t expiry;
 	struct signpool *pool;
+	struct signjob seed; /* crypto_seed, first on the pool */
+	int seed_result;
 	struct keystore *ks;
 	struct uvconn *conns; /* each the head of a struct conn */
 	unsigned long next_id;
@@ -848,6 +850,33 @@ on_signal(uv_signal_t *s, int signo)
 	rearm_expiry(a);
 }
 
+/*
+ * Seeding libcrypto's generators costs ~2 ms: done on a signing thread
+ * while the loop already serves, it is off a cold start's critical path
+ * (listing answers at once; a signature queues behind it).  A broken
+ * entropy source still stops the agent at start-up.
+ */
+static void
+seed_work(struct signjob *job)
+{
+	struct agent *a = (struct agent *)(void *)((char *)job -
+	    offsetof(struct agent, seed));
+
+	a->seed_result = crypto_seed();
+}
+
+static void
+seed_done(struct signjob *job)
+{
+	struct agent *a = (struct agent *)(void *)((char *)job -
+	    offsetof(struct agent, seed));
+
+	if (a->seed_result != 0) {
+		log_error("no random numbers: %s", sserr_str(a->seed_result));
+		agent_stop(a);
+	}
+}
+
 /* Runs the loop on an already listening fd until a signal stops it. */
 static int
 agent_serve(struct agent *a, int fd)
@@ -875,6 +904,10 @@ agent_serve(struct agent *a, int fd)
 		 on_connection)) != 0) {
 		log_error("listen: %s", uv_strerror(r));
 		agent_stop(a);
+	} else {
+		a->seed.work = seed_work;
+		a->seed.done = seed_done;
+		signpool_submit(a->pool, &a->seed);
 	}
 	uv_run(&a->loop, UV_RUN_DEFAULT);
 	if ((r = uv_loop_close(&a->loop)) != 0) {

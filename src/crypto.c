@@ -40,16 +40,9 @@ struct pubparts {
 int
 crypto_init(size_t heap_size, int *locked)
 {
-	unsigned char b[16];
 	int r;
 
 	*locked = 0;
-	/*
-	 * Seed both generators now, so that a broken entropy source shows at
-	 * start-up rather than in the middle of a request.
-	 */
-	if (RAND_bytes(b, sizeof(b)) != 1 || RAND_priv_bytes(b, sizeof(b)) != 1)
-		return ERR_CRYPTO;
 	if (heap_size == 0 || CRYPTO_secure_malloc_initialized())
 		return 0;
 	r = CRYPTO_secure_malloc_init(heap_size, 32);
@@ -57,6 +50,18 @@ crypto_init(size_t heap_size, int *locked)
 		return ERR_CRYPTO;
 	*locked = r == 1;
 	return 0;
+}
+
+int
+crypto_seed(void)
+{
+	unsigned char b[16];
+	int r = 0;
+
+	if (RAND_bytes(b, sizeof(b)) != 1 || RAND_priv_bytes(b, sizeof(b)) != 1)
+		r = ERR_CRYPTO;
+	OPENSSL_cleanse(b, sizeof(b));
+	return r;
 }
 
 int

@@ -28,6 +28,15 @@ struct crypto_key;
 int crypto_init(size_t heap_size, int *locked);
 
 /*
+ * Sets up and seeds libcrypto's two random generators (about 2 ms: its
+ * providers load on first use).  Thread-safe: the agent runs it on a
+ * signing thread at start, so that it serves at once and a broken
+ * entropy source still shows at start-up, not in a request.  0 or
+ * ERR_CRYPTO.
+ */
+int crypto_seed(void);
+
+/*
  * Parses a private key in the agent's add-identity form: the key type name
  * followed by the type's fields, filling the whole of blob.  Certificates
  * are checked: well formed, signed by their CA, and matching the private

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
@@ -125,6 +126,11 @@ on_poll_timer(uv_timer_t *t)
 		sid = s->sid;
 		drop(s);
 		set->gone(set->arg, sid);
+		/* The callback may have removed others or closed the set:
+		 * nothing saved before it is to be trusted. */
+		if (set->closing)
+			return;
+		next = set->head;
 	}
 }
 
@@ -151,7 +157,9 @@ session_add(struct session_set *set, long sid)
 		if (s->sid == sid)
 			return ERR_EXISTS;
 	}
-	if (sid < 2 || !alive(sid))
+	/* A pid_t: anything else would reach kill() as another pid, or as
+	 * -1 (every process). */
+	if (sid < 2 || sid > INT_MAX || !alive(sid))
 		return ERR_NOT_FOUND;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return ERR_ALLOC;

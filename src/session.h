@@ -28,7 +28,7 @@ void session_set_close(struct session_set *set);
 
 /*
  * Starts watching sid.  ERR_EXISTS if already watched, ERR_NOT_FOUND if
- * no such process runs.
+ * no such process runs or sid is no pid (outside 2..INT_MAX).
  */
 int session_add(struct session_set *set, long sid);
 /* Stops watching sid (no callback); ERR_NOT_FOUND if unknown. */

@@ -155,6 +155,7 @@ on_closed(uv_handle_t *h)
 void
 signpool_close(struct signpool *p)
 {
+	struct signjob *job, *next;
 	int i;
 
 	if (p == NULL)
@@ -166,6 +167,25 @@ signpool_close(struct signpool *p)
 	/* Queued signatures are short: wait for them, then answer them. */
 	for (i = 0; i < p->nthreads; i++)
 		pthread_join(p->threads[i], NULL);
-	drain(p);
+	for (;;) {
+		drain(p);
+		/* A done callback may have queued more: no thread is left,
+		 * so it runs here, and its done callback after it. */
+		pthread_mutex_lock(&p->mu);
+		job = p->queue;
+		p->queue = NULL;
+		p->queue_tail = &p->queue;
+		pthread_mutex_unlock(&p->mu);
+		if (job == NULL)
+			break;
+		for (; job != NULL; job = next) {
+			next = job->next;
+			job->work(job);
+			pthread_mutex_lock(&p->mu);
+			job->next = p->finished;
+			p->finished = job;
+			pthread_mutex_unlock(&p->mu);
+		}
+	}
 	uv_close((uv_handle_t *)&p->poll, on_closed);
 }

@@ -32,7 +32,8 @@ void signpool_submit(struct signpool *p, struct signjob *job);
 /*
  * Lets queued jobs finish, runs their done callbacks, stops the threads
  * and closes the loop handle; the pool frees itself when libuv has closed
- * it.  Accepts NULL.
+ * it.  A job a done callback submits meanwhile runs too (on the calling
+ * thread, once the signing threads are gone).  Accepts NULL.
  */
 void signpool_close(struct signpool *p);
 

@@ -807,8 +807,7 @@ enter(struct supervisor *sv, enum sv_state from, enum sv_state to)
 	case ST_ADOPTED:
 		uv_timer_stop(&sv->timer);
 		sv->lock = LK_OPEN;
-		if (rtpaths_write_pid(sv->paths.agent_pid, sv->agent_pid) != 0)
-			log_error("cannot write %s", sv->paths.agent_pid);
+		/* Before the answers: they carry its failure, if any. */
 		write_env(sv);
 		if (to == ST_ADOPTED)
 			uv_timer_start(&sv->poll, on_poll, ADOPT_POLL_MS,
@@ -816,6 +815,8 @@ enter(struct supervisor *sv, enum sv_state from, enum sv_state to)
 		log_info("agent %ld ready at %s", sv->agent_pid,
 		    sv->paths.agent_sock);
 		serve_waiting(sv);
+		if (rtpaths_write_pid(sv->paths.agent_pid, sv->agent_pid) != 0)
+			log_error("cannot write %s", sv->paths.agent_pid);
 		break;
 	case ST_BACKOFF:
 		/* The exit callback closed the process handle: a new spawn
@@ -888,15 +889,16 @@ handle(struct ctlconn *c)
 	}
 	switch (c->rq.type) {
 	case CTL_INIT:
-		if ((r = session_add(sv->sessions, c->rq.sid)) == 0) {
+		if ((r = session_add(sv->sessions, c->rq.sid)) == 0)
 			log_info("session %u registered", c->rq.sid);
-			save_sessions(sv);
-		}
 		if (session_count(sv->sessions) > 0)
 			uv_timer_stop(&sv->linger);
 		dispatch(sv, EV_WANTED);
 		lock_wanted_open(sv);
 		serve_one(c);
+		/* After the answer: the login need not wait for the disk. */
+		if (r == 0)
+			save_sessions(sv);
 		break;
 	case CTL_ENV:
 		dispatch(sv, EV_WANTED);
@@ -1130,6 +1132,14 @@ sv_run(struct supervisor *sv)
 		    sserr_str(r));
 		dispatch(sv, EV_STOP);
 	} else {
+		/*
+		 * The control socket listens: the client that started us
+		 * may send its request now, and the loop answers it once
+		 * the work below is done (the agent started, its files
+		 * written): that work and the client's overlap.
+		 */
+		signal_ready(sv, "R");
+		compat_sd_notify("READY=1");
 		if ((r = rtpaths_write_pid(sv->paths.daemon_pid,
 			 (long)getpid())) != 0)
 			log_error("cannot write %s: %s", sv->paths.daemon_pid,
@@ -1147,8 +1157,6 @@ sv_run(struct supervisor *sv)
 		 * concluding all have left.
 		 */
 		check_last(sv, STARTUP_GRACE_MS);
-		signal_ready(sv, "R");
-		compat_sd_notify("READY=1");
 		log_info("supervisor %ld ready", (long)getpid());
 	}
 	uv_run(&sv->loop, UV_RUN_DEFAULT);

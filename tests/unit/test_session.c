@@ -155,15 +155,37 @@ run_until_gone(struct fixture *f, int want)
 	CHECK(!f->expired);
 }
 
-/* Closes the set and the timer; the loop must then close cleanly. */
+/*
+ * Runs the loop until only the bound timer is left, then closes it and
+ * the loop; a handle the module should have closed and left active
+ * fails the test when the bound runs out, rather than hanging it.
+ */
+static void
+close_loop(struct fixture *f)
+{
+	uv_update_time(&f->loop);
+	f->expired = 0;
+	uv_timer_start(&f->bound, on_bound, BOUND_MS, 0);
+	/* Unreferenced, the timer still fires but keeps nothing alive. */
+	uv_unref((uv_handle_t *)&f->bound);
+	uv_run(&f->loop, UV_RUN_DEFAULT);
+	if (f->expired) {
+		fprintf(stderr, "  a handle was left open\n");
+		CHECK(!f->expired);
+		return;
+	}
+	uv_close((uv_handle_t *)&f->bound, NULL);
+	CHECK_EQ(uv_run(&f->loop, UV_RUN_DEFAULT), 0);
+	CHECK_EQ(uv_loop_close(&f->loop), 0);
+}
+
+/* Closes the set; the loop must then close cleanly. */
 static void
 fixture_done(struct fixture *f)
 {
 	session_set_close(f->set);
 	f->set = NULL;
-	uv_close((uv_handle_t *)&f->bound, NULL);
-	CHECK_EQ(uv_run(&f->loop, UV_RUN_DEFAULT), 0);
-	CHECK_EQ(uv_loop_close(&f->loop), 0);
+	close_loop(f);
 }
 
 /* 1 if sid is among the n ids. */
@@ -195,10 +217,17 @@ test_add(void)
 	CHECK_EQ(session_add(f.set, a.pid), ERR_EXISTS);
 	CHECK_EQ(session_count(f.set), 1);
 
-	/* init runs, yet 1 is refused: kill(1) must never be on the table. */
+	/*
+	 * Pid 1 runs, yet leads no login; 0 and -1 would have kill() probe
+	 * a whole process group or every process.
+	 */
 	CHECK_EQ(session_add(f.set, 1), ERR_NOT_FOUND);
 	CHECK_EQ(session_add(f.set, 0), ERR_NOT_FOUND);
 	CHECK_EQ(session_add(f.set, -1), ERR_NOT_FOUND);
+	/* Nor anything a pid_t would wrap: -1 again, or another pid. */
+	CHECK_EQ(session_add(f.set, 0xffffffffL), ERR_NOT_FOUND);
+	CHECK_EQ(session_add(f.set, (1L << 32) + getpid()), ERR_NOT_FOUND);
+	CHECK_EQ(session_add(f.set, 2147483648L), ERR_NOT_FOUND);
 	CHECK_EQ(session_count(f.set), 1);
 	CHECK_EQ(f.ngone, 0);
 
@@ -395,6 +424,46 @@ test_close_watching(void)
 	CHECK_EQ(f.ngone, 1);
 }
 
+/*
+ * A gone callback that closes the set while other leaders are also gone
+ * (the polling build scanned on from a session the close had freed).
+ */
+
+static void
+on_gone_close(void *arg, long sid)
+{
+	struct fixture *f = arg;
+
+	on_gone(arg, sid);
+	session_set_close(f->set);
+	f->set = NULL;
+}
+
+static void
+test_gone_callback_closes_the_set(void)
+{
+	struct fixture f;
+	struct leader a, b;
+
+	if (fixture_init(&f) != 0) {
+		CHECK(!"fixture");
+		return;
+	}
+	/* A set whose callback closes it, in place of the fixture's. */
+	session_set_close(f.set);
+	CHECK_EQ(session_set_new(&f.loop, on_gone_close, &f, &f.set), 0);
+	CHECK_EQ(leader_start(&a), 0);
+	CHECK_EQ(leader_start(&b), 0);
+	CHECK_EQ(session_add(f.set, a.pid), 0);
+	CHECK_EQ(session_add(f.set, b.pid), 0);
+	leader_end(&a);
+	leader_end(&b);
+	run_until_gone(&f, 1);
+	CHECK_EQ(f.ngone, 1);
+	CHECK(f.set == NULL);
+	close_loop(&f);
+}
+
 static void
 test_close_empty(void)
 {
@@ -418,5 +487,6 @@ main(void)
 	RUN(test_remove);
 	RUN(test_close_watching);
 	RUN(test_close_empty);
+	RUN(test_gone_callback_closes_the_set);
 	UNIT_DONE();
 }

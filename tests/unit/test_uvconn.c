@@ -166,6 +166,31 @@ fixture_init(struct fixture *f, size_t max)
 	return uv_listen((uv_stream_t *)&f->server, 8, on_connection);
 }
 
+/*
+ * Runs the loop until only the bound timer is left, then closes it and
+ * the loop; -1 (a failed check) if a handle the module should have
+ * closed was still active when the bound ran out.
+ */
+static int
+close_loop(struct fixture *f)
+{
+	uv_update_time(&f->loop);
+	f->expired = 0;
+	uv_timer_start(&f->bound, on_bound, BOUND_MS, 0);
+	/* Unreferenced, the timer still fires but keeps nothing alive. */
+	uv_unref((uv_handle_t *)&f->bound);
+	uv_run(&f->loop, UV_RUN_DEFAULT);
+	if (f->expired) {
+		fprintf(stderr, "  a handle was left open\n");
+		CHECK(!f->expired);
+		return -1;
+	}
+	uv_close((uv_handle_t *)&f->bound, NULL);
+	CHECK_EQ(uv_run(&f->loop, UV_RUN_DEFAULT), 0);
+	CHECK_EQ(uv_loop_close(&f->loop), 0);
+	return 0;
+}
+
 /* Each accepted conn released exactly once, after libuv let go of it. */
 static void
 check_released(struct fixture *f)
@@ -181,8 +206,8 @@ check_released(struct fixture *f)
 }
 
 /*
- * Closes the server and the timer, checks that the loop closes and that
- * every connection was released, then frees the owners.
+ * Closes the server, checks that the loop closes and that every
+ * connection was released, then frees the owners.
  */
 static void
 fixture_done(struct fixture *f)
@@ -192,12 +217,12 @@ fixture_done(struct fixture *f)
 	if (!f->loop_ok)
 		return;
 	uv_close((uv_handle_t *)&f->server, NULL);
-	uv_close((uv_handle_t *)&f->bound, NULL);
-	CHECK_EQ(uv_run(&f->loop, UV_RUN_DEFAULT), 0);
-	CHECK_EQ(uv_loop_close(&f->loop), 0);
-	check_released(f);
-	for (i = 0; i < f->naccepted; i++)
-		free(f->conns[i]);
+	/* An owner libuv may still use is not freed. */
+	if (close_loop(f) == 0) {
+		check_released(f);
+		for (i = 0; i < f->naccepted; i++)
+			free(f->conns[i]);
+	}
 	if (f->dir[0] != 0) {
 		unlink(f->path);
 		rmdir(f->dir);
@@ -372,7 +397,7 @@ test_release_after_last_unref(void)
 	uvconn_ref(&o->u);
 	CHECK_EQ(o->u.refs, 3);
 	uvconn_close(&o->u);
-	/* Every handle closed: the pipe's reference has gone, ours not. */
+	/* A turn of the loop closes the pipe: its reference goes, ours stay. */
 	uv_run(&f.loop, UV_RUN_NOWAIT);
 	CHECK_EQ(o->released, 0);
 	CHECK_EQ(o->u.refs, 2);
@@ -541,7 +566,7 @@ test_peer_other_uid(void)
 		fixture_done(&f);
 		return;
 	}
-	/* Only so that nobody can reach the socket at all. */
+	/* Let nobody reach the socket: refusing it is uvconn's job. */
 	CHECK_EQ(chmod(f.dir, 0711), 0);
 	CHECK_EQ(chmod(f.path, 0666), 0);
 	CHECK((pid = nobody_client(&f)) > 0);
