@@ -20,12 +20,12 @@ SAN ?= 0
 PORTABLE ?= 0
 BUILD ?= build
 ifeq ($(SAN),1)
-BUILD := $(BUILD)-san
+override BUILD := $(BUILD)-san
 SANFLAGS = -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	-fno-omit-frame-pointer
 endif
 ifeq ($(PORTABLE),1)
-BUILD := $(BUILD)-portable
+override BUILD := $(BUILD)-portable
 PORTFLAGS = -DSSHENV_PORTABLE
 endif
 
@@ -64,7 +64,12 @@ PROGRAMS = $(BUILD)/sshenv $(BUILD)/sshenv-supervisor $(BUILD)/sshenv-agent
 
 all: $(PROGRAMS) $(UNIT_BINS) $(TOOL_BINS) $(BENCH_BINS)
 
-$(BUILD)/obj/%.o: src/%.c Makefile
+# Objects follow the flags too: a stamp rewritten only when they change.
+$(BUILD)/cflags: FORCE
+	@mkdir -p $(@D)
+	@echo '$(ALL_CFLAGS) $(LIBEXECDIR)' | cmp -s - $@ || echo '$(ALL_CFLAGS) $(LIBEXECDIR)' >$@
+
+$(BUILD)/obj/%.o: src/%.c Makefile $(BUILD)/cflags
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
