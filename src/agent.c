@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -42,6 +43,8 @@
 /* As ssh-agent: each wrong unlock in a row delays the answer 0.1 s more. */
 #define UNLOCK_PENALTY_MS 100
 #define UNLOCK_PENALTY_MAX_MS 10000
+/* At stop, an askpass still asking gets this long after SIGTERM. */
+#define ASKPASS_GRACE_MS 1000
 
 struct binding {
 	uint8_t *hostkey;
@@ -65,7 +68,8 @@ enum req_state {
 	REQ_SIGNING,	/* on a signing thread: c->job */
 	REQ_CONFIRMING, /* askpass asks the user: c->proc */
 	REQ_HELD, /* an unlock attempt, or its FAILURE, held back: c->delay */
-	REQ_WRITING, /* the answer is on its way: c->wreq */
+	REQ_WRITING,  /* the answer is on its way: c->wreq */
+	REQ_STARTING, /* needs crypto, not ready yet: seed_done resumes it */
 };
 
 /* A handler's answer: 0 (SUCCESS, or what it put in c->u.out), a
@@ -89,7 +93,9 @@ struct conn {
 	uint32_t flags;
 	int sign_result;
 	struct wire sig;
-	uint8_t *pass; /* a held unlock attempt's passphrase */
+	uint8_t *pass;	       /* a held unlock attempt's passphrase */
+	int askfd;	       /* askpass's answer, read when it exits; or -1 */
+	struct conn *ask_next; /* in the agent's list of askpass runs */
 	size_t passlen;
 	struct binding binds[MAX_BINDS];
 	int nbinds;
@@ -103,6 +109,8 @@ struct agent {
 	struct signpool *pool;
 	struct signjob seed; /* crypto_seed, first on the pool */
 	int seed_result;
+	int crypto_ready; /* seeded and the secure heap set up */
+	int debug;
 	struct keystore *ks;
 	struct uvconn *conns; /* each the head of a struct conn */
 	unsigned long next_id;
@@ -112,6 +120,8 @@ struct agent {
 	uint64_t unlock_after;
 	unsigned unlock_failures;
 	int stopping;
+	struct conn *asking;  /* connections whose askpass runs */
+	uv_timer_t ask_grace; /* at stop: SIGTERM, then SIGKILL */
 };
 
 static void conn_process(struct conn *c);
@@ -134,6 +144,9 @@ request_drop(struct conn *c)
 	c->pass = NULL;
 	c->passlen = 0;
 	wire_reset(&c->sig);
+	if (c->askfd >= 0)
+		close(c->askfd);
+	c->askfd = -1;
 }
 
 /* The last reference is gone: free what the agent's conn adds. */
@@ -155,8 +168,12 @@ conn_close(struct conn *c)
 {
 	if (c->u.closing)
 		return;
-	if (c->state == REQ_CONFIRMING)
+	if (c->state == REQ_CONFIRMING) {
+		/* Its key goes now, not when askpass gets round to exiting. */
+		crypto_key_unref(c->key);
+		c->key = NULL;
 		uv_process_kill(&c->proc, SIGTERM);
+	}
 	uvconn_ref(&c->u);
 	uv_close((uv_handle_t *)&c->delay, uvconn_on_closed);
 	uvconn_close(&c->u);
@@ -314,13 +331,46 @@ on_proc_closed(uv_handle_t *h)
 	uvconn_unref(h->data);
 }
 
+/*
+ * As ssh-agent judges it: askpass said yes if it exited 0 and printed
+ * nothing, an empty line, or "yes" (in any case); anything else is no.
+ */
+static int
+askpass_said_yes(struct conn *c, int64_t status, int signo)
+{
+	char buf[64];
+	ssize_t n;
+
+	if (status != 0 || signo != 0 || c->askfd < 0)
+		return 0;
+	/* It has exited: what it wrote is in the pipe (never blocks). */
+	n = read(c->askfd, buf, sizeof(buf) - 1);
+	if (n < 0)
+		n = 0;
+	buf[n] = '\0';
+	if (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	return n == 0 || strcasecmp(buf, "yes") == 0;
+}
+
 static void
 on_askpass_exit(uv_process_t *proc, int64_t status, int signo)
 {
 	struct conn *c = proc->data;
-	int r = status == 0 && signo == 0 ? 0 : ERR_DENIED;
+	struct agent *a = c->agent;
+	struct conn **pp;
+	int r = askpass_said_yes(c, status, signo) ? 0 : ERR_DENIED;
 
 	uv_close((uv_handle_t *)proc, on_proc_closed);
+	for (pp = &a->asking; *pp != NULL; pp = &(*pp)->ask_next)
+		if (*pp == c) {
+			*pp = c->ask_next;
+			break;
+		}
+	/* Stopping, with no askpass left: the grace is over early. */
+	if (a->stopping && a->asking == NULL &&
+	    !uv_is_closing((uv_handle_t *)&a->ask_grace))
+		uv_close((uv_handle_t *)&a->ask_grace, NULL);
 	if (c->key == NULL) {
 		log_info("conn %lu: key removed or locked while asking", c->id);
 		r = ERR_NOT_FOUND;
@@ -331,6 +381,23 @@ on_askpass_exit(uv_process_t *proc, int64_t status, int signo)
 		start_sign(c);
 	else
 		request_end(c, r);
+}
+
+/*
+ * askpass is a graphical program: used, as ssh-agent uses it, only with a
+ * display to show it on, or when SSH_ASKPASS_REQUIRE=force says so (and
+ * never with SSH_ASKPASS_REQUIRE=never).
+ */
+static int
+askpass_allowed(void)
+{
+	const char *req = getenv("SSH_ASKPASS_REQUIRE");
+
+	if (req != NULL && strcmp(req, "never") == 0)
+		return 0;
+	if (req != NULL && strcmp(req, "force") == 0)
+		return 1;
+	return getenv("DISPLAY") != NULL || getenv("WAYLAND_DISPLAY") != NULL;
 }
 
 /*
@@ -347,10 +414,10 @@ start_confirm(struct conn *c, const char *comment)
 	size_t bloblen, n = 0, i;
 	char fp[64], prompt[512], *args[3], **env;
 	const char *askpass = getenv("SSH_ASKPASS");
-	int r;
+	int r, answer[2];
 
 	blob = crypto_key_blob(c->key, &bloblen);
-	if (askpass == NULL || *askpass == '\0' ||
+	if (askpass == NULL || *askpass == '\0' || !askpass_allowed() ||
 	    crypto_fingerprint(blob, bloblen, fp, sizeof(fp)) != 0)
 		return ERR_DENIED;
 	snprintf(prompt, sizeof(prompt),
@@ -368,10 +435,16 @@ start_confirm(struct conn *c, const char *comment)
 	args[0] = (char *)askpass;
 	args[1] = prompt;
 	args[2] = NULL;
+	/* Its answer comes on a pipe that never blocks it: a few bytes. */
+	if (pipe2(answer, O_CLOEXEC | O_NONBLOCK) != 0) {
+		free(env);
+		return ERR_SYSTEM;
+	}
 	memset(&opts, 0, sizeof(opts));
 	memset(stdio, 0, sizeof(stdio));
 	stdio[0].flags = UV_IGNORE;
-	stdio[1].flags = UV_IGNORE;
+	stdio[1].flags = UV_INHERIT_FD;
+	stdio[1].data.fd = answer[1];
 	stdio[2].flags = UV_INHERIT_FD;
 	stdio[2].data.fd = 2;
 	opts.file = askpass;
@@ -383,12 +456,16 @@ start_confirm(struct conn *c, const char *comment)
 	c->proc.data = c;
 	r = uv_spawn(&c->agent->loop, &c->proc, &opts);
 	free(env);
+	close(answer[1]);
+	c->askfd = answer[0];
 	uvconn_ref(&c->u); /* released when the process handle closes */
 	if (r != 0) {
 		log_error("cannot run %s: %s", askpass, uv_strerror(r));
 		uv_close((uv_handle_t *)&c->proc, on_proc_closed);
 		return ERR_SYSTEM;
 	}
+	c->ask_next = c->agent->asking;
+	c->agent->asking = c;
 	c->state = REQ_CONFIRMING;
 	return REQ_PENDING;
 }
@@ -518,6 +595,9 @@ try_unlock(struct conn *c, const uint8_t *pass, size_t len)
 	struct agent *a = c->agent;
 	uint64_t now, delay;
 
+	/* Nothing to guess at: no failure counted, no penalty. */
+	if (!keystore_locked(a->ks))
+		return ERR_DENIED;
 	uv_update_time(&a->loop);
 	now = uv_now(&a->loop);
 	if (now < a->unlock_after) {
@@ -558,6 +638,12 @@ handle_lock(struct conn *c, struct wire *body, int lock)
 		return r;
 	if (!lock)
 		return try_unlock(c, pass, len);
+	/* As ssh-agent: a lock anyone could open with nothing is no lock. */
+	if (len == 0) {
+		log_info("conn %lu: lock with an empty passphrase refused",
+		    c->id);
+		return ERR_DENIED;
+	}
 	r = keystore_lock(c->agent->ks, pass, len);
 	revalidate_confirms(c->agent);
 	log_info("agent %slocked", r == 0 ? "" : "not ");
@@ -709,6 +795,14 @@ conn_process(struct conn *c)
 			conn_close(c);
 			break;
 		}
+		/* Listing and removing need no crypto: served at once. */
+		if (!c->agent->crypto_ready &&
+		    type != AGENTC_REQUEST_IDENTITIES &&
+		    type != AGENTC_REMOVE_IDENTITY &&
+		    type != AGENTC_REMOVE_ALL_IDENTITIES) {
+			c->state = REQ_STARTING;
+			break;
+		}
 		r = dispatch(c, type, &body);
 		/* The request may hold a private key: wipe it now. */
 		compat_wipe((uint8_t *)wire_ptr(&c->u.in), framelen);
@@ -768,6 +862,7 @@ on_connection(uv_stream_t *server, int status)
 	}
 	c->agent = a;
 	c->id = ++a->next_id;
+	c->askfd = -1;
 	wire_init(&c->sig, AGENTPROTO_MAX_FRAME);
 	uv_timer_init(&a->loop, &c->delay);
 	c->delay.data = c;
@@ -806,6 +901,19 @@ rearm_expiry(struct agent *a)
 }
 
 static void
+on_ask_grace(uv_timer_t *t)
+{
+	struct agent *a = t->data;
+	struct conn *c;
+
+	for (c = a->asking; c != NULL; c = c->ask_next) {
+		log_error("conn %lu: askpass ignored SIGTERM: killing it",
+		    c->id);
+		uv_process_kill(&c->proc, SIGKILL);
+	}
+}
+
+static void
 agent_stop(struct agent *a)
 {
 	struct conn *c;
@@ -816,6 +924,12 @@ agent_stop(struct agent *a)
 	log_info("stopping");
 	while ((c = (struct conn *)a->conns) != NULL)
 		conn_close(c);
+	/* An askpass that ignores SIGTERM must not keep us (or a key). */
+	if (a->asking != NULL)
+		uv_timer_start(&a->ask_grace, on_ask_grace, ASKPASS_GRACE_MS,
+		    0);
+	else
+		uv_close((uv_handle_t *)&a->ask_grace, NULL);
 	uv_close((uv_handle_t *)&a->listener, NULL);
 	uv_close((uv_handle_t *)&a->expiry, NULL);
 	uvsig_close(&a->signals);
@@ -870,10 +984,28 @@ seed_done(struct signjob *job)
 {
 	struct agent *a = (struct agent *)(void *)((char *)job -
 	    offsetof(struct agent, seed));
+	struct conn *c, *next;
+	int locked;
 
 	if (a->seed_result != 0) {
 		log_error("no random numbers: %s", sserr_str(a->seed_result));
 		agent_stop(a);
+		return;
+	}
+	if (a->stopping)
+		return;
+	/* Before any key arrives: keys live in it, locked in memory. */
+	if (crypto_init(SECURE_HEAP_SIZE, &locked) != 0)
+		log_error("no secure heap");
+	else if (!locked && a->debug)
+		log_error("secure heap not locked in memory (RLIMIT_MEMLOCK)");
+	a->crypto_ready = 1;
+	for (c = (struct conn *)a->conns; c != NULL; c = next) {
+		next = (struct conn *)c->u.next;
+		if (c->state == REQ_STARTING) {
+			c->state = REQ_IDLE;
+			conn_process(c);
+		}
 	}
 }
 
@@ -891,6 +1023,8 @@ agent_serve(struct agent *a, int fd)
 	a->listener.data = a;
 	uv_timer_init(&a->loop, &a->expiry);
 	a->expiry.data = a;
+	uv_timer_init(&a->loop, &a->ask_grace);
+	a->ask_grace.data = a;
 	r = uvsig_start(&a->loop, &a->signals, signos, 4, on_signal, a);
 	if (r != 0)
 		log_error("signals: %s", uv_strerror(r));
@@ -1153,23 +1287,30 @@ daemonize(const struct agent_opts *o, const char *shown)
 }
 
 /*
- * Before any secret exists, and in the process that will hold them
- * (memory locks are not inherited across fork): no core, no ptrace,
- * keys in locked memory.
+ * Before any secret exists, and in the process that will hold them: no
+ * core, no ptrace.  (The locked secure heap comes once the generators are
+ * seeded, seed_done: memory locks are not inherited across fork, so it is
+ * made in this process too.)
  */
 static void
-harden(const struct agent_opts *o)
+harden(void)
 {
-	int locked;
-
 	if (compat_harden_process() != 0)
 		log_error("cannot disable core dumps: %s", strerror(errno));
-	if (crypto_init(SECURE_HEAP_SIZE, &locked) != 0)
-		log_error("no secure heap");
-	else if (!locked && o->debug)
-		log_error("secure heap not locked in memory (RLIMIT_MEMLOCK)");
 	signal(SIGPIPE, SIG_IGN);
 	raise_fd_limit();
+}
+
+/* All but the sockets handed to us (-S fd, systemd's from fd 3). */
+static void
+close_inherited(int handed)
+{
+	int keep[65], n = rtpaths_inherited_count(), i;
+
+	for (i = 0; i < n; i++)
+		keep[i] = 3 + i;
+	keep[n++] = handed;
+	compat_close_inherited(keep, n);
 }
 
 int
@@ -1182,8 +1323,10 @@ agent_main(int argc, char **argv)
 
 	if ((rc = parse_args(argc, argv, &o)) != 0 || o.do_kill)
 		return rc != 0 ? rc : kill_agent(o.kind);
+	close_inherited(o.fd);
 	memset(&a, 0, sizeof(a));
 	a.lifetime = o.lifetime;
+	a.debug = o.debug;
 	if ((rc = open_listener(&a, &o, &fd, shown, sizeof(shown))) != 0)
 		goto out;
 	rc = EXIT_ERROR;
@@ -1203,7 +1346,7 @@ agent_main(int argc, char **argv)
 	}
 	log_init("sshenv-agent", o.foreground,
 	    o.debug ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
-	harden(&o);
+	harden();
 	if (keystore_new(&a.ks) != 0)
 		goto out;
 	rc = agent_serve(&a, fd);

@@ -190,6 +190,8 @@ spawn_daemon(const struct client *cl, char *why, size_t whylen)
 		/* Never hold the stdout of `eval "$(sshenv init)"`; stderr
 		 * stays for what goes wrong before the supervisor detaches. */
 		compat_stdio_to_null(0);
+		/* Nothing of the login's but the pipe goes along. */
+		compat_close_inherited(&p[1], 1);
 		fcntl(p[1], F_SETFD, 0);
 		snprintf(fdarg, sizeof(fdarg), "%d", p[1]);
 		args[n++] = exe;

@@ -1,3 +1,4 @@
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
@@ -177,4 +178,43 @@ compat_stdio_to_null(int with_stderr)
 		dup2(fd, 2);
 	if (fd > 2)
 		close(fd);
+}
+
+static int
+kept(int fd, const int *keep, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (keep[i] == fd)
+			return 1;
+	return 0;
+}
+
+void
+compat_close_inherited(const int *keep, int n)
+{
+	int fds[1024], nfds = 0, fd, i;
+	struct dirent *e;
+	DIR *d;
+
+	/* The open descriptors, where the system lists them. */
+	if ((d = opendir("/proc/self/fd")) != NULL ||
+	    (d = opendir("/dev/fd")) != NULL) {
+		while ((e = readdir(d)) != NULL && nfds < 1024) {
+			fd = atoi(e->d_name);
+			if (fd > 2 && fd != dirfd(d) && !kept(fd, keep, n))
+				fds[nfds++] = fd;
+		}
+		closedir(d);
+		for (i = 0; i < nfds; i++)
+			close(fds[i]);
+		if (nfds < 1024)
+			return;
+	}
+	/* Else (or too many to list): every descriptor a login could
+	 * plausibly hold. */
+	for (fd = 3; fd < 1024; fd++)
+		if (!kept(fd, keep, n))
+			close(fd);
 }

@@ -50,6 +50,13 @@ int compat_random(void *buf, size_t n);
  */
 void compat_stdio_to_null(int with_stderr);
 
+/*
+ * Closes every descriptor above stderr but the n in keep: a daemon must
+ * not hold what the login shell that started it had open (a terminal, a
+ * pipe a caller waits on to end, a file).
+ */
+void compat_close_inherited(const int *keep, int n);
+
 /* Lowers the calling thread's (not the process's) scheduling priority,
  * where the system can; best effort. */
 void compat_lower_thread_priority(void);

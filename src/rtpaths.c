@@ -302,6 +302,18 @@ rtpaths_lock(const char *path, long timeout_ms, const char *live_sock, int *fdp)
 }
 
 int
+rtpaths_inherited_count(void)
+{
+	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+	long n;
+
+	if (pid == NULL || fds == NULL || atol(pid) != (long)getpid())
+		return 0;
+	n = atol(fds);
+	return n < 1 || n > 64 ? 0 : (int)n;
+}
+
+int
 rtpaths_inherited_fd(const char *name, int index)
 {
 	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");

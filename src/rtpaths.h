@@ -116,6 +116,8 @@ int rtpaths_helper(const char *name, char *buf, size_t size);
  * no names were given.  -1 if there is none.
  */
 int rtpaths_inherited_fd(const char *name, int index);
+/* How many sockets systemd passed us (fds 3 and on), or 0. */
+int rtpaths_inherited_count(void);
 /* The path a listening unix socket is bound to, into buf; 0 or an error
  * (buf is left unchanged then). */
 int rtpaths_sock_name(int fd, char *buf, size_t size);

@@ -1167,6 +1167,18 @@ sv_run(struct supervisor *sv)
 	return sv->state == ST_DONE && fd >= 0 ? EXIT_OK : EXIT_ERROR;
 }
 
+/* All but the readiness pipe and the sockets systemd passed us. */
+static void
+close_inherited(int ready_fd)
+{
+	int keep[65], n = rtpaths_inherited_count(), i;
+
+	for (i = 0; i < n; i++)
+		keep[i] = 3 + i;
+	keep[n++] = ready_fd;
+	compat_close_inherited(keep, n);
+}
+
 static void
 usage(void)
 {
@@ -1235,6 +1247,7 @@ supervise(struct supervisor *sv, int argc, char **argv)
 		usage();
 		return EXIT_USAGE;
 	}
+	close_inherited(sv->ready_fd);
 	config_defaults(&sv->cfg);
 	if (config_load(&sv->cfg, sv->config_file, err, sizeof(err)) != 0) {
 		fprintf(stderr, "sshenv daemon: %s\n", err);

@@ -84,6 +84,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int locked;
 
 	if (ks == NULL) {
+		/* As the agent: the generators first, then the secure
+		 * heap (LeakSanitizer does not scan it). */
+		crypto_seed();
 		crypto_init(1 << 20, &locked);
 		if (keystore_new(&ks) != 0)
 			abort();

@@ -119,6 +119,30 @@ test_sigusr1_removes_every_key() {
 	assertTrue "SIGTERM stops it" "wait_gone $SSH_AGENT_PID"
 }
 
+# UNLOCK on an agent that is not locked fails at once and is no wrong
+# guess: it must not add to the delay that paces real guesses (a client,
+# a forwarded one too, could otherwise push the owner's unlock out).
+test_unlock_when_not_locked_is_no_failure() {
+	printf '#!/bin/sh\necho guess\n' >"$T/askpass"
+	chmod 0700 "$T/askpass"
+	timeout 60 "$SSHENV_BIN" agent -d -a "$T/a.sock" </dev/null \
+	    >/dev/null 2>"$T/agent.log" &
+	pids=$!
+	n=100
+	while [ ! -S "$T/a.sock" ] && [ $n -gt 0 ]; do
+		n=$((n - 1))
+		sleep 0.05
+	done
+	for i in 1 2 3; do
+		SSH_AUTH_SOCK=$T/a.sock SSH_ASKPASS=$T/askpass \
+		    SSH_ASKPASS_REQUIRE=force DISPLAY=:t setsid -w \
+		    timeout 15 ssh-add -X </dev/null >/dev/null 2>&1
+		assertEquals "unlock $i of an unlocked agent fails" 1 $?
+	done
+	assertNotContains "counted as wrong guesses: $(cat "$T/agent.log")" \
+	    "$(cat "$T/agent.log")" "unlock failed"
+}
+
 test_usage_errors() {
 	timeout 10 "$SSHENV_BIN" agent -t 0 >/dev/null 2>&1
 	assertEquals "-t 0" 64 $?

@@ -717,6 +717,40 @@ test_remove_during_pending_confirmation() {
 	f_pending_confirm remove 'removed (ssh-add -D)'
 }
 
+# (e) Stopped while a confirmation is pending, with an askpass that
+# ignores SIGTERM: the agent still ends (askpass killed after a short
+# grace), and no signature comes out.
+test_stop_during_pending_confirmation() {
+	cat >"$T/bin/confirm" <<EOF
+#!/bin/sh
+trap '' TERM
+echo \$\$ >$T/confirm.pid.tmp && mv $T/confirm.pid.tmp $T/confirm.pid
+while :; do sleep 0.1; done
+EOF
+	chmod 0700 "$T/bin/confirm"
+	f_agent "$T/bin/confirm" || return 0
+	sa -c "$K/ed25519"
+	assertEquals "ssh-add -c: $out" 0 "$rc" || return 0
+	cp "$K/ed25519.pub" "$T/"
+	printf 'data\n' >"$T/data"
+	SSH_AUTH_SOCK=$SA_SOCK timeout -k 2 60 ssh-keygen -Y sign -n file \
+	    -f "$T/ed25519.pub" <"$T/data" >"$T/sig" 2>"$T/sig.err" &
+	sign_pid=$!
+	f_pids="$f_pids $sign_pid"
+	f_wait 100 test -s "$T/confirm.pid"
+	assertTrue 'the agent asks for a confirmation' $? || return 0
+	askpid=$(cat "$T/confirm.pid")
+	f_pids="$f_pids $askpid"
+	kill -TERM "$apid"
+	f_wait 100 f_gone "$apid"
+	assertTrue "the agent ends though its askpass ignores SIGTERM: \
+$(cat "$T/agent.log")" "f_gone $apid" || return 0
+	assertTrue 'the askpass was killed' "f_gone $askpid"
+	f_wait 100 f_gone "$sign_pid"
+	wait "$sign_pid"
+	assertNotEquals "no signature: $(head -n 1 "$T/sig")" 0 $?
+}
+
 # (e) The agent's process itself: no core file, ever (RLIMIT_CORE 0, soft
 # and hard), and its secure heap (1 MiB) locked in memory, which root can
 # always do (CAP_IPC_LOCK).

@@ -397,6 +397,33 @@ test_init_while_the_supervisor_exits() {
 	    "grep -q 'SSH_AGENT_PID=$apid2;' '$ENVFILE'"
 }
 
+# fds_to PID FILE: how many of PID's descriptors are open on FILE.
+fds_to() {
+	_n=0
+	for _f in /proc/"$1"/fd/*; do
+		[ "$(readlink "$_f" 2>/dev/null)" = "$2" ] && _n=$((_n + 1))
+	done
+	echo "$_n"
+}
+
+# A login shell's open descriptors (here fd 7 on a file) do not end up
+# in the supervisor or the agent it starts.
+test_login_descriptors_not_inherited() {
+	: >"$T/a.marker.ro"
+	lib_login a 'exec 7<"$0.marker.ro"
+sshenv init -s >"$0.env" 2>"$0.ierr"
+echo $? >"$0.rc"
+sleep 300' || return 0
+	lib_wait 30 test -s "$T/a.rc"
+	assertEquals "init: $(cat "$T/a.ierr")" 0 "$(cat "$T/a.rc")" ||
+		return 0
+	assertEquals "the login holds it" 1 "$(fds_to "$sid" "$T/a.marker.ro")"
+	assertEquals "the supervisor does not" 0 \
+	    "$(fds_to "$(lib_pids daemon)" "$T/a.marker.ro")"
+	assertEquals "the agent does not" 0 \
+	    "$(fds_to "$(lib_pids agent)" "$T/a.marker.ro")"
+}
+
 test_killed_agent_restarts() {
 	lib_login_init a || return 0
 	assertEquals "init exit status: $(cat "$T/a.ierr")" 0 "$rc"

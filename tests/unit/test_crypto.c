@@ -1491,6 +1491,7 @@ main(void)
 {
 	int locked, i;
 
+	CHECK_EQ(crypto_seed(), 0);
 	CHECK_EQ(crypto_init(1 << 20, &locked), 0);
 	RUN(test_fixtures);
 	RUN(test_parse_plain);

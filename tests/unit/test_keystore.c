@@ -577,6 +577,7 @@ main(void)
 {
 	int locked, i;
 
+	CHECK_EQ(crypto_seed(), 0);
 	CHECK_EQ(crypto_init(1 << 20, &locked), 0);
 	all_loaded = 1;
 	for (i = 0; i < K_COUNT; i++)
