@@ -89,6 +89,12 @@ f_none_left() {
 	! pgrep -f "$(sshenv_re "$T/bin" "")" >/dev/null
 }
 
+# f_heap_locked PID: PID has its 1 MiB secure heap locked in memory.
+f_heap_locked() {
+	_hl=$(awk '/^VmLck:/ { print $2 }' "/proc/$1/status" 2>/dev/null)
+	[ "${_hl:-0}" -ge 1024 ]
+}
+
 # f_pidfile NAME: the pid in $RUNDIR/NAME.pid, or nothing.
 f_pidfile() {
 	cat "$RUNDIR/$1.pid" 2>/dev/null
@@ -760,6 +766,8 @@ test_agent_process_hardening() {
 	    "$(awk '/^Max core file size/ { print $5, $6 }' \
 	    "/proc/$apid/limits")" || return 0
 	if [ "$(id -u)" -eq 0 ]; then
+		# Made once the generators are seeded, just after start.
+		f_wait 100 f_heap_locked "$apid"
 		locked=$(awk '/^VmLck:/ { print $2 }' "/proc/$apid/status")
 		assertTrue "the secure heap is locked (VmLck $locked kB)" \
 		    "[ '${locked:-0}' -ge 1024 ]" || return 0
