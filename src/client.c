@@ -46,6 +46,7 @@ struct client {
 	int quiet;
 	int json;
 	char start_error[512]; /* why an autostart failed, or "" */
+	char config_error[PATHS_MAX + 256]; /* the first bad line, or "" */
 };
 
 /* The subcommand running, for the prefix of its messages. */
@@ -142,14 +143,24 @@ usage:
 static int
 setup(struct client *cl)
 {
-	char err[PATHS_MAX + 256];
 	int r;
 
 	config_defaults(&cl->cfg);
-	if (config_load(&cl->cfg, cl->config_file, err, sizeof(err)) != 0) {
-		say("%s", err);
+	r = config_load(&cl->cfg, cl->config_file, cl->config_error,
+	    sizeof(cl->config_error));
+	/*
+	 * A broken file must never cost a login its agent, nor lock the
+	 * user out of stop, status or doctor: what could be read applies,
+	 * the rest keeps its default, and the user is told once.  Only a
+	 * file named with -F that cannot be read at all is an error.
+	 */
+	if (r == ERR_SYSTEM && cl->config_file != NULL) {
+		say("%s", cl->config_error);
 		return EXIT_ERROR;
 	}
+	if (r != 0 && !cl->quiet)
+		say("%s (ignored: the default applies there)",
+		    cl->config_error);
 	r = rtpaths_init(&cl->paths, cl->cfg.rundir, cl->cfg.envfile);
 	if (r != 0) {
 		say("runtime directory: %s", sserr_str(r));
@@ -355,7 +366,10 @@ print_env(const struct client *cl, const struct ctl_reply *rp, int keep_sock)
 	snprintf(num, sizeof(num), "%u", rp->agent_pid);
 	if (!keep_sock)
 		r = shellenv_set(&out, cl->kind, "SSH_AUTH_SOCK", rp->sock);
-	if (r == 0)
+	/* A kept forwarded agent is not ours: no pid of ours names it. */
+	if (r == 0 && keep_sock)
+		r = shellenv_unset(&out, cl->kind, "SSH_AGENT_PID");
+	else if (r == 0)
 		r = shellenv_set(&out, cl->kind, "SSH_AGENT_PID", num);
 	if (r == 0)
 		fwrite(wire_ptr(&out), 1, wire_avail(&out), stdout);
@@ -477,6 +491,9 @@ ssh_add(const struct client *cl, const char *sock, const char *path)
 	if ((pid = fork()) < 0)
 		return ERR_SYSTEM;
 	if (pid == 0) {
+		/* Ours are ignored (below); ssh-add must die of Ctrl-C. */
+		signal(SIGINT, SIG_DFL);
+		signal(SIGQUIT, SIG_DFL);
 		dup2(2, 1);
 		if (!tty) {
 			/* No terminal: never prompt, never hang. */
@@ -491,6 +508,8 @@ ssh_add(const struct client *cl, const char *sock, const char *path)
 	}
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
+	if (WIFSIGNALED(st) && WTERMSIG(st) == SIGINT)
+		return ERR_BUSY; /* interrupted: the user skipped it */
 	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : ERR_DENIED;
 }
 
@@ -502,7 +521,7 @@ load_keys(const struct client *cl, const char *sock, char **names, int n)
 	char path[PATHS_MAX], pub[PATHS_MAX + 8];
 	struct wire blob, ids;
 	uint32_t count = 0;
-	int i, have, listed = 0;
+	int i, have, listed = 0, r;
 
 	memcpy(list, cl->cfg.keys, sizeof(list));
 	wire_init(&blob, 64 * 1024);
@@ -532,11 +551,14 @@ load_keys(const struct client *cl, const char *sock, char **names, int n)
 			say("key %s: %s", path, strerror(errno));
 			continue;
 		}
-		if (ssh_add(cl, sock, path) != 0)
-			say("key %s was not loaded%s", path,
-			    have_terminal() ? "" :
-					      " (no terminal to ask for "
-					      "its passphrase)");
+		r = ssh_add(cl, sock, path);
+		if (r == ERR_BUSY)
+			say("key %s skipped (interrupted)", path);
+		else if (r != 0 && have_terminal())
+			say("key %s was not loaded", path);
+		else if (r != 0)
+			say("key %s was not loaded (no terminal to ask for its "
+			    "passphrase)", path);
 	}
 	wire_free(&ids);
 	wire_free(&blob);
@@ -588,6 +610,13 @@ client_init(int argc, char **argv)
 		say("warning: %s", rp.warning);
 	else if (!cl.quiet)
 		check_envfile(&cl);
+	/*
+	 * Ctrl-C at a passphrase prompt is for ssh-add (it skips that key),
+	 * not for us: the login must still get its snippet.  The shell
+	 * running `eval "$(sshenv init)"` sees us exit normally and goes on.
+	 */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGQUIT, SIG_IGN);
 	load_keys(&cl, rp.sock, argv + optind, argc - optind);
 	fwd = cl.cfg.forwarded_keep ? forwarded_agent(&cl) : NULL;
 	if (fwd != NULL && !cl.quiet)
@@ -802,8 +831,19 @@ client_config(int argc, char **argv)
 
 	if ((r = parse_common(&cl, argc, argv, "F", ARGS_NONE)) != GO_ON)
 		return r;
+	cl.quiet = 1; /* a bad line is shown below, where it belongs */
 	if ((r = setup(&cl)) != 0)
 		return r;
+	if (cl.config_error[0] != '\0')
+		printf("# %s (ignored: the default applies there)\n",
+		    cl.config_error);
+	/* The paths in use, not the empty settings that mean "default". */
+	if (cl.cfg.rundir[0] == '\0')
+		snprintf(cl.cfg.rundir, sizeof(cl.cfg.rundir), "%s",
+		    cl.paths.rundir);
+	if (cl.cfg.envfile[0] == '\0')
+		snprintf(cl.cfg.envfile, sizeof(cl.cfg.envfile), "%s",
+		    cl.paths.envfile);
 	config_print(&cl.cfg, stdout);
 	return EXIT_OK;
 }
@@ -888,9 +928,14 @@ client_doctor(int argc, char **argv)
 
 	if ((r = parse_common(&cl, argc, argv, "F", ARGS_NONE)) != GO_ON)
 		return r;
+	cl.quiet = 1; /* a bad line is a verdict below */
 	if ((r = setup(&cl)) != 0)
 		return r;
 	doctor_fails = 0;
+	if (cl.config_error[0] != '\0')
+		verdict("FAIL", cl.config_error,
+		    "fix that line ('sshenv config' shows what applies); a "
+		    "running supervisor reads it again on SIGHUP");
 	r = get_status(&cl, &rp);
 	if (r != 0) {
 		verdict("FAIL", "no sshenv supervisor answers",
@@ -910,6 +955,13 @@ client_doctor(int argc, char **argv)
 			if (rp.locked)
 				verdict("warn", "the agent is locked",
 				    "log in again, or 'ssh-add -X'");
+			else if (rp.keys <= 0 && sock != NULL &&
+			    strcmp(sock, rp.sock) != 0)
+				/* This shell uses another agent (forwarded,
+				 * most likely): judged below, not this one. */
+				verdict("ok", "sshenv's local agent holds no "
+				    "keys (this shell uses another agent)",
+				    NULL);
 			else if (rp.keys <= 0)
 				verdict("warn", "the agent holds no keys",
 				    "ssh-add ~/.ssh/id_ed25519 (or name keys "

@@ -100,7 +100,18 @@ set_value(struct config *c, const struct option *o, const char *v)
 			return ERR_TOO_LONG;
 		memcpy(field, v, strlen(v) + 1);
 		return 0;
-	case OPT_PATH: return expand_path(v, field, o->size);
+	case OPT_PATH: {
+		/* Into a copy first: a refused value leaves the field be. */
+		char buf[PATHS_MAX];
+		int r;
+
+		if ((r = expand_path(v, buf, sizeof(buf))) != 0)
+			return r;
+		if (strlen(buf) >= o->size)
+			return ERR_TOO_LONG;
+		memcpy(field, buf, strlen(buf) + 1);
+		return 0;
+	}
 	case OPT_CHOICE:
 		for (i = 0; o->choices[i] != NULL; i++) {
 			if (strcmp(v, o->choices[i]) == 0) {
@@ -126,13 +137,113 @@ config_defaults(struct config *c)
 		set_value(c, &options[i], options[i].def);
 }
 
+/* What a value of this option must look like, for error messages. */
+static void
+expected(const struct option *o, int r, char *buf, size_t size)
+{
+	size_t i, n;
+
+	if (r == ERR_TOO_LONG) {
+		snprintf(buf, size, "too long");
+		return;
+	}
+	switch (o->type) {
+	case OPT_BOOL: snprintf(buf, size, "use yes or no"); break;
+	case OPT_SECONDS:
+		snprintf(buf, size, "use seconds, or a time like 90s, 10m, "
+				    "1h30m, 2d");
+		break;
+	case OPT_PATH:
+		snprintf(buf, size, "give an absolute path, or one that "
+				    "starts with ~/");
+		break;
+	case OPT_CHOICE:
+		n = (size_t)snprintf(buf, size, "use one of");
+		for (i = 0; o->choices[i] != NULL && n < size; i++)
+			n += (size_t)snprintf(buf + n, size - n, "%s %s",
+			    i ? "," : "", o->choices[i]);
+		break;
+	default: snprintf(buf, size, "not a value it takes"); break;
+	}
+}
+
+/* Edit distance of two short strings (a typo's distance), capped. */
+static size_t
+distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i, j, d[33], prev, cur;
+
+	if (la > 32 || lb > 32)
+		return 99;
+	for (j = 0; j <= lb; j++)
+		d[j] = j;
+	for (i = 1; i <= la; i++) {
+		prev = d[0];
+		d[0] = i;
+		for (j = 1; j <= lb; j++) {
+			cur = d[j];
+			d[j] = prev + (a[i - 1] != b[j - 1]);
+			if (d[j] > d[j - 1] + 1)
+				d[j] = d[j - 1] + 1;
+			if (d[j] > cur + 1)
+				d[j] = cur + 1;
+			prev = cur;
+		}
+	}
+	return d[lb];
+}
+
+/* The known key nearest to name (a likely typo of it), or NULL. */
+static const struct option *
+nearest(const char *name)
+{
+	const struct option *best = NULL;
+	size_t i, d, bestd = 3;
+
+	for (i = 0; i < NOPTIONS; i++) {
+		d = distance(name, options[i].key);
+		if (d < bestd) {
+			bestd = d;
+			best = &options[i];
+		}
+	}
+	return best;
+}
+
+/*
+ * A value as users write it: "10   # ten seconds" is 10.  (inih cuts
+ * inline comments only at ';'.)
+ */
+static void
+strip_comment(const char *v, char *out, size_t size)
+{
+	const char *hash = v;
+	size_t n;
+
+	while ((hash = strchr(hash, '#')) != NULL) {
+		if (hash > v && (hash[-1] == ' ' || hash[-1] == '\t'))
+			break;
+		hash++;
+	}
+	n = hash != NULL ? (size_t)(hash - v) : strlen(v);
+	while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+		n--;
+	if (n >= size)
+		n = size - 1;
+	memcpy(out, v, n);
+	out[n] = '\0';
+}
+
 static int
-on_entry(void *user, const char *section, const char *name, const char *value)
+on_entry(void *user, const char *section, const char *name, const char *raw)
 {
 	struct parse_state *st = user;
+	const struct option *near;
+	char value[PATHS_MAX], why[128];
 	size_t i;
 	int known_section = 0, r;
 
+	strip_comment(raw, value, sizeof(value));
 	for (i = 0; i < NOPTIONS; i++) {
 		if (strcmp(section, options[i].section) != 0)
 			continue;
@@ -140,11 +251,12 @@ on_entry(void *user, const char *section, const char *name, const char *value)
 		if (strcmp(name, options[i].key) != 0)
 			continue;
 		if ((r = set_value(st->c, &options[i], value)) != 0) {
+			expected(&options[i], r, why, sizeof(why));
 			if (st->err[0] == '\0')
 				snprintf(st->err, st->errlen,
-				    "%s:%d: bad value "
-				    "'%s' for %s.%s",
-				    st->file, st->line, value, section, name);
+				    "%s:%d: bad value '%s' for %s.%s: %s",
+				    st->file, st->line, value, section, name,
+				    why);
 			return 0;
 		}
 		st->c->origin[i].file = st->fileno;
@@ -154,14 +266,29 @@ on_entry(void *user, const char *section, const char *name, const char *value)
 	/* inih goes on after an error: report the first. */
 	if (st->err[0] != '\0')
 		return 0;
-	if (!known_section)
-		snprintf(st->err, st->errlen, "%s:%d: unknown section [%s]",
+	near = nearest(name);
+	if (*section == '\0')
+		snprintf(st->err, st->errlen,
+		    "%s:%d: '%s' comes before any section: put it under "
+		    "[%s]",
+		    st->file, st->line, name,
+		    near != NULL ? near->section : "agent], [session], "
+						  "[files] or [log");
+	else if (!known_section)
+		snprintf(st->err, st->errlen,
+		    "%s:%d: unknown section [%s] (the sections are [agent], "
+		    "[session], [files] and [log])",
 		    st->file, st->line, section);
+	else if (near != NULL)
+		snprintf(st->err, st->errlen,
+		    "%s:%d: unknown key '%s' in section [%s]: did you mean "
+		    "%s.%s?",
+		    st->file, st->line, name, section, near->section,
+		    near->key);
 	else
 		snprintf(st->err, st->errlen,
-		    "%s:%d: unknown key '%s' in "
-		    "section [%s]",
-		    st->file, st->line, name, section);
+		    "%s:%d: unknown key '%s' in section [%s]", st->file,
+		    st->line, name, section);
 	return 0;
 }
 
@@ -229,24 +356,27 @@ int
 config_load(struct config *c, const char *file, char *err, size_t errlen)
 {
 	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
-	char user[PATHS_MAX];
+	char user[PATHS_MAX], scratch[PATHS_MAX + 256];
 	int r, n;
 
 	err[0] = '\0';
 	if (file != NULL)
 		return load_file(c, file, 1, err, errlen);
-	if ((r = load_file(c, "/etc/sshenv.conf", 0, err, errlen)) != 0)
-		return r;
+	/* Both files, whatever the first held: the first error is told. */
+	r = load_file(c, "/etc/sshenv.conf", 0, err, errlen);
 	if (xdg != NULL && *xdg == '/')
 		n = snprintf(user, sizeof(user), "%s/sshenv/config", xdg);
 	else if (home != NULL && *home == '/')
 		n = snprintf(user, sizeof(user), "%s/.config/sshenv/config",
 		    home);
 	else
-		return 0;
+		return r;
 	if (n < 0 || (size_t)n >= sizeof(user))
-		return 0;
-	return load_file(c, user, 0, err, errlen);
+		return r;
+	if (r == 0)
+		return load_file(c, user, 0, err, errlen);
+	(void)load_file(c, user, 0, scratch, sizeof(scratch));
+	return r;
 }
 
 const char *

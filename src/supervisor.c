@@ -137,6 +137,7 @@ struct supervisor {
 	int managed;
 	int sockets_ours;
 	char env_error[256]; /* the last environment file failure */
+	char config_warning[PATHS_MAX + 256]; /* a bad line at start */
 	uint8_t lock_pass[32];
 };
 
@@ -1249,11 +1250,18 @@ supervise(struct supervisor *sv, int argc, char **argv)
 	}
 	close_inherited(sv->ready_fd);
 	config_defaults(&sv->cfg);
-	if (config_load(&sv->cfg, sv->config_file, err, sizeof(err)) != 0) {
+	/* As for the client: a bad line costs only its own setting (the
+	 * client that started us has told the user); a -F file that cannot
+	 * be read at all is an error. */
+	r = config_load(&sv->cfg, sv->config_file, err, sizeof(err));
+	if (r == ERR_SYSTEM && sv->config_file != NULL) {
 		fprintf(stderr, "sshenv daemon: %s\n", err);
 		signal_ready(sv, "E%s", err);
 		return EXIT_ERROR;
 	}
+	if (r != 0)
+		snprintf(sv->config_warning, sizeof(sv->config_warning), "%s",
+		    err);
 	r = rtpaths_init(&sv->paths, sv->cfg.rundir, sv->cfg.envfile);
 	if (r == 0)
 		r = rtpaths_ensure_dir(sv->paths.rundir);
@@ -1297,6 +1305,9 @@ supervise(struct supervisor *sv, int argc, char **argv)
 		compat_stdio_to_null(1);
 	}
 	log_init("sshenv-supervisor", foreground, sv->cfg.log_level);
+	if (sv->config_warning[0] != '\0')
+		log_error("%s (ignored: the default applies there)",
+		    sv->config_warning);
 	rc = sv_run(sv);
 	if (sv->agent_fd >= 0)
 		close(sv->agent_fd);

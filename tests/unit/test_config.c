@@ -121,6 +121,44 @@ test_example_has_every_key(void)
 	CHECK(memcmp(&defaults, &c, sizeof(c)) == 0);
 }
 
+/* What users write, and what they are told (issue: config messages). */
+static void
+test_messages_users_can_act_on(void)
+{
+	struct config c;
+
+	/* A key before any section names the section it belongs in. */
+	CHECK_EQ(parse(&c, "linger = 5\n[session]\n"), ERR_CONFIG);
+	CHECK(strstr(errbuf, "t.conf:1: 'linger' comes before any section: "
+	    "put it under [session]") == errbuf);
+	/* A typo gets the nearest key. */
+	CHECK_EQ(parse(&c, "[agent]\nforwarderd = keep\n"), ERR_CONFIG);
+	CHECK(strstr(errbuf, "did you mean agent.forwarded?") != NULL);
+	CHECK_EQ(parse(&c, "[agent]\nzzzzzzzzzz = 1\n"), ERR_CONFIG);
+	CHECK(strstr(errbuf, "did you mean") == NULL);
+	/* A relative path says why it is refused. */
+	CHECK_EQ(parse(&c, "[files]\nenvironment = .ssh/env2\n"), ERR_CONFIG);
+	CHECK(strstr(errbuf, "absolute path, or one that starts with ~/") !=
+	    NULL);
+	/* A choice lists the choices. */
+	CHECK_EQ(parse(&c, "[session]\non_last_logout = maybe\n"),
+	    ERR_CONFIG);
+	CHECK(strstr(errbuf, "use one of stop, lock, keep") != NULL);
+	/* Comments after values, as people write them. */
+	CHECK_EQ(parse(&c, "[session]\nlinger = 10 # ten seconds\n"
+	    "on_last_logout = keep\t# for now\n"), 0);
+	CHECK_EQ(c.linger, 10);
+	CHECK_EQ(c.policy, POLICY_KEEP);
+	/* ... but a # inside a value is the value's. */
+	CHECK_EQ(parse(&c, "[agent]\nkeys = id#1 id_b\n"), 0);
+	CHECK(strcmp(c.keys, "id#1 id_b") == 0);
+	/* A bad line costs only its own key: the others still apply. */
+	CHECK_EQ(parse(&c, "[session]\nlinger = 5x\non_last_logout = keep\n"),
+	    ERR_CONFIG);
+	CHECK_EQ(c.linger, 10);
+	CHECK_EQ(c.policy, POLICY_KEEP);
+}
+
 static void
 test_values(void)
 {
@@ -173,10 +211,11 @@ test_errors_name_file_and_line(void)
 	CHECK(strcmp(errbuf, "t.conf:3: unknown key 'bogus' in section "
 	    "[agent]") == 0);
 	CHECK_EQ(parse(&c, "\n[nope]\nx = 1\n"), ERR_CONFIG);
-	CHECK(strcmp(errbuf, "t.conf:3: unknown section [nope]") == 0);
+	CHECK(strncmp(errbuf, "t.conf:3: unknown section [nope] (the "
+	    "sections are", 38) == 0);
 	CHECK_EQ(parse(&c, "[session]\nlinger = soon\n"), ERR_CONFIG);
-	CHECK(strcmp(errbuf, "t.conf:2: bad value 'soon' for "
-	    "session.linger") == 0);
+	CHECK(strncmp(errbuf, "t.conf:2: bad value 'soon' for "
+	    "session.linger: use seconds", 47) == 0);
 	CHECK_EQ(parse(&c, "[session]\non_last_logout = maybe\n"), ERR_CONFIG);
 	CHECK_EQ(parse(&c, "[agent]\nconfirm = perhaps\n"), ERR_CONFIG);
 	CHECK_EQ(parse(&c, "[agent]\nlifetime = 5x\n"), ERR_CONFIG);
@@ -240,6 +279,7 @@ main(void)
 	RUN(test_values);
 	RUN(test_home_expansion);
 	RUN(test_errors_name_file_and_line);
+	RUN(test_messages_users_can_act_on);
 	RUN(test_origins_and_print);
 	RUN(test_missing_files);
 	UNIT_DONE();
