@@ -1163,7 +1163,9 @@ struct agent_opts {
 	uint32_t lifetime; /* -t */
 };
 
-/* 0, EXIT_OK for --help, or EXIT_USAGE (with the message printed). */
+/* ARGS_OK to go on, or the exit code: EXIT_OK after --help, EXIT_USAGE
+ * (with the message printed). */
+#define ARGS_OK (-1)
 static int
 parse_args(int argc, char **argv, struct agent_opts *o)
 {
@@ -1208,7 +1210,7 @@ parse_args(int argc, char **argv, struct agent_opts *o)
 		}
 	}
 	if (optind == argc)
-		return 0;
+		return ARGS_OK;
 usage:
 	agent_usage();
 	return EXIT_USAGE;
@@ -1321,8 +1323,10 @@ agent_main(int argc, char **argv)
 	char shown[PATHS_MAX];
 	int fd = -1, rc;
 
-	if ((rc = parse_args(argc, argv, &o)) != 0 || o.do_kill)
-		return rc != 0 ? rc : kill_agent(o.kind);
+	if ((rc = parse_args(argc, argv, &o)) != ARGS_OK)
+		return rc;
+	if (o.do_kill)
+		return kill_agent(o.kind);
 	close_inherited(o.fd);
 	memset(&a, 0, sizeof(a));
 	a.lifetime = o.lifetime;

@@ -477,8 +477,8 @@ static int
 ssh_add(const struct client *cl, const char *sock, const char *path)
 {
 	char *args[6];
-	pid_t pid;
-	int n = 0, st, nul, tty = have_terminal();
+	pid_t pid, ours = getpgrp();
+	int n = 0, st, nul, tty = have_terminal(), ttyfd = -1;
 
 	args[n++] = "ssh-add";
 	if (cl->cfg.confirm)
@@ -487,13 +487,33 @@ ssh_add(const struct client *cl, const char *sock, const char *path)
 		args[n++] = "-q";
 	args[n++] = (char *)path;
 	args[n] = NULL;
+	/*
+	 * On a terminal, ssh-add asks in a process group of its own that
+	 * holds the terminal meanwhile, as a job shell would run it: Ctrl-C
+	 * at its prompt then reaches it alone, not the login shell that
+	 * waits for our snippet (which would give up its profile).
+	 */
+	if (tty && (ttyfd = open("/dev/tty", O_RDWR | O_CLOEXEC)) >= 0 &&
+	    tcgetpgrp(ttyfd) != ours) {
+		close(ttyfd); /* not the foreground: leave the terminal be */
+		ttyfd = -1;
+	}
 	fflush(stdout);
-	if ((pid = fork()) < 0)
+	if ((pid = fork()) < 0) {
+		if (ttyfd >= 0)
+			close(ttyfd);
 		return ERR_SYSTEM;
+	}
 	if (pid == 0) {
 		/* Ours are ignored (below); ssh-add must die of Ctrl-C. */
 		signal(SIGINT, SIG_DFL);
 		signal(SIGQUIT, SIG_DFL);
+		if (ttyfd >= 0) {
+			setpgid(0, 0);
+			signal(SIGTTOU, SIG_IGN);
+			tcsetpgrp(ttyfd, getpid());
+			signal(SIGTTOU, SIG_DFL);
+		}
 		dup2(2, 1);
 		if (!tty) {
 			/* No terminal: never prompt, never hang. */
@@ -506,8 +526,20 @@ ssh_add(const struct client *cl, const char *sock, const char *path)
 		execvp("ssh-add", args);
 		_exit(127);
 	}
+	if (ttyfd >= 0) {
+		/* Both sides, whichever runs first. */
+		setpgid(pid, pid);
+		signal(SIGTTOU, SIG_IGN);
+		tcsetpgrp(ttyfd, pid);
+	}
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
+	if (ttyfd >= 0) {
+		/* The terminal back to the login, before it reads again. */
+		tcsetpgrp(ttyfd, ours);
+		signal(SIGTTOU, SIG_DFL);
+		close(ttyfd);
+	}
 	if (WIFSIGNALED(st) && WTERMSIG(st) == SIGINT)
 		return ERR_BUSY; /* interrupted: the user skipped it */
 	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : ERR_DENIED;

@@ -125,9 +125,9 @@ test_sigusr1_removes_every_key() {
 test_unlock_when_not_locked_is_no_failure() {
 	printf '#!/bin/sh\necho guess\n' >"$T/askpass"
 	chmod 0700 "$T/askpass"
-	timeout 60 "$SSHENV_BIN" agent -d -a "$T/a.sock" </dev/null \
+	"$SSHENV_BIN" agent -d -a "$T/a.sock" </dev/null \
 	    >/dev/null 2>"$T/agent.log" &
-	pids=$!
+	pids=$!	# the agent itself (exec'd): tearDown kills it
 	n=100
 	while [ ! -S "$T/a.sock" ] && [ $n -gt 0 ]; do
 		n=$((n - 1))
@@ -166,6 +166,9 @@ test_usage_errors() {
 	assertEquals "--help" 0 $?
 	assertContains "--help prints the usage" "$(cat "$T/help.out")" \
 	    "usage: sshenv agent"
+	# ... and nothing more: no agent left behind.
+	assertNotContains "--help started an agent" "$(cat "$T/help.out")" \
+	    "SSH_AUTH_SOCK"
 }
 
 # The agent that -s leaves behind (a forked child) holds its keys in

@@ -615,6 +615,31 @@ test_config_keys_loaded() {
 	assertEquals "status: keys" 1 "$(lib_status keys)"
 }
 
+# Ctrl-C at init's passphrase prompt, in a real login on a terminal: a
+# wrong passphrase, then Ctrl-C (SIGINT to the foreground process group,
+# sent by the terminal).  That key is skipped, with a word, and the shell
+# still gets its snippet and goes on with its profile.
+test_ctrl_c_at_the_passphrase_prompt() {
+	mkdir -m 0700 "$HOME/.ssh"
+	ssh-keygen -q -t ed25519 -N 'open sesame' -C enc@sshenv-test \
+	    -f "$HOME/.ssh/id_enc" </dev/null >/dev/null
+	# shellcheck disable=SC2016 # for the login shell
+	# (/etc/profile sets PATH afresh: ours first again.)
+	printf '%s\n' "PATH=$T/bin:\$PATH" \
+	    'eval "$(sshenv init -s id_enc)"' \
+	    'echo "SOCK=$SSH_AUTH_SOCK END"' 'exit 0' >"$HOME/.bash_profile"
+	timeout -k 2 90 "$PY" "$lib_top/tests/shell/ptylogin.py" "$T/pty.out" \
+	    'expect:Enter passphrase' 'send:wrong\n' \
+	    'expect:try again' 'send:\x03' 'expect:END' \
+	    >"$T/pty.err" 2>&1
+	assertEquals "the login ran to its end: $(cat "$T/pty.err") \
+$(cat "$T/pty.out")" 0 $?
+	assertContains "init says the key was skipped: $(cat "$T/pty.out")" \
+	    "$(cat "$T/pty.out")" "id_enc skipped (interrupted)"
+	assertContains "the shell got its snippet: $(cat "$T/pty.out")" \
+	    "$(cat "$T/pty.out")" "SOCK=$SOCK END"
+}
+
 test_key_with_passphrase() {
 	mkdir -m 0700 "$HOME/.ssh"
 	ssh-keygen -q -t ed25519 -N 'open sesame' -C enc@sshenv-test \
