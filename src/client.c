@@ -265,6 +265,34 @@ exchange(int fd, struct wire *out, struct ctl_reply *rp)
  * One request to the supervisor, starting it first if autostart and none
  * answers.  Prints nothing; returns 0, ERR_NO_SERVER, or another code.
  */
+/*
+ * Nothing answers in our runtime dir: one user on one host has one
+ * supervisor, so look where another environment of the same user would
+ * have started it (rtpaths_candidates) before starting a second.  On
+ * success cl->paths name that dir.  0, or ERR_NOT_FOUND.
+ */
+static int
+other_supervisor(struct client *cl)
+{
+	char cand[RTPATHS_MAX_CANDIDATES][RTPATHS_RUN_MAX];
+	struct rtpaths p;
+	int n, i;
+
+	if (cl->cfg.rundir[0] != '\0')
+		return ERR_NOT_FOUND; /* the user named one: only that */
+	n = rtpaths_candidates(cand, RTPATHS_MAX_CANDIDATES);
+	for (i = 0; i < n; i++) {
+		if (strcmp(cand[i], cl->paths.rundir) == 0 ||
+		    rtpaths_check_dir(cand[i]) != 0 ||
+		    rtpaths_init(&p, cand[i], cl->cfg.envfile) != 0 ||
+		    !rtpaths_alive(p.ctl_sock))
+			continue;
+		cl->paths = p;
+		return 0;
+	}
+	return ERR_NOT_FOUND;
+}
+
 static int
 ctl_call(struct client *cl, const struct ctl_request *rq, struct ctl_reply *rp,
     int autostart)
@@ -287,9 +315,13 @@ retry:
 			rtpaths_check_dir(cl->paths.rundir);
 	if (r == ERR_SYSTEM && !autostart && errno == ENOENT)
 		r = ERR_NO_SERVER;
+	if (r == ERR_NO_SERVER && other_supervisor(cl) == 0)
+		r = 0;
 	if (r != 0)
 		goto out;
 	r = rtpaths_connect(cl->paths.ctl_sock, &fd);
+	if (r != 0 && other_supervisor(cl) == 0)
+		r = rtpaths_connect(cl->paths.ctl_sock, &fd);
 	if (r != 0 && autostart) {
 		if ((r = rtpaths_lock(cl->paths.start_lock, LOCK_TIMEOUT_MS,
 			 NULL, &lockfd)) != 0)
@@ -386,13 +418,30 @@ ssh_login(void)
 	return getenv("SSH_CONNECTION") != NULL || getenv("SSH_CLIENT") != NULL;
 }
 
+/* sock is the agent socket of one of this user's runtime dirs. */
+static int
+is_ours(const char *sock)
+{
+	char cand[RTPATHS_MAX_CANDIDATES][RTPATHS_RUN_MAX], p[PATHS_MAX];
+	int n, i;
+
+	n = rtpaths_candidates(cand, RTPATHS_MAX_CANDIDATES);
+	for (i = 0; i < n; i++) {
+		snprintf(p, sizeof(p), "%s/agent.sock", cand[i]);
+		if (strcmp(p, sock) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 /* A forwarded agent: sshd set SSH_AUTH_SOCK, not us, and it answers. */
 static const char *
 forwarded_agent(const struct client *cl)
 {
 	const char *s = getenv("SSH_AUTH_SOCK");
 
-	if (s == NULL || *s == '\0' || strcmp(s, cl->paths.agent_sock) == 0)
+	if (s == NULL || *s == '\0' || strcmp(s, cl->paths.agent_sock) == 0 ||
+	    is_ours(s))
 		return NULL;
 	if (!ssh_login())
 		return NULL;

@@ -32,16 +32,18 @@ rtpaths_init(struct rtpaths *p, const char *override, const char *envfile)
 	const char *xdg = getenv("XDG_RUNTIME_DIR"), *home = getenv("HOME");
 	int r, n;
 
+	char cand[RTPATHS_MAX_CANDIDATES][RTPATHS_RUN_MAX];
+
 	/* All but the environment file's buffer, which is written below. */
 	memset(p, 0, offsetof(struct rtpaths, envfile));
 	p->envfile[0] = '\0';
+	(void)xdg;
 	if (override != NULL && *override != '\0')
 		n = snprintf(p->rundir, sizeof(p->rundir), "%s", override);
-	else if (xdg != NULL && *xdg == '/')
-		n = snprintf(p->rundir, sizeof(p->rundir), "%s/sshenv", xdg);
+	else if (rtpaths_candidates(cand, RTPATHS_MAX_CANDIDATES) > 0)
+		n = snprintf(p->rundir, sizeof(p->rundir), "%s", cand[0]);
 	else
-		n = snprintf(p->rundir, sizeof(p->rundir), "/tmp/sshenv-%ld",
-		    (long)getuid());
+		n = -1;
 	if (n < 0 || (size_t)n >= sizeof(p->rundir))
 		return ERR_PATH_TOO_LONG;
 	if ((r = join(p->ctl_sock, p->rundir, "control.sock")) ||
@@ -85,6 +87,95 @@ rtpaths_check_dir(const char *dir)
 	return 0;
 }
 
+/*
+ * The fallback under ~/.ssh/agent/ needs its parents: made 0700 when
+ * missing (never chmod'ed when there).  Any other dir's parents are the
+ * system's or the user's business.
+ */
+static void
+ensure_agent_parents(const char *dir)
+{
+	const char *home = getenv("HOME");
+	char buf[PATHS_MAX];
+
+	if (home == NULL || *home != '/')
+		return;
+	snprintf(buf, sizeof(buf), "%s/.ssh/agent/", home);
+	if (strncmp(dir, buf, strlen(buf)) != 0)
+		return;
+	snprintf(buf, sizeof(buf), "%s/.ssh", home);
+	(void)mkdir(buf, 0700);
+	snprintf(buf, sizeof(buf), "%s/.ssh/agent", home);
+	(void)mkdir(buf, 0700);
+}
+
+/* dir is a real directory of ours (not a symlink): a place to use. */
+static int
+ours(const char *dir)
+{
+	struct stat st;
+
+	return lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) &&
+	    st.st_uid == getuid();
+}
+
+/* Adds "fmt..." to the list if it fits and is not there yet. */
+static void
+add_candidate(char (*out)[RTPATHS_RUN_MAX], int max, int *n,
+    const char *path)
+{
+	int i;
+
+	if (*n >= max || strlen(path) >= RTPATHS_RUN_MAX - 16)
+		return; /* its sockets would not fit sun_path */
+	for (i = 0; i < *n; i++)
+		if (strcmp(out[i], path) == 0)
+			return;
+	snprintf(out[*n], RTPATHS_RUN_MAX, "%s", path);
+	(*n)++;
+}
+
+int
+rtpaths_candidates(char (*out)[RTPATHS_RUN_MAX], int max)
+{
+	const char *xdg = getenv("XDG_RUNTIME_DIR"), *home = getenv("HOME");
+	char buf[PATHS_MAX], host[256];
+	int n = 0;
+
+	/*
+	 * The same choice from every environment: a login (with
+	 * XDG_RUNTIME_DIR) and a cron job (without) of one user must find
+	 * one supervisor.  The session's own runtime dir when it names one;
+	 * else the user's /run/user/UID, which is the same dir without the
+	 * variable; else a per-host directory in the user's own ~/.ssh (a
+	 * home shared by several hosts holds one per host), as OpenSSH 10.1
+	 * does; a guessable /tmp path only when that would not fit a socket
+	 * path.
+	 */
+	if (xdg != NULL && *xdg == '/') {
+		snprintf(buf, sizeof(buf), "%s/sshenv", xdg);
+		add_candidate(out, max, &n, buf);
+	}
+	snprintf(buf, sizeof(buf), "/run/user/%ld", (long)getuid());
+	if (ours(buf)) {
+		snprintf(buf, sizeof(buf), "/run/user/%ld/sshenv",
+		    (long)getuid());
+		add_candidate(out, max, &n, buf);
+	}
+	if (home != NULL && *home == '/') {
+		if (gethostname(host, sizeof(host) - 1) != 0)
+			snprintf(host, sizeof(host), "localhost");
+		host[sizeof(host) - 1] = '\0';
+		host[strcspn(host, "/")] = '\0';
+		snprintf(buf, sizeof(buf), "%s/.ssh/agent/sshenv-%s", home,
+		    host);
+		add_candidate(out, max, &n, buf);
+	}
+	snprintf(buf, sizeof(buf), "/tmp/sshenv-%ld", (long)getuid());
+	add_candidate(out, max, &n, buf);
+	return n;
+}
+
 int
 rtpaths_ensure_dir(const char *dir)
 {
@@ -92,6 +183,7 @@ rtpaths_ensure_dir(const char *dir)
 
 	if ((r = rtpaths_check_dir(dir)) != ERR_SYSTEM || errno != ENOENT)
 		return r;
+	ensure_agent_parents(dir);
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
 		return ERR_SYSTEM;
 	/* Whoever made it, it must pass the same checks now. */

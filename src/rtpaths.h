@@ -29,13 +29,24 @@ struct rtpaths {
 };
 
 /*
- * Computes every path: the runtime dir is override if non-NULL, else
- * $XDG_RUNTIME_DIR/sshenv, else /tmp/sshenv-UID; the environment file is
- * envfile if non-NULL, else $HOME/.ssh/environment.  Creates nothing.
+ * Computes every path: the runtime dir is override if non-NULL, else the
+ * first of rtpaths_candidates(); the environment file is envfile if
+ * non-NULL, else $HOME/.ssh/environment.  Creates nothing.
  * ERR_PATH_TOO_LONG if a socket path would not fit sun_path (every path
  * in the runtime directory then fits RTPATHS_RUN_MAX).
  */
 int rtpaths_init(struct rtpaths *p, const char *override, const char *envfile);
+
+#define RTPATHS_MAX_CANDIDATES 4
+
+/*
+ * Where a runtime dir of this user may be, best first: the session's
+ * $XDG_RUNTIME_DIR/sshenv, /run/user/UID/sshenv when /run/user/UID is the
+ * user's (the same dir for a job without the variable), the per-host
+ * ~/.ssh/agent/sshenv-HOST, and /tmp/sshenv-UID last; only those whose
+ * sockets fit sun_path.  Fills out (max entries); returns how many.
+ */
+int rtpaths_candidates(char (*out)[RTPATHS_RUN_MAX], int max);
 
 /*
  * Makes sure dir exists as a real directory owned by us with no access for

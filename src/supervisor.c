@@ -512,6 +512,22 @@ on_session_gone(void *arg, long sid)
 
 /* ---- the environment file ---- */
 
+/*
+ * The file is ours, from this host, and names a socket that is not ours
+ * but answers: another supervisor of this user (another runtime dir)
+ * serves there.  Neither replaced nor removed then: scripts that source
+ * it would lose an agent that holds keys.
+ */
+static int
+names_another_live_agent(struct supervisor *sv)
+{
+	struct envfile_data d;
+
+	return envfile_read(sv->paths.envfile, &d) == 0 &&
+	    strcmp(d.host, sv->host) == 0 &&
+	    strcmp(d.sock, sv->paths.agent_sock) != 0 && rtpaths_alive(d.sock);
+}
+
 static void
 write_env(struct supervisor *sv)
 {
@@ -519,9 +535,16 @@ write_env(struct supervisor *sv)
 
 	if (!sv->cfg.write_env || sv->paths.envfile[0] == '\0')
 		return;
+	sv->env_error[0] = '\0';
+	if (names_another_live_agent(sv)) {
+		snprintf(sv->env_error, sizeof(sv->env_error),
+		    "%.180s names another live agent of yours; left "
+		    "untouched", sv->paths.envfile);
+		log_error("%s", sv->env_error);
+		return;
+	}
 	r = envfile_write(sv->paths.envfile, sv->host, sv->paths.agent_sock,
 	    sv->agent_pid);
-	sv->env_error[0] = '\0';
 	if (r == 0)
 		return;
 	/* Logged, and told to each client until a write succeeds. */
@@ -544,6 +567,7 @@ remove_env(struct supervisor *sv)
 
 	unlink(sv->paths.agent_pid);
 	if (sv->cfg.write_env && sv->paths.envfile[0] != '\0' &&
+	    !names_another_live_agent(sv) &&
 	    (r = envfile_remove(sv->paths.envfile, sv->host)) != 0 &&
 	    r != ERR_NOT_OURS)
 		log_error("cannot remove %s: %s", sv->paths.envfile,

@@ -424,6 +424,43 @@ sleep 300' || return 0
 	    "$(fds_to "$(lib_pids agent)" "$T/a.marker.ro")"
 }
 
+# One user on one host reaches one supervisor whatever the environment
+# says: a login without XDG_RUNTIME_DIR (its runtime dir then under
+# ~/.ssh/agent/) and a job with it find the same one; the job's shell is
+# not told that sshenv's own agent is "forwarded"; and the environment
+# file keeps naming the live agent.
+test_one_supervisor_whatever_the_environment() {
+	lib_login a 'unset XDG_RUNTIME_DIR
+sshenv init -s >"$0.env" 2>"$0.ierr"
+echo $? >"$0.rc"
+sleep 300' || return 0
+	lib_wait 30 test -s "$T/a.rc"
+	assertEquals "init without XDG_RUNTIME_DIR: $(cat "$T/a.ierr")" 0 \
+	    "$(cat "$T/a.rc")" || return 0
+	sock=$(lib_var "$T/a.env" SSH_AUTH_SOCK)
+	case $sock in
+	"$HOME"/.ssh/agent/sshenv-*/agent.sock) ;;
+	*) fail "not under ~/.ssh/agent: $sock"; return 0 ;;
+	esac
+	assertEquals "mode of ~/.ssh/agent" 700 "$(stat -c %a "$HOME/.ssh/agent")"
+	# A job with XDG_RUNTIME_DIR set ($T/run, where nothing runs).
+	timeout -k 2 15 sshenv env -s >"$T/j.env" 2>"$T/j.err"
+	assertEquals "sshenv env from the other environment: $(cat "$T/j.err")" \
+	    0 $?
+	assertEquals "the same agent" "$sock" "$(lib_var "$T/j.env" SSH_AUTH_SOCK)"
+	lib_login_fg b "SSH_AUTH_SOCK='$sock' \
+SSH_CONNECTION='127.0.0.1 50000 127.0.0.1 22' sshenv init -s"
+	assertEquals "init from the other environment: $err" 0 "$rc"
+	assertEquals "init names the same agent" "$sock" \
+	    "$(lib_var "$T/b.out" SSH_AUTH_SOCK)"
+	assertNotContains "sshenv's own agent is not 'forwarded': $err" \
+	    "$err" "forwarded"
+	assertEquals "one supervisor" 1 "$(lib_count daemon)"
+	assertEquals "one agent" 1 "$(lib_count agent)"
+	assertTrue "the environment file names it" \
+	    "grep -q 'SSH_AUTH_SOCK=$sock;' '$ENVFILE'"
+}
+
 test_killed_agent_restarts() {
 	lib_login_init a || return 0
 	assertEquals "init exit status: $(cat "$T/a.ierr")" 0 "$rc"

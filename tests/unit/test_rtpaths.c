@@ -192,14 +192,27 @@ test_init_xdg(void)
 }
 
 /* No usable XDG_RUNTIME_DIR: a per-uid directory under /tmp. */
+/*
+ * Without a usable XDG_RUNTIME_DIR (and with no /run/user/UID of ours,
+ * as in this test's sandbox): the per-host dir in the user's ~/.ssh, as
+ * OpenSSH 10.1 does, never a guessable /tmp path; /tmp/sshenv-UID only
+ * without a home, or with one too long for a socket path.
+ */
 static void
 test_init_no_xdg(void)
 {
 	static const char *const bad[] = { NULL, "", "run/user/1234", "~" };
-	char want[64], sock[96];
+	char want[300], sock[320], host[256], run[64], longhome[200];
 	size_t i;
 
-	snprintf(want, sizeof(want), "/tmp/sshenv-%ld", (long)getuid());
+	snprintf(run, sizeof(run), "/run/user/%ld", (long)getuid());
+	if (access(run, F_OK) == 0) {
+		printf("     (%s exists: its sshenv dir comes first)\n", run);
+		return;
+	}
+	CHECK_EQ(gethostname(host, sizeof(host) - 1), 0);
+	host[sizeof(host) - 1] = '\0';
+	snprintf(want, sizeof(want), "/home/u/.ssh/agent/sshenv-%s", host);
 	snprintf(sock, sizeof(sock), "%s/agent.sock", want);
 	env_save();
 	setenv("HOME", "/home/u", 1);
@@ -215,6 +228,18 @@ test_init_no_xdg(void)
 		CHECK(strcmp(rp.rundir, want) == 0);
 		CHECK(strcmp(rp.agent_sock, sock) == 0);
 	}
+	/* No home, or one whose socket path would not fit: /tmp. */
+	snprintf(want, sizeof(want), "/tmp/sshenv-%ld", (long)getuid());
+	unsetenv("XDG_RUNTIME_DIR");
+	unsetenv("HOME");
+	CHECK_EQ(rtpaths_init(&rp, NULL, NULL), 0);
+	CHECK(strcmp(rp.rundir, want) == 0);
+	memset(longhome, 'h', sizeof(longhome) - 1);
+	longhome[0] = '/';
+	longhome[sizeof(longhome) - 1] = '\0';
+	setenv("HOME", longhome, 1);
+	CHECK_EQ(rtpaths_init(&rp, NULL, NULL), 0);
+	CHECK(strcmp(rp.rundir, want) == 0);
 	env_restore();
 }
 
