@@ -4,6 +4,7 @@
  * a lock, so that of many logins racing exactly one starts it, and with a
  * readiness pipe, so that the command returns only once it can be served.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -45,7 +46,7 @@ struct client {
 	enum shell_kind kind;
 	int quiet;
 	int json;
-	char start_error[512]; /* why an autostart failed, or "" */
+	char start_error[512];		    /* why an autostart failed, or "" */
 	char config_error[PATHS_MAX + 256]; /* the first bad line, or "" */
 };
 
@@ -639,7 +640,8 @@ load_keys(const struct client *cl, const char *sock, char **names, int n)
 			say("key %s was not loaded", path);
 		else if (r != 0)
 			say("key %s was not loaded (no terminal to ask for its "
-			    "passphrase)", path);
+			    "passphrase)",
+			    path);
 	}
 	wire_free(&ids);
 	wire_free(&blob);
@@ -824,6 +826,11 @@ print_status_json(const struct client *cl, const struct ctl_reply *rp)
 		printf("%s%u", i ? ", " : "", rp->sessions[i]);
 	printf("], \"environment_file\": ");
 	json_str(stdout, cl->cfg.write_env ? cl->paths.envfile : "");
+	printf(", \"agent_lost\": ");
+	if (rp != NULL && rp->agent_lost[0] != '\0')
+		json_str(stdout, rp->agent_lost);
+	else
+		printf("null");
 	printf("}\n");
 }
 
@@ -866,6 +873,8 @@ client_status(int argc, char **argv)
 	for (i = 0; i < rp.nsessions; i++)
 		printf(" %u", rp.sessions[i]);
 	printf("\non last logout: %s\n", rp.policy);
+	if (rp.agent_lost[0] != '\0')
+		printf("an agent was lost with its keys %s\n", rp.agent_lost);
 	return EXIT_OK;
 }
 
@@ -997,6 +1006,274 @@ check_forward_config(const char *path)
 	}
 }
 
+/* The commands doctor suggests, in the syntax of the user's shell. */
+static const char *
+cmd_env(enum shell_kind kind)
+{
+	switch (kind) {
+	case SHELL_CSH: return "eval `sshenv env -c`";
+	case SHELL_FISH: return "sshenv env -f | source";
+	default: return "eval \"$(sshenv env)\"";
+	}
+}
+
+static const char *
+cmd_profile(enum shell_kind kind)
+{
+	switch (kind) {
+	case SHELL_CSH: return "put 'eval `sshenv init -c`' in ~/.login";
+	case SHELL_FISH:
+		return "put 'status is-login; and sshenv init -f | source' in "
+		       "~/.config/fish/conf.d/sshenv.fish";
+	default:
+		return "put 'eval \"$(sshenv init)\"' in your login profile "
+		       "(~/.bash_profile, ~/.profile or ~/.zprofile)";
+	}
+}
+
+/*
+ * The runtime directory: a supervisor cannot run in one that is not
+ * safe, and "no supervisor answers" would send the user the wrong way.
+ * Returns 0 if it is usable (or not made yet).
+ */
+static int
+doctor_rundir(const struct client *cl)
+{
+	char msg[PATHS_MAX + 128], fix[PATHS_MAX + 128];
+	struct stat st;
+	int r = rtpaths_check_dir(cl->paths.rundir);
+
+	if (r == ERR_SYSTEM && errno == ENOENT)
+		return 0;
+	if (r == 0) {
+		snprintf(msg, sizeof(msg),
+		    "runtime directory %s is yours, "
+		    "mode 0700",
+		    cl->paths.rundir);
+		verdict("ok", msg, NULL);
+		return 0;
+	}
+	if (lstat(cl->paths.rundir, &st) != 0)
+		st.st_mode = 0, st.st_uid = 0;
+	if (r == ERR_BAD_MODE) {
+		snprintf(msg, sizeof(msg),
+		    "runtime directory %s has mode "
+		    "%04o: others may enter it, so no supervisor starts there",
+		    cl->paths.rundir, (unsigned)(st.st_mode & 07777));
+		snprintf(fix, sizeof(fix), "chmod 700 %s", cl->paths.rundir);
+	} else if (r == ERR_BAD_OWNER) {
+		snprintf(msg, sizeof(msg),
+		    "runtime directory %s belongs to "
+		    "uid %ld, not you",
+		    cl->paths.rundir, (long)st.st_uid);
+		snprintf(fix, sizeof(fix),
+		    "have root remove it (someone "
+		    "else made it), or set [files] runtime_dir");
+	} else if (r == ERR_SYMLINK) {
+		snprintf(msg, sizeof(msg),
+		    "runtime directory %s is a "
+		    "symbolic link",
+		    cl->paths.rundir);
+		snprintf(fix, sizeof(fix), "rm %s (sshenv makes a real one)",
+		    cl->paths.rundir);
+	} else {
+		snprintf(msg, sizeof(msg), "runtime directory %s: %s",
+		    cl->paths.rundir, sserr_str(r));
+		snprintf(fix, sizeof(fix),
+		    "remove it, or set [files] "
+		    "runtime_dir");
+	}
+	verdict("FAIL", msg, fix);
+	return r;
+}
+
+/* ~/.ssh/environment: ours, or left by something else that scripts read. */
+static void
+doctor_envfile(const struct client *cl)
+{
+	char msg[PATHS_MAX + 256], fix[PATHS_MAX + 128];
+	struct envfile_data d;
+	int r;
+
+	if (!cl->cfg.write_env || cl->paths.envfile[0] == '\0')
+		return;
+	r = envfile_read(cl->paths.envfile, &d);
+	if (r == 0 || r == ERR_NOT_FOUND)
+		return;
+	if (r == ERR_NOT_OURS) {
+		snprintf(msg, sizeof(msg),
+		    "%s was not written by sshenv (the "
+		    "classic recipe or keychain?): sshenv leaves it alone, "
+		    "and scripts that read it may reach another agent",
+		    cl->paths.envfile);
+		snprintf(fix, sizeof(fix),
+		    "remove it once (rm %s); sshenv "
+		    "then keeps it true",
+		    cl->paths.envfile);
+	} else if (r == ERR_SYMLINK) {
+		snprintf(msg, sizeof(msg),
+		    "%s is a symbolic link: sshenv "
+		    "does not write through it",
+		    cl->paths.envfile);
+		snprintf(fix, sizeof(fix), "rm %s", cl->paths.envfile);
+	} else {
+		snprintf(msg, sizeof(msg), "%s: %s", cl->paths.envfile,
+		    sserr_str(r));
+		snprintf(fix, sizeof(fix),
+		    "rm %s; sshenv writes it again at "
+		    "the next login",
+		    cl->paths.envfile);
+	}
+	verdict("warn", msg, fix);
+}
+
+/* Keys loaded with confirm = yes need an askpass the agent can run. */
+static void
+doctor_askpass(const struct client *cl)
+{
+	const char *ap = getenv("SSH_ASKPASS"), *req;
+	const char *why = NULL;
+
+	if (!cl->cfg.confirm)
+		return;
+	req = getenv("SSH_ASKPASS_REQUIRE");
+	if (ap == NULL || *ap == '\0')
+		why = "SSH_ASKPASS is not set";
+	else if (access(ap, X_OK) != 0)
+		why = "SSH_ASKPASS names no program that runs";
+	else if (req != NULL && strcmp(req, "never") == 0)
+		why = "SSH_ASKPASS_REQUIRE=never";
+	else if (getenv("DISPLAY") == NULL &&
+	    getenv("WAYLAND_DISPLAY") == NULL &&
+	    (req == NULL || strcmp(req, "force") != 0))
+		why = "there is no display to ask on";
+	if (why == NULL)
+		return;
+	verdict("warn",
+	    "keys are loaded with confirm = yes, but the agent "
+	    "cannot ask: signing with them will fail",
+	    why);
+}
+
+/* SSH_AGENT_PID names a process that is gone, or not our agent. */
+static void
+doctor_agent_pid(const struct ctl_reply *rp, int have_status)
+{
+	const char *s = getenv("SSH_AGENT_PID"), *sock;
+	char msg[128];
+	long pid;
+
+	if (s == NULL || *s == '\0')
+		return;
+	sock = getenv("SSH_AUTH_SOCK");
+	if (rtpaths_parse_pid(s, &pid) != 0 || kill((pid_t)pid, 0) != 0) {
+		snprintf(msg, sizeof(msg),
+		    "SSH_AGENT_PID=%.20s names no "
+		    "running process (ssh-agent -k would fail)",
+		    s);
+		verdict("warn", msg, NULL);
+	} else if (have_status && sock != NULL && strcmp(sock, rp->sock) == 0 &&
+	    (uint32_t)pid != rp->agent_pid) {
+		snprintf(msg, sizeof(msg),
+		    "SSH_AGENT_PID=%ld is not the "
+		    "agent at SSH_AUTH_SOCK (%u)",
+		    pid, rp->agent_pid);
+		verdict("warn", msg, NULL);
+	}
+}
+
+/* Another supervisor of this user, in another runtime dir. */
+static void
+doctor_other_supervisors(const struct client *cl)
+{
+	char cand[RTPATHS_MAX_CANDIDATES][RTPATHS_RUN_MAX];
+	char msg[PATHS_MAX + 128], fix[PATHS_MAX + 128];
+	struct rtpaths p;
+	long pid;
+	int n, i;
+
+	n = rtpaths_candidates(cand, RTPATHS_MAX_CANDIDATES);
+	for (i = 0; i < n; i++) {
+		if (strcmp(cand[i], cl->paths.rundir) == 0 ||
+		    rtpaths_check_dir(cand[i]) != 0 ||
+		    rtpaths_init(&p, cand[i], NULL) != 0 ||
+		    !rtpaths_alive(p.ctl_sock))
+			continue;
+		snprintf(msg, sizeof(msg),
+		    "a second sshenv supervisor of "
+		    "yours serves in %s",
+		    cand[i]);
+		if (rtpaths_read_pid(p.daemon_pid, &pid) == 0)
+			snprintf(fix, sizeof(fix),
+			    "kill %ld (it stops its "
+			    "agent and cleans up after itself)",
+			    pid);
+		else
+			snprintf(fix, sizeof(fix),
+			    "stop it where it was "
+			    "started");
+		verdict("FAIL", msg, fix);
+	}
+}
+
+#ifndef SSHENV_PORTABLE
+/*
+ * Agents of this user that sshenv did not start: an ssh-agent left by
+ * keychain or the classic recipe keeps its keys after every logout.
+ */
+static void
+doctor_other_agents(const struct ctl_reply *rp, int have_status)
+{
+	char path[64], comm[64], msg[160];
+	struct dirent *e;
+	struct stat st;
+	FILE *f;
+	DIR *d;
+	long pid;
+
+	if ((d = opendir("/proc")) == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (rtpaths_parse_pid(e->d_name, &pid) != 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%ld", pid);
+		if (stat(path, &st) != 0 || st.st_uid != getuid())
+			continue;
+		snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
+		if ((f = fopen(path, "re")) == NULL)
+			continue;
+		if (fgets(comm, sizeof(comm), f) == NULL)
+			comm[0] = '\0';
+		fclose(f);
+		comm[strcspn(comm, "\n")] = '\0';
+		if (strcmp(comm, "ssh-agent") == 0) {
+			snprintf(msg, sizeof(msg),
+			    "an ssh-agent of yours "
+			    "runs (pid %ld): from keychain or the classic "
+			    "recipe?",
+			    pid);
+			snprintf(path, sizeof(path), "kill %ld", pid);
+			verdict("warn", msg, path);
+		} else if (strcmp(comm, "sshenv-agent") == 0 && have_status &&
+		    (uint32_t)pid != rp->agent_pid) {
+			snprintf(msg, sizeof(msg),
+			    "another sshenv-agent of "
+			    "yours runs (pid %ld), not the supervisor's",
+			    pid);
+			verdict("warn", msg, NULL);
+		}
+	}
+	closedir(d);
+}
+#else
+static void
+doctor_other_agents(const struct ctl_reply *rp, int have_status)
+{
+	(void)rp;
+	(void)have_status;
+}
+#endif
+
 int
 client_doctor(int argc, char **argv)
 {
@@ -1004,10 +1281,11 @@ client_doctor(int argc, char **argv)
 	struct ctl_reply rp;
 	char msg[PATHS_MAX * 2], path[PATHS_MAX];
 	const char *sock = getenv("SSH_AUTH_SOCK"), *home = getenv("HOME");
+	const char *kind;
 	uint32_t n;
-	int r, fwd;
+	int r, fwd, have_status;
 
-	if ((r = parse_common(&cl, argc, argv, "F", ARGS_NONE)) != GO_ON)
+	if ((r = parse_common(&cl, argc, argv, "scfF", ARGS_NONE)) != GO_ON)
 		return r;
 	cl.quiet = 1; /* a bad line is a verdict below */
 	if ((r = setup(&cl)) != 0)
@@ -1018,11 +1296,14 @@ client_doctor(int argc, char **argv)
 		    "fix that line ('sshenv config' shows what applies); a "
 		    "running supervisor reads it again on SIGHUP");
 	r = get_status(&cl, &rp);
+	have_status = r == 0;
 	if (r != 0) {
-		verdict("FAIL", "no sshenv supervisor answers",
-		    "add 'eval \"$(sshenv init)\"' to your login profile, "
-		    "or run it now");
+		/* The real cause first: a directory no supervisor may use. */
+		if (doctor_rundir(&cl) == 0)
+			verdict("FAIL", "no sshenv supervisor answers",
+			    cmd_profile(cl.kind));
 	} else {
+		(void)doctor_rundir(&cl);
 		snprintf(msg, sizeof(msg), "supervisor %u running",
 		    rp.supervisor_pid);
 		verdict("ok", msg, NULL);
@@ -1040,7 +1321,8 @@ client_doctor(int argc, char **argv)
 			    strcmp(sock, rp.sock) != 0)
 				/* This shell uses another agent (forwarded,
 				 * most likely): judged below, not this one. */
-				verdict("ok", "sshenv's local agent holds no "
+				verdict("ok",
+				    "sshenv's local agent holds no "
 				    "keys (this shell uses another agent)",
 				    NULL);
 			else if (rp.keys <= 0)
@@ -1053,18 +1335,31 @@ client_doctor(int argc, char **argv)
 				verdict("ok", msg, NULL);
 			}
 		}
+		if (rp.agent_lost[0] != '\0') {
+			snprintf(msg, sizeof(msg),
+			    "an agent was lost with "
+			    "its keys %s; another serves at the same socket",
+			    rp.agent_lost);
+			verdict("warn", msg,
+			    "add your keys again: ssh-add, "
+			    "or log in again with keys named in [agent] keys");
+		}
 	}
+	doctor_other_supervisors(&cl);
+	doctor_other_agents(&rp, have_status);
+	kind = cmd_env(cl.kind);
 	if (sock == NULL || *sock == '\0') {
-		verdict("FAIL", "SSH_AUTH_SOCK is not set in this shell",
-		    "eval \"$(sshenv env)\"");
+		verdict("FAIL", "SSH_AUTH_SOCK is not set in this shell", kind);
 	} else if (agentclient_count(sock, AGENT_TIMEOUT_MS, &n) != 0) {
 		snprintf(msg, sizeof(msg), "SSH_AUTH_SOCK=%s does not answer",
 		    sock);
-		verdict("FAIL", msg,
-		    "eval \"$(sshenv env)\" to point this "
-		    "shell at the live agent");
+		snprintf(path, sizeof(path),
+		    "%s, to point this shell at the "
+		    "live agent",
+		    kind);
+		verdict("FAIL", msg, path);
 	} else {
-		fwd = strcmp(sock, cl.paths.agent_sock) != 0;
+		fwd = strcmp(sock, cl.paths.agent_sock) != 0 && !is_ours(sock);
 		snprintf(msg, sizeof(msg),
 		    "SSH_AUTH_SOCK=%s answers (%u "
 		    "key%s): %s",
@@ -1072,11 +1367,13 @@ client_doctor(int argc, char **argv)
 		    !fwd	    ? "sshenv's local agent" :
 			ssh_login() ? "a forwarded agent" :
 				      "another agent");
+		snprintf(path, sizeof(path), "%s, to use sshenv's agent", kind);
 		verdict(fwd && !ssh_login() ? "warn" : "ok", msg,
-		    fwd && !ssh_login() ?
-			"eval \"$(sshenv env)\" to use sshenv's agent" :
-			NULL);
+		    fwd && !ssh_login() ? path : NULL);
 	}
+	doctor_agent_pid(&rp, have_status);
+	doctor_envfile(&cl);
+	doctor_askpass(&cl);
 	if (home != NULL) {
 		snprintf(path, sizeof(path), "%s/.ssh/config", home);
 		check_forward_config(path);

@@ -150,12 +150,14 @@ expected(const struct option *o, int r, char *buf, size_t size)
 	switch (o->type) {
 	case OPT_BOOL: snprintf(buf, size, "use yes or no"); break;
 	case OPT_SECONDS:
-		snprintf(buf, size, "use seconds, or a time like 90s, 10m, "
-				    "1h30m, 2d");
+		snprintf(buf, size,
+		    "use seconds, or a time like 90s, 10m, "
+		    "1h30m, 2d");
 		break;
 	case OPT_PATH:
-		snprintf(buf, size, "give an absolute path, or one that "
-				    "starts with ~/");
+		snprintf(buf, size,
+		    "give an absolute path, or one that "
+		    "starts with ~/");
 		break;
 	case OPT_CHOICE:
 		n = (size_t)snprintf(buf, size, "use one of");
@@ -272,8 +274,9 @@ on_entry(void *user, const char *section, const char *name, const char *raw)
 		    "%s:%d: '%s' comes before any section: put it under "
 		    "[%s]",
 		    st->file, st->line, name,
-		    near != NULL ? near->section : "agent], [session], "
-						  "[files] or [log");
+		    near != NULL ? near->section :
+				   "agent], [session], "
+				   "[files] or [log");
 	else if (!known_section)
 		snprintf(st->err, st->errlen,
 		    "%s:%d: unknown section [%s] (the sections are [agent], "

@@ -13,7 +13,7 @@
 
 #include "wire.h"
 
-#define CTLPROTO_VERSION 2
+#define CTLPROTO_VERSION 3
 #define CTLPROTO_MAX_FRAME (64 * 1024)
 #define CTLPROTO_MAX_SESSIONS 1024
 #define CTLPROTO_SOCK_MAX 108
@@ -55,6 +55,8 @@ struct ctl_reply {
 	uint8_t lingering;    /* no session left: the linger timer runs */
 	uint32_t nsessions;
 	uint32_t sessions[CTLPROTO_MAX_SESSIONS];
+	/* When and why the last agent was lost with its keys, or "". */
+	char agent_lost[128];
 };
 
 /* Appends a whole request frame to out, or nothing (an error). */

@@ -121,8 +121,7 @@ ours(const char *dir)
 
 /* Adds "fmt..." to the list if it fits and is not there yet. */
 static void
-add_candidate(char (*out)[RTPATHS_RUN_MAX], int max, int *n,
-    const char *path)
+add_candidate(char (*out)[RTPATHS_RUN_MAX], int max, int *n, const char *path)
 {
 	int i;
 

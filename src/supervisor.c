@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <uv.h>
@@ -138,6 +139,7 @@ struct supervisor {
 	int sockets_ours;
 	char env_error[256]; /* the last environment file failure */
 	char config_warning[PATHS_MAX + 256]; /* a bad line at start */
+	char agent_lost[128]; /* when and why an agent died, for status */
 	uint8_t lock_pass[32];
 };
 
@@ -264,6 +266,7 @@ reply_status(struct ctlconn *c, int32_t keys)
 	snprintf(rp.agent_state, sizeof(rp.agent_state), "%s",
 	    state_names[sv->state]);
 	rp.lingering = uv_is_active((uv_handle_t *)&sv->linger) ? 1 : 0;
+	memcpy(rp.agent_lost, sv->agent_lost, sizeof(rp.agent_lost));
 	rp.nsessions = (uint32_t)session_list(sv->sessions, rp.sessions,
 	    CTLPROTO_MAX_SESSIONS);
 	reply(c, &rp);
@@ -539,7 +542,8 @@ write_env(struct supervisor *sv)
 	if (names_another_live_agent(sv)) {
 		snprintf(sv->env_error, sizeof(sv->env_error),
 		    "%.180s names another live agent of yours; left "
-		    "untouched", sv->paths.envfile);
+		    "untouched",
+		    sv->paths.envfile);
 		log_error("%s", sv->env_error);
 		return;
 	}
@@ -582,15 +586,43 @@ agent_is_child(struct supervisor *sv)
 	return uv_is_active((uv_handle_t *)&sv->agent_proc);
 }
 
+static void note_lost(struct supervisor *sv, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Records, for status and doctor, when and why an agent (and with it
+ * every key it held) was lost. */
+static void
+note_lost(struct supervisor *sv, const char *fmt, ...)
+{
+	char why[80], when[24];
+	time_t now = time(NULL);
+	struct tm tm;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	if (localtime_r(&now, &tm) == NULL ||
+	    strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm) == 0)
+		snprintf(when, sizeof(when), "?");
+	if (snprintf(sv->agent_lost, sizeof(sv->agent_lost), "at %s: %s", when,
+		why) < 0)
+		sv->agent_lost[0] = '\0';
+}
+
 static void
 on_agent_exit(uv_process_t *proc, int64_t status, int signo)
 {
 	struct supervisor *sv = proc->data;
 
 	uv_close((uv_handle_t *)proc, NULL);
-	if (sv->state == ST_RUNNING)
-		log_error("agent %ld exited (status %ld, signal %d)",
-		    sv->agent_pid, (long)status, signo);
+	if (sv->state == ST_RUNNING) {
+		if (signo != 0)
+			note_lost(sv, "killed by signal %d", signo);
+		else
+			note_lost(sv, "exited with status %ld", (long)status);
+		log_error("agent %ld %s", sv->agent_pid, sv->agent_lost);
+	}
 	dispatch(sv, EV_EXITED);
 }
 
@@ -602,8 +634,10 @@ on_poll(uv_timer_t *t)
 
 	if (kill((pid_t)sv->agent_pid, 0) != 0 && errno == ESRCH) {
 		uv_timer_stop(&sv->poll);
-		if (sv->state == ST_ADOPTED)
+		if (sv->state == ST_ADOPTED) {
+			note_lost(sv, "gone (pid %ld)", sv->agent_pid);
 			log_error("adopted agent %ld is gone", sv->agent_pid);
+		}
 		dispatch(sv, EV_EXITED);
 	}
 }

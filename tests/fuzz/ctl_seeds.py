@@ -7,7 +7,7 @@ import os
 import struct
 import sys
 
-VERSION = 2
+VERSION = 3
 
 
 def u8(v):
@@ -40,7 +40,8 @@ def main():
     ])
     status = (s("/tmp/a.sock") + u32(4242) + u32(4241) + u32(3) + u8(0) +
               u8(1) + s("stop") + s("running") + u8(1) + u32(2) +
-              u32(100) + u32(200))
+              u32(100) + u32(200) + s("at 2026-11-29 17:20:05: killed by "
+                                       "signal 9"))
     replies = b"".join([
         frame(64, b""),						# OK
         frame(65, s("/tmp/a.sock") + u32(4242) + s("")),	# ENV

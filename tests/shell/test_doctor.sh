@@ -28,9 +28,54 @@ test_no_supervisor_fails_with_a_remedy() {
 	assertTrue "no FAIL for the supervisor: $out" \
 	    "has_line FAIL 'no sshenv supervisor answers'"
 	assertTrue "no remedy: $out" \
-	    "printf '%s\n' \"\$out\" | grep -q -- '-> add .eval'"
+	    "printf '%s\n' \"\$out\" | grep -q -- '-> put .eval'"
 	assertTrue "no FAIL for SSH_AUTH_SOCK: $out" \
 	    "has_line FAIL 'SSH_AUTH_SOCK is not set'"
+}
+
+# The remedies are in the user's shell's syntax: a csh user gets csh.
+test_remedies_in_the_users_shell() {
+	doctor SHELL=/bin/tcsh
+	assertContains "csh profile line: $out" "$out" \
+	    "eval \`sshenv init -c\`' in ~/.login"
+	assertContains "csh env line: $out" "$out" "eval \`sshenv env -c\`"
+	assertNotContains "no sh syntax for csh: $out" "$out" '$(sshenv'
+	doctor SHELL=/usr/bin/fish
+	assertContains "fish env line: $out" "$out" "sshenv env -f | source"
+}
+
+# Faults set up on purpose, each named with the remedy that fixes it.
+test_faults_named_with_their_remedy() {
+	# A runtime directory others may enter: the real cause, with chmod,
+	# not "add the line to your profile".
+	mkdir -m 0777 "$RUNDIR"
+	chmod 0777 "$RUNDIR"
+	doctor
+	assertContains "mode named: $out" "$out" "has mode 0777"
+	assertContains "the exact chmod: $out" "$out" "-> chmod 700 $RUNDIR"
+	assertNotContains "no profile advice: $out" "$out" "login profile"
+	chmod 0700 "$RUNDIR"
+	lib_login_init a || return 0
+	# An environment file the classic recipe wrote.
+	mkdir -p "$HOME/.ssh"
+	printf 'SSH_AUTH_SOCK=/tmp/x; export SSH_AUTH_SOCK;\n' >"$ENVFILE"
+	# A stale SSH_AGENT_PID, an ssh-agent left by keychain, and keys
+	# that ask for confirmation with no askpass to ask with.
+	ssh-agent -a "$T/kc.sock" >"$T/kc.out" 2>&1
+	kc=$(sed -n 's/^SSH_AGENT_PID=\([0-9]*\);.*/\1/p' "$T/kc.out")
+	lib_track "$kc"
+	lib_config '[agent]' 'confirm = yes'
+	doctor SSH_AUTH_SOCK="$SOCK" SSH_AGENT_PID=999999999
+	assertContains "foreign environment file: $out" "$out" \
+	    "$ENVFILE was not written by sshenv"
+	assertContains "its remedy: $out" "$out" "-> remove it once (rm $ENVFILE)"
+	assertContains "stale SSH_AGENT_PID: $out" "$out" \
+	    "SSH_AGENT_PID=999999999 names no running process"
+	assertContains "keychain's agent: $out" "$out" \
+	    "an ssh-agent of yours runs (pid $kc)"
+	assertContains "its remedy: $out" "$out" "-> kill $kc"
+	assertContains "confirm without askpass: $out" "$out" \
+	    "the agent cannot ask"
 }
 
 test_healthy_local_agent() {

@@ -479,6 +479,12 @@ test_killed_agent_restarts() {
 	assertEquals "$ENVFILE pid" "$new" "$(lib_var "$ENVFILE" \
 	    SSH_AGENT_PID)"
 	assertEquals "agent.pid" "$new" "$(cat "$RUNDIR/agent.pid")"
+	# Status, and doctor, say when and why the keys were lost.
+	assertContains "status: the loss" "$(lib_status agent_lost)" \
+	    "killed by signal 9"
+	timeout -k 2 15 sshenv doctor >"$T/doctor.out" 2>&1
+	assertContains "doctor: the loss: $(cat "$T/doctor.out")" \
+	    "$(cat "$T/doctor.out")" "killed by signal 9"
 }
 
 env_pid_is() {
@@ -783,7 +789,8 @@ want = {"running": True, "supervisor_pid": int(sv),
         "locked": False, "lingering": False, "agent_state": "running",
         "policy": "stop",
         "systemd": False,
-        "sessions": [int(sid)], "environment_file": envfile}
+        "sessions": [int(sid)], "environment_file": envfile,
+        "agent_lost": None}
 bad = [k for k in want if k not in d or d[k] != want[k]
        or type(d[k]) is not type(want[k])]
 if bad or set(d) != set(want):
@@ -803,8 +810,7 @@ import json, sys
 d = json.load(open(sys.argv[1]))
 keys = {"running", "supervisor_pid", "agent_pid", "socket", "keys",
         "locked", "lingering", "agent_state", "policy", "systemd",
-        "sessions",
-        "environment_file"}
+        "sessions", "environment_file", "agent_lost"}
 if d.get("running") is not False or set(d) != keys:
     print("got", d, "missing:", sorted(keys - set(d)),
           "extra:", sorted(set(d) - keys))
@@ -869,8 +875,8 @@ test_control_garbage_does_not_kill_supervisor() {
 test_stop_with_an_idle_client() {
 	lib_login_init a || return 0
 	d=$(lib_pids daemon)
-	# A STATUS request (type 4, version 2), sent only after the stop.
-	raw "$CTL" 000000050400000002 "$T/go" >"$T/held.out" &
+	# A STATUS request (type 4, version 3), sent only after the stop.
+	raw "$CTL" 000000050400000003 "$T/go" >"$T/held.out" &
 	held=$!
 	lib_track "$held"
 	lib_wait 5 test -e "$T/go.up" || { fail "no held client"; return; }

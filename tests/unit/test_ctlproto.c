@@ -161,6 +161,8 @@ reply_differs(const struct ctl_reply *got, const struct ctl_reply *sent)
 		want.nsessions = sent->nsessions;
 		memcpy(want.sessions, sent->sessions,
 		    sizeof(want.sessions[0]) * sent->nsessions);
+		memcpy(want.agent_lost, sent->agent_lost,
+		    sizeof(want.agent_lost));
 		break;
 	}
 	bad += got->type != want.type;
@@ -177,6 +179,7 @@ reply_differs(const struct ctl_reply *got, const struct ctl_reply *sent)
 	bad += strcmp(got->policy, want.policy) != 0;
 	bad += strcmp(got->agent_state, want.agent_state) != 0;
 	bad += got->nsessions != want.nsessions;
+	bad += strcmp(got->agent_lost, want.agent_lost) != 0;
 	for (i = 0; i < CTLPROTO_MAX_SESSIONS; i++)
 		bad += got->sessions[i] != want.sessions[i];
 	return bad;
@@ -415,6 +418,7 @@ fill_status(struct ctl_reply *rp, uint32_t n)
 	rp->nsessions = n;
 	for (i = 0; i < n; i++)
 		rp->sessions[i] = 0x01000000u + i * 7919u;
+	fill_full(rp->agent_lost, sizeof(rp->agent_lost));
 }
 
 /* The sample replies the round-trip, truncation and trailing tests use. */
@@ -636,7 +640,8 @@ static const struct field status_tpl[] = {
 	STR("/r/a.sock"), { F_U32, 77, NULL, 0 }, { F_U32, 78, NULL, 0 },
 	{ F_U32, 2, NULL, 0 }, { F_U8, 0, NULL, 0 }, { F_U8, 1, NULL, 0 },
 	STR("stop"), STR("running"), { F_U8, 1, NULL, 0 },
-	{ F_U32, 2, NULL, 0 }, { F_U32S, 2, NULL, 0 }, { F_END, 0, NULL, 0 }
+	{ F_U32, 2, NULL, 0 }, { F_U32S, 2, NULL, 0 }, STR(""),
+	{ F_END, 0, NULL, 0 }
 };
 
 /* Writes the fields into bodybuf; returns the length. */
