@@ -184,10 +184,22 @@ INST_FILES = $(BINDIR)/sshenv $(HELPERDIR)/sshenv-supervisor \
 # HELPERDIR (DESTDIR is only where the tree is staged, never part of it).
 # The helpers are installed with -p: the client finds them, and a build
 # check (version.h) makes sure they belong together.
+INST_DIRS = $(BINDIR) $(MANDIR)/man1 $(MANDIR)/man5 $(DATADIR)/shell \
+	$(SYSTEMDUSERDIR) $(HELPERDIR)
+# The directories install made (it makes parents too), so that uninstall
+# removes those, once empty, and never one that was there before.
+DIRS_MANIFEST = $(DATADIR)/installed-dirs
+
 install: $(SSHENV_BINARY) $(SSHENV_HELPERS)
-	install -d -m 0755 $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
-		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(DATADIR)/shell \
-		$(DESTDIR)$(SYSTEMDUSERDIR) $(DESTDIR)$(HELPERDIR)
+	@m=$$(mktemp) && { cat '$(DESTDIR)$(DIRS_MANIFEST)' 2>/dev/null; \
+	for d in $(INST_DIRS); do \
+		while [ "$$d" != / ] && [ ! -d "$(DESTDIR)$$d" ]; do \
+			echo "$$d"; \
+			d=$$(dirname "$$d"); done; \
+	done; } | sort -u >"$$m" && \
+	install -d -m 0755 $(INST_DIRS:%=$(DESTDIR)%) && \
+	install -m 0644 "$$m" '$(DESTDIR)$(DIRS_MANIFEST)'; \
+	r=$$?; rm -f "$$m"; exit $$r
 	install -m 0755 $(SSHENV_BINARY) $(DESTDIR)$(BINDIR)/sshenv
 	install -m 0755 $(SSHENV_HELPERS) $(DESTDIR)$(HELPERDIR)
 	install -m 0644 contrib/man/sshenv.1 $(DESTDIR)$(MANDIR)/man1/sshenv.1
@@ -203,10 +215,15 @@ install: $(SSHENV_BINARY) $(SSHENV_HELPERS)
 	mv -f $(DESTDIR)$(SYSTEMDUSERDIR)/sshenv.service.tmp \
 		$(DESTDIR)$(SYSTEMDUSERDIR)/sshenv.service
 
-# Shared directories (bin, man1, man5, lib/systemd/user) stay; DATADIR
-# and HELPERDIR are sshenv's own and go once empty.
+# The directories install made go once empty, deepest first; those that
+# were there before stay.  (DATADIR and HELPERDIR are sshenv's own.)
 uninstall:
 	rm -f $(INST_FILES:%=$(DESTDIR)%)
+	@if [ -f '$(DESTDIR)$(DIRS_MANIFEST)' ]; then \
+		dirs=$$(sort -r '$(DESTDIR)$(DIRS_MANIFEST)'); \
+		rm -f '$(DESTDIR)$(DIRS_MANIFEST)'; \
+		for d in $$dirs; do rmdir "$(DESTDIR)$$d" 2>/dev/null; done; \
+	fi; :
 	rmdir $(DESTDIR)$(DATADIR)/shell $(DESTDIR)$(DATADIR) 2>/dev/null || :
 	rmdir $(DESTDIR)$(HELPERDIR) 2>/dev/null || :
 

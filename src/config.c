@@ -410,7 +410,13 @@ config_print(const struct config *c, FILE *f)
 			fputs(options[i].choices[*(const int *)field], f);
 			break;
 		}
-		if (c->origin[i].file == 0 ||
+		if ((c->origin[i].file == 0 ||
+			c->origin[i].file > CONFIG_MAXFILES) &&
+		    options[i].type == OPT_PATH && options[i].def[0] == '\0' &&
+		    field[0] != '\0')
+			/* Empty in the file; the path in use is shown. */
+			fprintf(f, "\t# default (empty: this path computed)\n");
+		else if (c->origin[i].file == 0 ||
 		    c->origin[i].file > CONFIG_MAXFILES)
 			fprintf(f, "\t# default\n");
 		else

@@ -56,6 +56,7 @@ expected() {
 		echo "share/man/man1/sshenv.1 644"
 		echo "share/man/man5/sshenv.conf.5 644"
 		echo "share/sshenv/sshenv.conf 644"
+		echo "share/sshenv/installed-dirs 644"
 		for _f in "$top"/shell/*; do
 			echo "share/sshenv/shell/$(basename "$_f") 644"
 		done
@@ -310,6 +311,9 @@ test_conf_page_covers_every_key() {
 		_v=${_l#* = }
 		_v=${_v%%"$tab"*}
 		[ -n "$_v" ] || _v=empty
+		# A path left empty is shown as the one computed in its place.
+		case $_l in *"# default (empty: this path computed)") _v=empty ;;
+		esac
 		# The key's entry: from its tag line to the next key or section.
 		awk -v s="$_s" -v k="$_k" '
 			/^\.SH / { in_s = ($0 == ".SH SECTION [" s "]"); on = 0 }
@@ -343,9 +347,20 @@ test_uninstall_removes_what_install_put() {
 	assertEquals "make uninstall: $(cat "$T/make.out")" 0 "$rc"
 	assertEquals "files left" "bin/other 644
 share/man/man1/other.1 644" "$(tree "$T/dest/usr/local")"
-	assertEquals "directories left: the shared ones" \
-	    "bin lib lib/systemd lib/systemd/user libexec share share/man share/man/man1 share/man/man5" \
+	# Every directory install made goes once empty: only those holding
+	# someone else's files stay.
+	assertEquals "directories left: those not empty" \
+	    "bin share share/man share/man/man1" \
 	    "$(dir_list "$T/dest/usr/local")"
+	# And directories that were there before install stay, empty or not.
+	mkdir -p "$T/pre/usr/local/bin" "$T/pre/usr/local/share/man/man5"
+	mk install DESTDIR="$T/pre"
+	assertEquals "make install (pre): $(cat "$T/make.out")" 0 "$rc"
+	mk uninstall DESTDIR="$T/pre"
+	assertEquals "make uninstall (pre): $(cat "$T/make.out")" 0 "$rc"
+	assertEquals "the directories that were there stay" \
+	    "bin share share/man share/man/man5" \
+	    "$(dir_list "$T/pre/usr/local")"
 	# Twice, or with nothing installed, is no error.
 	mk uninstall DESTDIR="$T/dest"
 	assertEquals "second make uninstall: $(cat "$T/make.out")" 0 "$rc"
