@@ -56,13 +56,13 @@ enum {
 	MSG_SIGN_RESPONSE = 14
 };
 
-#define FRAME_MAX	(256 * 1024)	/* OpenSSH's AGENT_MAX_LEN */
-#define READ_CHUNK	16384
-#define MAX_CLIENTS	4096
+#define FRAME_MAX (256 * 1024) /* OpenSSH's AGENT_MAX_LEN */
+#define READ_CHUNK 16384
+#define MAX_CLIENTS 4096
 #define CONNECT_TIMEOUT_S 5
 #define PROBE_REPLY_TIMEOUT_MS 30000
-#define PUBFILE_MAX	(64 * 1024)
-#define STALL_MIN_NS	1000000000u
+#define PUBFILE_MAX (64 * 1024)
+#define STALL_MIN_NS 1000000000u
 
 enum op { OP_SIGN, OP_LIST };
 
@@ -75,10 +75,10 @@ enum verdict { REPLY_OK, REPLY_FAILURE, REPLY_BAD };
  * so a percentile is off by at most 1/64 (1.6 %).  Fixed size, no
  * allocation while the clock runs.
  */
-#define HIST_SUB_BITS	6
-#define HIST_SUB	(1u << HIST_SUB_BITS)
-#define HIST_MAX_NS	((UINT64_C(1) << 40) - 1)	/* ~18 minutes */
-#define HIST_BUCKETS	(HIST_SUB * 36)
+#define HIST_SUB_BITS 6
+#define HIST_SUB (1u << HIST_SUB_BITS)
+#define HIST_MAX_NS ((UINT64_C(1) << 40) - 1) /* ~18 minutes */
+#define HIST_BUCKETS (HIST_SUB * 36)
 
 struct hist {
 	uint64_t n[HIST_BUCKETS];
@@ -96,10 +96,10 @@ struct bench {
 	int probe;
 	long probe_pause_us;
 
-	char *keytype;		/* from the .pub file */
-	const char *sigalg;	/* expected signature name, NULL: not checked */
-	struct wire req;	/* the one request every client sends */
-	struct wire probe_req;	/* REQUEST_IDENTITIES */
+	char *keytype;	       /* from the .pub file */
+	const char *sigalg;    /* expected signature name, NULL: not checked */
+	struct wire req;       /* the one request every client sends */
+	struct wire probe_req; /* REQUEST_IDENTITIES */
 
 	uint64_t start_ns;
 	uint64_t deadline_ns;
@@ -117,8 +117,8 @@ struct bench {
 
 struct client {
 	int fd;
-	size_t woff;		/* bytes of the request already sent */
-	int want_out;		/* EPOLLOUT armed */
+	size_t woff;  /* bytes of the request already sent */
+	int want_out; /* EPOLLOUT armed */
 	uint64_t t0;
 	struct wire rx;
 };
@@ -231,7 +231,7 @@ b64_decode(const char *s, size_t slen, struct wire *out)
 		} else
 			return -1;
 		if (pad)
-			return -1;	/* data after padding */
+			return -1; /* data after padding */
 		acc = (acc << 6) | (uint32_t)v;
 		bits += 6;
 		if (bits >= 8) {
@@ -302,7 +302,9 @@ static const char *
 expected_sigalg(const char *keytype, uint32_t flags)
 {
 	static const char *const plain[] = {
-		"ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384",
+		"ssh-ed25519",
+		"ecdsa-sha2-nistp256",
+		"ecdsa-sha2-nistp384",
 		"ecdsa-sha2-nistp521",
 	};
 	size_t i;
@@ -389,8 +391,8 @@ check_reply(const struct bench *b, enum op op, const uint8_t *p, size_t n)
 		}
 		return wire_end(&w) == 0 ? REPLY_OK : REPLY_BAD;
 	}
-	if (type != MSG_SIGN_RESPONSE ||
-	    wire_get_string_wire(&w, &sig) != 0 || wire_end(&w) != 0)
+	if (type != MSG_SIGN_RESPONSE || wire_get_string_wire(&w, &sig) != 0 ||
+	    wire_end(&w) != 0)
 		return REPLY_BAD;
 	if (b->sigalg != NULL && wire_get_string_eq(&sig, b->sigalg) != 0)
 		return REPLY_BAD;
@@ -512,10 +514,8 @@ static void *
 probe_main(void *arg)
 {
 	struct bench *b = arg;
-	struct timespec pause = {
-		b->probe_pause_us / 1000000,
-		(b->probe_pause_us % 1000000) * 1000
-	};
+	struct timespec pause = { b->probe_pause_us / 1000000,
+		(b->probe_pause_us % 1000000) * 1000 };
 	struct wire rx;
 	const uint8_t *body;
 	size_t n;
@@ -524,9 +524,9 @@ probe_main(void *arg)
 	wire_init(&rx, FRAME_MAX + 4);
 	while ((t0 = now_ns()) < b->deadline_ns) {
 		if (write_all(b->probe_fd, wire_ptr(&b->probe_req),
-		    wire_avail(&b->probe_req)) != 0 ||
-		    read_frame(b->probe_fd, &rx, PROBE_REPLY_TIMEOUT_MS,
-		    &body, &n) != 0) {
+			wire_avail(&b->probe_req)) != 0 ||
+		    read_frame(b->probe_fd, &rx, PROBE_REPLY_TIMEOUT_MS, &body,
+			&n) != 0) {
 			fprintf(stderr, "agentload: probe connection failed\n");
 			b->probe_bad++;
 			break;
@@ -537,12 +537,8 @@ probe_main(void *arg)
 			hist_add(&b->probe_lat, t1 - t0);
 			b->probe_ops++;
 			break;
-		case REPLY_FAILURE:
-			b->probe_failures++;
-			break;
-		case REPLY_BAD:
-			b->probe_bad++;
-			break;
+		case REPLY_FAILURE: b->probe_failures++; break;
+		case REPLY_BAD: b->probe_bad++; break;
 		}
 		wire_reset(&rx);
 		if (b->probe_pause_us > 0)
@@ -629,7 +625,7 @@ client_read(struct bench *b, int ep, struct client *c)
 	if ((ready = frame_ready(&c->rx, &body, &n)) <= 0)
 		return ready;
 	if (c->woff < wire_avail(&b->req))
-		return -1;	/* a reply before the whole request */
+		return -1; /* a reply before the whole request */
 	t1 = now_ns();
 	/* Past the deadline the storm only keeps the probe company. */
 	if (t1 < b->deadline_ns) {
@@ -638,12 +634,8 @@ client_read(struct bench *b, int ep, struct client *c)
 			hist_add(&b->lat, t1 - c->t0);
 			b->ops++;
 			break;
-		case REPLY_FAILURE:
-			b->failures++;
-			break;
-		case REPLY_BAD:
-			b->bad++;
-			break;
+		case REPLY_FAILURE: b->failures++; break;
+		case REPLY_BAD: b->bad++; break;
 		}
 	}
 	wire_reset(&c->rx);
@@ -685,7 +677,7 @@ storm(struct bench *b, struct client *cl)
 		if (now >= b->deadline_ns) {
 			if (!probe_started || atomic_load(&b->probe_done))
 				break;
-			timeout = 10;	/* poll for the probe's end */
+			timeout = 10; /* poll for the probe's end */
 		} else
 			timeout = (int)((b->deadline_ns - now + 999999) /
 			    1000000);
@@ -786,12 +778,8 @@ main(int argc, char **argv)
 				goto usage;
 			b->flags = (uint32_t)v;
 			break;
-		case 'k':
-			keyfile = optarg;
-			break;
-		case 'l':
-			b->probe = 1;
-			break;
+		case 'k': keyfile = optarg; break;
+		case 'l': b->probe = 1; break;
 		case 'n':
 			if (!parse_long(optarg, 1, 65536, &v))
 				goto usage;
@@ -810,11 +798,8 @@ main(int argc, char **argv)
 				goto usage;
 			b->probe_pause_us = v;
 			break;
-		case 's':
-			b->sock = optarg;
-			break;
-		default:
-			goto usage;
+		case 's': b->sock = optarg; break;
+		default: goto usage;
 		}
 	}
 	if (optind != argc || b->sock == NULL ||
@@ -842,15 +827,17 @@ main(int argc, char **argv)
 	for (i = 0; i < b->nclients; i++) {
 		wire_init(&cl[i].rx, FRAME_MAX + 4);
 		if ((cl[i].fd = dial(b->sock)) < 0) {
-			fprintf(stderr, "agentload: connect %s (client %d): "
-			    "%s\n", b->sock, i, strerror(errno));
+			fprintf(stderr,
+			    "agentload: connect %s (client %d): "
+			    "%s\n",
+			    b->sock, i, strerror(errno));
 			ret = EXIT_NO_SERVER;
 			goto out;
 		}
 	}
 	if (b->probe && (b->probe_fd = dial(b->sock)) < 0) {
-		fprintf(stderr, "agentload: connect %s (probe): %s\n",
-		    b->sock, strerror(errno));
+		fprintf(stderr, "agentload: connect %s (probe): %s\n", b->sock,
+		    strerror(errno));
 		ret = EXIT_NO_SERVER;
 		goto out;
 	}
@@ -863,20 +850,21 @@ main(int argc, char **argv)
 	    (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
 
 	printf("op=%s clients=%d ops=%llu secs=%.2f ops_per_s=%.1f "
-	    "p50_us=%.0f p90_us=%.0f p99_us=%.0f max_us=%.0f "
-	    "errors=%llu failures=%llu bad=%llu disconnects=%llu "
-	    "stalled=%llu gen_cpu_pct=%.0f",
+	       "p50_us=%.0f p90_us=%.0f p99_us=%.0f max_us=%.0f "
+	       "errors=%llu failures=%llu bad=%llu disconnects=%llu "
+	       "stalled=%llu gen_cpu_pct=%.0f",
 	    b->op == OP_SIGN ? "sign" : "list", b->nclients,
 	    (unsigned long long)b->ops, b->secs, (double)b->ops / b->secs,
 	    us(hist_quantile(&b->lat, 0.50)), us(hist_quantile(&b->lat, 0.90)),
 	    us(hist_quantile(&b->lat, 0.99)), us(b->lat.max),
 	    (unsigned long long)(b->failures + b->bad + b->disconnects +
-	    b->stalled), (unsigned long long)b->failures,
-	    (unsigned long long)b->bad, (unsigned long long)b->disconnects,
-	    (unsigned long long)b->stalled, 100.0 * cpu / wall);
+		b->stalled),
+	    (unsigned long long)b->failures, (unsigned long long)b->bad,
+	    (unsigned long long)b->disconnects, (unsigned long long)b->stalled,
+	    100.0 * cpu / wall);
 	if (b->probe)
 		printf(" probe_ops=%llu probe_p50_us=%.0f probe_p99_us=%.0f "
-		    "probe_max_us=%.0f probe_errors=%llu",
+		       "probe_max_us=%.0f probe_errors=%llu",
 		    (unsigned long long)b->probe_ops,
 		    us(hist_quantile(&b->probe_lat, 0.50)),
 		    us(hist_quantile(&b->probe_lat, 0.99)),
@@ -885,7 +873,10 @@ main(int argc, char **argv)
 	printf("\n");
 	fflush(stdout);
 	ret = b->failures + b->bad + b->disconnects + b->stalled +
-	    b->probe_failures + b->probe_bad == 0 ? EXIT_OK : EXIT_NEGATIVE;
+		    b->probe_failures + b->probe_bad ==
+		0 ?
+	    EXIT_OK :
+	    EXIT_NEGATIVE;
 	goto out;
 usage:
 	usage();

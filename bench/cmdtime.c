@@ -38,12 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
-enum {
-	EXIT_OK = 0,
-	EXIT_FAILED = 1,
-	EXIT_CANNOT = 2,
-	EXIT_USAGE = 64
-};
+enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_CANNOT = 2, EXIT_USAGE = 64 };
 
 #define MAX_RUNS 10000000L
 
@@ -67,7 +62,8 @@ static sigset_t oldmask;
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: cmdtime [-n runs] [-w warmups] [-t secs] "
+	fprintf(stderr,
+	    "usage: cmdtime [-n runs] [-w warmups] [-t secs] "
 	    "[-b prepare] [-o] [-e]\n"
 	    "               [-R file] [-P every] -- command [arg ...]\n");
 }
@@ -165,8 +161,8 @@ reap(pid_t pid, long timeout_s, int *killed)
  * exits 127.  *ns gets the wall time from fork to reaping.
  */
 static enum outcome
-run_once(char **argv, int keep_out, int keep_err, long timeout_s,
-    long long *ns, int *err)
+run_once(char **argv, int keep_out, int keep_err, long timeout_s, long long *ns,
+    int *err)
 {
 	long long t0, t1;
 	pid_t pid;
@@ -255,8 +251,8 @@ report(long long *us, long n, long failed)
 	/* Nearest rank: the smallest value with at least 90% at or below. */
 	rank = (n * 90 + 99) / 100;
 	printf("runs=%ld median_us=%lld p90_us=%lld min_us=%lld max_us=%lld "
-	    "mean_us=%lld failed=%ld\n", n, median, us[rank - 1], us[0],
-	    us[n - 1], sum / n, failed);
+	       "mean_us=%lld failed=%ld\n",
+	    n, median, us[rank - 1], us[0], us[n - 1], sum / n, failed);
 }
 
 static int
@@ -281,24 +277,15 @@ parse(int argc, char **argv, struct opts *o)
 			if (parse_long(optarg, 0, 86400, &o->timeout_s) != 0)
 				return -1;
 			break;
-		case 'b':
-			o->prepare = optarg;
-			break;
-		case 'o':
-			o->keep_out = 1;
-			break;
-		case 'e':
-			o->keep_err = 1;
-			break;
-		case 'R':
-			o->record = optarg;
-			break;
+		case 'b': o->prepare = optarg; break;
+		case 'o': o->keep_out = 1; break;
+		case 'e': o->keep_err = 1; break;
+		case 'R': o->record = optarg; break;
 		case 'P':
 			if (parse_long(optarg, 1, MAX_RUNS, &o->every) != 0)
 				return -1;
 			break;
-		default:
-			return -1;
+		default: return -1;
 		}
 	}
 	if (optind >= argc)
@@ -328,8 +315,7 @@ main(int argc, char **argv)
 		return EXIT_CANNOT;
 	}
 	if (o.record != NULL && (rec = fopen(o.record, "ae")) == NULL) {
-		fprintf(stderr, "cmdtime: %s: %s\n", o.record,
-		    strerror(errno));
+		fprintf(stderr, "cmdtime: %s: %s\n", o.record, strerror(errno));
 		goto out;
 	}
 	/* An inherited SIG_IGN would make the kernel reap our children. */
@@ -344,8 +330,8 @@ main(int argc, char **argv)
 	for (i = -o.warmups; i < o.runs; i++) {
 		if (o.prepare != NULL && prepare(&o) != 0)
 			goto out;
-		out = run_once(o.argv, o.keep_out, o.keep_err, o.timeout_s,
-		    &ns, &err);
+		out = run_once(o.argv, o.keep_out, o.keep_err, o.timeout_s, &ns,
+		    &err);
 		if (out == RUN_NOEXEC) {
 			fprintf(stderr, "cmdtime: cannot run %s: %s\n",
 			    o.argv[0], strerror(err));
@@ -366,8 +352,7 @@ main(int argc, char **argv)
 	rc = failed > 0 ? EXIT_FAILED : EXIT_OK;
 out:
 	if (rec != NULL && fclose(rec) != 0) {
-		fprintf(stderr, "cmdtime: %s: %s\n", o.record,
-		    strerror(errno));
+		fprintf(stderr, "cmdtime: %s: %s\n", o.record, strerror(errno));
 		rc = EXIT_CANNOT;
 	}
 	free(us);

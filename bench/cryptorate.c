@@ -22,16 +22,12 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
-enum {
-	EXIT_OK = 0,
-	EXIT_ERROR = 3,
-	EXIT_USAGE = 64
-};
+enum { EXIT_OK = 0, EXIT_ERROR = 3, EXIT_USAGE = 64 };
 
-#define DATA_LEN	200
-#define SIG_MAX		1024	/* rsa-4096 needs 512 */
-#define MAX_THREADS	64
-#define START_DELAY_NS	20000000u	/* lets every thread reach the gate */
+#define DATA_LEN 200
+#define SIG_MAX 1024 /* rsa-4096 needs 512 */
+#define MAX_THREADS 64
+#define START_DELAY_NS 20000000u /* lets every thread reach the gate */
 
 enum kind { K_ED25519, K_ECDSA_P256, K_RSA };
 
@@ -52,7 +48,7 @@ static const struct alg algs[] = {
 struct worker {
 	pthread_t thread;
 	EVP_PKEY *pkey;
-	EVP_MD *md;		/* NULL for ed25519 */
+	EVP_MD *md; /* NULL for ed25519 */
 	const uint8_t *data;
 	struct timespec go;
 	uint64_t deadline_ns;
@@ -73,12 +69,9 @@ static EVP_PKEY *
 keygen(const struct alg *a)
 {
 	switch (a->kind) {
-	case K_ED25519:
-		return EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
-	case K_ECDSA_P256:
-		return EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-	case K_RSA:
-		return EVP_PKEY_Q_keygen(NULL, NULL, "RSA", a->bits);
+	case K_ED25519: return EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	case K_ECDSA_P256: return EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	case K_RSA: return EVP_PKEY_Q_keygen(NULL, NULL, "RSA", a->bits);
 	}
 	return NULL;
 }
@@ -131,8 +124,8 @@ worker_main(void *arg)
 		w->failed = 1;
 		return NULL;
 	}
-	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &w->go,
-	    NULL) == EINTR)
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &w->go, NULL) ==
+	    EINTR)
 		;
 	while (now_ns() < w->deadline_ns) {
 		if (sign_once(ctx, w->pkey, w->md, w->data, sig) == 0) {
@@ -182,7 +175,8 @@ usage(void)
 {
 	size_t i;
 
-	fprintf(stderr, "usage: cryptorate [-d seconds] [-t threads] "
+	fprintf(stderr,
+	    "usage: cryptorate [-d seconds] [-t threads] "
 	    "[alg ...]\n  algs:");
 	for (i = 0; i < NALGS; i++)
 		fprintf(stderr, " %s", algs[i].name);
@@ -219,8 +213,7 @@ main(int argc, char **argv)
 				goto usage;
 			nthreads = (int)v;
 			break;
-		default:
-			goto usage;
+		default: goto usage;
 		}
 	}
 	for (i = 0; i < NALGS; i++)
@@ -248,8 +241,8 @@ main(int argc, char **argv)
 			goto out;
 		}
 		/* Ed25519 hashes internally and takes no digest. */
-		if (self_check(pkey, a->kind == K_ED25519 ? NULL : md,
-		    data) != 0) {
+		if (self_check(pkey, a->kind == K_ED25519 ? NULL : md, data) !=
+		    0) {
 			fprintf(stderr, "cryptorate: %s: sign/verify failed\n",
 			    a->name);
 			goto out;
@@ -262,13 +255,15 @@ main(int argc, char **argv)
 			rate = measure(pkey, a->kind == K_ED25519 ? NULL : md,
 			    data, t, secs, &ops);
 			if (rate < 0) {
-				fprintf(stderr, "cryptorate: %s: signing "
-				    "failed\n", a->name);
+				fprintf(stderr,
+				    "cryptorate: %s: signing "
+				    "failed\n",
+				    a->name);
 				goto out;
 			}
 			printf("alg=%s threads=%d ops=%llu secs=%.2f "
-			    "ops_per_s=%.1f\n", a->name, t,
-			    (unsigned long long)ops, secs, rate);
+			       "ops_per_s=%.1f\n",
+			    a->name, t, (unsigned long long)ops, secs, rate);
 			fflush(stdout);
 		}
 		EVP_PKEY_free(pkey);

@@ -37,7 +37,7 @@ one(uint8_t type, struct wire *body)
 	case AGENTC_SIGN_REQUEST:
 		if (agentproto_sign(body, &sreq) == 0 &&
 		    keystore_find(ks, sreq.key, sreq.keylen, &key, &confirm,
-		    &comment) == 0) {
+			&comment) == 0) {
 			crypto_sign(key, sreq.data, sreq.datalen, sreq.flags,
 			    &out);
 			crypto_key_unref(key);
@@ -46,7 +46,7 @@ one(uint8_t type, struct wire *body)
 	case AGENTC_ADD_IDENTITY:
 	case AGENTC_ADD_ID_CONSTRAINED:
 		if (agentproto_add(body, type == AGENTC_ADD_ID_CONSTRAINED,
-		    &areq) == 0)
+			&areq) == 0)
 			keystore_add(ks, areq.key, areq.keylen, areq.comment,
 			    areq.commentlen, areq.lifetime, areq.confirm);
 		break;

@@ -23,7 +23,11 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define MUST(cond) do { if (!(cond)) abort(); } while (0)
+#define MUST(cond) \
+	do { \
+		if (!(cond)) \
+			abort(); \
+	} while (0)
 
 static int
 terminated(const char *s, size_t size)
@@ -40,7 +44,7 @@ decode(int as_reply, uint8_t type, const uint8_t *p, size_t n,
 
 	wire_view(&w, p, n);
 	return as_reply ? ctlproto_get_reply(type, &w, rp) :
-	    ctlproto_get_request(type, &w, rq);
+			  ctlproto_get_request(type, &w, rq);
 }
 
 static void
@@ -78,7 +82,7 @@ one(int as_reply, uint8_t type, const uint8_t *frame, size_t framelen,
 	/* Canonical: the same bytes again, and the same value from them. */
 	wire_reset(out);
 	MUST((as_reply ? ctlproto_put_reply(out, &rp) :
-	    ctlproto_put_request(out, &rq)) == 0);
+			 ctlproto_put_request(out, &rq)) == 0);
 	MUST(wire_avail(out) == framelen &&
 	    memcmp(wire_ptr(out), frame, framelen) == 0);
 	MUST(wire_get_frame(out, CTLPROTO_MAX_FRAME, &t2, &b2, &fl2) == 0);
@@ -91,14 +95,16 @@ one(int as_reply, uint8_t type, const uint8_t *frame, size_t framelen,
 	}
 	/* Cut short anywhere cheap to try, or one byte more: rejected. */
 	if (bodylen > 0) {
-		MUST(decode(as_reply, type, body, bodylen - 1, &rq2, &rp2) != 0);
-		MUST(decode(as_reply, type, body, bodylen / 2, &rq2, &rp2) != 0);
+		MUST(
+		    decode(as_reply, type, body, bodylen - 1, &rq2, &rp2) != 0);
+		MUST(
+		    decode(as_reply, type, body, bodylen / 2, &rq2, &rp2) != 0);
 	}
 	if (bodylen < sizeof(longer)) {
 		memcpy(longer, body, bodylen);
 		longer[bodylen] = 0;
-		MUST(decode(as_reply, type, longer, bodylen + 1, &rq2,
-		    &rp2) != 0);
+		MUST(decode(as_reply, type, longer, bodylen + 1, &rq2, &rp2) !=
+		    0);
 	}
 }
 
@@ -112,7 +118,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	wire_view(&in, data, size);
 	wire_init(&out, CTLPROTO_MAX_FRAME + 4);
 	while (wire_get_frame(&in, CTLPROTO_MAX_FRAME, &type, &body,
-	    &framelen) == 0) {
+		   &framelen) == 0) {
 		one(0, type, wire_ptr(&in), framelen, wire_ptr(&body),
 		    wire_avail(&body), &out);
 		one(1, type, wire_ptr(&in), framelen, wire_ptr(&body),

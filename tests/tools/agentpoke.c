@@ -60,7 +60,8 @@ enum outcome { GOT_REPLY, GOT_CLOSED, GOT_NOTHING, GOT_ERROR };
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: agentpoke [-w seconds] socket mode [arg...]\n"
+	fprintf(stderr,
+	    "usage: agentpoke [-w seconds] socket mode [arg...]\n"
 	    "modes: hex HEX..., lines, garbage N [TYPE], oversized, "
 	    "maxframe,\n       truncated, trailing, empty-frame, drip [MS], "
 	    "noread, hold N\n");
@@ -222,17 +223,10 @@ report(int fd)
 	uint32_t len;
 
 	switch ((o = read_reply(fd, &type, &len))) {
-	case GOT_REPLY:
-		printf("reply %u %u\n", type, len);
-		break;
-	case GOT_CLOSED:
-		printf("closed\n");
-		break;
-	case GOT_NOTHING:
-		printf("noreply\n");
-		break;
-	case GOT_ERROR:
-		exit(3);
+	case GOT_REPLY: printf("reply %u %u\n", type, len); break;
+	case GOT_CLOSED: printf("closed\n"); break;
+	case GOT_NOTHING: printf("noreply\n"); break;
+	case GOT_ERROR: exit(3);
 	}
 	fflush(stdout);
 	return o;
@@ -511,7 +505,7 @@ mode_noread(int fd)
 			die("send");
 		r = poll(&pfd, 1, STUFF_IDLE_MS);
 		if (r == 0)
-			break;	/* the agent has stopped reading us */
+			break; /* the agent has stopped reading us */
 	}
 	printf("stuffed %ld\n", sent / (long)sizeof(req));
 	fflush(stdout);
@@ -528,7 +522,9 @@ raise_fd_limit(long want)
 		return;
 	if (rl.rlim_cur != RLIM_INFINITY && (long)rl.rlim_cur < want) {
 		rl.rlim_cur = rl.rlim_max == RLIM_INFINITY ||
-		    (long)rl.rlim_max >= want ? (rlim_t)want : rl.rlim_max;
+			(long)rl.rlim_max >= want ?
+		    (rlim_t)want :
+		    rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
 }
@@ -542,7 +538,7 @@ mode_hold(const char *path, int argc, char **argv)
 {
 	static const uint8_t req[] = { 0, 0, 0, 1, REQUEST_IDENTITIES };
 	struct pollfd *pfd;
-	uint8_t (*hdr)[4];
+	uint8_t(*hdr)[4];
 	size_t *got;
 	long n, i, answered = 0, closed = 0, deadline;
 	ssize_t k;
@@ -581,13 +577,12 @@ mode_hold(const char *path, int argc, char **argv)
 			if (pfd[i].fd < 0 || pfd[i].revents == 0)
 				continue;
 			r--;
-			k = recv(pfd[i].fd, hdr[i] + got[i],
-			    4 - got[i], 0);
+			k = recv(pfd[i].fd, hdr[i] + got[i], 4 - got[i], 0);
 			if (k < 0 && errno == EINTR)
 				continue;
 			if (k > 0 && (got[i] += (size_t)k) < 4)
 				continue;
-			if (k > 0 && hdr[i][0] == 0)	/* a sane length */
+			if (k > 0 && hdr[i][0] == 0) /* a sane length */
 				answered++;
 			else
 				closed++;
@@ -622,8 +617,7 @@ main(int argc, char **argv)
 			if (wait_ms <= 0 || wait_ms > 600000)
 				usage();
 			break;
-		default:
-			usage();
+		default: usage();
 		}
 	}
 	argc -= optind;

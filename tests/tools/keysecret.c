@@ -95,7 +95,7 @@ secret_of(struct wire *priv, const uint8_t **p, size_t *n)
 		goto out;
 	r = -1;
 	if (check1 != check2)
-		goto out;	/* a wrong passphrase would look so */
+		goto out; /* a wrong passphrase would look so */
 	if (strcmp(type, "ssh-ed25519") == 0) {
 		/* The pub string, then seed || pub. */
 		if ((r = wire_get_string(priv, &skip, &skiplen)) != 0 ||
@@ -168,7 +168,9 @@ main(int argc, char **argv)
 	print_hex(secret, n, reverse);
 	return 0;
 bad:
-	fprintf(stderr, "keysecret: %s: not an unencrypted OpenSSH "
-	    "ed25519, RSA or ECDSA key\n", argv[1]);
+	fprintf(stderr,
+	    "keysecret: %s: not an unencrypted OpenSSH "
+	    "ed25519, RSA or ECDSA key\n",
+	    argv[1]);
 	return 1;
 }

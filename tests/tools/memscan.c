@@ -53,7 +53,8 @@ static size_t maxlen;
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: memscan [-w seconds] [-x] pid hex...\n"
+	fprintf(stderr,
+	    "usage: memscan [-w seconds] [-x] pid hex...\n"
 	    "       memscan -p pid\n");
 	exit(2);
 }
@@ -90,8 +91,9 @@ count_in(const uint8_t *buf, size_t n, long *counts, long sign)
 
 	for (i = 0; i < npats; i++) {
 		p = buf;
-		while (p < end && (p = memmem(p, (size_t)(end - p),
-		    pats[i].bytes, pats[i].len)) != NULL) {
+		while (p < end &&
+		    (p = memmem(p, (size_t)(end - p), pats[i].bytes,
+			 pats[i].len)) != NULL) {
 			counts[i] += sign;
 			p++;
 		}
@@ -225,8 +227,8 @@ at_exit(pid_t pid)
 {
 	int st, sig, rc;
 
-	if (ptrace(PTRACE_SEIZE, pid, NULL,
-	    (void *)(long)PTRACE_O_TRACEEXIT) != 0) {
+	if (ptrace(PTRACE_SEIZE, pid, NULL, (void *)(long)PTRACE_O_TRACEEXIT) !=
+	    0) {
 		fprintf(stderr, "memscan: ptrace %ld: %s\n", (long)pid,
 		    strerror(errno));
 		return errno == EACCES || errno == EPERM ? 1 : 3;
@@ -242,8 +244,10 @@ at_exit(pid_t pid)
 			return 3;
 		}
 		if (WIFEXITED(st) || WIFSIGNALED(st)) {
-			fprintf(stderr, "memscan: %ld ended without an exit "
-			    "stop\n", (long)pid);
+			fprintf(stderr,
+			    "memscan: %ld ended without an exit "
+			    "stop\n",
+			    (long)pid);
 			return 3;
 		}
 		if (!WIFSTOPPED(st))
@@ -269,18 +273,13 @@ main(int argc, char **argv)
 
 	while ((opt = getopt(argc, argv, "pw:x")) != -1) {
 		switch (opt) {
-		case 'p':
-			attach = 1;
-			break;
+		case 'p': attach = 1; break;
 		case 'w':
 			if ((secs = atoi(optarg)) <= 0)
 				usage();
 			break;
-		case 'x':
-			exit_mode = 1;
-			break;
-		default:
-			usage();
+		case 'x': exit_mode = 1; break;
+		default: usage();
 		}
 	}
 	argc -= optind;

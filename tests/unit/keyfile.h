@@ -159,13 +159,11 @@ kf_b64_decode(const char *s, size_t n, uint8_t **out, size_t *outlen)
 	if ((buf = malloc(n / 4 * 3 + 3)) == NULL)
 		return -1;
 	for (i = 0; i < n; i++) {
-		if (s[i] == ' ' || s[i] == '\n' || s[i] == '\r' ||
-		    s[i] == '\t')
+		if (s[i] == ' ' || s[i] == '\n' || s[i] == '\r' || s[i] == '\t')
 			continue;
 		if (s[i] == '=')
 			break;
-		if (s[i] == '\0' ||
-		    (c = strchr(kf_b64chars, s[i])) == NULL) {
+		if (s[i] == '\0' || (c = strchr(kf_b64chars, s[i])) == NULL) {
 			free(buf);
 			return -1;
 		}
@@ -229,8 +227,7 @@ kf_unarmor(const char *text, const char *label, uint8_t **out, size_t *len)
 	*len = 0;
 	snprintf(begin, sizeof(begin), "-----BEGIN %s-----", label);
 	snprintf(end, sizeof(end), "-----END %s-----", label);
-	if ((b = strstr(text, begin)) == NULL ||
-	    (e = strstr(b, end)) == NULL)
+	if ((b = strstr(text, begin)) == NULL || (e = strstr(b, end)) == NULL)
 		return -1;
 	b += strlen(begin);
 	return kf_b64_decode(b, (size_t)(e - b), out, len);
@@ -283,20 +280,20 @@ struct kfield {
 #define KF_MAXFIELDS 6
 
 struct keyfile {
-	uint8_t *data;		/* the decoded private key file */
+	uint8_t *data; /* the decoded private key file */
 	size_t datalen;
 	char type[64];
-	struct kfield field[KF_MAXFIELDS];	/* after the type name */
+	struct kfield field[KF_MAXFIELDS]; /* after the type name */
 	int nfield;
-	int npublic;		/* leading fields a certificate replaces */
-	const uint8_t *form;	/* plain add-identity form, inside data */
+	int npublic;	     /* leading fields a certificate replaces */
+	const uint8_t *form; /* plain add-identity form, inside data */
 	size_t formlen;
-	const uint8_t *filepub;	/* the file's own public key section */
+	const uint8_t *filepub; /* the file's own public key section */
 	size_t filepublen;
 	char comment[128];
-	uint8_t *pub;		/* NAME.pub */
+	uint8_t *pub; /* NAME.pub */
 	size_t publen;
-	uint8_t *cert;		/* NAME-cert.pub, if there is one */
+	uint8_t *cert; /* NAME-cert.pub, if there is one */
 	size_t certlen;
 	char *certtype;
 };
@@ -348,16 +345,16 @@ keyfile_load(struct keyfile *kf, const char *name)
 	memset(kf, 0, sizeof(*kf));
 	if (kf_slurp(kf_path(name), &text, &n) != 0)
 		goto fail;
-	if (kf_unarmor(text, "OPENSSH PRIVATE KEY", &kf->data,
-	    &kf->datalen) != 0)
+	if (kf_unarmor(text, "OPENSSH PRIVATE KEY", &kf->data, &kf->datalen) !=
+	    0)
 		goto fail;
 	wire_view(&w, kf->data, kf->datalen);
 	if (wire_get_bytes(&w, m, sizeof(m)) != 0 ||
 	    memcmp(m, magic, sizeof(m)) != 0 ||
 	    wire_get_string_eq(&w, "none") != 0 ||
 	    wire_get_string_eq(&w, "none") != 0 ||
-	    wire_get_string(&w, &p, &n) != 0 ||
-	    wire_get_u32(&w, &nkeys) != 0 || nkeys != 1 ||
+	    wire_get_string(&w, &p, &n) != 0 || wire_get_u32(&w, &nkeys) != 0 ||
+	    nkeys != 1 ||
 	    wire_get_string(&w, &kf->filepub, &kf->filepublen) != 0 ||
 	    wire_get_string_wire(&w, &priv) != 0 || wire_end(&w) != 0)
 		goto fail;
@@ -372,14 +369,13 @@ keyfile_load(struct keyfile *kf, const char *name)
 	if ((nf = kf_shape(kf->type, &kf->npublic)) < 0)
 		goto fail;
 	for (k = 0; k < nf; k++) {
-		if (wire_get_string(&priv, &kf->field[k].p,
-		    &kf->field[k].n) != 0)
+		if (wire_get_string(&priv, &kf->field[k].p, &kf->field[k].n) !=
+		    0)
 			goto fail;
 	}
 	kf->nfield = nf;
 	kf->formlen = (size_t)(wire_ptr(&priv) - kf->form);
-	if (wire_get_string(&priv, &p, &n) != 0 ||
-	    n >= sizeof(kf->comment))
+	if (wire_get_string(&priv, &p, &n) != 0 || n >= sizeof(kf->comment))
 		goto fail;
 	memcpy(kf->comment, p, n);
 	kf->comment[n] = '\0';
@@ -392,8 +388,7 @@ keyfile_load(struct keyfile *kf, const char *name)
 		goto fail;
 	snprintf(pubname, sizeof(pubname), "%s-cert.pub", name);
 	if (access(kf_path(pubname), R_OK) == 0 &&
-	    kf_pubfile(pubname, &kf->cert, &kf->certlen,
-	    &kf->certtype) != 0)
+	    kf_pubfile(pubname, &kf->cert, &kf->certlen, &kf->certtype) != 0)
 		goto fail;
 	free(text);
 	return 0;
@@ -406,8 +401,7 @@ fail:
 
 /* Appends string type and then each field, as a key form. */
 KF_FN int
-keyform_put(struct wire *out, const char *type, const struct kfield *f,
-    int nf)
+keyform_put(struct wire *out, const char *type, const struct kfield *f, int nf)
 {
 	int i, r;
 
@@ -435,7 +429,7 @@ keyform_put_cert(struct wire *out, const char *certtype, const uint8_t *cert,
 		return r;
 	for (i = kf->npublic; i < kf->nfield; i++) {
 		if ((r = wire_put_string(out, kf->field[i].p,
-		    kf->field[i].n)) != 0)
+			 kf->field[i].n)) != 0)
 			return r;
 	}
 	return 0;

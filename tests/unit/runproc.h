@@ -56,8 +56,8 @@ rp_tmp_make(struct rp_tmp *t)
 	    "XDG_CONFIG_HOME=%s/.config", t->dir);
 	snprintf(t->env_data, sizeof(t->env_data),
 	    "XDG_DATA_HOME=%s/.local/share", t->dir);
-	snprintf(t->env_cache, sizeof(t->env_cache),
-	    "XDG_CACHE_HOME=%s/.cache", t->dir);
+	snprintf(t->env_cache, sizeof(t->env_cache), "XDG_CACHE_HOME=%s/.cache",
+	    t->dir);
 	t->envp[0] = "PATH=" RP_PATH;
 	t->envp[1] = t->env_home;
 	t->envp[2] = t->env_config;

@@ -69,9 +69,8 @@ test_frame_incomplete_header(void)
 static void
 test_frame_incomplete_body(void)
 {
-	static const uint8_t msg[] = {
-		0, 0, 0, 6, 13, 'a', 'b', 'c', 'd', 'e'
-	};
+	static const uint8_t msg[] = { 0, 0, 0, 6, 13, 'a', 'b', 'c', 'd',
+		'e' };
 	struct wire in, body;
 	uint8_t type;
 	size_t n, framelen;
@@ -131,9 +130,8 @@ test_frame_exactly_max(void)
 static void
 test_frame_too_long(void)
 {
-	static const uint32_t lens[] = {
-		MAX + 1, MAX + 2, 2 * MAX, 0x7fffffff, 0x80000000, 0xffffffff
-	};
+	static const uint32_t lens[] = { MAX + 1, MAX + 2, 2 * MAX, 0x7fffffff,
+		0x80000000, 0xffffffff };
 	uint8_t hdr[6];
 	struct wire in, body;
 	uint8_t type;
@@ -174,10 +172,9 @@ static void
 test_frame_back_to_back(void)
 {
 	static const uint8_t two[] = {
-		0, 0, 0, 1, AGENTC_REQUEST_IDENTITIES,
-		0, 0, 0, 9, AGENTC_REMOVE_IDENTITY, 0, 0, 0, 4, 'k', 'e', 'y',
-		'!',
-		0, 0, 0, 1		/* a third, not yet here */
+		0, 0, 0, 1, AGENTC_REQUEST_IDENTITIES, 0, 0, 0, 9,
+		AGENTC_REMOVE_IDENTITY, 0, 0, 0, 4, 'k', 'e', 'y', '!', 0, 0, 0,
+		1 /* a third, not yet here */
 	};
 	struct wire in, body;
 	uint8_t type, *p;
@@ -216,11 +213,8 @@ test_frame_back_to_back(void)
 static size_t
 sign_body(uint8_t *b)
 {
-	static const uint8_t body[] = {
-		0, 0, 0, 3, 'K', 'E', 'Y',
-		0, 0, 0, 5, 'd', 'a', 't', 'a', '!',
-		0, 0, 0, 6
-	};
+	static const uint8_t body[] = { 0, 0, 0, 3, 'K', 'E', 'Y', 0, 0, 0, 5,
+		'd', 'a', 't', 'a', '!', 0, 0, 0, 6 };
 
 	memcpy(b, body, sizeof(body));
 	return sizeof(body);
@@ -271,7 +265,7 @@ test_sign(void)
 /* The private fields after each type name, from PROTOCOL.agent. */
 static const struct {
 	const char *name;
-	const char *fields;	/* s: string, m: mpint */
+	const char *fields; /* s: string, m: mpint */
 } shapes[] = {
 	{ "ssh-ed25519", "ss" },
 	{ "ecdsa-sha2-nistp256", "ssm" },
@@ -346,8 +340,10 @@ test_add_each_type(void)
 			wire_view(&v, wire_ptr(&body), n);
 			r = agentproto_add(&v, 0, &a);
 			if (r != ERR_TRUNCATED)
-				fprintf(stderr, "  add %s truncated to %zu: "
-				    "%d\n", shapes[i].name, n, r);
+				fprintf(stderr,
+				    "  add %s truncated to %zu: "
+				    "%d\n",
+				    shapes[i].name, n, r);
 			CHECK_EQ(r, ERR_TRUNCATED);
 			check_add_zero(&a);
 		}
@@ -405,8 +401,10 @@ test_add_constrained(void)
 			CHECK(a.lifetime == 3600 && a.confirm == 0);
 		} else {
 			if (r != ERR_TRUNCATED)
-				fprintf(stderr, "  constrained add truncated "
-				    "to %zu: %d\n", n, r);
+				fprintf(stderr,
+				    "  constrained add truncated "
+				    "to %zu: %d\n",
+				    n, r);
 			CHECK_EQ(r, ERR_TRUNCATED);
 			check_add_zero(&a);
 		}
@@ -432,10 +430,16 @@ static void
 test_add_unknown_type(void)
 {
 	static const char *const names[] = {
-		"ssh-dss", "sk-ssh-ed25519@openssh.com",
-		"sk-ecdsa-sha2-nistp256@openssh.com", "ssh-ed448",
-		"ecdsa-sha2-nistp192", "ssh-ed25519-cert-v00@openssh.com",
-		"SSH-RSA", "ssh-rsa ", "ssh-ed2551", "",
+		"ssh-dss",
+		"sk-ssh-ed25519@openssh.com",
+		"sk-ecdsa-sha2-nistp256@openssh.com",
+		"ssh-ed448",
+		"ecdsa-sha2-nistp192",
+		"ssh-ed25519-cert-v00@openssh.com",
+		"SSH-RSA",
+		"ssh-rsa ",
+		"ssh-ed2551",
+		"",
 	};
 	struct agentproto_add a;
 	struct wire body, v;
@@ -477,7 +481,7 @@ test_add_bad_mpint(void)
 	CHECK_EQ(wire_put_cstring(&body, "ssh-rsa"), 0);
 	CHECK_EQ(wire_put_mpint(&body, neg, 2), 0);
 	CHECK_EQ(wire_put_mpint(&body, neg, 2), 0);
-	CHECK_EQ(wire_put_string(&body, neg, 2), 0);	/* negative */
+	CHECK_EQ(wire_put_string(&body, neg, 2), 0); /* negative */
 	CHECK_EQ(wire_put_mpint(&body, neg, 2), 0);
 	CHECK_EQ(wire_put_mpint(&body, neg, 2), 0);
 	CHECK_EQ(wire_put_mpint(&body, neg, 2), 0);
@@ -516,7 +520,8 @@ test_add_bad_constraints(void)
 	body.len = keyend;
 	CHECK_EQ(wire_put_u8(&body, AGENT_CONSTRAIN_EXTENSION), 0);
 	CHECK_EQ(wire_put_cstring(&body,
-	    "restrict-destination-v00@openssh.com"), 0);
+		     "restrict-destination-v00@openssh.com"),
+	    0);
 	CHECK_EQ(wire_put_string(&body, "", 0), 0);
 	wire_view(&v, wire_ptr(&body), wire_avail(&body));
 	CHECK_EQ(agentproto_add(&v, 1, &a), ERR_UNSUPPORTED);
@@ -559,9 +564,8 @@ test_remove_and_passphrase(void)
 {
 	static const uint8_t msg[] = { 0, 0, 0, 4, 'b', 'l', 'o', 'b', 0 };
 	static const uint8_t empty[] = { 0, 0, 0, 0 };
-	int (*const fn[2])(struct wire *, const uint8_t **, size_t *) = {
-		agentproto_remove, agentproto_passphrase
-	};
+	int (*const fn[2])(struct wire *, const uint8_t **,
+	    size_t *) = { agentproto_remove, agentproto_passphrase };
 	const uint8_t *p;
 	struct wire w;
 	size_t n, len;
@@ -608,9 +612,8 @@ test_empty(void)
 static void
 test_extension(void)
 {
-	static const uint8_t msg[] = {
-		0, 0, 0, 5, 'q', 'u', 'e', 'r', 'y', 1, 2, 3
-	};
+	static const uint8_t msg[] = { 0, 0, 0, 5, 'q', 'u', 'e', 'r', 'y', 1,
+		2, 3 };
 	static const uint8_t bare[] = { 0, 0, 0, 5, 'q', 'u', 'e', 'r', 'y' };
 	static const uint8_t noname[] = { 0, 0, 0, 0, 1 };
 	static const uint8_t nul[] = { 0, 0, 0, 3, 'a', 0, 'b', 7 };
@@ -643,15 +646,13 @@ test_extension(void)
 
 	wire_view(&rest, junk, sizeof(junk));
 	wire_view(&w, noname, sizeof(noname));
-	CHECK_EQ(agentproto_extension(&w, &name, &namelen, &rest),
-	    ERR_FORMAT);
+	CHECK_EQ(agentproto_extension(&w, &name, &namelen, &rest), ERR_FORMAT);
 	CHECK(name == NULL && namelen == 0);
 	CHECK_EQ(wire_avail(&rest), 0);
 
 	wire_view(&rest, junk, sizeof(junk));
 	wire_view(&w, nul, sizeof(nul));
-	CHECK_EQ(agentproto_extension(&w, &name, &namelen, &rest),
-	    ERR_FORMAT);
+	CHECK_EQ(agentproto_extension(&w, &name, &namelen, &rest), ERR_FORMAT);
 	CHECK(name == NULL && namelen == 0);
 	CHECK_EQ(wire_avail(&rest), 0);
 }
@@ -691,15 +692,15 @@ test_session_bind(void)
 		put_bind(&body, (uint8_t)fwd);
 		wire_view(&w, wire_ptr(&body), wire_avail(&body));
 		CHECK_EQ(agentproto_extension(&w, &name, &namelen, &rest), 0);
-		CHECK(namelen == 24 && memcmp(name,
-		    "session-bind@openssh.com", 24) == 0);
+		CHECK(namelen == 24 &&
+		    memcmp(name, "session-bind@openssh.com", 24) == 0);
 		CHECK_EQ(agentproto_session_bind(&rest, &b), 0);
-		CHECK(b.hostkeylen == 7 &&
-		    memcmp(b.hostkey, "HOSTKEY", 7) == 0);
+		CHECK(
+		    b.hostkeylen == 7 && memcmp(b.hostkey, "HOSTKEY", 7) == 0);
 		CHECK(b.session_idlen == 9 &&
 		    memcmp(b.session_id, "SESSIONID", 9) == 0);
-		CHECK(b.signaturelen == 3 &&
-		    memcmp(b.signature, "SIG", 3) == 0);
+		CHECK(
+		    b.signaturelen == 3 && memcmp(b.signature, "SIG", 3) == 0);
 		CHECK_EQ(b.forwarding, fwd);
 		wire_free(&body);
 	}
@@ -744,8 +745,24 @@ static void
 test_begin_finish(void)
 {
 	static const uint8_t want[] = {
-		0, 0, 0, 1, AGENT_SUCCESS,
-		0, 0, 0, 9, AGENT_IDENTITIES_ANSWER, 0, 0, 0, 0, 0, 0, 0, 0,
+		0,
+		0,
+		0,
+		1,
+		AGENT_SUCCESS,
+		0,
+		0,
+		0,
+		9,
+		AGENT_IDENTITIES_ANSWER,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
 	};
 	struct wire out, body;
 	uint8_t type;

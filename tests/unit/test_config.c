@@ -35,8 +35,7 @@ example_path(void)
 {
 	static char path[KF_PATHLEN + 32];
 
-	snprintf(path, sizeof(path), "%s/../../conf/sshenv.conf",
-	    kf_datadir());
+	snprintf(path, sizeof(path), "%s/../../conf/sshenv.conf", kf_datadir());
 	return path;
 }
 
@@ -51,8 +50,8 @@ collect(const char *section, const char *key, void *arg)
 	struct seen *s = arg;
 
 	if (s->n < 64)
-		snprintf(s->keys[s->n++], sizeof(s->keys[0]), "%s.%s",
-		    section, key);
+		snprintf(s->keys[s->n++], sizeof(s->keys[0]), "%s.%s", section,
+		    key);
 }
 
 static void
@@ -129,8 +128,9 @@ test_messages_users_can_act_on(void)
 
 	/* A key before any section names the section it belongs in. */
 	CHECK_EQ(parse(&c, "linger = 5\n[session]\n"), ERR_CONFIG);
-	CHECK(strstr(errbuf, "t.conf:1: 'linger' comes before any section: "
-	    "put it under [session]") == errbuf);
+	CHECK(strstr(errbuf,
+		  "t.conf:1: 'linger' comes before any section: "
+		  "put it under [session]") == errbuf);
 	/* A typo gets the nearest key. */
 	CHECK_EQ(parse(&c, "[agent]\nforwarderd = keep\n"), ERR_CONFIG);
 	CHECK(strstr(errbuf, "did you mean agent.forwarded?") != NULL);
@@ -141,12 +141,13 @@ test_messages_users_can_act_on(void)
 	CHECK(strstr(errbuf, "absolute path, or one that starts with ~/") !=
 	    NULL);
 	/* A choice lists the choices. */
-	CHECK_EQ(parse(&c, "[session]\non_last_logout = maybe\n"),
-	    ERR_CONFIG);
+	CHECK_EQ(parse(&c, "[session]\non_last_logout = maybe\n"), ERR_CONFIG);
 	CHECK(strstr(errbuf, "use one of stop, lock, keep") != NULL);
 	/* Comments after values, as people write them. */
-	CHECK_EQ(parse(&c, "[session]\nlinger = 10 # ten seconds\n"
-	    "on_last_logout = keep\t# for now\n"), 0);
+	CHECK_EQ(parse(&c,
+		     "[session]\nlinger = 10 # ten seconds\n"
+		     "on_last_logout = keep\t# for now\n"),
+	    0);
 	CHECK_EQ(c.linger, 10);
 	CHECK_EQ(c.policy, POLICY_KEEP);
 	/* ... but a # inside a value is the value's. */
@@ -164,11 +165,13 @@ test_values(void)
 {
 	struct config c;
 
-	CHECK_EQ(parse(&c, "[agent]\nlifetime = 1h30m\nconfirm = yes\n"
-	    "forwarded = ignore\nkeys = id_ed25519 id_rsa\n"
-	    "[session]\nlinger = 0\non_last_logout = lock\n"
-	    "[files]\nwrite_environment = no\nruntime_dir = /run/x\n"
-	    "[log]\nlevel = debug\n"), 0);
+	CHECK_EQ(parse(&c,
+		     "[agent]\nlifetime = 1h30m\nconfirm = yes\n"
+		     "forwarded = ignore\nkeys = id_ed25519 id_rsa\n"
+		     "[session]\nlinger = 0\non_last_logout = lock\n"
+		     "[files]\nwrite_environment = no\nruntime_dir = /run/x\n"
+		     "[log]\nlevel = debug\n"),
+	    0);
 	CHECK_EQ(c.lifetime, 5400);
 	CHECK_EQ(c.confirm, 1);
 	CHECK_EQ(c.forwarded_keep, 0);
@@ -208,14 +211,19 @@ test_errors_name_file_and_line(void)
 	struct config c;
 
 	CHECK_EQ(parse(&c, "[agent]\nlifetime = 1\nbogus = 1\n"), ERR_CONFIG);
-	CHECK(strcmp(errbuf, "t.conf:3: unknown key 'bogus' in section "
-	    "[agent]") == 0);
+	CHECK(strcmp(errbuf,
+		  "t.conf:3: unknown key 'bogus' in section "
+		  "[agent]") == 0);
 	CHECK_EQ(parse(&c, "\n[nope]\nx = 1\n"), ERR_CONFIG);
-	CHECK(strncmp(errbuf, "t.conf:3: unknown section [nope] (the "
-	    "sections are", 38) == 0);
+	CHECK(strncmp(errbuf,
+		  "t.conf:3: unknown section [nope] (the "
+		  "sections are",
+		  38) == 0);
 	CHECK_EQ(parse(&c, "[session]\nlinger = soon\n"), ERR_CONFIG);
-	CHECK(strncmp(errbuf, "t.conf:2: bad value 'soon' for "
-	    "session.linger: use seconds", 47) == 0);
+	CHECK(strncmp(errbuf,
+		  "t.conf:2: bad value 'soon' for "
+		  "session.linger: use seconds",
+		  47) == 0);
 	CHECK_EQ(parse(&c, "[session]\non_last_logout = maybe\n"), ERR_CONFIG);
 	CHECK_EQ(parse(&c, "[agent]\nconfirm = perhaps\n"), ERR_CONFIG);
 	CHECK_EQ(parse(&c, "[agent]\nlifetime = 5x\n"), ERR_CONFIG);
@@ -243,8 +251,8 @@ test_origins_and_print(void)
 	fclose(f);
 	CHECK(strstr(buf, "session.linger = 3\t# t.conf:3\n") != NULL);
 	CHECK(strstr(buf, "agent.lifetime = 0\t# default\n") != NULL);
-	CHECK(strstr(buf, "session.on_last_logout = stop\t# default\n") !=
-	    NULL);
+	CHECK(
+	    strstr(buf, "session.on_last_logout = stop\t# default\n") != NULL);
 	free(buf);
 }
 
@@ -258,7 +266,8 @@ test_missing_files(void)
 	config_defaults(&c);
 	/* A named file must exist ... */
 	CHECK_EQ(config_load(&c, "/nonexistent/sshenv.conf", errbuf,
-	    sizeof(errbuf)), ERR_SYSTEM);
+		     sizeof(errbuf)),
+	    ERR_SYSTEM);
 	CHECK(strstr(errbuf, "/nonexistent/sshenv.conf") != NULL);
 	/* ... the usual ones need not. */
 	setenv("XDG_CONFIG_HOME", "/nonexistent", 1);

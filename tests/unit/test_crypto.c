@@ -18,8 +18,16 @@
 #include "wire.h"
 
 enum {
-	K_ED25519, K_ED25519_OTHER, K_P256, K_P256_OTHER, K_P384, K_P521,
-	K_RSA2048, K_RSA1024, K_CA, K_COUNT
+	K_ED25519,
+	K_ED25519_OTHER,
+	K_P256,
+	K_P256_OTHER,
+	K_P384,
+	K_P521,
+	K_RSA2048,
+	K_RSA1024,
+	K_CA,
+	K_COUNT
 };
 
 static const char *const keyname[K_COUNT] = {
@@ -61,7 +69,8 @@ put_certform(struct wire *w, const struct keyfile *kf,
     const struct keyfile *certkf)
 {
 	CHECK_EQ(keyform_put_cert(w, certkf->certtype, certkf->cert,
-	    certkf->certlen, kf), 0);
+		     certkf->certlen, kf),
+	    0);
 }
 
 /* crypto_key_parse of a wire's contents; the key is released. */
@@ -249,8 +258,7 @@ check_sign_verify(const struct keyfile *kf, struct crypto_key *k,
 	if (strcmp(alg, expected_alg(kf, flags)) != 0)
 		fprintf(stderr, "  %s: signed as %s\n", label, alg);
 	CHECK(strcmp(alg, expected_alg(kf, flags)) == 0);
-	r = crypto_verify(kf->pub, kf->publen, data, sizeof(data), sig,
-	    siglen);
+	r = crypto_verify(kf->pub, kf->publen, data, sizeof(data), sig, siglen);
 	if (r != 0)
 		fprintf(stderr, "  %s: verify: %s\n", label, sserr_str(r));
 	CHECK_EQ(r, 0);
@@ -258,15 +266,16 @@ check_sign_verify(const struct keyfile *kf, struct crypto_key *k,
 	/* One flipped bit of data, at each end and in the middle. */
 	for (i = 0; i < sizeof(data); i += 33) {
 		data[i] ^= 0x10;
-		CHECK_EQ(crypto_verify(kf->pub, kf->publen, data,
-		    sizeof(data), sig, siglen), ERR_SIG_INVALID);
+		CHECK_EQ(crypto_verify(kf->pub, kf->publen, data, sizeof(data),
+			     sig, siglen),
+		    ERR_SIG_INVALID);
 		data[i] ^= 0x10;
 	}
 	/* One flipped bit in every byte of the signature blob. */
 	for (i = 0; i < siglen; i++) {
 		sig[i] ^= (uint8_t)(1 << (i % 8));
-		r = crypto_verify(kf->pub, kf->publen, data, sizeof(data),
-		    sig, siglen);
+		r = crypto_verify(kf->pub, kf->publen, data, sizeof(data), sig,
+		    siglen);
 		accepted += r == 0;
 		/* Inside the raw signature it can only be a bad signature. */
 		if (sig + i >= raw + rawlen - 1 && r != ERR_SIG_INVALID)
@@ -274,13 +283,14 @@ check_sign_verify(const struct keyfile *kf, struct crypto_key *k,
 		sig[i] ^= (uint8_t)(1 << (i % 8));
 	}
 	if (accepted)
-		fprintf(stderr, "  %s: %d altered signatures accepted\n",
-		    label, accepted);
+		fprintf(stderr, "  %s: %d altered signatures accepted\n", label,
+		    accepted);
 	CHECK_EQ(accepted, 0);
 	CHECK_EQ(wrongcode, 0);
 	/* Untouched, it still verifies. */
 	CHECK_EQ(crypto_verify(kf->pub, kf->publen, data, sizeof(data), sig,
-	    siglen), 0);
+		     siglen),
+	    0);
 	wire_free(&w);
 }
 
@@ -299,8 +309,8 @@ test_sign_verify(void)
 		CHECK_EQ(crypto_key_parse(kf->form, kf->formlen, &k), 0);
 		if (k == NULL)
 			continue;
-		check_sign_verify(kf, k, is_rsa(kf) ?
-		    CRYPTO_SIGN_RSA_SHA2_256 : 0, keyname[i]);
+		check_sign_verify(kf, k,
+		    is_rsa(kf) ? CRYPTO_SIGN_RSA_SHA2_256 : 0, keyname[i]);
 		crypto_key_unref(k);
 
 		if (kf->cert == NULL)
@@ -308,12 +318,11 @@ test_sign_verify(void)
 		/* A certified key signs as its plain type. */
 		wire_init(&w, 64 * 1024);
 		put_certform(&w, kf, kf);
-		CHECK_EQ(crypto_key_parse(wire_ptr(&w), wire_avail(&w), &k),
-		    0);
+		CHECK_EQ(crypto_key_parse(wire_ptr(&w), wire_avail(&w), &k), 0);
 		if (k != NULL) {
 			snprintf(label, sizeof(label), "%s-cert", keyname[i]);
-			check_sign_verify(kf, k, is_rsa(kf) ?
-			    CRYPTO_SIGN_RSA_SHA2_512 : 0, label);
+			check_sign_verify(kf, k,
+			    is_rsa(kf) ? CRYPTO_SIGN_RSA_SHA2_512 : 0, label);
 			crypto_key_unref(k);
 		}
 		wire_free(&w);
@@ -323,12 +332,10 @@ test_sign_verify(void)
 static void
 test_sign_rsa_flags(void)
 {
-	static const uint32_t flags[] = {
-		0, CRYPTO_SIGN_RSA_SHA2_256, CRYPTO_SIGN_RSA_SHA2_512
-	};
-	static const char *const names[] = {
-		"ssh-rsa", "rsa-sha2-256", "rsa-sha2-512"
-	};
+	static const uint32_t flags[] = { 0, CRYPTO_SIGN_RSA_SHA2_256,
+		CRYPTO_SIGN_RSA_SHA2_512 };
+	static const char *const names[] = { "ssh-rsa", "rsa-sha2-256",
+		"rsa-sha2-512" };
 	static const uint8_t data[] = "session id and request";
 	const struct keyfile *kf;
 	struct crypto_key *k;
@@ -348,7 +355,8 @@ test_sign_rsa_flags(void)
 		wire_init(&w, 4096);
 		CHECK_EQ(crypto_sign(k, data, sizeof(data), flags[i], &w), 0);
 		CHECK_EQ(sig_parts(wire_ptr(&w), wire_avail(&w), alg,
-		    sizeof(alg), &raw, &rawlen), 0);
+			     sizeof(alg), &raw, &rawlen),
+		    0);
 		CHECK(strcmp(alg, names[i]) == 0);
 		CHECK_EQ(rawlen, 256);
 		/*
@@ -361,7 +369,8 @@ test_sign_rsa_flags(void)
 			sig[4 + 10] = i == 1 ? '1' : '5';
 			sig[4 + 11] = i == 1 ? '2' : '6';
 			CHECK_EQ(crypto_verify(kf->pub, kf->publen, data,
-			    sizeof(data), wire_ptr(&w), wire_avail(&w)),
+				     sizeof(data), wire_ptr(&w),
+				     wire_avail(&w)),
 			    ERR_SIG_INVALID);
 		}
 		wire_free(&w);
@@ -374,8 +383,9 @@ test_sign_rsa_flags(void)
 	CHECK_EQ(crypto_key_parse(kf->form, kf->formlen, &k), 0);
 	if (k == NULL)
 		return;
-	check_sign_verify(kf, k, CRYPTO_SIGN_RSA_SHA2_256 |
-	    CRYPTO_SIGN_RSA_SHA2_512, "ecdsa-with-rsa-flags");
+	check_sign_verify(kf, k,
+	    CRYPTO_SIGN_RSA_SHA2_256 | CRYPTO_SIGN_RSA_SHA2_512,
+	    "ecdsa-with-rsa-flags");
 	crypto_key_unref(k);
 }
 
@@ -402,15 +412,19 @@ test_sign_sizes(void)
 		wire_init(&w, 4096);
 		CHECK_EQ(crypto_sign(k, big, 0, 4, &w), 0);
 		CHECK_EQ(crypto_verify(kf->pub, kf->publen, big, 0,
-		    wire_ptr(&w), wire_avail(&w)), 0);
+			     wire_ptr(&w), wire_avail(&w)),
+		    0);
 		CHECK_EQ(crypto_verify(kf->pub, kf->publen, big, 1,
-		    wire_ptr(&w), wire_avail(&w)), ERR_SIG_INVALID);
+			     wire_ptr(&w), wire_avail(&w)),
+		    ERR_SIG_INVALID);
 		wire_reset(&w);
 		CHECK_EQ(crypto_sign(k, big, n, 4, &w), 0);
 		CHECK_EQ(crypto_verify(kf->pub, kf->publen, big, n,
-		    wire_ptr(&w), wire_avail(&w)), 0);
+			     wire_ptr(&w), wire_avail(&w)),
+		    0);
 		CHECK_EQ(crypto_verify(kf->pub, kf->publen, big, n - 1,
-		    wire_ptr(&w), wire_avail(&w)), ERR_SIG_INVALID);
+			     wire_ptr(&w), wire_avail(&w)),
+		    ERR_SIG_INVALID);
 		wire_free(&w);
 		crypto_key_unref(k);
 	}
@@ -443,8 +457,8 @@ test_verify_malformed(void)
 
 	/* Every truncation of the signature blob. */
 	for (n = 0; n < siglen; n++) {
-		r = crypto_verify(ed->pub, ed->publen, data, sizeof(data),
-		    sig, n);
+		r = crypto_verify(ed->pub, ed->publen, data, sizeof(data), sig,
+		    n);
 		CHECK(r != 0);
 	}
 	/* A trailing byte. */
@@ -452,53 +466,57 @@ test_verify_malformed(void)
 	CHECK_EQ(wire_put(&bad, sig, siglen), 0);
 	CHECK_EQ(wire_put_u8(&bad, 0), 0);
 	CHECK_EQ(crypto_verify(ed->pub, ed->publen, data, sizeof(data),
-	    wire_ptr(&bad), wire_avail(&bad)), ERR_TRAILING);
+		     wire_ptr(&bad), wire_avail(&bad)),
+	    ERR_TRAILING);
 	wire_free(&bad);
 
 	/* The right signature under another key, or another key type. */
 	CHECK_EQ(crypto_verify(other->pub, other->publen, data, sizeof(data),
-	    sig, siglen), ERR_SIG_INVALID);
+		     sig, siglen),
+	    ERR_SIG_INVALID);
 	CHECK(crypto_verify(ec->pub, ec->publen, data, sizeof(data), sig,
-	    siglen) != 0);
+		  siglen) != 0);
 
 	/* A raw ed25519 signature of the wrong length. */
 	wire_init(&bad, 4096);
 	CHECK_EQ(wire_put_cstring(&bad, "ssh-ed25519"), 0);
 	CHECK_EQ(wire_put_string(&bad, sig + siglen - 64, 63), 0);
 	CHECK(crypto_verify(ed->pub, ed->publen, data, sizeof(data),
-	    wire_ptr(&bad), wire_avail(&bad)) != 0);
+		  wire_ptr(&bad), wire_avail(&bad)) != 0);
 	wire_reset(&bad);
 	/* An unknown algorithm name around good bytes. */
 	CHECK_EQ(wire_put_cstring(&bad, "ssh-ed448"), 0);
 	CHECK_EQ(wire_put_string(&bad, sig + siglen - 64, 64), 0);
 	CHECK(crypto_verify(ed->pub, ed->publen, data, sizeof(data),
-	    wire_ptr(&bad), wire_avail(&bad)) != 0);
+		  wire_ptr(&bad), wire_avail(&bad)) != 0);
 	wire_free(&bad);
 
 	/* Key blobs: truncated, trailing, a certificate, unknown. */
 	for (n = 0; n < ed->publen; n++)
 		CHECK(crypto_verify(ed->pub, n, data, sizeof(data), sig,
-		    siglen) != 0);
+			  siglen) != 0);
 	wire_init(&bad, 4096);
 	CHECK_EQ(wire_put(&bad, ed->pub, ed->publen), 0);
 	CHECK_EQ(wire_put_u8(&bad, 0), 0);
 	CHECK_EQ(crypto_verify(wire_ptr(&bad), wire_avail(&bad), data,
-	    sizeof(data), sig, siglen), ERR_TRAILING);
+		     sizeof(data), sig, siglen),
+	    ERR_TRAILING);
 	wire_reset(&bad);
 	CHECK_EQ(crypto_verify(ed->cert, ed->certlen, data, sizeof(data), sig,
-	    siglen), ERR_KEY_TYPE);
+		     siglen),
+	    ERR_KEY_TYPE);
 	CHECK_EQ(wire_put_cstring(&bad, "ssh-dss"), 0);
 	CHECK_EQ(wire_put(&bad, ed->pub + 15, ed->publen - 15), 0);
 	CHECK_EQ(crypto_verify(wire_ptr(&bad), wire_avail(&bad), data,
-	    sizeof(data), sig, siglen), ERR_KEY_TYPE);
+		     sizeof(data), sig, siglen),
+	    ERR_KEY_TYPE);
 	wire_free(&bad);
 	wire_free(&w);
 }
 
 /* Every proper prefix of a key form must be refused. */
 static void
-check_truncations(const uint8_t *form, size_t len, int cert,
-    const char *label)
+check_truncations(const uint8_t *form, size_t len, int cert, const char *label)
 {
 	struct crypto_key *k;
 	size_t n;
@@ -507,8 +525,8 @@ check_truncations(const uint8_t *form, size_t len, int cert,
 	for (n = 0; n < len; n++) {
 		k = (struct crypto_key *)(uintptr_t)1;
 		r = crypto_key_parse(form, n, &k);
-		if (r == 0 || k != NULL || (r != ERR_TRUNCATED &&
-		    !(cert && r == ERR_CERT_INVALID))) {
+		if (r == 0 || k != NULL ||
+		    (r != ERR_TRUNCATED && !(cert && r == ERR_CERT_INVALID))) {
 			if (bad++ < 5)
 				fprintf(stderr, "  %s cut to %zu of %zu: %d\n",
 				    label, n, len, r);
@@ -544,7 +562,8 @@ test_parse_truncated(void)
 		for (certlen = 0; certlen < kf->certlen; certlen++) {
 			wire_init(&w, 64 * 1024);
 			CHECK_EQ(keyform_put_cert(&w, kf->certtype, kf->cert,
-			    certlen, kf), 0);
+				     certlen, kf),
+			    0);
 			CHECK(parse_wire(&w) != 0);
 			wire_free(&w);
 		}
@@ -584,8 +603,13 @@ static void
 test_parse_unknown_type(void)
 {
 	static const char *const names[] = {
-		"ssh-dss", "sk-ssh-ed25519@openssh.com", "ssh-ed448", "",
-		"ecdsa-sha2-nistp192", "SSH-ED25519", "ssh-ed25519 ",
+		"ssh-dss",
+		"sk-ssh-ed25519@openssh.com",
+		"ssh-ed448",
+		"",
+		"ecdsa-sha2-nistp192",
+		"SSH-ED25519",
+		"ssh-ed25519 ",
 	};
 	const struct keyfile *kf;
 	struct wire w;
@@ -604,8 +628,8 @@ test_parse_unknown_type(void)
 	CHECK_EQ(keyform_put(&w, "ssh-rsa", kf->field, kf->nfield), 0);
 	CHECK(parse_wire(&w) != 0);
 	wire_reset(&w);
-	CHECK_EQ(keyform_put(&w, "ecdsa-sha2-nistp256", kf->field,
-	    kf->nfield), 0);
+	CHECK_EQ(keyform_put(&w, "ecdsa-sha2-nistp256", kf->field, kf->nfield),
+	    0);
 	CHECK(parse_wire(&w) != 0);
 	wire_free(&w);
 }
@@ -683,8 +707,7 @@ test_ecdsa_inconsistent(void)
 	struct kfield f[3];
 	uint8_t buf[200];
 
-	if ((kf = key(K_P256)) == NULL ||
-	    (other = key(K_P256_OTHER)) == NULL ||
+	if ((kf = key(K_P256)) == NULL || (other = key(K_P256_OTHER)) == NULL ||
 	    (p384 = key(K_P384)) == NULL)
 		return;
 
@@ -813,11 +836,14 @@ test_rsa_wrong_d(void)
 		/* Show what taking it means: signatures that never verify. */
 		wire_reset(&w);
 		CHECK_EQ(crypto_sign(k, data, sizeof(data),
-		    CRYPTO_SIGN_RSA_SHA2_256, &w), 0);
+			     CRYPTO_SIGN_RSA_SHA2_256, &w),
+		    0);
 		r = crypto_verify(kf->pub, kf->publen, data, sizeof(data),
 		    wire_ptr(&w), wire_avail(&w));
-		fprintf(stderr, "  key with a wrong d accepted; its signature "
-		    "verifies: %s\n", r == 0 ? "yes" : sserr_str(r));
+		fprintf(stderr,
+		    "  key with a wrong d accepted; its signature "
+		    "verifies: %s\n",
+		    r == 0 ? "yes" : sserr_str(r));
 		crypto_key_unref(k);
 	}
 	wire_free(&w);
@@ -842,7 +868,8 @@ test_cert_bad_signature(void)
 		cert[kf->certlen - 1] ^= 1;
 		wire_init(&w, 64 * 1024);
 		CHECK_EQ(keyform_put_cert(&w, kf->certtype, cert, kf->certlen,
-		    kf), 0);
+			     kf),
+		    0);
 		CHECK_EQ(parse_wire(&w), ERR_CERT_INVALID);
 		wire_free(&w);
 
@@ -856,7 +883,8 @@ test_cert_bad_signature(void)
 		cert[off] ^= 0x20;
 		wire_init(&w, 64 * 1024);
 		CHECK_EQ(keyform_put_cert(&w, kf->certtype, cert, kf->certlen,
-		    kf), 0);
+			     kf),
+		    0);
 		CHECK_EQ(parse_wire(&w), ERR_CERT_INVALID);
 		wire_free(&w);
 
@@ -868,7 +896,8 @@ test_cert_bad_signature(void)
 		CHECK_EQ(wire_put_u8(&w, 0), 0);
 		for (f = kf->npublic; f < kf->nfield; f++)
 			CHECK_EQ(wire_put_string(&w, kf->field[f].p,
-			    kf->field[f].n), 0);
+				     kf->field[f].n),
+			    0);
 		CHECK_EQ(parse_wire(&w), ERR_CERT_INVALID);
 		wire_free(&w);
 		free(cert);
@@ -911,28 +940,26 @@ test_cert_wrong_key(void)
 	wire_reset(&w);
 
 	/* A certificate under another certificate type's name. */
-	CHECK_EQ(keyform_put_cert(&w, ed->certtype, ec->cert, ec->certlen,
-	    ed), 0);
+	CHECK_EQ(keyform_put_cert(&w, ed->certtype, ec->cert, ec->certlen, ed),
+	    0);
 	CHECK(parse_wire(&w) != 0);
 	wire_reset(&w);
-	CHECK_EQ(keyform_put_cert(&w, ec->certtype, ed->cert, ed->certlen,
-	    ec), 0);
+	CHECK_EQ(keyform_put_cert(&w, ec->certtype, ed->cert, ed->certlen, ec),
+	    0);
 	CHECK(parse_wire(&w) != 0);
 	wire_reset(&w);
 	/* A plain type name with a certificate's fields. */
-	CHECK_EQ(keyform_put_cert(&w, ed->type, ed->cert, ed->certlen, ed),
-	    0);
+	CHECK_EQ(keyform_put_cert(&w, ed->type, ed->cert, ed->certlen, ed), 0);
 	CHECK(parse_wire(&w) != 0);
 	wire_free(&w);
 }
 
 /* The second field of `ssh-keygen -lf path`. */
 static int
-keygen_fingerprint(struct rp_tmp *t, const char *path, char *fp,
-    size_t size)
+keygen_fingerprint(struct rp_tmp *t, const char *path, char *fp, size_t size)
 {
 	char *argv[] = { "ssh-keygen", "-E", "sha256", "-lf", (char *)path,
-	    NULL };
+		NULL };
 	char *out, *sp, *end;
 	size_t outlen;
 	int status, r = -1;
@@ -972,7 +999,8 @@ test_fingerprint(void)
 		snprintf(path, sizeof(path), "%s", kf_path(name));
 		CHECK_EQ(keygen_fingerprint(&t, path, want, sizeof(want)), 0);
 		CHECK_EQ(crypto_fingerprint(kf->pub, kf->publen, got,
-		    sizeof(got)), 0);
+			     sizeof(got)),
+		    0);
 		if (strcmp(got, want) != 0)
 			fprintf(stderr, "  %s: %s, ssh-keygen %s\n", name, got,
 			    want);
@@ -982,7 +1010,8 @@ test_fingerprint(void)
 		if (k != NULL) {
 			blob = crypto_key_blob(k, &len);
 			CHECK_EQ(crypto_fingerprint(blob, len, got,
-			    sizeof(got)), 0);
+				     sizeof(got)),
+			    0);
 			CHECK(strcmp(got, want) == 0);
 			crypto_key_unref(k);
 		}
@@ -991,7 +1020,8 @@ test_fingerprint(void)
 			snprintf(name, sizeof(name), "%s-cert.pub", keyname[i]);
 			snprintf(path, sizeof(path), "%s", kf_path(name));
 			CHECK_EQ(keygen_fingerprint(&t, path, want,
-			    sizeof(want)), 0);
+				     sizeof(want)),
+			    0);
 			CHECK(strcmp(got, want) == 0);
 		}
 	}
@@ -1063,15 +1093,16 @@ test_seal_open(void)
 	/* The nonce is random: sealing twice gives two different boxes. */
 	wire_init(&w2, 4096);
 	CHECK_EQ(crypto_seal(key1, msg, sizeof(msg), &w2), 0);
-	CHECK(wire_avail(&w2) == slen &&
-	    memcmp(wire_ptr(&w2), sealed, 12) != 0);
+	CHECK(
+	    wire_avail(&w2) == slen && memcmp(wire_ptr(&w2), sealed, 12) != 0);
 	wire_reset(&w2);
 
 	/* An empty secret round-trips. */
 	CHECK_EQ(crypto_seal(key1, msg, 0, &w2), 0);
 	CHECK_EQ(wire_avail(&w2), 28);
 	CHECK_EQ(crypto_open(key1, wire_ptr(&w2), wire_avail(&w2), &plain,
-	    &plen), 0);
+		     &plen),
+	    0);
 	CHECK_EQ(plen, 0);
 	crypto_secure_free(plain, plen);
 	wire_free(&w2);
@@ -1082,7 +1113,8 @@ test_seal_open(void)
 	CHECK_EQ(crypto_seal(key1, msg, sizeof(msg), &w2), 0);
 	CHECK(memcmp(wire_ptr(&w2), "hdr", 3) == 0);
 	CHECK_EQ(crypto_open(key1, wire_ptr(&w2) + 3, wire_avail(&w2) - 3,
-	    &plain, &plen), 0);
+		     &plain, &plen),
+	    0);
 	CHECK(plen == sizeof(msg) && memcmp(plain, msg, plen) == 0);
 	crypto_secure_free(plain, plen);
 	wire_free(&w2);
@@ -1120,39 +1152,50 @@ test_kdf(void)
 	 * computed independently with Python's hashlib.
 	 */
 	CHECK_EQ(crypto_kdf((const uint8_t *)"password", 8,
-	    (const uint8_t *)"salt", 4, 1, a, 64), 0);
-	CHECK(hex_is(a, 64, "bae8638ed977291e1119f07bce24e922"
+		     (const uint8_t *)"salt", 4, 1, a, 64),
+	    0);
+	CHECK(hex_is(a, 64,
+	    "bae8638ed977291e1119f07bce24e922"
 	    "5230ccbe74b1ac5b3364dc6b65c575fc0a514a1ce07beaf8c970134bdad4512b"
 	    "fecf4afeb3491acd99e7cd3a59900e04"));
 	/* A trailing NUL makes another passphrase. */
-	CHECK_EQ(crypto_kdf((const uint8_t *)"pw", 2,
-	    (const uint8_t *)"salt", 4, 1, a, 64), 0);
-	CHECK_EQ(crypto_kdf((const uint8_t *)"pw\0", 3,
-	    (const uint8_t *)"salt", 4, 1, b, 64), 0);
+	CHECK_EQ(crypto_kdf((const uint8_t *)"pw", 2, (const uint8_t *)"salt",
+		     4, 1, a, 64),
+	    0);
+	CHECK_EQ(crypto_kdf((const uint8_t *)"pw\0", 3, (const uint8_t *)"salt",
+		     4, 1, b, 64),
+	    0);
 	CHECK(memcmp(a, b, 64) != 0);
 
 	/* Deterministic, and sensitive to every input. */
 	CHECK_EQ(crypto_kdf((const uint8_t *)"pass", 4,
-	    (const uint8_t *)"saltsaltsaltsalt", 16, 100, a, 64), 0);
+		     (const uint8_t *)"saltsaltsaltsalt", 16, 100, a, 64),
+	    0);
 	CHECK_EQ(crypto_kdf((const uint8_t *)"pass", 4,
-	    (const uint8_t *)"saltsaltsaltsalt", 16, 100, b, 64), 0);
+		     (const uint8_t *)"saltsaltsaltsalt", 16, 100, b, 64),
+	    0);
 	CHECK(memcmp(a, b, 64) == 0);
 	CHECK_EQ(crypto_kdf((const uint8_t *)"pasS", 4,
-	    (const uint8_t *)"saltsaltsaltsalt", 16, 100, b, 64), 0);
+		     (const uint8_t *)"saltsaltsaltsalt", 16, 100, b, 64),
+	    0);
 	CHECK(memcmp(a, b, 64) != 0);
 	CHECK_EQ(crypto_kdf((const uint8_t *)"pass", 4,
-	    (const uint8_t *)"saltsaltsaltsalT", 16, 100, b, 64), 0);
+		     (const uint8_t *)"saltsaltsaltsalT", 16, 100, b, 64),
+	    0);
 	CHECK(memcmp(a, b, 64) != 0);
 	CHECK_EQ(crypto_kdf((const uint8_t *)"pass", 4,
-	    (const uint8_t *)"saltsaltsaltsalt", 16, 101, b, 64), 0);
+		     (const uint8_t *)"saltsaltsaltsalt", 16, 101, b, 64),
+	    0);
 	CHECK(memcmp(a, b, 64) != 0);
 	/* A shorter output is a prefix of the longer one. */
 	CHECK_EQ(crypto_kdf((const uint8_t *)"pass", 4,
-	    (const uint8_t *)"saltsaltsaltsalt", 16, 100, b, 32), 0);
+		     (const uint8_t *)"saltsaltsaltsalt", 16, 100, b, 32),
+	    0);
 	CHECK(memcmp(a, b, 32) == 0);
 	/* An empty passphrase is a passphrase. */
 	CHECK_EQ(crypto_kdf((const uint8_t *)"", 0,
-	    (const uint8_t *)"saltsaltsaltsalt", 16, 100, b, 64), 0);
+		     (const uint8_t *)"saltsaltsaltsalt", 16, 100, b, 64),
+	    0);
 	CHECK(memcmp(a, b, 64) != 0);
 }
 
@@ -1266,8 +1309,8 @@ test_sshsig_from_ssh_keygen(void)
 		/* ssh-keygen wants a private key file only we can read. */
 		snprintf(keypath, sizeof(keypath), "%s",
 		    rp_tmp_path(&t, "key"));
-		if (kf_slurp(kf_path(keyname[sshsig_keys[i]]), &text,
-		    &n) != 0) {
+		if (kf_slurp(kf_path(keyname[sshsig_keys[i]]), &text, &n) !=
+		    0) {
 			CHECK(0);
 			continue;
 		}
@@ -1276,11 +1319,12 @@ test_sshsig_from_ssh_keygen(void)
 		CHECK_EQ(kf_write(keypath, text, n, 0600), 0);
 		free(text);
 		{
-			char *argv[] = { "ssh-keygen", "-q", "-Y", "sign",
-			    "-f", keypath, "-n", SSHSIG_NS, msgpath, NULL };
+			char *argv[] = { "ssh-keygen", "-q", "-Y", "sign", "-f",
+				keypath, "-n", SSHSIG_NS, msgpath, NULL };
 
 			CHECK_EQ(rp_run(argv, t.envp, NULL, &out, &outlen,
-			    &status), 0);
+				     &status),
+			    0);
 			free(out);
 			CHECK_EQ(status, 0);
 		}
@@ -1303,19 +1347,21 @@ test_sshsig_from_ssh_keygen(void)
 		CHECK_EQ(wire_get_string_eq(&w, "sha512"), 0);
 		CHECK_EQ(wire_get_string(&w, &sig, &siglen), 0);
 		CHECK_EQ(wire_end(&w), 0);
-		CHECK(publen == kf->publen &&
-		    memcmp(pub, kf->pub, publen) == 0);
+		CHECK(
+		    publen == kf->publen && memcmp(pub, kf->pub, publen) == 0);
 
 		wire_init(&sd, 4096);
 		CHECK_EQ(sshsig_signed_data(&sd, h), 0);
 		CHECK_EQ(crypto_verify(kf->pub, kf->publen, wire_ptr(&sd),
-		    wire_avail(&sd), sig, siglen), 0);
+			     wire_avail(&sd), sig, siglen),
+		    0);
 		/* And not for another message. */
 		h[0] ^= 1;
 		wire_reset(&sd);
 		CHECK_EQ(sshsig_signed_data(&sd, h), 0);
 		CHECK_EQ(crypto_verify(kf->pub, kf->publen, wire_ptr(&sd),
-		    wire_avail(&sd), sig, siglen), ERR_SIG_INVALID);
+			     wire_avail(&sd), sig, siglen),
+		    ERR_SIG_INVALID);
 		h[0] ^= 1;
 		wire_free(&sd);
 		free(blob);
@@ -1384,7 +1430,8 @@ test_sshsig_to_ssh_keygen(void)
 		CHECK_EQ(sshsig_signed_data(&sd, h), 0);
 		/* SSHSIG wants a SHA-2 RSA signature. */
 		CHECK_EQ(crypto_sign(k, wire_ptr(&sd), wire_avail(&sd),
-		    CRYPTO_SIGN_RSA_SHA2_512, &sig), 0);
+			     CRYPTO_SIGN_RSA_SHA2_512, &sig),
+		    0);
 		CHECK_EQ(wire_put(&blob, "SSHSIG", 6), 0);
 		CHECK_EQ(wire_put_u32(&blob, 1), 0);
 		CHECK_EQ(wire_put_string(&blob, kf->pub, kf->publen), 0);
@@ -1392,23 +1439,29 @@ test_sshsig_to_ssh_keygen(void)
 		CHECK_EQ(wire_put_string(&blob, "", 0), 0);
 		CHECK_EQ(wire_put_cstring(&blob, "sha512"), 0);
 		CHECK_EQ(wire_put_string(&blob, wire_ptr(&sig),
-		    wire_avail(&sig)), 0);
+			     wire_avail(&sig)),
+		    0);
 		CHECK_EQ(write_sshsig(sigpath, wire_ptr(&blob),
-		    wire_avail(&blob)), 0);
+			     wire_avail(&blob)),
+		    0);
 		{
 			char *argv[] = { "ssh-keygen", "-Y", "check-novalidate",
-			    "-n", SSHSIG_NS, "-s", sigpath, NULL };
+				"-n", SSHSIG_NS, "-s", sigpath, NULL };
 
 			CHECK_EQ(rp_run(argv, t.envp, msgpath, &out, &outlen,
-			    &status), 0);
+				     &status),
+			    0);
 			free(out);
 			if (status != 0)
-				fprintf(stderr, "  ssh-keygen refused the %s "
-				    "signature\n", keyname[sshsig_keys[i]]);
+				fprintf(stderr,
+				    "  ssh-keygen refused the %s "
+				    "signature\n",
+				    keyname[sshsig_keys[i]]);
 			CHECK_EQ(status, 0);
 			/* The referee is not a rubber stamp. */
 			CHECK_EQ(rp_run(argv, t.envp, badpath, &out, &outlen,
-			    &status), 0);
+				     &status),
+			    0);
 			free(out);
 			CHECK(status != 0);
 		}
@@ -1441,8 +1494,8 @@ signer_run(void *arg)
 		memset(data, i, sizeof(data));
 		wire_reset(&w);
 		if (crypto_sign(s->k, data, sizeof(data), s->flags, &w) != 0 ||
-		    crypto_verify(s->kf->pub, s->kf->publen, data,
-		    sizeof(data), wire_ptr(&w), wire_avail(&w)) != 0)
+		    crypto_verify(s->kf->pub, s->kf->publen, data, sizeof(data),
+			wire_ptr(&w), wire_avail(&w)) != 0)
 			s->failures++;
 	}
 	wire_free(&w);
@@ -1472,8 +1525,8 @@ test_sign_threads(void)
 			s[j].kf = kf;
 			s[j].flags = (uint32_t)j * 2;
 			s[j].failures = 0;
-			if (pthread_create(&th[j], NULL, signer_run,
-			    &s[j]) != 0)
+			if (pthread_create(&th[j], NULL, signer_run, &s[j]) !=
+			    0)
 				break;
 			started++;
 		}

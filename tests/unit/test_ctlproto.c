@@ -19,12 +19,10 @@
 /* Large enough for the biggest STATUS body plus a few extra bytes. */
 #define BODY_MAX (CTLPROTO_MAX_FRAME + 16)
 
-static const uint8_t req_types[] = {
-	CTL_INIT, CTL_ENV, CTL_LOGOUT, CTL_STATUS, CTL_STOP
-};
-static const uint8_t reply_types[] = {
-	CTL_R_OK, CTL_R_ERROR, CTL_R_ENV, CTL_R_STATUS
-};
+static const uint8_t req_types[] = { CTL_INIT, CTL_ENV, CTL_LOGOUT, CTL_STATUS,
+	CTL_STOP };
+static const uint8_t reply_types[] = { CTL_R_OK, CTL_R_ERROR, CTL_R_ENV,
+	CTL_R_STATUS };
 
 /* Decoded structs live here: ctl_reply is several KiB. */
 static struct ctl_reply got_rp;
@@ -68,7 +66,8 @@ request_body(const struct ctl_request *rq)
 	wire_init(&out, CTLPROTO_MAX_FRAME + 4);
 	CHECK_EQ(ctlproto_put_request(&out, rq), 0);
 	CHECK_EQ(wire_get_frame(&out, CTLPROTO_MAX_FRAME, &type, &body,
-	    &framelen), 0);
+		     &framelen),
+	    0);
 	CHECK_EQ(framelen, wire_avail(&out));
 	CHECK_EQ(type, rq->type);
 	if (framelen == wire_avail(&out) && type == rq->type) {
@@ -90,7 +89,8 @@ reply_body(const struct ctl_reply *rp)
 	wire_init(&out, CTLPROTO_MAX_FRAME + 4);
 	CHECK_EQ(ctlproto_put_reply(&out, rp), 0);
 	CHECK_EQ(wire_get_frame(&out, CTLPROTO_MAX_FRAME, &type, &body,
-	    &framelen), 0);
+		     &framelen),
+	    0);
 	CHECK_EQ(framelen, wire_avail(&out));
 	CHECK_EQ(type, rp->type);
 	if (framelen == wire_avail(&out) && type == rp->type) {
@@ -237,10 +237,9 @@ static void
 test_request_bytes(void)
 {
 	static const uint8_t want[] = {
-		0, 0, 0, 9,		/* length */
-		CTL_INIT,
-		0, 0, 0, CTLPROTO_VERSION,
-		0x01, 0x02, 0x03, 0x04,	/* sid */
+		0, 0, 0, 9, /* length */
+		CTL_INIT, 0, 0, 0, CTLPROTO_VERSION, 0x01, 0x02, 0x03,
+		0x04, /* sid */
 	};
 	struct ctl_request rq = { CTL_INIT, 0x01020304 };
 	struct wire out;
@@ -257,7 +256,7 @@ static void
 test_request_sid_range(void)
 {
 	static const uint32_t bad[] = { 0, 0x80000000u, 0xfffffffeu,
-	    0xffffffffu };
+		0xffffffffu };
 	static const uint8_t types[] = { CTL_INIT, CTL_LOGOUT };
 	struct ctl_request in, rq;
 	size_t i, j, n;
@@ -279,7 +278,7 @@ static void
 test_request_version(void)
 {
 	static const uint32_t versions[] = { 0, 1, CTLPROTO_VERSION + 1,
-	    0x00000200u, 0xffffffffu };
+		0x00000200u, 0xffffffffu };
 	struct ctl_request rq;
 	size_t i, j, n;
 	uint32_t v;
@@ -306,7 +305,7 @@ static void
 test_request_unknown_type(void)
 {
 	static const uint8_t types[] = { 0, 6, 63, CTL_R_OK, CTL_R_ERROR,
-	    CTL_R_ENV, CTL_R_STATUS, 128, 255 };
+		CTL_R_ENV, CTL_R_STATUS, 128, 255 };
 	struct ctl_request in = { CTL_INIT, 99 }, rq;
 	size_t i, n;
 
@@ -448,7 +447,7 @@ make_samples(void)
 
 	rp = &samples[nsamples++];
 	rp->type = CTL_R_ERROR;
-	rp->code = INT32_MAX;	/* an empty message */
+	rp->code = INT32_MAX; /* an empty message */
 
 	rp = &samples[nsamples++];
 	rp->type = CTL_R_ENV;
@@ -525,11 +524,31 @@ static void
 test_reply_bytes(void)
 {
 	static const uint8_t want[] = {
-		0, 0, 0, 21,		/* length */
+		0,
+		0,
+		0,
+		21, /* length */
 		CTL_R_ENV,
-		0, 0, 0, 6, '/', 's', '/', 'a', '.', 's',
-		0, 0, 0x30, 0x39,	/* agent pid 12345 */
-		0, 0, 0, 2, 'w', '!',
+		0,
+		0,
+		0,
+		6,
+		'/',
+		's',
+		'/',
+		'a',
+		'.',
+		's',
+		0,
+		0,
+		0x30,
+		0x39, /* agent pid 12345 */
+		0,
+		0,
+		0,
+		2,
+		'w',
+		'!',
 	};
 	static struct ctl_reply rp;
 	struct wire out;
@@ -550,7 +569,7 @@ static void
 test_reply_unknown_type(void)
 {
 	static const uint8_t types[] = { 0, CTL_INIT, CTL_ENV, CTL_LOGOUT,
-	    CTL_STATUS, CTL_STOP, 63, 68, 128, 255 };
+		CTL_STATUS, CTL_STOP, 63, 68, 128, 255 };
 	size_t i;
 
 	for (i = 0; i < sizeof(types); i++) {
@@ -577,8 +596,10 @@ test_reply_truncated(void)
 			if (r != ERR_TRUNCATED ||
 			    !all_zero(&got_rp, sizeof(got_rp))) {
 				if (bad++ == 0)
-					fprintf(stderr, "  sample %zu, %zu of "
-					    "%zu bytes: %d\n", i, len, n, r);
+					fprintf(stderr,
+					    "  sample %zu, %zu of "
+					    "%zu bytes: %d\n",
+					    i, len, n, r);
 				CHECK_EQ(r, ERR_TRUNCATED);
 				CHECK(all_zero(&got_rp, sizeof(got_rp)));
 			}
@@ -614,35 +635,39 @@ enum fkind { F_END, F_U8, F_U32, F_STR, F_U32S };
 
 struct field {
 	enum fkind kind;
-	uint32_t v;		/* F_U8, F_U32; F_U32S: how many */
-	const char *s;		/* F_STR */
+	uint32_t v;    /* F_U8, F_U32; F_U32S: how many */
+	const char *s; /* F_STR */
 	size_t n;
 };
 
-#define STR(lit) { F_STR, 0, lit, sizeof(lit) - 1 }
+#define STR(lit) \
+	{ \
+		F_STR, 0, lit, sizeof(lit) - 1 \
+	}
 
 /* Field indexes in the templates below, for the tests that change one. */
 enum { ERR_MSG = 1 };
 enum { ENV_SOCK = 0, ENV_WARN = 2 };
 enum {
-	ST_SOCK = 0, ST_LOCKED = 4, ST_SYSTEMD = 5, ST_POLICY = 6,
-	ST_STATE = 7, ST_LINGER = 8, ST_NSESS = 9, ST_SESS = 10
+	ST_SOCK = 0,
+	ST_LOCKED = 4,
+	ST_SYSTEMD = 5,
+	ST_POLICY = 6,
+	ST_STATE = 7,
+	ST_LINGER = 8,
+	ST_NSESS = 9,
+	ST_SESS = 10
 };
 
-static const struct field error_tpl[] = {
-	{ F_U32, 5, NULL, 0 }, STR("oops"), { F_END, 0, NULL, 0 }
-};
-static const struct field env_tpl[] = {
-	STR("/r/a.sock"), { F_U32, 77, NULL, 0 }, STR(""),
-	{ F_END, 0, NULL, 0 }
-};
-static const struct field status_tpl[] = {
-	STR("/r/a.sock"), { F_U32, 77, NULL, 0 }, { F_U32, 78, NULL, 0 },
-	{ F_U32, 2, NULL, 0 }, { F_U8, 0, NULL, 0 }, { F_U8, 1, NULL, 0 },
-	STR("stop"), STR("running"), { F_U8, 1, NULL, 0 },
-	{ F_U32, 2, NULL, 0 }, { F_U32S, 2, NULL, 0 }, STR(""),
-	{ F_END, 0, NULL, 0 }
-};
+static const struct field error_tpl[] = { { F_U32, 5, NULL, 0 }, STR("oops"),
+	{ F_END, 0, NULL, 0 } };
+static const struct field env_tpl[] = { STR("/r/a.sock"),
+	{ F_U32, 77, NULL, 0 }, STR(""), { F_END, 0, NULL, 0 } };
+static const struct field status_tpl[] = { STR("/r/a.sock"),
+	{ F_U32, 77, NULL, 0 }, { F_U32, 78, NULL, 0 }, { F_U32, 2, NULL, 0 },
+	{ F_U8, 0, NULL, 0 }, { F_U8, 1, NULL, 0 }, STR("stop"), STR("running"),
+	{ F_U8, 1, NULL, 0 }, { F_U32, 2, NULL, 0 }, { F_U32S, 2, NULL, 0 },
+	STR(""), { F_END, 0, NULL, 0 } };
 
 /* Writes the fields into bodybuf; returns the length. */
 static size_t
@@ -655,21 +680,14 @@ build(const struct field *f)
 	wire_init(&w, sizeof(bodybuf));
 	for (; f->kind != F_END; f++) {
 		switch (f->kind) {
-		case F_U8:
-			CHECK_EQ(wire_put_u8(&w, (uint8_t)f->v), 0);
-			break;
-		case F_U32:
-			CHECK_EQ(wire_put_u32(&w, f->v), 0);
-			break;
-		case F_STR:
-			CHECK_EQ(wire_put_string(&w, f->s, f->n), 0);
-			break;
+		case F_U8: CHECK_EQ(wire_put_u8(&w, (uint8_t)f->v), 0); break;
+		case F_U32: CHECK_EQ(wire_put_u32(&w, f->v), 0); break;
+		case F_STR: CHECK_EQ(wire_put_string(&w, f->s, f->n), 0); break;
 		case F_U32S:
 			for (i = 0; i < f->v; i++)
 				CHECK_EQ(wire_put_u32(&w, i + 1), 0);
 			break;
-		case F_END:
-			break;
+		case F_END: break;
 		}
 	}
 	n = wire_avail(&w);
@@ -770,7 +788,10 @@ test_reply_nul_in_string(void)
 		{ CTL_R_STATUS, status_tpl, ST_STATE },
 	};
 	static const struct field nuls[] = {
-		STR("a\0b"), STR("ab\0"), STR("\0"), STR("\0ab"),
+		STR("a\0b"),
+		STR("ab\0"),
+		STR("\0"),
+		STR("\0ab"),
 	};
 	size_t i, j, n;
 
@@ -843,7 +864,8 @@ static uint8_t
 flag_of(int idx)
 {
 	return idx == ST_LOCKED ? got_rp.locked :
-	    idx == ST_SYSTEMD ? got_rp.systemd : got_rp.lingering;
+	    idx == ST_SYSTEMD	? got_rp.systemd :
+				  got_rp.lingering;
 }
 
 static void
@@ -859,13 +881,15 @@ test_reply_flags(void)
 		for (v = 0; v <= 1; v++) {
 			f.v = v;
 			CHECK_EQ(decode_reply(CTL_R_STATUS,
-			    build(with(status_tpl, idx[j], f))), 0);
+				     build(with(status_tpl, idx[j], f))),
+			    0);
 			CHECK_EQ(flag_of(idx[j]), v);
 		}
 		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 			f.v = bad[i];
 			CHECK_EQ(decode_reply(CTL_R_STATUS,
-			    build(with(status_tpl, idx[j], f))), ERR_FORMAT);
+				     build(with(status_tpl, idx[j], f))),
+			    ERR_FORMAT);
 			CHECK(all_zero(&got_rp, sizeof(got_rp)));
 		}
 	}

@@ -135,7 +135,8 @@ read_env(const char *path, struct envfile_data *d)
 static void
 test_write_read(void)
 {
-	static const char want1[] = HDR "host-a\n"
+	static const char want1[] = HDR
+	    "host-a\n"
 	    "SSH_AUTH_SOCK=/run/user/1000/sshenv/agent.sock; "
 	    "export SSH_AUTH_SOCK;\n"
 	    "SSH_AGENT_PID=4242; export SSH_AGENT_PID;\n";
@@ -150,7 +151,8 @@ test_write_read(void)
 	join(path, sizeof(path), ssh, "environment");
 	/* .ssh is missing: envfile_write makes it, 0700. */
 	CHECK_EQ(envfile_write(path, "host-a",
-	    "/run/user/1000/sshenv/agent.sock", 4242), 0);
+		     "/run/user/1000/sshenv/agent.sock", 4242),
+	    0);
 	CHECK_EQ(mode_of(ssh), 0700);
 	CHECK_EQ(mode_of(path), 0600);
 	/* The exact text the profile recipes source. */
@@ -180,7 +182,7 @@ test_shell_metachars(void)
 {
 	char dir[128], path[192], flag[192], sock[512], want[600];
 	char script[] = "set -e; . \"$0\"; "
-	    "printf '%s|%s' \"$SSH_AUTH_SOCK\" \"$SSH_AGENT_PID\"";
+			"printf '%s|%s' \"$SSH_AUTH_SOCK\" \"$SSH_AGENT_PID\"";
 	char *argv[] = { "sh", "-c", script, path, NULL };
 	char *envp[] = { "PATH=" RP_PATH, "LC_ALL=C", NULL };
 	struct envfile_data d;
@@ -194,8 +196,10 @@ test_shell_metachars(void)
 	}
 	join(path, sizeof(path), dir, "environment");
 	join(flag, sizeof(flag), dir, "ran");
-	snprintf(sock, sizeof(sock), "/tmp/a b/$(touch %s)`touch %s`;"
-	    "'q'\\'\"x\"|&<>(){}*?[]#~! %%s.sock", flag, flag);
+	snprintf(sock, sizeof(sock),
+	    "/tmp/a b/$(touch %s)`touch %s`;"
+	    "'q'\\'\"x\"|&<>(){}*?[]#~! %%s.sock",
+	    flag, flag);
 	CHECK_EQ(envfile_write(path, "h", sock, 77), 0);
 	CHECK_EQ(read_env(path, &d), 0);
 	CHECK(strcmp(d.sock, sock) == 0);
@@ -358,8 +362,10 @@ env_text(size_t hostlen, size_t socklen, size_t pidlen)
 		sock[0] = '/';
 	memset(pid, '1', pidlen);
 	pid[pidlen] = '\0';
-	snprintf(s, n, HDR "%s\nSSH_AUTH_SOCK=%s; export SSH_AUTH_SOCK;\n"
-	    "SSH_AGENT_PID=%s; export SSH_AGENT_PID;\n", host, sock, pid);
+	snprintf(s, n,
+	    HDR "%s\nSSH_AUTH_SOCK=%s; export SSH_AUTH_SOCK;\n"
+		"SSH_AGENT_PID=%s; export SSH_AGENT_PID;\n",
+	    host, sock, pid);
 	free(host);
 	free(sock);
 	free(pid);
@@ -487,7 +493,8 @@ junk_bytes(uint8_t *p, size_t n, uint32_t seed)
 static void
 test_read_binary(void)
 {
-	static const char nul_sock[] = HDR "box\n"
+	static const char nul_sock[] = HDR
+	    "box\n"
 	    "SSH_AUTH_SOCK=/r/a\0b.sock; export SSH_AUTH_SOCK;\n" PID_LINE;
 	static const char nul_host[] = HDR "b\0x\n" SOCK_LINE PID_LINE;
 	uint8_t buf[4096];
@@ -576,7 +583,8 @@ test_read_malformed(void)
 static void
 test_read_accepts(void)
 {
-	static const char text[] = HDR "box.example.org\n"
+	static const char text[] = HDR
+	    "box.example.org\n"
 	    "# a comment\n"
 	    "\n"
 	    "SSH_AGENT_PID=2; export SSH_AGENT_PID;\n"
@@ -730,11 +738,17 @@ test_review_findings(void)
 {
 	static const char nul_tail[] = GOOD "\0rm -rf ~\n";
 	static const char no_pid_other[] = HDR "hb\n" SOCK_LINE;
-	static const char crlf_other[] = HDR "hb\r\n"
+	static const char crlf_other[] = HDR
+	    "hb\r\n"
 	    "SSH_AUTH_SOCK=/r/a.sock; export SSH_AUTH_SOCK;\r\n"
 	    "SSH_AGENT_PID=4242; export SSH_AGENT_PID;\r\n";
 	static const char *const bad_pids[] = {
-		"", "0", "1", "99999999999999999999999", "-5", "+5",
+		"",
+		"0",
+		"1",
+		"99999999999999999999999",
+		"-5",
+		"+5",
 	};
 	char dir[128], path[192], real[192], link[192], line[128];
 	struct envfile_data d;
@@ -779,8 +793,10 @@ test_review_findings(void)
 	CHECK(access(path, F_OK) != 0);
 	/* 4: no empty, small, huge or signed pid. */
 	for (n = 0; n < sizeof(bad_pids) / sizeof(bad_pids[0]); n++) {
-		snprintf(line, sizeof(line), HDR "box\n" SOCK_LINE
-		    "SSH_AGENT_PID=%s; export SSH_AGENT_PID;\n", bad_pids[n]);
+		snprintf(line, sizeof(line),
+		    HDR "box\n" SOCK_LINE
+			"SSH_AGENT_PID=%s; export SSH_AGENT_PID;\n",
+		    bad_pids[n]);
 		CHECK_EQ(put_str(path, line), 0);
 		CHECK_EQ(read_env(path, &d), ERR_FORMAT);
 	}

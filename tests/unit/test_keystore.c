@@ -40,7 +40,8 @@ certform(struct wire *w, int i)
 {
 	wire_init(w, 64 * 1024);
 	CHECK_EQ(keyform_put_cert(w, keys[i].certtype, keys[i].cert,
-	    keys[i].certlen, &keys[i]), 0);
+		     keys[i].certlen, &keys[i]),
+	    0);
 }
 
 /*
@@ -92,12 +93,11 @@ find_and_sign(struct keystore *ks, const uint8_t *blob, size_t bloblen,
 	struct wire w;
 	int confirm, r;
 
-	if ((r = keystore_find(ks, blob, bloblen, &k, &confirm,
-	    &comment)) != 0)
+	if ((r = keystore_find(ks, blob, bloblen, &k, &confirm, &comment)) != 0)
 		return r;
 	wire_init(&w, 4096);
 	if ((r = crypto_sign(k, data, sizeof(data), CRYPTO_SIGN_RSA_SHA2_512,
-	    &w)) == 0)
+		 &w)) == 0)
 		r = crypto_verify(kf->pub, kf->publen, data, sizeof(data),
 		    wire_ptr(&w), wire_avail(&w));
 	wire_free(&w);
@@ -144,8 +144,9 @@ test_add_find(void)
 		return;
 	CHECK_EQ(add(ks, K_ED25519, "alpha", 0, 1), 0);
 	CHECK_EQ(keystore_count(ks), 1);
-	CHECK_EQ(keystore_find(ks, keys[K_ED25519].pub,
-	    keys[K_ED25519].publen, &k, &confirm, &comment), 0);
+	CHECK_EQ(keystore_find(ks, keys[K_ED25519].pub, keys[K_ED25519].publen,
+		     &k, &confirm, &comment),
+	    0);
 	CHECK(k != NULL);
 	CHECK_EQ(confirm, 1);
 	CHECK(comment != NULL && strcmp(comment, "alpha") == 0);
@@ -155,23 +156,27 @@ test_add_find(void)
 		    memcmp(blob, keys[K_ED25519].pub, len) == 0);
 		crypto_key_unref(k);
 	}
-	CHECK_EQ(find_and_sign(ks, keys[K_ED25519].pub,
-	    keys[K_ED25519].publen, &keys[K_ED25519]), 0);
+	CHECK_EQ(find_and_sign(ks, keys[K_ED25519].pub, keys[K_ED25519].publen,
+		     &keys[K_ED25519]),
+	    0);
 
 	/* Keys not held, or a blob that only starts like one. */
 	k = (struct crypto_key *)(uintptr_t)1;
 	confirm = 7;
 	comment = "junk";
 	CHECK_EQ(keystore_find(ks, keys[K_P256].pub, keys[K_P256].publen, &k,
-	    &confirm, &comment), ERR_NOT_FOUND);
+		     &confirm, &comment),
+	    ERR_NOT_FOUND);
 	CHECK(k == NULL && confirm == 0 && comment == NULL);
 	CHECK_EQ(keystore_find(ks, keys[K_ED25519].pub,
-	    keys[K_ED25519].publen - 1, &k, &confirm, &comment),
+		     keys[K_ED25519].publen - 1, &k, &confirm, &comment),
 	    ERR_NOT_FOUND);
 	CHECK_EQ(keystore_find(ks, keys[K_ED25519].pub, 0, &k, &confirm,
-	    &comment), ERR_NOT_FOUND);
+		     &comment),
+	    ERR_NOT_FOUND);
 	CHECK_EQ(keystore_find(ks, keys[K_ED25519].cert,
-	    keys[K_ED25519].certlen, &k, &confirm, &comment), ERR_NOT_FOUND);
+		     keys[K_ED25519].certlen, &k, &confirm, &comment),
+	    ERR_NOT_FOUND);
 	keystore_free(ks);
 }
 
@@ -192,7 +197,8 @@ test_list_order(void)
 	check_list(ks, want, comments, 4);
 	for (i = 0; i < 4; i++)
 		CHECK_EQ(find_and_sign(ks, keys[want[i]].pub,
-		    keys[want[i]].publen, &keys[want[i]]), 0);
+			     keys[want[i]].publen, &keys[want[i]]),
+		    0);
 	keystore_free(ks);
 }
 
@@ -212,8 +218,9 @@ test_readd_replaces(void)
 	CHECK_EQ(add(ks, K_RSA, "rsa", 0, 0), 0);
 	CHECK_EQ(add(ks, K_ED25519, "second", 500, 1), 0);
 	CHECK_EQ(keystore_count(ks), 2);
-	CHECK_EQ(keystore_find(ks, keys[K_ED25519].pub,
-	    keys[K_ED25519].publen, &k, &confirm, &comment), 0);
+	CHECK_EQ(keystore_find(ks, keys[K_ED25519].pub, keys[K_ED25519].publen,
+		     &k, &confirm, &comment),
+	    0);
 	CHECK_EQ(confirm, 1);
 	CHECK(comment != NULL && strcmp(comment, "second") == 0);
 	crypto_key_unref(k);
@@ -222,8 +229,9 @@ test_readd_replaces(void)
 	CHECK_EQ(keystore_count(ks), 2);
 	CHECK_EQ(keystore_expire(ks, 500), 0);
 	CHECK_EQ(keystore_count(ks), 1);
-	CHECK_EQ(keystore_find(ks, keys[K_ED25519].pub,
-	    keys[K_ED25519].publen, &k, &confirm, &comment), ERR_NOT_FOUND);
+	CHECK_EQ(keystore_find(ks, keys[K_ED25519].pub, keys[K_ED25519].publen,
+		     &k, &confirm, &comment),
+	    ERR_NOT_FOUND);
 
 	/* And a constraint can be dropped by adding again without it. */
 	CHECK_EQ(add(ks, K_RSA, "rsa again", 0, 0), 0);
@@ -248,21 +256,18 @@ test_remove(void)
 	CHECK_EQ(add(ks, K_ED25519, "a", 0, 0), 0);
 	CHECK_EQ(add(ks, K_P256, "b", 0, 0), 0);
 	CHECK_EQ(add(ks, K_P384, "c", 0, 0), 0);
-	CHECK_EQ(keystore_remove(ks, keys[K_P256].pub, keys[K_P256].publen),
-	    0);
+	CHECK_EQ(keystore_remove(ks, keys[K_P256].pub, keys[K_P256].publen), 0);
 	CHECK_EQ(keystore_count(ks), 2);
 	check_list(ks, after, comments, 2);
 	CHECK_EQ(keystore_remove(ks, keys[K_P256].pub, keys[K_P256].publen),
 	    ERR_NOT_FOUND);
 	CHECK_EQ(keystore_remove(ks, keys[K_RSA].pub, keys[K_RSA].publen),
 	    ERR_NOT_FOUND);
-	CHECK_EQ(keystore_remove(ks, keys[K_ED25519].pub, 10),
-	    ERR_NOT_FOUND);
+	CHECK_EQ(keystore_remove(ks, keys[K_ED25519].pub, 10), ERR_NOT_FOUND);
 	CHECK_EQ(keystore_count(ks), 2);
 
 	/* Removing the last one and adding again keeps the order right. */
-	CHECK_EQ(keystore_remove(ks, keys[K_P384].pub, keys[K_P384].publen),
-	    0);
+	CHECK_EQ(keystore_remove(ks, keys[K_P384].pub, keys[K_P384].publen), 0);
 	CHECK_EQ(add(ks, K_P384, "c", 0, 0), 0);
 	check_list(ks, after, comments, 2);
 
@@ -292,20 +297,23 @@ test_add_invalid(void)
 		return;
 	CHECK_EQ(add(ks, K_ED25519, "kept", 0, 0), 0);
 	CHECK(keystore_add(ks, keys[K_P256].form, keys[K_P256].formlen - 1,
-	    (const uint8_t *)"x", 1, 0, 0) != 0);
+		  (const uint8_t *)"x", 1, 0, 0) != 0);
 	wire_init(&w, 4096);
 	CHECK_EQ(wire_put(&w, keys[K_P256].form, keys[K_P256].formlen), 0);
 	CHECK_EQ(wire_put_u8(&w, 0), 0);
 	CHECK_EQ(keystore_add(ks, wire_ptr(&w), wire_avail(&w),
-	    (const uint8_t *)"x", 1, 0, 0), ERR_TRAILING);
+		     (const uint8_t *)"x", 1, 0, 0),
+	    ERR_TRAILING);
 	wire_reset(&w);
 	CHECK_EQ(keyform_put(&w, "ssh-dss", keys[K_P256].field, 3), 0);
 	CHECK_EQ(keystore_add(ks, wire_ptr(&w), wire_avail(&w),
-	    (const uint8_t *)"x", 1, 0, 0), ERR_KEY_TYPE);
+		     (const uint8_t *)"x", 1, 0, 0),
+	    ERR_KEY_TYPE);
 	wire_free(&w);
 	CHECK_EQ(keystore_count(ks), 1);
-	CHECK_EQ(find_and_sign(ks, keys[K_ED25519].pub,
-	    keys[K_ED25519].publen, &keys[K_ED25519]), 0);
+	CHECK_EQ(find_and_sign(ks, keys[K_ED25519].pub, keys[K_ED25519].publen,
+		     &keys[K_ED25519]),
+	    0);
 	keystore_free(ks);
 }
 
@@ -324,22 +332,28 @@ test_certified_and_plain(void)
 	CHECK_EQ(add(ks, K_ED25519, "plain", 0, 0), 0);
 	certform(&w, K_ED25519);
 	CHECK_EQ(keystore_add(ks, wire_ptr(&w), wire_avail(&w),
-	    (const uint8_t *)"cert", 4, 0, 0), 0);
+		     (const uint8_t *)"cert", 4, 0, 0),
+	    0);
 	wire_free(&w);
 	certform(&w, K_RSA);
 	CHECK_EQ(keystore_add(ks, wire_ptr(&w), wire_avail(&w),
-	    (const uint8_t *)"rsa cert", 8, 0, 0), 0);
+		     (const uint8_t *)"rsa cert", 8, 0, 0),
+	    0);
 	wire_free(&w);
 	CHECK_EQ(keystore_count(ks), 3);
 	check_list(ks, want, comments, 3);
 	CHECK_EQ(find_and_sign(ks, keys[K_ED25519].cert,
-	    keys[K_ED25519].certlen, &keys[K_ED25519]), 0);
+		     keys[K_ED25519].certlen, &keys[K_ED25519]),
+	    0);
 	CHECK_EQ(find_and_sign(ks, keys[K_RSA].cert, keys[K_RSA].certlen,
-	    &keys[K_RSA]), 0);
+		     &keys[K_RSA]),
+	    0);
 	CHECK_EQ(keystore_remove(ks, keys[K_ED25519].cert,
-	    keys[K_ED25519].certlen), 0);
-	CHECK_EQ(find_and_sign(ks, keys[K_ED25519].pub,
-	    keys[K_ED25519].publen, &keys[K_ED25519]), 0);
+		     keys[K_ED25519].certlen),
+	    0);
+	CHECK_EQ(find_and_sign(ks, keys[K_ED25519].pub, keys[K_ED25519].publen,
+		     &keys[K_ED25519]),
+	    0);
 	CHECK_EQ(keystore_count(ks), 2);
 	keystore_free(ks);
 }
@@ -365,7 +379,8 @@ test_lock_unlock(void)
 	CHECK_EQ(add(ks, K_RSA, "rsa", 0, 0), 0);
 	certform(&w, K_P256);
 	CHECK_EQ(keystore_add(ks, wire_ptr(&w), wire_avail(&w),
-	    (const uint8_t *)"ec cert", 7, 0, 0), 0);
+		     (const uint8_t *)"ec cert", 7, 0, 0),
+	    0);
 	wire_free(&w);
 	CHECK_EQ(add(ks, K_P384, "ec", 0, 0), 0);
 
@@ -380,11 +395,13 @@ test_lock_unlock(void)
 	CHECK_EQ(count, 0);
 	wire_free(&w);
 	k = (struct crypto_key *)(uintptr_t)1;
-	CHECK_EQ(keystore_find(ks, keys[K_ED25519].pub,
-	    keys[K_ED25519].publen, &k, &confirm, &comment), ERR_LOCKED);
+	CHECK_EQ(keystore_find(ks, keys[K_ED25519].pub, keys[K_ED25519].publen,
+		     &k, &confirm, &comment),
+	    ERR_LOCKED);
 	CHECK(k == NULL && comment == NULL);
-	CHECK_EQ(keystore_find(ks, keys[K_P256].cert, keys[K_P256].certlen,
-	    &k, &confirm, &comment), ERR_LOCKED);
+	CHECK_EQ(keystore_find(ks, keys[K_P256].cert, keys[K_P256].certlen, &k,
+		     &confirm, &comment),
+	    ERR_LOCKED);
 	CHECK_EQ(add(ks, K_P256, "new", 0, 0), ERR_LOCKED);
 	CHECK_EQ(keystore_remove(ks, keys[K_RSA].pub, keys[K_RSA].publen),
 	    ERR_LOCKED);
@@ -407,15 +424,18 @@ test_lock_unlock(void)
 	for (i = 0; i < 4; i++) {
 		if (want[i] >= 0)
 			CHECK_EQ(find_and_sign(ks, keys[want[i]].pub,
-			    keys[want[i]].publen, &keys[want[i]]), 0);
+				     keys[want[i]].publen, &keys[want[i]]),
+			    0);
 		else
 			CHECK_EQ(find_and_sign(ks, keys[-1 - want[i]].cert,
-			    keys[-1 - want[i]].certlen,
-			    &keys[-1 - want[i]]), 0);
+				     keys[-1 - want[i]].certlen,
+				     &keys[-1 - want[i]]),
+			    0);
 	}
 	/* Constraints survive the lock. */
-	CHECK_EQ(keystore_find(ks, keys[K_ED25519].pub,
-	    keys[K_ED25519].publen, &k, &confirm, &comment), 0);
+	CHECK_EQ(keystore_find(ks, keys[K_ED25519].pub, keys[K_ED25519].publen,
+		     &k, &confirm, &comment),
+	    0);
 	CHECK_EQ(confirm, 1);
 	crypto_key_unref(k);
 
@@ -443,8 +463,8 @@ test_unlock_trailing_nul(void)
 	CHECK_EQ(keystore_lock(ks, PASS("correct horse")), 0);
 	CHECK_EQ(keystore_unlock(ks, (const uint8_t *)"correct horse\0", 14),
 	    ERR_DENIED);
-	CHECK_EQ(keystore_unlock(ks, (const uint8_t *)"correct horse\0\0",
-	    15), ERR_DENIED);
+	CHECK_EQ(keystore_unlock(ks, (const uint8_t *)"correct horse\0\0", 15),
+	    ERR_DENIED);
 	CHECK_EQ(keystore_locked(ks), 1);
 	keystore_free(ks);
 
@@ -480,8 +500,9 @@ test_lock_edge_cases(void)
 	CHECK_EQ(keystore_lock(ks, PASS("second")), 0);
 	CHECK_EQ(keystore_unlock(ks, PASS("first")), ERR_DENIED);
 	CHECK_EQ(keystore_unlock(ks, PASS("second")), 0);
-	CHECK_EQ(find_and_sign(ks, keys[K_ED25519].pub,
-	    keys[K_ED25519].publen, &keys[K_ED25519]), 0);
+	CHECK_EQ(find_and_sign(ks, keys[K_ED25519].pub, keys[K_ED25519].publen,
+		     &keys[K_ED25519]),
+	    0);
 
 	/* Freeing a locked store is fine. */
 	CHECK_EQ(keystore_lock(ks, PASS("bye")), 0);
@@ -510,8 +531,9 @@ test_expire(void)
 	/* Due at exactly its deadline. */
 	CHECK_EQ(keystore_expire(ks, 100), 150);
 	CHECK_EQ(keystore_count(ks), 3);
-	CHECK_EQ(find_and_sign(ks, keys[K_ED25519].pub,
-	    keys[K_ED25519].publen, &keys[K_ED25519]), ERR_NOT_FOUND);
+	CHECK_EQ(find_and_sign(ks, keys[K_ED25519].pub, keys[K_ED25519].publen,
+		     &keys[K_ED25519]),
+	    ERR_NOT_FOUND);
 	/* Several at once. */
 	CHECK_EQ(keystore_expire(ks, 1000), 0);
 	CHECK_EQ(keystore_count(ks), 1);
@@ -536,10 +558,12 @@ test_expire_while_locked(void)
 	CHECK_EQ(keystore_expire(ks, 100), 0);
 	CHECK_EQ(keystore_count(ks), 1);
 	CHECK_EQ(keystore_unlock(ks, PASS("pw")), 0);
-	CHECK_EQ(find_and_sign(ks, keys[K_ED25519].pub,
-	    keys[K_ED25519].publen, &keys[K_ED25519]), ERR_NOT_FOUND);
+	CHECK_EQ(find_and_sign(ks, keys[K_ED25519].pub, keys[K_ED25519].publen,
+		     &keys[K_ED25519]),
+	    ERR_NOT_FOUND);
 	CHECK_EQ(find_and_sign(ks, keys[K_P256].pub, keys[K_P256].publen,
-	    &keys[K_P256]), 0);
+		     &keys[K_P256]),
+	    0);
 	keystore_free(ks);
 }
 
@@ -559,7 +583,8 @@ test_reference_outlives_entry(void)
 		return;
 	CHECK_EQ(add(ks, K_P384, "x", 0, 0), 0);
 	CHECK_EQ(keystore_find(ks, keys[K_P384].pub, keys[K_P384].publen, &k,
-	    &confirm, &comment), 0);
+		     &confirm, &comment),
+	    0);
 	CHECK_EQ(keystore_remove_all(ks), 0);
 	keystore_free(ks);
 	if (k == NULL)
@@ -567,7 +592,8 @@ test_reference_outlives_entry(void)
 	wire_init(&w, 4096);
 	CHECK_EQ(crypto_sign(k, data, sizeof(data), 0, &w), 0);
 	CHECK_EQ(crypto_verify(keys[K_P384].pub, keys[K_P384].publen, data,
-	    sizeof(data), wire_ptr(&w), wire_avail(&w)), 0);
+		     sizeof(data), wire_ptr(&w), wire_avail(&w)),
+	    0);
 	wire_free(&w);
 	crypto_key_unref(k);
 }

@@ -31,16 +31,18 @@ test_every_entry_found_by_its_names(void)
 			continue;
 		cert = 7;
 		CHECK_EQ(keytype_lookup((const uint8_t *)k->name,
-		    strlen(k->name), &cert), i);
+			     strlen(k->name), &cert),
+		    i);
 		CHECK_EQ(cert, 0);
 		cert = 7;
 		CHECK_EQ(keytype_lookup((const uint8_t *)k->cert_name,
-		    strlen(k->cert_name), &cert), i);
+			     strlen(k->cert_name), &cert),
+		    i);
 		CHECK_EQ(cert, 1);
 		/* A certificate's name is the key's with the suffix. */
 		CHECK(strncmp(k->cert_name, k->name, strlen(k->name)) == 0);
 		CHECK(strcmp(k->cert_name + strlen(k->name),
-		    "-cert-v01@openssh.com") == 0);
+			  "-cert-v01@openssh.com") == 0);
 	}
 }
 
@@ -55,10 +57,12 @@ test_shapes_and_curves(void)
 		/* ECDSA types, and only they, name a curve. */
 		if (strncmp(keytypes[i].name, "ecdsa-", 6) == 0)
 			CHECK(keytypes[i].curve != NULL &&
-			    keytypes[i].group != NULL && keytypes[i].md != NULL);
+			    keytypes[i].group != NULL &&
+			    keytypes[i].md != NULL);
 		else
 			CHECK(keytypes[i].curve == NULL &&
-			    keytypes[i].group == NULL && keytypes[i].md == NULL);
+			    keytypes[i].group == NULL &&
+			    keytypes[i].md == NULL);
 	}
 }
 
@@ -66,8 +70,13 @@ static void
 test_unknown_names(void)
 {
 	static const char *const bad[] = {
-		"", "ssh-ed2551", "ssh-ed25519x", "ssh-dss", "ssh-rsa ",
-		"sk-ssh-ed25519@openssh.com", "ecdsa-sha2-nistp256-cert-v01",
+		"",
+		"ssh-ed2551",
+		"ssh-ed25519x",
+		"ssh-dss",
+		"ssh-rsa ",
+		"sk-ssh-ed25519@openssh.com",
+		"ecdsa-sha2-nistp256-cert-v01",
 		"SSH-RSA",
 	};
 	size_t i;
@@ -75,8 +84,9 @@ test_unknown_names(void)
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		cert = 7;
-		CHECK_EQ(keytype_lookup((const uint8_t *)bad[i],
-		    strlen(bad[i]), &cert), KT_NONE);
+		CHECK_EQ(keytype_lookup((const uint8_t *)bad[i], strlen(bad[i]),
+			     &cert),
+		    KT_NONE);
 		CHECK_EQ(cert, 0);
 	}
 	/* A name with a NUL inside is not the name before the NUL. */

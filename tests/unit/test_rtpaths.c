@@ -182,8 +182,7 @@ test_init_xdg(void)
 	CHECK(strcmp(rp.ctl_sock, "/run/user/1234/sshenv/control.sock") == 0);
 	CHECK(strcmp(rp.agent_sock, "/run/user/1234/sshenv/agent.sock") == 0);
 	CHECK(strcmp(rp.start_lock, "/run/user/1234/sshenv/start.lock") == 0);
-	CHECK(strcmp(rp.daemon_lock, "/run/user/1234/sshenv/daemon.lock") ==
-	    0);
+	CHECK(strcmp(rp.daemon_lock, "/run/user/1234/sshenv/daemon.lock") == 0);
 	CHECK(strcmp(rp.agent_pid, "/run/user/1234/sshenv/agent.pid") == 0);
 	CHECK(strcmp(rp.daemon_pid, "/run/user/1234/sshenv/daemon.pid") == 0);
 	CHECK(strcmp(rp.sessions, "/run/user/1234/sshenv/sessions") == 0);
@@ -383,8 +382,7 @@ test_dir_unsafe(void)
 	CHECK_EQ(rtpaths_ensure_dir(file), ERR_EXISTS);
 
 	if (!as_root) {
-		printf("  skip: a directory of uid %d needs root\n",
-		    OTHER_UID);
+		printf("  skip: a directory of uid %d needs root\n", OTHER_UID);
 		return;
 	}
 	CHECK_EQ(chown(real, OTHER_UID, OTHER_UID), 0);
@@ -445,12 +443,13 @@ test_read_pid(void)
 	CHECK_EQ(pid, 0);
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		CHECK_EQ(put_file(path, cases[i].text, strlen(cases[i].text),
-		    0600), 0);
+			     0600),
+		    0);
 		pid = 777;
 		r = rtpaths_read_pid(path, &pid);
 		if (r != cases[i].want || pid != cases[i].pid)
-			fprintf(stderr, "  \"%s\": %d, %ld\n", cases[i].text,
-			    r, pid);
+			fprintf(stderr, "  \"%s\": %d, %ld\n", cases[i].text, r,
+			    pid);
 		CHECK_EQ(r, cases[i].want);
 		CHECK_EQ(pid, cases[i].pid);
 	}
@@ -476,8 +475,21 @@ static void
 test_parse_pid(void)
 {
 	static const char *const bad[] = {
-		"", "0", "1", "-1", "00", "01", "4294967295", "2147483648",
-		"18446744073709551615", " 5", "+5", "5 ", "5\n", "0x10", "1e3",
+		"",
+		"0",
+		"1",
+		"-1",
+		"00",
+		"01",
+		"4294967295",
+		"2147483648",
+		"18446744073709551615",
+		" 5",
+		"+5",
+		"5 ",
+		"5\n",
+		"0x10",
+		"1e3",
 	};
 	long pid;
 	size_t i;
@@ -646,7 +658,8 @@ test_write_file_unwritable_dir(void)
 		    chown(dir, OTHER_UID, OTHER_UID) != 0 ||
 		    !write_file_as_other(path, &r, &e)) {
 			printf("  skip: as root, and no child could run as "
-			    "uid %d to meet a 0500 directory\n", OTHER_UID);
+			       "uid %d to meet a 0500 directory\n",
+			    OTHER_UID);
 			chmod(tmpdir, 0700);
 			chmod(dir, 0700);
 			return;
@@ -842,8 +855,7 @@ struct lock_result {
  * "about to try".
  */
 static pid_t
-lock_child(const char *path, long timeout, const char *live, int held,
-    int *rfd)
+lock_child(const char *path, long timeout, const char *live, int held, int *rfd)
 {
 	struct lock_result res;
 	int fds[2];
@@ -891,8 +903,8 @@ lock_wait(pid_t pid, int rfd, struct lock_result *res)
 
 	close(rfd);
 	waitpid(pid, &ws, 0);
-	return n == sizeof(*res) && WIFEXITED(ws) && WEXITSTATUS(ws) == 0 ?
-	    0 : -1;
+	return n == sizeof(*res) && WIFEXITED(ws) && WEXITSTATUS(ws) == 0 ? 0 :
+									    -1;
 }
 
 static void
@@ -994,8 +1006,7 @@ static int
 probe_helper(const char *exe, size_t size, char *buf, size_t bufsize)
 {
 	char sizearg[32], *out = NULL;
-	char *argv[] = { (char *)exe, "--helper-probe", HELPER, sizearg,
-	    NULL };
+	char *argv[] = { (char *)exe, "--helper-probe", HELPER, sizearg, NULL };
 	char *envp[] = { "PATH=" RP_PATH, NULL };
 	size_t outlen;
 	int status;
@@ -1087,8 +1098,8 @@ test_helper(void)
 	}
 
 	/* Nowhere (unless this machine has installed one). */
-	snprintf(installed, sizeof(installed), "/usr/local/libexec/sshenv/"
-	    HELPER);
+	snprintf(installed, sizeof(installed),
+	    "/usr/local/libexec/sshenv/" HELPER);
 	CHECK_EQ(probe_helper(exe, PATHS_MAX, got, sizeof(got)), 0);
 	if (access(installed, X_OK) != 0) {
 		snprintf(want, sizeof(want), "%d:", ERR_NOT_FOUND);

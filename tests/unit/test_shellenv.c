@@ -149,8 +149,15 @@ static void
 test_refuse_control(void)
 {
 	static const char *const bad[] = {
-		"\n", "a\nb", "/tmp/x\n", "\r", "a\tb", "\x01", "\x1b[31m",
-		"\x7f", "ok\x1f",
+		"\n",
+		"a\nb",
+		"/tmp/x\n",
+		"\r",
+		"a\tb",
+		"\x01",
+		"\x1b[31m",
+		"\x7f",
+		"ok\x1f",
 	};
 	struct wire w;
 	size_t i, k;
@@ -173,8 +180,19 @@ static void
 test_refuse_names(void)
 {
 	static const char *const bad[] = {
-		"", "1FOO", "FOO-BAR", "FOO BAR", "FOO=1", "FOO;rm", "$FOO",
-		"FOO\n", "F.O", "\xc3\xa9", "`x`", "-e", "FOO*",
+		"",
+		"1FOO",
+		"FOO-BAR",
+		"FOO BAR",
+		"FOO=1",
+		"FOO;rm",
+		"$FOO",
+		"FOO\n",
+		"F.O",
+		"\xc3\xa9",
+		"`x`",
+		"-e",
+		"FOO*",
 	};
 	struct wire w;
 	size_t i, k;
@@ -230,9 +248,10 @@ test_no_half_statement(void)
 					break;
 				CHECK_EQ(r, ERR_TOO_LONG);
 				if (left != 2 && bad++ == 0)
-					fprintf(stderr, "  kind %d: %s with "
-					    "room for %zu bytes left %zu\n", k,
-					    call[what], max - 2, left - 2);
+					fprintf(stderr,
+					    "  kind %d: %s with "
+					    "room for %zu bytes left %zu\n",
+					    k, call[what], max - 2, left - 2);
 			}
 			CHECK_EQ(r, 0);
 			CHECK_EQ(bad, 0);
@@ -242,12 +261,56 @@ test_no_half_statement(void)
 
 /* The nasty values every shell must read back unchanged. */
 static const char *const nasty[] = {
-	"plain", "/run/user/1000/sshenv/agent.sock", "with space",
-	"two  spaces", " lead", "trail ", "it's", "''", "\"", "'\"", "\"'",
-	"$HOME", "${HOME}", "$(id)", "`id`", "!", "a!b", "!!", "!$", "\\!",
-	"*", "?", "[a]", "~", "~root", "a=b", "\\", "a\\b", "\\\\", "\\'",
-	"\\n", ";", "&", "|", "<>", "#x", "(x)", "{a,b}", "%", "%self", "-x",
-	"--", "-e", "=0", "=-", "@", "^", "x;y", "\xc3\xa9t\xc3\xa9", "",
+	"plain",
+	"/run/user/1000/sshenv/agent.sock",
+	"with space",
+	"two  spaces",
+	" lead",
+	"trail ",
+	"it's",
+	"''",
+	"\"",
+	"'\"",
+	"\"'",
+	"$HOME",
+	"${HOME}",
+	"$(id)",
+	"`id`",
+	"!",
+	"a!b",
+	"!!",
+	"!$",
+	"\\!",
+	"*",
+	"?",
+	"[a]",
+	"~",
+	"~root",
+	"a=b",
+	"\\",
+	"a\\b",
+	"\\\\",
+	"\\'",
+	"\\n",
+	";",
+	"&",
+	"|",
+	"<>",
+	"#x",
+	"(x)",
+	"{a,b}",
+	"%",
+	"%self",
+	"-x",
+	"--",
+	"-e",
+	"=0",
+	"=-",
+	"@",
+	"^",
+	"x;y",
+	"\xc3\xa9t\xc3\xa9",
+	"",
 };
 #define NNASTY (sizeof(nasty) / sizeof(nasty[0]))
 
@@ -271,8 +334,8 @@ shell_readback(struct rp_tmp *t, const char *shell, enum shell_kind kind,
 	if (kind == SHELL_SH) {
 		/* As a user does it: eval "$(sshenv ...)". */
 		char *argv[] = { (char *)shell, "-c",
-		    "eval \"$1\" && exec printenv SSHENV_T", "sh",
-		    (char *)snippet, NULL };
+			"eval \"$1\" && exec printenv SSHENV_T", "sh",
+			(char *)snippet, NULL };
 
 		if (rp_run(argv, t->envp, NULL, &out, &outlen, &status) != 0)
 			goto out;
@@ -284,7 +347,7 @@ shell_readback(struct rp_tmp *t, const char *shell, enum shell_kind kind,
 			goto out;
 	} else {
 		char *argv[] = { (char *)shell, "--no-config", "-c", script,
-		    NULL };
+			NULL };
 
 		snprintf(script, n + 64, "%sprintenv SSHENV_T", snippet);
 		if (rp_run(argv, t->envp, NULL, &out, &outlen, &status) != 0)
@@ -321,15 +384,16 @@ check_shell(const char *shell, enum shell_kind kind)
 		wire_init(&w, 4096);
 		CHECK_EQ(shellenv_set(&w, kind, "SSHENV_T", nasty[i]), 0);
 		CHECK_EQ(wire_put_u8(&w, '\0'), 0);
-		if (shell_readback(&t, shell, kind,
-		    (const char *)wire_ptr(&w), &got) != 0) {
+		if (shell_readback(&t, shell, kind, (const char *)wire_ptr(&w),
+			&got) != 0) {
 			fprintf(stderr, "  %s: [%s] did not run: %s", shell,
 			    nasty[i], (const char *)wire_ptr(&w));
 			bad++;
 		} else if (strcmp(got, nasty[i]) != 0) {
-			fprintf(stderr, "  %s: [%s] came back as [%s] from "
-			    "%s", shell, nasty[i], got,
-			    (const char *)wire_ptr(&w));
+			fprintf(stderr,
+			    "  %s: [%s] came back as [%s] from "
+			    "%s",
+			    shell, nasty[i], got, (const char *)wire_ptr(&w));
 			bad++;
 		}
 		free(got);
@@ -377,8 +441,13 @@ static void
 check_echo(const char *shell, enum shell_kind kind)
 {
 	static const char *const texts[] = {
-		"Agent pid 4242;", "it's $HOME `id` !", "-n", "-e", "a\\nb",
-		"c:\\temp\\x", "\\c",
+		"Agent pid 4242;",
+		"it's $HOME `id` !",
+		"-n",
+		"-e",
+		"a\\nb",
+		"c:\\temp\\x",
+		"\\c",
 	};
 	struct rp_tmp t;
 	struct wire w;
@@ -408,8 +477,8 @@ check_echo(const char *shell, enum shell_kind kind)
 		} else if (status != 0 || outlen != strlen(texts[i]) + 1 ||
 		    memcmp(out, texts[i], outlen - 1) != 0 ||
 		    out[outlen - 1] != '\n') {
-			fprintf(stderr, "  %s: echo [%s] printed [%s]\n",
-			    shell, texts[i], out);
+			fprintf(stderr, "  %s: echo [%s] printed [%s]\n", shell,
+			    texts[i], out);
 			bad++;
 		}
 		free(out);

@@ -24,7 +24,7 @@ struct fixture;
 
 /* A job with a record of where and how often its callbacks ran. */
 struct tjob {
-	struct signjob job;		/* first: the pool hands us this */
+	struct signjob job; /* first: the pool hands us this */
 	struct fixture *f;
 	int index;
 	atomic_int worked;
@@ -32,7 +32,7 @@ struct tjob {
 	int done;
 	int worked_before_done;
 	int done_on_loop;
-	int after_close;		/* started once close was under way */
+	int after_close; /* started once close was under way */
 };
 
 struct fixture {
@@ -50,7 +50,7 @@ struct fixture {
 	int inwork, maxinwork;
 	atomic_int work_on_loop;
 	atomic_int closing;
-	int busy;			/* each work() computes a while */
+	int busy; /* each work() computes a while */
 	/* A chain: each done submits the next job until there are nchain. */
 	int nchain;
 };
@@ -212,9 +212,10 @@ check_jobs(struct fixture *f, int n)
 		if (atomic_load(&j->worked) != 1 || j->done != 1 ||
 		    !j->worked_before_done || !j->done_on_loop) {
 			if (bad++ < 5)
-				fprintf(stderr, "  job %d: worked %d, done %d,"
-				    " in order %d, on loop %d\n", i,
-				    atomic_load(&j->worked), j->done,
+				fprintf(stderr,
+				    "  job %d: worked %d, done %d,"
+				    " in order %d, on loop %d\n",
+				    i, atomic_load(&j->worked), j->done,
 				    j->worked_before_done, j->done_on_loop);
 		}
 	}
@@ -232,7 +233,7 @@ nthreads_used(struct fixture *f, int n)
 	for (i = 0; i < n; i++) {
 		for (k = 0; k < i; k++)
 			if (pthread_equal(f->jobs[k].work_thread,
-			    f->jobs[i].work_thread))
+				f->jobs[i].work_thread))
 				break;
 		if (k == i)
 			count++;

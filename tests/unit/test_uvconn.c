@@ -39,8 +39,8 @@ struct owner {
 	struct uvconn u;
 	struct fixture *f;
 	int released;
-	int pipe_gone;		/* libuv no longer knew the pipe at release */
-	int buffers_freed;	/* both buffers were wiped and freed */
+	int pipe_gone;	   /* libuv no longer knew the pipe at release */
+	int buffers_freed; /* both buffers were wiped and freed */
 };
 
 struct fixture {
@@ -59,11 +59,11 @@ struct fixture {
 	int nreleased;
 	/* Reading: what arrived, and how the alloc callback behaved. */
 	size_t nread;
-	int stops;		/* reading stopped: full, or at the end */
+	int stops; /* reading stopped: full, or at the end */
 	int enobufs, eof, read_error;
-	int alloc_over;		/* a buffer handed out past the limit */
-	int avail_over;		/* more unread bytes than the limit */
-	int empty_alloc;	/* an empty buffer with room left */
+	int alloc_over;	 /* a buffer handed out past the limit */
+	int avail_over;	 /* more unread bytes than the limit */
+	int empty_alloc; /* an empty buffer with room left */
 	uint8_t got[4096];
 };
 
@@ -302,8 +302,7 @@ test_accept_fails(void)
 	struct owner *o;
 	int r;
 
-	if (fixture_init(&f, 64) != 0 ||
-	    (o = calloc(1, sizeof(*o))) == NULL) {
+	if (fixture_init(&f, 64) != 0 || (o = calloc(1, sizeof(*o))) == NULL) {
 		CHECK(!"fixture");
 		fixture_done(&f);
 		return;
@@ -495,8 +494,7 @@ test_alloc_bounded(void)
 	if (f.naccepted != 1 || f.accept_r[0] != 0)
 		goto out;
 	c = &f.conns[0]->u;
-	CHECK_EQ(uv_read_start((uv_stream_t *)&c->pipe, alloc_cb, on_read),
-	    0);
+	CHECK_EQ(uv_read_start((uv_stream_t *)&c->pipe, alloc_cb, on_read), 0);
 
 	/* Filled to the limit exactly, then refused. */
 	run_until(&f, &f.stops, 1);
@@ -504,8 +502,7 @@ test_alloc_bounded(void)
 	CHECK_EQ(wire_avail(&c->in), MAX);
 	/* Part of it read: room for that much again, and no more. */
 	take(&f, c, 300);
-	CHECK_EQ(uv_read_start((uv_stream_t *)&c->pipe, alloc_cb, on_read),
-	    0);
+	CHECK_EQ(uv_read_start((uv_stream_t *)&c->pipe, alloc_cb, on_read), 0);
 	run_until(&f, &f.stops, 2);
 	CHECK_EQ(f.enobufs, 2);
 	CHECK_EQ(wire_avail(&c->in), MAX);
@@ -513,7 +510,8 @@ test_alloc_bounded(void)
 	while (f.eof == 0 && !f.expired && f.stops < 10) {
 		take(&f, c, wire_avail(&c->in));
 		CHECK_EQ(uv_read_start((uv_stream_t *)&c->pipe, alloc_cb,
-		    on_read), 0);
+			     on_read),
+		    0);
 		run_until(&f, &f.stops, f.stops + 1);
 	}
 	take(&f, c, wire_avail(&c->in));

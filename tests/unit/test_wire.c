@@ -14,14 +14,23 @@
 static const uint8_t junk[1] = { 0x5a };
 
 enum getter {
-	G_U8, G_U32, G_U64, G_PEEK, G_BYTES, G_STRING, G_SWIRE, G_CSTRING,
-	G_EQ, G_MPINT, G_MPINT0, G_COUNT
+	G_U8,
+	G_U32,
+	G_U64,
+	G_PEEK,
+	G_BYTES,
+	G_STRING,
+	G_SWIRE,
+	G_CSTRING,
+	G_EQ,
+	G_MPINT,
+	G_MPINT0,
+	G_COUNT
 };
 
-static const char *const getter_name[G_COUNT] = {
-	"u8", "u32", "u64", "peek_u32", "bytes", "string", "string_wire",
-	"cstring", "string_eq", "mpint", "mpint(zero)"
-};
+static const char *const getter_name[G_COUNT] = { "u8", "u32", "u64",
+	"peek_u32", "bytes", "string", "string_wire", "cstring", "string_eq",
+	"mpint", "mpint(zero)" };
 
 /* A valid encoding for each getter, and how much a success consumes. */
 static const struct {
@@ -96,9 +105,7 @@ call_getter(enum getter g, struct wire *w, int *zeroed)
 		if (r == 0)
 			free(s);
 		break;
-	case G_EQ:
-		r = wire_get_string_eq(w, "hello");
-		break;
+	case G_EQ: r = wire_get_string_eq(w, "hello"); break;
 	case G_MPINT:
 		r = wire_get_mpint(w, &p, &n, 0);
 		*zeroed = p == NULL && n == 0;
@@ -108,8 +115,7 @@ call_getter(enum getter g, struct wire *w, int *zeroed)
 		/* Zero is an empty magnitude; p may point anywhere. */
 		*zeroed = n == 0;
 		break;
-	case G_COUNT:
-		break;
+	case G_COUNT: break;
 	}
 	return r;
 }
@@ -209,9 +215,10 @@ test_getters_truncated(void)
 			off = w.off;
 			r = call_getter(g, &w, &zeroed);
 			if (r != ERR_TRUNCATED || w.off != off || !zeroed)
-				fprintf(stderr, "  store %s, %zu of %zu "
-				    "bytes\n", getter_name[g], len,
-				    valid[g].len);
+				fprintf(stderr,
+				    "  store %s, %zu of %zu "
+				    "bytes\n",
+				    getter_name[g], len, valid[g].len);
 			CHECK_EQ(r, ERR_TRUNCATED);
 			CHECK_EQ(w.off, off);
 			CHECK_EQ(wire_avail(&w), len);
@@ -327,9 +334,9 @@ test_mpint_rules(void)
 		uint8_t b[12];
 		size_t len;
 		int allow_zero;
-		int want;		/* the result */
-		size_t mag;		/* magnitude bytes on success */
-		uint8_t first;		/* its first byte */
+		int want;      /* the result */
+		size_t mag;    /* magnitude bytes on success */
+		uint8_t first; /* its first byte */
 	} cases[] = {
 		/* zero: the empty string, only when allowed */
 		{ { 0, 0, 0, 0 }, 4, 1, 0, 0, 0 },
@@ -415,18 +422,18 @@ static void
 test_roundtrip(void)
 {
 	static const uint8_t want[] = {
-		0x7e,					/* u8 */
-		0xca, 0xfe, 0xba, 0xbe,			/* u32 */
+		0x7e,						/* u8 */
+		0xca, 0xfe, 0xba, 0xbe,				/* u32 */
 		0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, /* u64 */
-		0, 0, 0, 3, 'a', 0, 'b',		/* string */
-		0, 0, 0, 0,				/* empty string */
-		0, 0, 0, 3, 'k', 'e', 'y',		/* cstring */
-		0, 0, 0, 3, 0x00, 0x80, 0x01,		/* mpint 0x8001 */
-		0, 0, 0, 1, 0x7f,			/* mpint 0x7f */
-		0, 0, 0, 0,				/* mpint 0 */
-		0, 0, 0, 0,				/* mpint 0 (0000) */
-		0, 0, 0, 2, 0x01, 0x02,			/* mpint 0,1,2 */
-		'r', 'a', 'w',				/* raw bytes */
+		0, 0, 0, 3, 'a', 0, 'b',			/* string */
+		0, 0, 0, 0,		      /* empty string */
+		0, 0, 0, 3, 'k', 'e', 'y',    /* cstring */
+		0, 0, 0, 3, 0x00, 0x80, 0x01, /* mpint 0x8001 */
+		0, 0, 0, 1, 0x7f,	      /* mpint 0x7f */
+		0, 0, 0, 0,		      /* mpint 0 */
+		0, 0, 0, 0,		      /* mpint 0 (0000) */
+		0, 0, 0, 2, 0x01, 0x02,	      /* mpint 0,1,2 */
+		'r', 'a', 'w',		      /* raw bytes */
 	};
 	static const uint8_t m1[] = { 0x80, 0x01 }, m2[] = { 0x7f };
 	static const uint8_t m4[] = { 0x00, 0x00 }, m5[] = { 0, 1, 2 };
@@ -579,8 +586,10 @@ test_max_limit(void)
 	CHECK_EQ(wire_put_string(&w, big, 93), ERR_TOO_LONG);
 	CHECK_EQ(wire_mark(&w), 4);
 	CHECK(memcmp(wire_ptr(&w), "abcd", 4) == 0);
-	CHECK_EQ(wire_put_cstring(&w, "this will not fit, not even partly: "
-	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"),
+	CHECK_EQ(
+	    wire_put_cstring(&w,
+		"this will not fit, not even partly: "
+		"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"),
 	    ERR_TOO_LONG);
 	CHECK_EQ(wire_mark(&w), 4);
 	CHECK_EQ(wire_put_string(&w, big, 92), 0);
@@ -748,9 +757,8 @@ test_reserve_commit_compact(void)
 static void
 test_len_placeholder(void)
 {
-	static const uint8_t want[] = {
-		0, 0, 0, 11, 'a', 'b', 'c', 0, 0, 0, 4, 1, 2, 3, 4
-	};
+	static const uint8_t want[] = { 0, 0, 0, 11, 'a', 'b', 'c', 0, 0, 0, 4,
+		1, 2, 3, 4 };
 	static const uint8_t ro[8];
 	struct wire w;
 	size_t outer, inner;
@@ -855,9 +863,9 @@ test_placeholder_survives_growth(void)
 
 	memset(payload, 0xab, sizeof(payload));
 	wire_init(&w, 4096);
-	CHECK_EQ(wire_put(&w, payload, 200), 0);	/* pending output */
-	CHECK_EQ(wire_consume(&w, 100), 0);		/* half written */
-	CHECK_EQ(wire_len_open(&w, &start), 0);	/* placeholder */
+	CHECK_EQ(wire_put(&w, payload, 200), 0); /* pending output */
+	CHECK_EQ(wire_consume(&w, 100), 0);	 /* half written */
+	CHECK_EQ(wire_len_open(&w, &start), 0);	 /* placeholder */
 	CHECK_EQ(start, 200);
 	CHECK_EQ(wire_put(&w, payload, sizeof(payload)), 0);
 	CHECK_EQ(wire_mark(&w), start + 4 + sizeof(payload));
@@ -886,10 +894,8 @@ test_base64_decode(void)
 	    out[4] == 0xef);
 	/* Malformed: length, alphabet, padding in the middle, empty. */
 	CHECK_EQ(wire_base64_decode("Zm9", out, sizeof(out)), ERR_FORMAT);
-	CHECK_EQ(wire_base64_decode("Zm9v!mFy", out, sizeof(out)),
-	    ERR_FORMAT);
-	CHECK_EQ(wire_base64_decode("Zm==YmFy", out, sizeof(out)),
-	    ERR_FORMAT);
+	CHECK_EQ(wire_base64_decode("Zm9v!mFy", out, sizeof(out)), ERR_FORMAT);
+	CHECK_EQ(wire_base64_decode("Zm==YmFy", out, sizeof(out)), ERR_FORMAT);
 	CHECK_EQ(wire_base64_decode("", out, sizeof(out)), ERR_FORMAT);
 	/* Room for exactly what it decodes to, and one byte less. */
 	CHECK_EQ(wire_base64_decode("Zm9vYmFy", out, 6), 6);
