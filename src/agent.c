@@ -96,6 +96,7 @@ struct conn {
 	uint8_t *pass;	       /* a held unlock attempt's passphrase */
 	int askfd;	       /* askpass's answer, read when it exits; or -1 */
 	struct conn *ask_next; /* in the agent's list of askpass runs */
+	int line; /* the supervisor's private line (its unlock not paced) */
 	size_t passlen;
 	struct binding binds[MAX_BINDS];
 	int nbinds;
@@ -110,6 +111,7 @@ struct agent {
 	struct signjob seed; /* crypto_seed, first on the pool */
 	int seed_result;
 	int crypto_ready; /* seeded and the secure heap set up */
+	int line;	  /* the supervisor's private line, to open */
 	int debug;
 	struct keystore *ks;
 	struct uvconn *conns; /* each the head of a struct conn */
@@ -598,6 +600,13 @@ try_unlock(struct conn *c, const uint8_t *pass, size_t len)
 	/* Nothing to guess at: no failure counted, no penalty. */
 	if (!keystore_locked(a->ks))
 		return ERR_DENIED;
+	/*
+	 * The supervisor's own line carries the lock policy's random
+	 * passphrase, and no one else can write on it: others' wrong
+	 * guesses must not delay (or, past its call timeout, defeat) it.
+	 */
+	if (c->line)
+		return keystore_unlock(a->ks, pass, len) == 0 ? 0 : ERR_DENIED;
 	uv_update_time(&a->loop);
 	now = uv_now(&a->loop);
 	if (now < a->unlock_after) {
@@ -1009,6 +1018,34 @@ seed_done(struct signjob *job)
 	}
 }
 
+/* The supervisor's private line: a connection like any other, but its
+ * unlock attempts are not paced (try_unlock). */
+static void
+open_line(struct agent *a)
+{
+	struct conn *c;
+
+	fcntl(a->line, F_SETFD, FD_CLOEXEC);
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		close(a->line);
+		return;
+	}
+	c->agent = a;
+	c->id = ++a->next_id;
+	c->askfd = -1;
+	c->line = 1;
+	wire_init(&c->sig, AGENTPROTO_MAX_FRAME);
+	uv_timer_init(&a->loop, &c->delay);
+	c->delay.data = c;
+	if (uvconn_open(&c->u, &a->loop, a->line, &a->conns,
+		AGENTPROTO_MAX_FRAME + 4, conn_release) != 0) {
+		log_error("cannot open the supervisor's line");
+		conn_close(c);
+		return;
+	}
+	conn_process(c);
+}
+
 /* Runs the loop on an already listening fd until a signal stops it. */
 static int
 agent_serve(struct agent *a, int fd)
@@ -1042,6 +1079,8 @@ agent_serve(struct agent *a, int fd)
 		a->seed.work = seed_work;
 		a->seed.done = seed_done;
 		signpool_submit(a->pool, &a->seed);
+		if (a->line >= 0)
+			open_line(a);
 	}
 	uv_run(&a->loop, UV_RUN_DEFAULT);
 	if ((r = uv_loop_close(&a->loop)) != 0) {
@@ -1159,6 +1198,7 @@ struct agent_opts {
 	int debug;
 	int do_kill;
 	int fd;		   /* -S: a listening socket handed over */
+	int line;	   /* -C: the supervisor's private line, or -1 */
 	const char *sock;  /* -a */
 	uint32_t lifetime; /* -t */
 };
@@ -1176,12 +1216,13 @@ parse_args(int argc, char **argv, struct agent_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->kind = shellenv_guess(getenv("SHELL"));
 	o->fd = -1;
+	o->line = -1;
 	if (argc == 2 && strcmp(argv[1], "--help") == 0) {
 		printf("usage: sshenv agent [-cDdks] [-a socket] [-t life]\n");
 		return EXIT_OK;
 	}
 	optind = 1;
-	while ((opt = getopt(argc, argv, "+a:cDdkS:st:")) != -1) {
+	while ((opt = getopt(argc, argv, "+a:C:cDdkS:st:")) != -1) {
 		switch (opt) {
 		case 'a': o->sock = optarg; break;
 		case 'c': o->kind = SHELL_CSH; break;
@@ -1190,11 +1231,16 @@ parse_args(int argc, char **argv, struct agent_opts *o)
 		case 'd': o->debug = o->foreground = 1; break;
 		case 'k': o->do_kill = 1; break;
 		case 'S':
+		case 'C':
+			/* A descriptor the supervisor hands over. */
 			errno = 0;
 			n = strtol(optarg, &end, 10);
 			if (errno != 0 || *end != '\0' || n < 3 || n > INT_MAX)
 				goto usage;
-			o->fd = (int)n;
+			if (opt == 'S')
+				o->fd = (int)n;
+			else
+				o->line = (int)n;
 			break;
 		case 't':
 			if (duration_parse(optarg, &o->lifetime) != 0 ||
@@ -1305,13 +1351,14 @@ harden(void)
 
 /* All but the sockets handed to us (-S fd, systemd's from fd 3). */
 static void
-close_inherited(int handed)
+close_inherited(int handed, int line)
 {
-	int keep[65], n = rtpaths_inherited_count(), i;
+	int keep[66], n = rtpaths_inherited_count(), i;
 
 	for (i = 0; i < n; i++)
 		keep[i] = 3 + i;
 	keep[n++] = handed;
+	keep[n++] = line;
 	compat_close_inherited(keep, n);
 }
 
@@ -1327,9 +1374,10 @@ agent_main(int argc, char **argv)
 		return rc;
 	if (o.do_kill)
 		return kill_agent(o.kind);
-	close_inherited(o.fd);
+	close_inherited(o.fd, o.line);
 	memset(&a, 0, sizeof(a));
 	a.lifetime = o.lifetime;
+	a.line = o.line;
 	a.debug = o.debug;
 	if ((rc = open_listener(&a, &o, &fd, shown, sizeof(shown))) != 0)
 		goto out;

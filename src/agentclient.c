@@ -159,19 +159,27 @@ agentclient_listed(const struct wire *list, uint32_t count, const uint8_t *blob,
 }
 
 int
-agentclient_lock(const char *sock, int timeout_ms, int lock,
+agentclient_lock(const char *sock, int fd, int timeout_ms, int lock,
     const uint8_t *pass, size_t len)
 {
-	struct wire body, reply;
-	uint8_t type;
+	struct wire body, reply, out;
+	uint8_t type = 0, t = lock ? AGENTC_LOCK : AGENTC_UNLOCK;
 	int r;
 
 	wire_init(&body, AGENTPROTO_MAX_FRAME);
 	wire_init(&reply, AGENTPROTO_MAX_FRAME);
-	if ((r = wire_put_string(&body, pass, len)) == 0)
-		r = agentclient_call(sock, timeout_ms,
-		    lock ? AGENTC_LOCK : AGENTC_UNLOCK, wire_ptr(&body),
+	wire_init(&out, AGENTPROTO_MAX_FRAME + 4);
+	if ((r = wire_put_string(&body, pass, len)) != 0)
+		;
+	else if (fd < 0)
+		r = agentclient_call(sock, timeout_ms, t, wire_ptr(&body),
 		    wire_avail(&body), &type, &reply);
+	else if ((r = agentproto_begin(&out, t)) == 0 &&
+	    (r = wire_put(&out, wire_ptr(&body), wire_avail(&body))) == 0 &&
+	    (r = agentproto_finish(&out, 0)) == 0)
+		r = agentclient_exchange(fd, &out, AGENTPROTO_MAX_FRAME,
+		    timeout_ms, &type, &reply);
+	wire_free(&out);
 	if (r == 0 && type != AGENT_SUCCESS)
 		r = ERR_DENIED;
 	wire_free(&body);

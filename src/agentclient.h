@@ -45,8 +45,12 @@ int agentclient_list(const char *sock, int timeout_ms, struct wire *reply,
 int agentclient_listed(const struct wire *list, uint32_t count,
     const uint8_t *blob, size_t len);
 
-/* LOCK (lock = 1) or UNLOCK with a passphrase: 0 or ERR_DENIED. */
-int agentclient_lock(const char *sock, int timeout_ms, int lock,
+/*
+ * LOCK (lock = 1) or UNLOCK with a passphrase, on fd (a connection of
+ * ours, kept open) or, when fd is -1, on a new connection to sock:
+ * 0 or ERR_DENIED.
+ */
+int agentclient_lock(const char *sock, int fd, int timeout_ms, int lock,
     const uint8_t *pass, size_t len);
 
 #endif

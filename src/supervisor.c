@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -102,6 +103,8 @@ struct job {
 	uint32_t count;
 	uint8_t pass[32];
 	char sock[PATHS_MAX];
+	int fd;		   /* our own line to the agent (a dup), or -1 */
+	unsigned line_gen; /* which agent's line it is */
 };
 
 enum { JOB_COUNT, JOB_LOCK, JOB_UNLOCK };
@@ -128,7 +131,9 @@ struct supervisor {
 	uint64_t agent_started; /* loop time of the last start */
 	int lock_fd;
 	int ready_fd;
-	int agent_fd; /* the agent's listening socket, ours to pass */
+	int agent_fd;	   /* the agent's listening socket, ours to pass */
+	int agent_line;	   /* our end of a private line to our agent, or -1 */
+	unsigned line_gen; /* one more for each agent started */
 	/*
 	 * Facts fixed at start.  managed: a service manager runs us (socket
 	 * activation or Type=notify), so after the last session only the
@@ -144,6 +149,7 @@ struct supervisor {
 };
 
 static void dispatch(struct supervisor *sv, enum sv_event ev);
+static void drop_line(struct supervisor *sv);
 static void serve_waiting(struct supervisor *sv);
 static int job_start(struct supervisor *sv, int op, struct ctlconn *c);
 
@@ -376,7 +382,7 @@ job_work(uv_work_t *req)
 		j->result = agentclient_count(j->sock, AGENT_CALL_MS,
 		    &j->count);
 	else
-		j->result = agentclient_lock(j->sock, AGENT_CALL_MS,
+		j->result = agentclient_lock(j->sock, j->fd, AGENT_CALL_MS,
 		    j->op == JOB_LOCK, j->pass, sizeof(j->pass));
 }
 
@@ -388,6 +394,12 @@ job_done(uv_work_t *req, int status)
 
 	if (status != 0 && j->result == 0)
 		j->result = ERR_INTERNAL;
+	/* A half-done exchange leaves the line out of step: drop it. */
+	if (j->fd >= 0 && j->line_gen == j->sv->line_gen && j->result != 0 &&
+	    j->result != ERR_DENIED)
+		drop_line(j->sv);
+	if (j->fd >= 0)
+		close(j->fd);
 	if (j->op != JOB_COUNT)
 		lock_done(j->sv, j->op, j->result);
 	else if (c != NULL && j->sv->state == ST_EXITING)
@@ -413,8 +425,16 @@ job_start(struct supervisor *sv, int op, struct ctlconn *c)
 	j->work.data = j;
 	memcpy(j->pass, sv->lock_pass, sizeof(j->pass));
 	snprintf(j->sock, sizeof(j->sock), "%s", sv->paths.agent_sock);
+	/* The lock policy's calls go on our own line: no other client's
+	 * wrong guesses delay them (the agent paces only the others). */
+	j->fd = op == JOB_COUNT || sv->agent_line < 0 ?
+	    -1 :
+	    fcntl(sv->agent_line, F_DUPFD_CLOEXEC, 3);
+	j->line_gen = sv->line_gen;
 	if (uv_queue_work(&sv->loop, &j->work, job_work, job_done) != 0) {
 		compat_wipe(j->pass, sizeof(j->pass));
+		if (j->fd >= 0)
+			close(j->fd);
 		free(j);
 		return ERR_INTERNAL;
 	}
@@ -657,13 +677,21 @@ on_wanted(uv_poll_t *p, int status, int events)
 	dispatch(p->data, EV_WANTED);
 }
 
+static void
+drop_line(struct supervisor *sv)
+{
+	if (sv->agent_line >= 0)
+		close(sv->agent_line);
+	sv->agent_line = -1;
+}
+
 static int
 spawn_agent(struct supervisor *sv)
 {
 	uv_process_options_t opts;
-	uv_stdio_container_t stdio[4];
-	char life[16], *args[8];
-	int n = 0, r;
+	uv_stdio_container_t stdio[5];
+	char life[16], *args[10];
+	int n = 0, r, line[2];
 
 	/*
 	 * We hold the listening socket and hand it to each agent we start:
@@ -676,10 +704,18 @@ spawn_agent(struct supervisor *sv)
 		    sserr_str(r));
 		return r;
 	}
+	/* A private line to the agent: the lock policy's calls go on it. */
+	drop_line(sv);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, line) != 0)
+		line[0] = line[1] = -1;
 	args[n++] = sv->exe;
 	args[n++] = "-D";
 	args[n++] = "-S";
 	args[n++] = "3";
+	if (line[1] >= 0) {
+		args[n++] = "-C";
+		args[n++] = "4";
+	}
 	if (sv->cfg.lifetime != 0) {
 		snprintf(life, sizeof(life), "%u", sv->cfg.lifetime);
 		args[n++] = "-t";
@@ -694,19 +730,28 @@ spawn_agent(struct supervisor *sv)
 	stdio[2].data.fd = 2;
 	stdio[3].flags = UV_INHERIT_FD;
 	stdio[3].data.fd = sv->agent_fd;
+	stdio[4].flags = UV_INHERIT_FD;
+	stdio[4].data.fd = line[1];
 	opts.file = sv->exe;
 	opts.args = args;
 	opts.stdio = stdio;
-	opts.stdio_count = 4;
+	opts.stdio_count = line[1] >= 0 ? 5 : 4;
 	opts.exit_cb = on_agent_exit;
 	sv->agent_proc.data = sv;
 	uv_update_time(&sv->loop);
 	sv->agent_started = uv_now(&sv->loop);
-	if ((r = uv_spawn(&sv->loop, &sv->agent_proc, &opts)) != 0) {
+	r = uv_spawn(&sv->loop, &sv->agent_proc, &opts);
+	if (line[1] >= 0)
+		close(line[1]);
+	if (r != 0) {
 		log_error("cannot start the agent: %s", uv_strerror(r));
 		uv_close((uv_handle_t *)&sv->agent_proc, NULL);
+		if (line[0] >= 0)
+			close(line[0]);
 		return ERR_SYSTEM;
 	}
+	sv->agent_line = line[0];
+	sv->line_gen++;
 	sv->agent_pid = sv->agent_proc.pid;
 	return 0;
 }
@@ -854,6 +899,7 @@ enter(struct supervisor *sv, enum sv_state from, enum sv_state to)
 		uv_poll_stop(&sv->wanted);
 	switch (to) {
 	case ST_DOWN:
+		drop_line(sv);
 		uv_timer_stop(&sv->timer);
 		uv_timer_stop(&sv->poll);
 		sv->agent_pid = 0;
@@ -878,6 +924,7 @@ enter(struct supervisor *sv, enum sv_state from, enum sv_state to)
 			log_error("cannot write %s", sv->paths.agent_pid);
 		break;
 	case ST_BACKOFF:
+		drop_line(sv);
 		/* The exit callback closed the process handle: a new spawn
 		 * waits for the next loop turn at least. */
 		uv_timer_stop(&sv->poll);
@@ -909,6 +956,7 @@ enter(struct supervisor *sv, enum sv_state from, enum sv_state to)
 			unlink(sv->paths.ctl_sock);
 		break;
 	case ST_DONE:
+		drop_line(sv);
 		if (!uv_is_closing((uv_handle_t *)&sv->ctl))
 			uv_close((uv_handle_t *)&sv->ctl, NULL);
 		refuse_all(sv);
@@ -1277,6 +1325,7 @@ supervise(struct supervisor *sv, int argc, char **argv)
 	sv->ready_fd = -1;
 	sv->lock_fd = -1;
 	sv->agent_fd = -1;
+	sv->agent_line = -1;
 	optind = 1;
 	while ((opt = getopt(argc, argv, "+DF:R:h")) != -1) {
 		switch (opt) {

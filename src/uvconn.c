@@ -12,22 +12,38 @@
  */
 #define READ_CHUNK 4096
 
+/* The part accepting and opening share: buffers, pipe, list. */
+static void
+setup(struct uvconn *c, uv_loop_t *loop, struct uvconn **list, size_t max,
+    void (*release)(struct uvconn *c))
+{
+	c->refs = 1;
+	c->release = release;
+	wire_init(&c->in, max);
+	wire_init(&c->out, max);
+	uv_pipe_init(loop, &c->pipe, 0);
+	c->pipe.data = c;
+	if ((c->next = *list) != NULL)
+		c->next->prevp = &c->next;
+	*list = c;
+	c->prevp = list;
+}
+
+int
+uvconn_open(struct uvconn *c, uv_loop_t *loop, int fd, struct uvconn **list,
+    size_t max, void (*release)(struct uvconn *c))
+{
+	setup(c, loop, list, max, release);
+	return uv_pipe_open(&c->pipe, fd) == 0 ? 0 : ERR_SYSTEM;
+}
+
 int
 uvconn_accept(struct uvconn *c, uv_stream_t *server, struct uvconn **list,
     size_t max, void (*release)(struct uvconn *c))
 {
 	uv_os_fd_t fd;
 
-	c->refs = 1;
-	c->release = release;
-	wire_init(&c->in, max);
-	wire_init(&c->out, max);
-	uv_pipe_init(server->loop, &c->pipe, 0);
-	c->pipe.data = c;
-	if ((c->next = *list) != NULL)
-		c->next->prevp = &c->next;
-	*list = c;
-	c->prevp = list;
+	setup(c, server->loop, list, max, release);
 	if (uv_accept(server, (uv_stream_t *)&c->pipe) != 0 ||
 	    uv_fileno((uv_handle_t *)&c->pipe, &fd) != 0)
 		return ERR_SYSTEM;

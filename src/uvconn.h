@@ -31,6 +31,14 @@ struct uvconn {
 int uvconn_accept(struct uvconn *c, uv_stream_t *server, struct uvconn **list,
     size_t max, void (*release)(struct uvconn *c));
 
+/*
+ * As uvconn_accept, for a connected socket handed to us (fd, whose peer
+ * is known): the daemon's end of a socketpair.  0 or ERR_SYSTEM (c must
+ * be closed all the same).
+ */
+int uvconn_open(struct uvconn *c, uv_loop_t *loop, int fd, struct uvconn **list,
+    size_t max, void (*release)(struct uvconn *c));
+
 /* Unlinks c and closes its pipe; a no-op once closing. */
 void uvconn_close(struct uvconn *c);
 

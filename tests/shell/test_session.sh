@@ -294,6 +294,44 @@ test_refuses_open_runtime_dir() {
 	assertEquals "mode changed" 755 "$(stat -c %a "$RUNDIR")"
 }
 
+# The lock policy cannot be starved: wrong UNLOCK attempts from any
+# client (25 of them, each adding 0.1 s to the wait of the next) do not
+# delay the supervisor's own unlock at the next login past its timeout,
+# so the new login gets its keys and status tells the truth.
+test_policy_lock_not_starved_by_wrong_unlocks() {
+	lib_config '[session]' 'on_last_logout = lock'
+	lib_key id_test
+	lib_login_fg a 'eval "$(sshenv init -s id_test)"'
+	assertEquals "login exit status: $err" 0 "$rc"
+	lib_wait 10 locked
+	assertTrue "locked after the last logout" locked || return 0
+	# 25 wrong guesses, each on its own connection; the first answer
+	# (FAILURE) shows the pacing has begun.
+	"$PY" - "$SOCK" >"$T/guess.out" 2>&1 <<'EOF' &
+import socket, struct, sys, time
+conns = []
+for i in range(25):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sys.argv[1])
+    body = struct.pack(">I", 5) + b"wrong"
+    s.sendall(struct.pack(">IB", len(body) + 1, 23) + body)
+    conns.append(s)
+conns[0].settimeout(30)
+print("first answer type", conns[0].recv(5)[4], flush=True)
+time.sleep(60)
+EOF
+	guess=$!
+	lib_track "$guess"
+	lib_wait 10 grep -q 'first answer type 5' "$T/guess.out"
+	assertTrue "the guesses are paced: $(cat "$T/guess.out")" \
+	    "grep -q 'first answer type 5' '$T/guess.out'" || return 0
+	lib_login_init b || return 0
+	assertEquals "second init: $(cat "$T/b.ierr")" 0 "$rc"
+	assertEquals "status: unlocked" false "$(lib_status locked)"
+	lib_sa -l
+	assertEquals "the key is there for the new login: $out" 0 "$rc"
+}
+
 test_policy_keep() {
 	lib_config '[session]' 'on_last_logout = keep'
 	lib_login_fg a 'sshenv init -s'
