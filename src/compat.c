@@ -218,3 +218,23 @@ compat_close_inherited(const int *keep, int n)
 		if (!kept(fd, keep, n))
 			close(fd);
 }
+
+int
+compat_peer_pid(int fd, long *pid)
+{
+#if defined(SO_PEERCRED) && !defined(SSHENV_PORTABLE)
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	*pid = 0;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
+		return ERR_SYSTEM;
+	/* 0: a peer in a pid namespace we cannot see into. */
+	*pid = cred.pid;
+	return 0;
+#else
+	(void)fd;
+	*pid = 0;
+	return ERR_UNSUPPORTED;
+#endif
+}

@@ -18,6 +18,14 @@ void compat_wipe(void *p, size_t n);
 int compat_peer_uid(int fd, uid_t *uid);
 
 /*
+ * The pid, as this process sees pids, of the process at the other end of
+ * a connected unix socket (when it connected): 0 and *pid (0 for a peer
+ * whose pid namespace hides it from us), ERR_SYSTEM, or ERR_UNSUPPORTED
+ * where the system cannot tell (the BSDs, Cygwin, a PORTABLE build).
+ */
+int compat_peer_pid(int fd, long *pid);
+
+/*
  * 0 if the peer of a connected unix socket may use us: our own uid, or
  * root (who could read our memory anyway); ERR_DENIED otherwise.
  */

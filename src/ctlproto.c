@@ -45,7 +45,8 @@ ctlproto_get_request(uint8_t type, struct wire *body, struct ctl_request *rq)
 		if ((r = wire_get_u32(body, &rq->sid)) != 0)
 			goto out;
 		r = ERR_FORMAT;
-		if (rq->sid < 1 || rq->sid > INT32_MAX)
+		/* 0: the client cannot tell (another pid namespace). */
+		if (rq->sid > INT32_MAX)
 			goto out;
 		break;
 	case CTL_ENV:

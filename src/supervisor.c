@@ -150,6 +150,7 @@ struct supervisor {
 
 static void dispatch(struct supervisor *sv, enum sv_event ev);
 static void drop_line(struct supervisor *sv);
+static int peer_session(struct ctlconn *c);
 static void serve_waiting(struct supervisor *sv);
 static int job_start(struct supervisor *sv, int op, struct ctlconn *c);
 
@@ -994,6 +995,13 @@ handle(struct ctlconn *c)
 		reply_error(c, ERR_BUSY, "supervisor is stopping");
 		return;
 	}
+	if ((c->rq.type == CTL_INIT || c->rq.type == CTL_LOGOUT) &&
+	    (r = peer_session(c)) != 0) {
+		reply_error(c, r,
+		    "cannot tell your login session (a client in "
+		    "another pid namespace?)");
+		return;
+	}
 	switch (c->rq.type) {
 	case CTL_INIT:
 		if ((r = session_add(sv->sessions, c->rq.sid)) == 0)
@@ -1032,6 +1040,34 @@ handle(struct ctlconn *c)
 		dispatch(sv, EV_STOP);
 		break;
 	}
+}
+
+/*
+ * The session is the peer's, as the kernel names the peer: a sid sent
+ * from another pid namespace (a container sharing the home and runtime
+ * dir) would name some other process here, one that may never end.  The
+ * sid the client sent is used only where the system cannot tell.
+ */
+static int
+peer_session(struct ctlconn *c)
+{
+	uv_os_fd_t fd;
+	long pid;
+	pid_t sid;
+	int r;
+
+	if (uv_fileno((uv_handle_t *)&c->u.pipe, &fd) != 0)
+		return ERR_SYSTEM;
+	r = compat_peer_pid(fd, &pid);
+	if (r == ERR_UNSUPPORTED)
+		return c->rq.sid >= 2 ? 0 : ERR_DENIED;
+	if (r != 0 || pid < 2 || (sid = getsid((pid_t)pid)) < 2)
+		return ERR_DENIED;
+	if ((uint32_t)sid != c->rq.sid)
+		log_info("session %u as the client says is %ld here", c->rq.sid,
+		    (long)sid);
+	c->rq.sid = (uint32_t)sid;
+	return 0;
 }
 
 static void

@@ -499,6 +499,38 @@ SSH_CONNECTION='127.0.0.1 50000 127.0.0.1 22' sshenv init -s"
 	    "grep -q 'SSH_AUTH_SOCK=$sock;' '$ENVFILE'"
 }
 
+# The session is the one the kernel names for the client, not the one it
+# says: from another pid namespace (a container sharing home and runtime
+# dir) init's own getsid() names some other process here (in a new
+# namespace with --fork, pid 1's session: here pid 1, which never ends).
+# The login must still end everything when it ends.
+test_session_from_another_pid_namespace() {
+	if [ "$(id -u)" -ne 0 ] || ! unshare --pid --fork true 2>/dev/null
+	then
+		echo "SKIP: needs root and pid namespaces"
+		return 0
+	fi
+	lib_login_init a || return 0
+	# A login in a pid namespace of its own, as in a container that
+	# shares home and runtime dir: its leader is pid 2 in there, which
+	# is someone else here (kthreadd, say, which never ends).
+	unshare --pid --fork setsid sh -c 'sshenv init -s >"$0.env" \
+    2>"$0.ierr"; echo $? >"$0.rc"; exec sleep 301' "$T/b" </dev/null \
+	    >/dev/null 2>&1 &
+	lib_track $!
+	lib_wait 30 test -s "$T/b.rc"
+	assertEquals "init in a pid namespace: $(cat "$T/b.ierr")" 0 \
+	    "$(cat "$T/b.rc")" || return 0
+	inner=$(pgrep -f '^sleep 301$' | head -n 1)
+	assertNotEquals "the inner login" "" "$inner" || return 0
+	assertTrue "its real session is watched: $(lib_status sessions)" \
+	    "lib_has $inner '$(lib_status sessions)'"
+	# Both logins end: so does everything.
+	kill -KILL "$sid" "$inner"
+	assertTrue "the logins' end ends everything" \
+	    "lib_wait 15 lib_none_left"
+}
+
 test_killed_agent_restarts() {
 	lib_login_init a || return 0
 	assertEquals "init exit status: $(cat "$T/a.ierr")" 0 "$rc"

@@ -255,8 +255,7 @@ test_request_bytes(void)
 static void
 test_request_sid_range(void)
 {
-	static const uint32_t bad[] = { 0, 0x80000000u, 0xfffffffeu,
-		0xffffffffu };
+	static const uint32_t bad[] = { 0x80000000u, 0xfffffffeu, 0xffffffffu };
 	static const uint8_t types[] = { CTL_INIT, CTL_LOGOUT };
 	struct ctl_request in, rq;
 	size_t i, j, n;
