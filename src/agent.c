@@ -123,6 +123,7 @@ struct agent {
 	unsigned unlock_failures;
 	int stopping;
 	struct conn *asking;  /* connections whose askpass runs */
+	uint64_t next_expiry; /* boot-time ms of the next lifetime end */
 	uv_timer_t ask_grace; /* at stop: SIGTERM, then SIGKILL */
 };
 
@@ -535,8 +536,9 @@ handle_add(struct conn *c, struct wire *body, int constrained)
 	}
 	life = req.lifetime != 0 ? req.lifetime : c->agent->lifetime;
 	if (life != 0) {
-		uv_update_time(&c->agent->loop);
-		expires = uv_now(&c->agent->loop) + (uint64_t)life * 1000;
+		/* Lifetimes count through suspend, as ssh-agent's do. */
+		expires = (uint64_t)compat_boottime_ms() +
+		    (uint64_t)life * 1000;
 	}
 	r = keystore_add(c->agent->ks, req.key, req.keylen, req.comment,
 	    req.commentlen, expires, req.confirm);
@@ -812,6 +814,10 @@ conn_process(struct conn *c)
 			c->state = REQ_STARTING;
 			break;
 		}
+		/* A key due while suspended is gone before anyone uses it. */
+		if (c->agent->next_expiry != 0 &&
+		    (uint64_t)compat_boottime_ms() >= c->agent->next_expiry)
+			rearm_expiry(c->agent);
 		r = dispatch(c, type, &body);
 		/* The request may hold a private key: wipe it now. */
 		compat_wipe((uint8_t *)wire_ptr(&c->u.in), framelen);
@@ -893,15 +899,19 @@ on_expiry(uv_timer_t *t)
 	rearm_expiry(t->data);
 }
 
-/* Drops due keys and sets the timer for the next one. */
+/*
+ * Drops due keys and sets the timer for the next one.  Deadlines are on
+ * the boot-time clock, which counts through suspend; libuv's timer does
+ * not, so a timer due during a suspend fires late, and every request
+ * checks the deadline first (conn_process).
+ */
 static void
 rearm_expiry(struct agent *a)
 {
-	uint64_t now, next;
+	uint64_t now = (uint64_t)compat_boottime_ms(), next;
 
-	uv_update_time(&a->loop);
-	now = uv_now(&a->loop);
 	next = keystore_expire(a->ks, now);
+	a->next_expiry = next;
 	revalidate_confirms(a);
 	if (next == 0)
 		uv_timer_stop(&a->expiry);

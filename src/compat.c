@@ -238,3 +238,16 @@ compat_peer_pid(int fd, long *pid)
 	return ERR_UNSUPPORTED;
 #endif
 }
+
+long
+compat_boottime_ms(void)
+{
+	struct timespec ts;
+
+#ifdef CLOCK_BOOTTIME
+	if (clock_gettime(CLOCK_BOOTTIME, &ts) == 0)
+		return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+#endif
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}

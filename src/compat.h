@@ -44,6 +44,13 @@ int compat_harden_process(void);
  */
 void compat_sd_notify(const char *state);
 
+/*
+ * Milliseconds on a clock that counts through suspend (CLOCK_BOOTTIME
+ * where there is one, as OpenSSH uses for key lifetimes; else the
+ * monotonic clock).
+ */
+long compat_boottime_ms(void);
+
 /* Milliseconds on a monotonic clock, and a sleep of that many. */
 long compat_now_ms(void);
 void compat_sleep_ms(long ms);
