@@ -43,6 +43,10 @@
 /* As ssh-agent: each wrong unlock in a row delays the answer 0.1 s more. */
 #define UNLOCK_PENALTY_MS 100
 #define UNLOCK_PENALTY_MAX_MS 10000
+/* Client connections at once, and what their half-read frames may hold
+ * all together (one frame alone is at most 256 KiB). */
+#define AGENT_MAX_CONNS 4096
+#define AGENT_BUFFER_BUDGET (64 * 1024 * 1024)
 /* At stop, an askpass still asking gets this long after SIGTERM. */
 #define ASKPASS_GRACE_MS 1000
 
@@ -122,9 +126,11 @@ struct agent {
 	uint64_t unlock_after;
 	unsigned unlock_failures;
 	int stopping;
-	struct conn *asking;  /* connections whose askpass runs */
-	uint64_t next_expiry; /* boot-time ms of the next lifetime end */
-	uv_timer_t ask_grace; /* at stop: SIGTERM, then SIGKILL */
+	struct conn *asking;	     /* connections whose askpass runs */
+	uint64_t next_expiry;	     /* boot-time ms of the next lifetime end */
+	uv_timer_t ask_grace;	     /* at stop: SIGTERM, then SIGKILL */
+	int nconns;		     /* client connections open */
+	struct uvconn_budget budget; /* their input buffers, together */
 };
 
 static void conn_process(struct conn *c);
@@ -163,6 +169,8 @@ conn_release(struct uvconn *u)
 	wire_free(&c->sig);
 	for (i = 0; i < c->nbinds; i++)
 		free(c->binds[i].hostkey);
+	if (!c->line)
+		c->agent->nconns--;
 	free(c);
 }
 
@@ -881,11 +889,19 @@ on_connection(uv_stream_t *server, int status)
 	wire_init(&c->sig, AGENTPROTO_MAX_FRAME);
 	uv_timer_init(&a->loop, &c->delay);
 	c->delay.data = c;
+	a->nconns++;
 	if ((r = uvconn_accept(&c->u, server, &a->conns,
 		 AGENTPROTO_MAX_FRAME + 4, conn_release)) != 0) {
 		if (r == ERR_DENIED)
 			log_error("conn %lu: refused a peer of another uid",
 			    c->id);
+		conn_close(c);
+		return;
+	}
+	c->u.budget = &a->budget;
+	/* Bounded: a client may hold connections, not the agent. */
+	if (a->nconns > AGENT_MAX_CONNS) {
+		log_error("%d connections: refusing more", AGENT_MAX_CONNS);
 		conn_close(c);
 		return;
 	}
@@ -1386,6 +1402,7 @@ agent_main(int argc, char **argv)
 		return kill_agent(o.kind);
 	close_inherited(o.fd, o.line);
 	memset(&a, 0, sizeof(a));
+	a.budget.max = AGENT_BUFFER_BUDGET;
 	a.lifetime = o.lifetime;
 	a.line = o.line;
 	a.debug = o.debug;

@@ -153,6 +153,8 @@ session_add(struct session_set *set, long sid)
 
 	if (set->closing)
 		return ERR_INTERNAL;
+	if (set->count >= SESSION_MAX)
+		return ERR_TOO_LONG;
 	for (s = set->head; s != NULL; s = s->next) {
 		if (s->sid == sid)
 			return ERR_EXISTS;

@@ -26,9 +26,13 @@ int session_set_new(uv_loop_t *loop, session_gone_fn gone, void *arg,
  */
 void session_set_close(struct session_set *set);
 
+/* At most this many sessions are watched (each costs a descriptor). */
+#define SESSION_MAX 1024
+
 /*
  * Starts watching sid.  ERR_EXISTS if already watched, ERR_NOT_FOUND if
- * no such process runs or sid is no pid (outside 2..INT_MAX).
+ * no such process runs or sid is no pid (outside 2..INT_MAX), ERR_TOO_LONG
+ * when SESSION_MAX are watched.
  */
 int session_add(struct session_set *set, long sid);
 /* Stops watching sid (no callback); ERR_NOT_FOUND if unknown. */

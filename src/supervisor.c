@@ -54,6 +54,8 @@
 #define EXIT_POLL_MS 20	   /* an adopted agent told to stop: gone yet? */
 #define STARTUP_GRACE_MS 5000
 #define LOCK_WAIT_MS 10000
+#define CTL_IDLE_MS 10000 /* a control client must ask within this */
+#define CTL_MAX_CONNS 256 /* control connections at once */
 
 enum sv_state {
 	ST_DOWN,       /* no agent: before the first, or idle (managed) */
@@ -86,6 +88,7 @@ struct supervisor;
 
 struct ctlconn {
 	struct uvconn u; /* first: handles' data is the ctlconn */
+	uv_timer_t idle; /* a client that says nothing is let go */
 	uv_write_t wreq;
 	struct supervisor *sv;
 	struct ctl_request rq;
@@ -133,6 +136,7 @@ struct supervisor {
 	int ready_fd;
 	int agent_fd;	   /* the agent's listening socket, ours to pass */
 	int agent_line;	   /* our end of a private line to our agent, or -1 */
+	int nconns;	   /* control connections open */
 	unsigned line_gen; /* one more for each agent started */
 	/*
 	 * Facts fixed at start.  managed: a service manager runs us (socket
@@ -159,7 +163,30 @@ static int job_start(struct supervisor *sv, int op, struct ctlconn *c);
 static void
 conn_release(struct uvconn *u)
 {
+	struct ctlconn *c = (struct ctlconn *)u;
+
+	c->sv->nconns--;
 	free(u);
+}
+
+/* The one way a control connection closes: its pipe and its timer. */
+static void
+ctl_close(struct ctlconn *c)
+{
+	if (c->u.closing)
+		return;
+	uvconn_ref(&c->u);
+	uv_close((uv_handle_t *)&c->idle, uvconn_on_closed);
+	uvconn_close(&c->u);
+}
+
+static void
+on_idle(uv_timer_t *t)
+{
+	struct ctlconn *c = t->data;
+
+	log_info("control: a client said nothing for %d s", CTL_IDLE_MS / 1000);
+	ctl_close(c);
 }
 
 static void
@@ -169,7 +196,7 @@ on_reply_written(uv_write_t *req, int status)
 
 	(void)status;
 	/* One request per connection: the client has its answer. */
-	uvconn_close(&c->u);
+	ctl_close(c);
 	uvconn_unref(&c->u);
 }
 
@@ -186,7 +213,7 @@ reply(struct ctlconn *c, const struct ctl_reply *rp)
 	uv_read_stop((uv_stream_t *)&c->u.pipe);
 	wire_reset(&c->u.out);
 	if (ctlproto_put_reply(&c->u.out, rp) != 0) {
-		uvconn_close(&c->u);
+		ctl_close(c);
 		return;
 	}
 	buf = uv_buf_init((char *)wire_ptr(&c->u.out),
@@ -194,7 +221,7 @@ reply(struct ctlconn *c, const struct ctl_reply *rp)
 	c->wreq.data = c;
 	if (uv_write(&c->wreq, (uv_stream_t *)&c->u.pipe, &buf, 1,
 		on_reply_written) != 0) {
-		uvconn_close(&c->u);
+		ctl_close(c);
 		return;
 	}
 	uvconn_ref(&c->u);
@@ -1094,6 +1121,7 @@ ctl_process(struct ctlconn *c)
 		return;
 	}
 	uv_read_stop((uv_stream_t *)&c->u.pipe);
+	uv_timer_stop(&c->idle); /* it has spoken: now it may wait */
 	handle(c);
 }
 
@@ -1104,7 +1132,7 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 
 	(void)buf;
 	if (nread < 0) {
-		uvconn_close(&c->u);
+		ctl_close(c);
 		return;
 	}
 	wire_commit(&c->u.in, (size_t)nread);
@@ -1121,14 +1149,25 @@ on_connection(uv_stream_t *server, int status)
 	if (status < 0 || (c = calloc(1, sizeof(*c))) == NULL)
 		return;
 	c->sv = sv;
+	sv->nconns++;
+	uv_timer_init(&sv->loop, &c->idle);
+	c->idle.data = c;
 	if (uvconn_accept(&c->u, server, &sv->conns, CTLPROTO_MAX_FRAME + 4,
 		conn_release) != 0) {
-		uvconn_close(&c->u);
+		ctl_close(c);
 		return;
 	}
+	/* Bounded: a client may hold a connection, not the supervisor. */
+	if (sv->nconns > CTL_MAX_CONNS) {
+		log_error("control: %d connections: refusing more",
+		    CTL_MAX_CONNS);
+		ctl_close(c);
+		return;
+	}
+	uv_timer_start(&c->idle, on_idle, CTL_IDLE_MS, 0);
 	r = uv_read_start((uv_stream_t *)&c->u.pipe, uvconn_alloc, on_read);
 	if (r != 0)
-		uvconn_close(&c->u);
+		ctl_close(c);
 }
 
 /* ---- life cycle ---- */

@@ -62,6 +62,8 @@ uvconn_unref(struct uvconn *c)
 {
 	if (--c->refs > 0)
 		return;
+	if (c->budget != NULL)
+		c->budget->used -= c->in.cap;
 	wire_free(&c->in);
 	wire_free(&c->out);
 	c->release(c);
@@ -91,13 +93,21 @@ uvconn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	size_t want = READ_CHUNK, room = c->in.max - wire_avail(&c->in);
 	uint8_t *p;
 
+	size_t cap = c->in.cap;
+
 	(void)suggested;
 	if (want > room)
 		want = room;
+	/* Growing past the daemon's budget: no room, as for a full one. */
+	if (c->budget != NULL && c->in.cap - c->in.len < want &&
+	    c->budget->used + want > c->budget->max)
+		want = 0;
 	/* A full buffer gives libuv no room: it reports UV_ENOBUFS. */
 	if (want == 0 || wire_reserve(&c->in, want, &p) != 0) {
 		*buf = uv_buf_init(NULL, 0);
 		return;
 	}
+	if (c->budget != NULL)
+		c->budget->used += c->in.cap - cap;
 	*buf = uv_buf_init((char *)p, (unsigned int)want);
 }

@@ -12,6 +12,15 @@
 
 #include "wire.h"
 
+/*
+ * What a daemon's connections may hold in input buffers, all together:
+ * one client holding many half-sent frames must not make the daemon use
+ * memory without bound (each connection alone is bounded by its max).
+ */
+struct uvconn_budget {
+	size_t used, max;
+};
+
 struct uvconn {
 	uv_pipe_t pipe; /* data points at the uvconn */
 	struct uvconn *next, **prevp;
@@ -19,6 +28,7 @@ struct uvconn {
 	int refs;
 	int closing;
 	void (*release)(struct uvconn *c); /* frees the owner */
+	struct uvconn_budget *budget;	   /* the daemon's, or NULL */
 };
 
 /*
@@ -49,7 +59,11 @@ void uvconn_unref(struct uvconn *c);
 /* A close callback for any owner handle whose data is the uvconn. */
 void uvconn_on_closed(uv_handle_t *h);
 
-/* A libuv alloc callback: room at the end of c->in, within its limit. */
+/*
+ * A libuv alloc callback: room at the end of c->in, within its limit and
+ * within c->budget (past it: no room, and libuv reports UV_ENOBUFS, on
+ * which the owner closes that connection).
+ */
 void uvconn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 
 #endif

@@ -484,6 +484,59 @@ test_slow_drip_blocks_nobody() {
 reply 12' "$(sed 's/^\(reply 12\) .*/\1/' "$H/drip.out")" || return 0
 }
 
+# (d) Half-sent frames on 400 connections (200 KiB of a 256 KiB frame
+# each, 80 MB in all): the agent holds at most its 64 MiB budget, closes
+# the connections past it, and answers ssh-add meanwhile.
+test_half_frames_bounded_in_memory() {
+	h_need_agent || return 0
+	/usr/bin/python3 - "$SOCK" >"$H/half.out" 2>&1 <<'EOF' &
+import os, socket, struct, sys, time
+conns, closed = [], 0
+chunk = b"\0" * (200 * 1024)
+for i in range(400):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sys.argv[1])
+    s.setblocking(False)
+    try:
+        s.send(struct.pack(">I", 256 * 1024) + b"\x0d")
+        sent = 0
+        deadline = time.time() + 5
+        while sent < len(chunk) and time.time() < deadline:
+            try:
+                sent += s.send(chunk[sent:])
+            except BlockingIOError:
+                time.sleep(0.001)
+    except OSError:
+        closed += 1
+    conns.append(s)
+time.sleep(1)
+for s in conns:
+    try:
+        if s.recv(1) == b"":
+            closed += 1
+    except BlockingIOError:
+        pass
+    except OSError:
+        closed += 1
+print("closed", closed, flush=True)
+sys.stdin.read()
+EOF
+	hold=$!
+	h_bg="$h_bg $hold"
+	h_wait 600 grep -q '^closed' "$H/half.out"
+	assertTrue "the client ran: $(cat "$H/half.out")" \
+	    "grep -q '^closed' '$H/half.out'" || return 0
+	closed=$(sed -n 's/^closed //p' "$H/half.out")
+	assertTrue "connections past the budget closed ($closed)" \
+	    "[ '$closed' -gt 0 ]"
+	rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$h_agent_pid/status")
+	assertTrue "the agent holds at most its budget and change \
+(VmRSS $rss kB)" "[ '$rss' -lt $((100 * 1024)) ]"
+	assert_lists "with 400 half-sent frames" || return 0
+	kill "$hold" 2>/dev/null
+	return 0
+}
+
 # (d) A thousand connections held open at once: the agent keeps them
 # all (its descriptors say so), answers ssh-add meanwhile, and then
 # answers a REQUEST_IDENTITIES on every one of them.

@@ -976,6 +976,47 @@ test_stop_with_an_idle_client() {
 	esac
 }
 
+# The supervisor bounds its control clients: one that says nothing is let
+# go (10 s), and past 256 at once new ones are closed at once; once the
+# idle ones are gone, logins are served as ever.
+test_control_clients_bounded() {
+	lib_login_init a || return 0
+	"$PY" - "$CTL" >"$T/ctl.out" 2>&1 <<'EOF' &
+import socket, sys, time
+conns = []
+for i in range(300):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sys.argv[1])
+    conns.append(s)
+start = time.time()
+closed_early = 0
+for s in conns[256:]:
+    s.settimeout(5)
+    try:
+        if s.recv(1) == b"":
+            closed_early += 1
+    except socket.timeout:
+        pass
+print("past the cap closed:", closed_early, flush=True)
+conns[0].settimeout(30)
+print("idle one closed:", conns[0].recv(1) == b"",
+      "after %d s" % (time.time() - start), flush=True)
+EOF
+	held=$!
+	lib_track "$held"
+	lib_wait 20 grep -q '^past the cap' "$T/ctl.out"
+	assertContains "past 256: closed at once: $(cat "$T/ctl.out")" \
+	    "$(cat "$T/ctl.out")" "past the cap closed: "
+	early=$(sed -n 's/^past the cap closed: //p' "$T/ctl.out")
+	assertTrue "most of the 44 past the cap closed ($early)" \
+	    "[ '${early:-0}' -ge 40 ]"
+	lib_wait 40 grep -q '^idle one closed' "$T/ctl.out"
+	assertContains "an idle client is let go: $(cat "$T/ctl.out")" \
+	    "$(cat "$T/ctl.out")" "idle one closed: True"
+	lib_login_init b || return 0
+	assertEquals "a login after: $(cat "$T/b.ierr")" 0 "$rc"
+}
+
 # A runtime dir someone else made (as /tmp/sshenv-UID could be) is not
 # trusted even by commands that start nothing.
 test_env_refuses_foreign_runtime_dir() {
