@@ -228,6 +228,13 @@ test_errors_name_file_and_line(void)
 	CHECK_EQ(parse(&c, "[agent]\nconfirm = perhaps\n"), ERR_CONFIG);
 	CHECK_EQ(parse(&c, "[agent]\nlifetime = 5x\n"), ERR_CONFIG);
 	CHECK_EQ(parse(&c, "[agent]\nlifetime = 99999999999\n"), ERR_CONFIG);
+	/* Bounded before multiplying: this once wrapped to 579584 s. */
+	CHECK_EQ(parse(&c, "[agent]\nlifetime = 30500568904944w\n"),
+	    ERR_CONFIG);
+	CHECK_EQ(c.lifetime, 0);
+	CHECK_EQ(parse(&c, "[agent]\nlifetime = 7102w\n"), ERR_CONFIG);
+	CHECK_EQ(parse(&c, "[agent]\nlifetime = 7101w\n"), 0);
+	CHECK_EQ(c.lifetime, 7101u * 604800u);
 	CHECK_EQ(parse(&c, "[agent\n"), ERR_CONFIG);
 	CHECK(strncmp(errbuf, "t.conf:1:", 9) == 0);
 	/* Several errors: the first is the one reported. */
