@@ -779,6 +779,8 @@ test_key_with_passphrase() {
 	    "$(lib_var "$T/a.env" SSH_AUTH_SOCK)"
 	assertContains "init says why the key is missing" \
 	    "$(cat "$T/a.ierr")" "no terminal to ask for its passphrase"
+	assertNotContains "no stray prompt without a terminal" \
+	    "$(cat "$T/a.ierr")" "Enter passphrase"
 	lib_sa -l
 	assertEquals "ssh-add -l: $out" 1 "$rc"
 	# The user adds it once, by hand (here through SSH_ASKPASS).
