@@ -522,6 +522,35 @@ client_run_wait(const char *path, char **argv)
 	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : ERR_DENIED;
 }
 
+/*
+ * 1 if the private key at path opens without a passphrase: asked of the
+ * real ssh-keygen, quietly.  Without a terminal, a key that needs one is
+ * not handed to ssh-add, which would print its prompt all the same.
+ */
+static int
+opens_without_passphrase(const char *path)
+{
+	char *args[] = { "ssh-keygen", "-y", "-P", "", "-f", (char *)path,
+		NULL };
+	pid_t pid;
+	int st, nul;
+
+	if ((pid = fork()) < 0)
+		return 1; /* let ssh-add decide */
+	if (pid == 0) {
+		if ((nul = open("/dev/null", O_RDWR)) >= 0) {
+			dup2(nul, 0);
+			dup2(nul, 1);
+			dup2(nul, 2);
+		}
+		execvp("ssh-keygen", args);
+		_exit(127);
+	}
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
 /* Runs the real ssh-add for one key; its chatter goes to stderr. */
 static int
 ssh_add(const struct client *cl, const char *sock, const char *path)
@@ -537,6 +566,9 @@ ssh_add(const struct client *cl, const char *sock, const char *path)
 		args[n++] = "-q";
 	args[n++] = (char *)path;
 	args[n] = NULL;
+	if (!tty && getenv("SSH_ASKPASS") == NULL &&
+	    !opens_without_passphrase(path))
+		return ERR_DENIED; /* no one to ask, and no stray prompt */
 	/*
 	 * On a terminal, ssh-add asks in a process group of its own that
 	 * holds the terminal meanwhile, as a job shell would run it: Ctrl-C
