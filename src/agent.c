@@ -715,7 +715,8 @@ session_bind(struct conn *c, struct wire *rest)
 	return 0;
 }
 
-static const char *const extensions[] = { "query", "session-bind@openssh.com" };
+static const char *const extensions[] = { "query", "session-bind@openssh.com",
+	"key-info@sshenv" };
 
 static int
 handle_extension(struct conn *c, struct wire *body)
@@ -738,6 +739,19 @@ handle_extension(struct conn *c, struct wire *body)
 		     r == 0 && i < sizeof(extensions) / sizeof(extensions[0]);
 		     i++)
 			r = wire_put_cstring(&c->u.out, extensions[i]);
+		if (r == 0)
+			r = agentproto_finish(&c->u.out, 0);
+		return r;
+	}
+	/* sshenv's own: what `sshenv status` shows of each key. */
+	if (wire_str_is(name, namelen, "key-info@sshenv")) {
+		if ((r = wire_end(&rest)) != 0)
+			return r;
+		wire_reset(&c->u.out);
+		r = agentproto_begin(&c->u.out, AGENT_EXTENSION_RESPONSE);
+		if (r == 0)
+			r = keystore_describe(c->agent->ks,
+			    (uint64_t)compat_boottime_ms(), &c->u.out);
 		if (r == 0)
 			r = agentproto_finish(&c->u.out, 0);
 		return r;

@@ -803,6 +803,246 @@ get_status(struct client *cl, struct ctl_reply *rp)
 	return 0;
 }
 
+/* ---- status: each key and each session ---- */
+
+struct keyinfo {
+	char type[64];
+	char comment[256];
+	char fp[64];
+	char file[PATHS_MAX];
+	int confirm;
+	uint32_t left; /* seconds of lifetime left, 0: none */
+};
+
+/* The ~/.ssh/NAME.pub whose blob is this one, into file ("" if none). */
+static void
+key_file(const uint8_t *blob, size_t len, char *file, size_t size)
+{
+	const char *home = getenv("HOME");
+	char dir[PATHS_MAX], path[PATHS_MAX * 2];
+	struct dirent *e;
+	struct wire w;
+	size_t n;
+	DIR *d;
+
+	file[0] = '\0';
+	if (home == NULL || *home != '/')
+		return;
+	snprintf(dir, sizeof(dir), "%s/.ssh", home);
+	if ((d = opendir(dir)) == NULL)
+		return;
+	wire_init(&w, 64 * 1024);
+	while ((e = readdir(d)) != NULL && file[0] == '\0') {
+		n = strlen(e->d_name);
+		if (n < 5 || strcmp(e->d_name + n - 4, ".pub") != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		wire_reset(&w);
+		if (read_pub(path, &w) == 0 && wire_avail(&w) == len &&
+		    memcmp(wire_ptr(&w), blob, len) == 0)
+			snprintf(file, size, "%.*s", (int)(strlen(path) - 4),
+			    path);
+	}
+	wire_free(&w);
+	closedir(d);
+}
+
+/*
+ * The agent's key-info@sshenv answer, decoded: up to max keys into
+ * keys; returns how many, or -1 if the agent cannot tell (not ours, say).
+ */
+static int
+key_infos(const char *sock, struct keyinfo *keys, int max, int *locked,
+    int *total)
+{
+	struct wire req, reply, blob;
+	const uint8_t *b, *cm, *t;
+	size_t bl, cl, tl;
+	uint32_t count, i, left;
+	uint8_t type, confirm, lk;
+	char *fp = NULL;
+	int n = -1;
+
+	wire_init(&req, 64);
+	wire_init(&reply, AGENTPROTO_MAX_FRAME);
+	if (wire_put_cstring(&req, "key-info@sshenv") != 0 ||
+	    agentclient_call(sock, AGENT_TIMEOUT_MS, AGENTC_EXTENSION,
+		wire_ptr(&req), wire_avail(&req), &type, &reply) != 0 ||
+	    type != AGENT_EXTENSION_RESPONSE || wire_get_u8(&reply, &lk) != 0 ||
+	    wire_get_u32(&reply, &count) != 0 || count > INT32_MAX)
+		goto out;
+	*locked = lk != 0;
+	*total = (int)count;
+	for (i = 0, n = 0; i < count && !*locked; i++) {
+		if (wire_get_string(&reply, &b, &bl) != 0 ||
+		    wire_get_string(&reply, &cm, &cl) != 0 ||
+		    wire_get_cstring(&reply, &fp) != 0 ||
+		    wire_get_u8(&reply, &confirm) != 0 ||
+		    wire_get_u32(&reply, &left) != 0) {
+			n = -1;
+			goto out;
+		}
+		if (n < max) {
+			wire_view(&blob, b, bl);
+			keys[n].type[0] = '\0';
+			if (wire_get_string(&blob, &t, &tl) == 0)
+				snprintf(keys[n].type, sizeof(keys[n].type),
+				    "%.*s", (int)tl, (const char *)t);
+			snprintf(keys[n].comment, sizeof(keys[n].comment),
+			    "%.*s", (int)cl, (const char *)cm);
+			snprintf(keys[n].fp, sizeof(keys[n].fp), "%s", fp);
+			keys[n].confirm = confirm != 0;
+			keys[n].left = left;
+			key_file(b, bl, keys[n].file, sizeof(keys[n].file));
+			n++;
+		}
+		free(fp);
+		fp = NULL;
+	}
+out:
+	free(fp);
+	wire_free(&req);
+	wire_free(&reply);
+	return n;
+}
+
+struct sessinfo {
+	uint32_t sid;
+	char tty[32];
+	char from[128];
+	long age; /* seconds, -1 unknown */
+};
+
+/*
+ * What Linux tells of a session leader: its terminal, where its login
+ * came from (SSH_CONNECTION in its environment; ours to read, it is our
+ * own process) and its age.  Elsewhere, unknown.
+ */
+static void
+session_info(uint32_t sid, struct sessinfo *si)
+{
+	char path[64], buf[4096], *p;
+	unsigned long long start = 0;
+	long tty = 0, btime = 0, hz = sysconf(_SC_CLK_TCK);
+	char *var = NULL;
+	size_t n, varsize = 0;
+	FILE *f;
+	int i;
+
+	memset(si, 0, sizeof(*si));
+	si->sid = sid;
+	si->age = -1;
+	snprintf(si->tty, sizeof(si->tty), "?");
+	snprintf(si->from, sizeof(si->from), "?");
+	snprintf(path, sizeof(path), "/proc/%u/stat", sid);
+	if ((f = fopen(path, "re")) == NULL)
+		return;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* After the command name in parentheses: state, then fields 4..22. */
+	if ((p = strrchr(buf, ')')) == NULL)
+		return;
+	for (i = 0, p++; i < 4 && p != NULL; i++)
+		p = strchr(p + 1, ' ');
+	if (p != NULL)
+		tty = strtol(p + 1, NULL, 10);
+	for (i = 0; i < 15 && p != NULL; i++)
+		p = strchr(p + 1, ' ');
+	if (p != NULL)
+		start = strtoull(p + 1, NULL, 10);
+	if (tty == 0)
+		snprintf(si->tty, sizeof(si->tty), "no tty");
+	else if ((tty >> 8) == 136) /* Unix98 pseudo-terminals */
+		snprintf(si->tty, sizeof(si->tty), "pts/%ld",
+		    (tty & 0xff) | ((tty >> 12) & 0xfff00));
+	else
+		snprintf(si->tty, sizeof(si->tty), "tty %ld:%ld", tty >> 8,
+		    tty & 0xff);
+	if ((f = fopen("/proc/stat", "re")) != NULL) {
+		while (fgets(buf, sizeof(buf), f) != NULL)
+			if (strncmp(buf, "btime ", 6) == 0)
+				btime = strtol(buf + 6, NULL, 10);
+		fclose(f);
+	}
+	if (btime > 0 && hz > 0)
+		si->age = (long)time(NULL) - btime -
+		    (long)(start / (unsigned)hz);
+	snprintf(path, sizeof(path), "/proc/%u/environ", sid);
+	if ((f = fopen(path, "re")) == NULL)
+		return;
+	snprintf(si->from, sizeof(si->from), "local");
+	/* NUL-separated, and as long as the login's environment was. */
+	while (getdelim(&var, &varsize, '\0', f) > 0)
+		if (strncmp(var, "SSH_CONNECTION=", 15) == 0) {
+			/* "client port server port": from the client's. */
+			snprintf(si->from, sizeof(si->from), "ssh from %.*s",
+			    (int)strcspn(var + 15, " "), var + 15);
+			break;
+		}
+	free(var);
+	fclose(f);
+}
+
+/* "1h2m", "5m", "30s": an age or a lifetime, as people read them. */
+static void
+span(long s, char *buf, size_t size)
+{
+	if (s < 0)
+		snprintf(buf, size, "?");
+	else if (s >= 86400)
+		snprintf(buf, size, "%ldd%ldh", s / 86400, s % 86400 / 3600);
+	else if (s >= 3600)
+		snprintf(buf, size, "%ldh%ldm", s / 3600, s % 3600 / 60);
+	else if (s >= 60)
+		snprintf(buf, size, "%ldm", s / 60);
+	else
+		snprintf(buf, size, "%lds", s);
+}
+
+#define STATUS_KEYS_SHOWN 64
+
+/* What `status` adds to the supervisor's answer; filled by details(). */
+struct details {
+	struct keyinfo keys[STATUS_KEYS_SHOWN];
+	int nkeys;  /* shown in keys; -1: the agent could not tell */
+	int locked; /* by the user (ssh-add -x) or by us */
+	int total;  /* keys held, -1 unknown */
+	struct sessinfo *sess;
+	uint32_t nsess;
+};
+
+static void
+details(const struct ctl_reply *rp, struct details *d)
+{
+	uint32_t i;
+
+	d->locked = rp->locked;
+	d->total = rp->keys;
+	d->nkeys = rp->agent_pid != 0 ?
+	    key_infos(rp->sock, d->keys, STATUS_KEYS_SHOWN, &d->locked,
+		&d->total) :
+	    -1;
+	d->nsess = 0;
+	d->sess = calloc(rp->nsessions ? rp->nsessions : 1, sizeof(*d->sess));
+	for (i = 0; d->sess != NULL && i < rp->nsessions; i++)
+		session_info(rp->sessions[i], &d->sess[d->nsess++]);
+}
+
+/* path with $HOME shown as "~", as people write it. */
+static const char *
+tilde(const char *path, char *buf, size_t size)
+{
+	const char *home = getenv("HOME");
+	size_t n = home != NULL ? strlen(home) : 0;
+
+	if (n > 1 && strncmp(path, home, n) == 0 && path[n] == '/') {
+		snprintf(buf, size, "~%s", path + n);
+		return buf;
+	}
+	return path;
+}
+
 /* A JSON string: our paths hold no control characters, but be safe. */
 static void
 json_str(FILE *f, const char *s)
@@ -824,9 +1064,11 @@ json_str(FILE *f, const char *s)
  * runs (rp) or not (rp NULL: nulls and the configured values).
  */
 static void
-print_status_json(const struct client *cl, const struct ctl_reply *rp)
+print_status_json(const struct client *cl, const struct ctl_reply *rp,
+    const struct details *d)
 {
 	uint32_t i;
+	int k;
 
 	printf("{\"running\": %s, \"supervisor_pid\": ", rp ? "true" : "false");
 	if (rp != NULL)
@@ -838,12 +1080,12 @@ print_status_json(const struct client *cl, const struct ctl_reply *rp)
 		json_str(stdout, rp->sock);
 	else
 		printf("null");
-	if (rp != NULL && rp->keys >= 0)
-		printf(", \"keys\": %d", rp->keys);
+	if (d != NULL && d->total >= 0)
+		printf(", \"keys\": %d", d->total);
 	else
 		printf(", \"keys\": null");
 	printf(", \"locked\": %s, \"lingering\": %s, \"agent_state\": ",
-	    rp != NULL && rp->locked ? "true" : "false",
+	    d != NULL && d->locked ? "true" : "false",
 	    rp != NULL && rp->lingering ? "true" : "false");
 	if (rp != NULL)
 		json_str(stdout, rp->agent_state);
@@ -863,7 +1105,39 @@ print_status_json(const struct client *cl, const struct ctl_reply *rp)
 		json_str(stdout, rp->agent_lost);
 	else
 		printf("null");
-	printf("}\n");
+	printf(", \"key_list\": [");
+	for (k = 0; d != NULL && k < d->nkeys; k++) {
+		printf("%s{\"type\": ", k ? ", " : "");
+		json_str(stdout, d->keys[k].type);
+		printf(", \"fingerprint\": ");
+		json_str(stdout, d->keys[k].fp);
+		printf(", \"comment\": ");
+		json_str(stdout, d->keys[k].comment);
+		printf(", \"file\": ");
+		if (d->keys[k].file[0] != '\0')
+			json_str(stdout, d->keys[k].file);
+		else
+			printf("null");
+		printf(", \"confirm\": %s, \"lifetime_left\": ",
+		    d->keys[k].confirm ? "true" : "false");
+		if (d->keys[k].left != 0)
+			printf("%u}", d->keys[k].left);
+		else
+			printf("null}");
+	}
+	printf("], \"session_list\": [");
+	for (i = 0; d != NULL && i < d->nsess; i++) {
+		printf("%s{\"id\": %u, \"tty\": ", i ? ", " : "",
+		    d->sess[i].sid);
+		json_str(stdout, d->sess[i].tty);
+		printf(", \"from\": ");
+		json_str(stdout, d->sess[i].from);
+		if (d->sess[i].age >= 0)
+			printf(", \"age\": %ld}", d->sess[i].age);
+		else
+			printf(", \"age\": null}");
+	}
+	printf("]}\n");
 }
 
 int
@@ -871,8 +1145,10 @@ client_status(int argc, char **argv)
 {
 	struct client cl;
 	struct ctl_reply rp;
+	struct details d;
+	char path[PATHS_MAX + 2], when[32];
 	uint32_t i;
-	int r;
+	int r, k;
 
 	if ((r = parse_common(&cl, argc, argv, "jF", ARGS_NONE)) != GO_ON)
 		return r;
@@ -881,13 +1157,15 @@ client_status(int argc, char **argv)
 	if ((r = get_status(&cl, &rp)) != 0) {
 		/* The same keys as when running, for scripts. */
 		if (cl.json && r == ERR_NO_SERVER)
-			print_status_json(&cl, NULL);
+			print_status_json(&cl, NULL, NULL);
 		else
 			explain(&cl, r);
 		return exit_for(r);
 	}
+	details(&rp, &d);
 	if (cl.json) {
-		print_status_json(&cl, &rp);
+		print_status_json(&cl, &rp, &d);
+		free(d.sess);
 		return EXIT_OK;
 	}
 	printf("supervisor pid %u%s\n", rp.supervisor_pid,
@@ -897,14 +1175,35 @@ client_status(int argc, char **argv)
 	else
 		printf("agent not running (%s)\n", rp.agent_state);
 	printf("socket %s\n", rp.sock);
-	if (rp.keys < 0)
+	if (d.total < 0)
 		printf("keys unknown\n");
 	else
-		printf("keys %d%s\n", rp.keys, rp.locked ? " (locked)" : "");
+		printf("keys %d%s\n", d.total, d.locked ? " (locked)" : "");
+	for (k = 0; k < d.nkeys; k++) {
+		printf("  %s %s %s", d.keys[k].type, d.keys[k].fp,
+		    d.keys[k].comment[0] ? d.keys[k].comment : "(no comment)");
+		if (d.keys[k].file[0] != '\0')
+			printf(" [%s]",
+			    tilde(d.keys[k].file, path, sizeof(path)));
+		if (d.keys[k].confirm)
+			printf(" confirm");
+		if (d.keys[k].left != 0) {
+			span(d.keys[k].left, when, sizeof(when));
+			printf(" %s left", when);
+		}
+		printf("\n");
+	}
 	printf("sessions %u:", rp.nsessions);
 	for (i = 0; i < rp.nsessions; i++)
 		printf(" %u", rp.sessions[i]);
-	printf("\non last logout: %s\n", rp.policy);
+	printf("\n");
+	for (i = 0; i < d.nsess; i++) {
+		span(d.sess[i].age, when, sizeof(when));
+		printf("  %u %s, %s, %s\n", d.sess[i].sid, d.sess[i].tty,
+		    d.sess[i].from, when);
+	}
+	free(d.sess);
+	printf("on last logout: %s\n", rp.policy);
 	if (rp.agent_lost[0] != '\0')
 		printf("an agent was lost with its keys %s\n", rp.agent_lost);
 	return EXIT_OK;

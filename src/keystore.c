@@ -207,6 +207,38 @@ keystore_list(struct keystore *ks, struct wire *out)
 	return 0;
 }
 
+int
+keystore_describe(struct keystore *ks, uint64_t now, struct wire *out)
+{
+	struct entry *e;
+	char fp[64];
+	uint64_t left;
+	int r;
+
+	/* While locked, how many but not which: the count alone gives
+	 * nothing away that the lock protects. */
+	if ((r = wire_put_u8(out, ks->locked != 0)) != 0 ||
+	    (r = wire_put_u32(out, (uint32_t)ks->count)) != 0)
+		return r;
+	for (e = ks->head; e != NULL && !ks->locked; e = e->next) {
+		if ((r = crypto_fingerprint(e->blob, e->bloblen, fp,
+			 sizeof(fp))) != 0)
+			return r;
+		left = e->expires == 0 ? 0 :
+		    e->expires <= now  ? 1 :
+					 (e->expires - now + 999) / 1000;
+		if ((r = wire_put_string(out, e->blob, e->bloblen)) != 0 ||
+		    (r = wire_put_string(out, e->comment, e->commentlen)) !=
+			0 ||
+		    (r = wire_put_cstring(out, fp)) != 0 ||
+		    (r = wire_put_u8(out, (uint8_t)(e->confirm != 0))) != 0 ||
+		    (r = wire_put_u32(out,
+			 left > UINT32_MAX ? UINT32_MAX : (uint32_t)left)) != 0)
+			return r;
+	}
+	return 0;
+}
+
 size_t
 keystore_count(const struct keystore *ks)
 {

@@ -50,6 +50,15 @@ int keystore_list(struct keystore *ks, struct wire *out);
 size_t keystore_count(const struct keystore *ks);
 
 /*
+ * Appends what `sshenv status` shows of each key (the body of the agent's
+ * key-info@sshenv extension): a locked byte, the count, then (unless
+ * locked) for each key its blob, comment, fingerprint ("SHA256:..."), a
+ * confirm byte and the seconds of lifetime left (0: none), now being the
+ * expiry clock's time.
+ */
+int keystore_describe(struct keystore *ks, uint64_t now, struct wire *out);
+
+/*
  * Locks with a passphrase (ERR_LOCKED if already locked) or unlocks
  * (ERR_DENIED for a wrong passphrase or when not locked).  Only a salted
  * PBKDF2 verifier of the passphrase is kept.

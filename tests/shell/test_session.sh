@@ -799,6 +799,72 @@ test_key_with_passphrase() {
 	assertEquals "keys listed" 1 "$(echo "$out" | grep -c " $fp ")"
 }
 
+# `sshenv status` tells each key (type, fingerprint, comment, the file it
+# came from, its constraints) and each session (terminal, where the login
+# came from, age), in words and in JSON.
+test_status_details() {
+	mkdir -m 0700 "$HOME/.ssh"
+	ssh-keygen -q -t ed25519 -N '' -C me@sshenv-test \
+	    -f "$HOME/.ssh/id_ed25519" </dev/null >/dev/null
+	ssh-keygen -q -t ecdsa -N '' -C other@sshenv-test -f "$T/other" \
+	    </dev/null >/dev/null
+	fp=$(ssh-keygen -lf "$HOME/.ssh/id_ed25519.pub" | cut -d' ' -f2)
+	fp2=$(ssh-keygen -lf "$T/other.pub" | cut -d' ' -f2)
+	SSH_CONNECTION='192.0.2.7 40000 127.0.0.1 22' lib_login_init a ||
+		return 0
+	assertEquals "init exit status: $(cat "$T/a.ierr")" 0 "$rc"
+	lib_sa -c -t 600 "$HOME/.ssh/id_ed25519"
+	assertEquals "ssh-add -c -t: $out" 0 "$rc"
+	lib_sa "$T/other"
+	assertEquals "ssh-add: $out" 0 "$rc"
+	out=$(timeout -k 2 15 sshenv status 2>&1)
+	assertEquals "status: $out" 0 $?
+	assertContains "the first key: $out" "$out" \
+	    "  ssh-ed25519 $fp me@sshenv-test [~/.ssh/id_ed25519] confirm "
+	assertContains "its lifetime: $out" "$out" "m left"
+	assertContains "the second key: $out" "$out" \
+	    "  ecdsa-sha2-nistp256 $fp2 other@sshenv-test
+"
+	assertContains "the session: $out" "$out" \
+	    "  $sid no tty, ssh from 192.0.2.7, "
+	sshenv status --json >"$T/status.json"
+	"$PY" - "$T/status.json" "$HOME/.ssh/id_ed25519" "$fp" "$fp2" \
+	    "$sid" >"$T/check.out" 2>&1 <<'EOF'
+import json, sys
+path, file, fp, fp2, sid = sys.argv[1:]
+d = json.load(open(path))
+k = d["key_list"]
+want = [{"type": "ssh-ed25519", "fingerprint": fp,
+         "comment": "me@sshenv-test", "file": file, "confirm": True},
+        {"type": "ecdsa-sha2-nistp256", "fingerprint": fp2,
+         "comment": "other@sshenv-test", "file": None, "confirm": False,
+         "lifetime_left": None}]
+got = [{x: y for x, y in e.items()
+        if x != "lifetime_left" or w.get(x, 0) is None}
+       for e, w in zip(k, want)]
+if len(k) != 2 or got[0] != {x: y for x, y in want[0].items()} or \
+        got[1] != want[1] or not 500 < k[0]["lifetime_left"] <= 600:
+    print("key_list", k)
+    sys.exit(1)
+s = d["session_list"]
+if len(s) != 1 or s[0]["id"] != int(sid) or s[0]["tty"] != "no tty" or \
+        s[0]["from"] != "ssh from 192.0.2.7" or not 0 <= s[0]["age"] < 600:
+    print("session_list", s)
+    sys.exit(1)
+EOF
+	assertEquals "status --json: $(cat "$T/check.out")" 0 "$?"
+	# Locked: the agent tells nothing of its keys.
+	printf '#!/bin/sh\necho pw\n' >"$T/askpass"
+	chmod 0755 "$T/askpass"
+	SSH_AUTH_SOCK=$SOCK SSH_ASKPASS=$T/askpass SSH_ASKPASS_REQUIRE=force \
+	    DISPLAY=:sshenv-test timeout -k 2 15 setsid -w ssh-add -x \
+	    </dev/null >/dev/null 2>&1
+	assertEquals "ssh-add -x" 0 "$?"
+	out=$(timeout -k 2 15 sshenv status 2>&1)
+	assertContains "locked: $out" "$out" "keys 2 (locked)"
+	assertNotContains "no key shown while locked: $out" "$out" "$fp"
+}
+
 # A bad line in the configuration never costs a login its agent, nor
 # locks the user out: the rest of the file applies (linger = 1 on line 2
 # stays), the bad line's key keeps its default, every command works and
@@ -875,11 +941,16 @@ want = {"running": True, "supervisor_pid": int(sv),
         "policy": "stop",
         "systemd": False,
         "sessions": [int(sid)], "environment_file": envfile,
-        "agent_lost": None}
+        "agent_lost": None, "key_list": []}
 bad = [k for k in want if k not in d or d[k] != want[k]
        or type(d[k]) is not type(want[k])]
-if bad or set(d) != set(want):
+if bad or set(d) != set(want) | {"session_list"}:
     print("got", d, "want", want, "wrong:", bad)
+    sys.exit(1)
+# The session: its id; the rest is what the system tells of it.
+s = d["session_list"]
+if len(s) != 1 or s[0]["id"] != int(sid) or s[0]["tty"] != "no tty":
+    print("session_list", s)
     sys.exit(1)
 EOF
 	assertEquals "status --json: $(cat "$T/check.out")" 0 "$?"
@@ -895,7 +966,8 @@ import json, sys
 d = json.load(open(sys.argv[1]))
 keys = {"running", "supervisor_pid", "agent_pid", "socket", "keys",
         "locked", "lingering", "agent_state", "policy", "systemd",
-        "sessions", "environment_file", "agent_lost"}
+        "sessions", "environment_file", "agent_lost", "key_list",
+        "session_list"}
 if d.get("running") is not False or set(d) != keys:
     print("got", d, "missing:", sorted(keys - set(d)),
           "extra:", sorted(set(d) - keys))

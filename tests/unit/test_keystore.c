@@ -543,6 +543,76 @@ test_expire(void)
 	keystore_free(ks);
 }
 
+/*
+ * What status shows of each key: blob, comment, fingerprint, confirm and
+ * the lifetime left rounded up to a second; only the count while locked.
+ */
+static void
+test_describe(void)
+{
+	const uint8_t *blob, *comment;
+	size_t bloblen, commentlen;
+	struct keystore *ks;
+	uint32_t count, left;
+	uint8_t locked, confirm;
+	char *fp = NULL, want[64];
+	struct wire w;
+
+	CHECK_EQ(keystore_new(&ks), 0);
+	if (ks == NULL)
+		return;
+	CHECK_EQ(add(ks, K_ED25519, "ed", 0, 1), 0);
+	CHECK_EQ(add(ks, K_RSA, "rsa", 10001, 0), 0);
+	wire_init(&w, 64 * 1024);
+	CHECK_EQ(keystore_describe(ks, 5000, &w), 0);
+	CHECK_EQ(wire_get_u8(&w, &locked), 0);
+	CHECK_EQ(locked, 0);
+	CHECK_EQ(wire_get_u32(&w, &count), 0);
+	CHECK_EQ(count, 2);
+	/* The first: confirm, no lifetime. */
+	CHECK_EQ(wire_get_string(&w, &blob, &bloblen), 0);
+	CHECK(bloblen == keys[K_ED25519].publen &&
+	    memcmp(blob, keys[K_ED25519].pub, bloblen) == 0);
+	CHECK_EQ(wire_get_string(&w, &comment, &commentlen), 0);
+	CHECK(commentlen == 2 && memcmp(comment, "ed", 2) == 0);
+	CHECK_EQ(wire_get_cstring(&w, &fp), 0);
+	CHECK_EQ(crypto_fingerprint(keys[K_ED25519].pub, keys[K_ED25519].publen,
+		     want, sizeof(want)),
+	    0);
+	CHECK(fp != NULL && strcmp(fp, want) == 0);
+	free(fp);
+	fp = NULL;
+	CHECK_EQ(wire_get_u8(&w, &confirm), 0);
+	CHECK_EQ(confirm, 1);
+	CHECK_EQ(wire_get_u32(&w, &left), 0);
+	CHECK_EQ(left, 0);
+	/* The second: 5001 ms left shows as 6 s. */
+	CHECK_EQ(wire_get_string(&w, &blob, &bloblen), 0);
+	CHECK(bloblen == keys[K_RSA].publen &&
+	    memcmp(blob, keys[K_RSA].pub, bloblen) == 0);
+	CHECK_EQ(wire_get_string(&w, &comment, &commentlen), 0);
+	CHECK_EQ(wire_get_cstring(&w, &fp), 0);
+	free(fp);
+	fp = NULL;
+	CHECK_EQ(wire_get_u8(&w, &confirm), 0);
+	CHECK_EQ(confirm, 0);
+	CHECK_EQ(wire_get_u32(&w, &left), 0);
+	CHECK_EQ(left, 6);
+	CHECK_EQ(wire_end(&w), 0);
+
+	/* Locked: the count and nothing else. */
+	CHECK_EQ(keystore_lock(ks, PASS("pw")), 0);
+	wire_reset(&w);
+	CHECK_EQ(keystore_describe(ks, 5000, &w), 0);
+	CHECK_EQ(wire_get_u8(&w, &locked), 0);
+	CHECK_EQ(locked, 1);
+	CHECK_EQ(wire_get_u32(&w, &count), 0);
+	CHECK_EQ(count, 2);
+	CHECK_EQ(wire_end(&w), 0);
+	wire_free(&w);
+	keystore_free(ks);
+}
+
 /* Expiry runs on the clock, locked or not. */
 static void
 test_expire_while_locked(void)
@@ -627,6 +697,7 @@ main(void)
 	RUN(test_unlock_trailing_nul);
 	RUN(test_lock_edge_cases);
 	RUN(test_expire);
+	RUN(test_describe);
 	RUN(test_expire_while_locked);
 	RUN(test_reference_outlives_entry);
 	for (i = 0; i < K_COUNT; i++)
