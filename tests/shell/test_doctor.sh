@@ -124,6 +124,32 @@ test_forwarded_and_other_agents_told_apart() {
 	    "has_line warn 'another agent'"
 }
 
+# Two supervisors of one user (a login without XDG_RUNTIME_DIR cannot see
+# the one in it, so it starts its own under ~/.ssh/agent): two agents, two
+# sets of keys.  Doctor names the other one and how to stop it.
+test_second_supervisor_named() {
+	lib_login_init a || return 0
+	doctor
+	assertFalse "one supervisor is fine: $out" \
+	    "has_line FAIL 'a second sshenv supervisor'"
+	lib_login b 'unset XDG_RUNTIME_DIR
+sshenv init -s >"$0.env" 2>"$0.ierr"
+echo $? >"$0.rc"
+sleep 300' || return 0
+	lib_wait 30 test -s "$T/b.rc"
+	assertEquals "init without XDG_RUNTIME_DIR: $(cat "$T/b.ierr")" 0 \
+	    "$(cat "$T/b.rc")" || return 0
+	assertEquals "two supervisors" 2 "$(lib_count daemon)"
+	other=$(dirname "$(lib_var "$T/b.env" SSH_AUTH_SOCK)")
+	pid=$(cat "$other/daemon.pid" 2>/dev/null)
+	assertNotEquals "its pid file" "" "$pid"
+	doctor
+	assertEquals "exit status: $out" 1 "$rc"
+	assertTrue "the other one named: $out" \
+	    "has_line FAIL 'a second sshenv supervisor of yours serves in $other'"
+	assertContains "the remedy kills it: $out" "$out" "-> kill $pid "
+}
+
 test_forward_agent_for_every_host_warns() {
 	mkdir -p "$HOME/.ssh"
 	printf 'Host build\n  ForwardAgent yes\n\nHost *\n  ForwardAgent yes\n' \
