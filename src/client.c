@@ -1105,6 +1105,11 @@ print_status_json(const struct client *cl, const struct ctl_reply *rp,
 		json_str(stdout, rp->agent_lost);
 	else
 		printf("null");
+	printf(", \"config_error\": ");
+	if (rp != NULL && rp->config_error[0] != '\0')
+		json_str(stdout, rp->config_error);
+	else
+		printf("null");
 	printf(", \"key_list\": [");
 	for (k = 0; d != NULL && k < d->nkeys; k++) {
 		printf("%s{\"type\": ", k ? ", " : "");
@@ -1206,6 +1211,8 @@ client_status(int argc, char **argv)
 	printf("on last logout: %s\n", rp.policy);
 	if (rp.agent_lost[0] != '\0')
 		printf("an agent was lost with its keys %s\n", rp.agent_lost);
+	if (rp.config_error[0] != '\0')
+		printf("configuration: %s\n", rp.config_error);
 	return EXIT_OK;
 }
 
@@ -1675,6 +1682,13 @@ client_doctor(int argc, char **argv)
 			    "add your keys again: ssh-add, "
 			    "or log in again with keys named in [agent] keys");
 		}
+	}
+	/* What the supervisor read (the file may have changed since). */
+	if (have_status && rp.config_error[0] != '\0') {
+		snprintf(msg, sizeof(msg),
+		    "fix the line, then reload: kill -HUP %u",
+		    rp.supervisor_pid);
+		verdict("warn", rp.config_error, msg);
 	}
 	doctor_other_supervisors(&cl);
 	doctor_other_agents(&rp, have_status);

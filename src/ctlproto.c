@@ -124,7 +124,8 @@ put_reply(struct wire *out, const struct ctl_reply *rp)
 			if ((r = wire_put_u32(out, rp->sessions[i])) != 0)
 				return r;
 		}
-		if ((r = wire_put_cstring(out, rp->agent_lost)) != 0)
+		if ((r = wire_put_cstring(out, rp->agent_lost)) != 0 ||
+		    (r = wire_put_cstring(out, rp->config_error)) != 0)
 			return r;
 		break;
 	default: return ERR_INTERNAL;
@@ -177,7 +178,9 @@ ctlproto_get_reply(uint8_t type, struct wire *body, struct ctl_reply *rp)
 				goto out;
 		}
 		if ((r = get_str(body, rp->agent_lost,
-			 sizeof(rp->agent_lost))) != 0)
+			 sizeof(rp->agent_lost))) != 0 ||
+		    (r = get_str(body, rp->config_error,
+			 sizeof(rp->config_error))) != 0)
 			goto out;
 		break;
 	default: r = ERR_UNSUPPORTED; goto out;

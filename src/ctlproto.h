@@ -13,7 +13,7 @@
 
 #include "wire.h"
 
-#define CTLPROTO_VERSION 3
+#define CTLPROTO_VERSION 4
 #define CTLPROTO_MAX_FRAME (64 * 1024)
 #define CTLPROTO_MAX_SESSIONS 1024
 #define CTLPROTO_SOCK_MAX 108
@@ -57,6 +57,8 @@ struct ctl_reply {
 	uint32_t sessions[CTLPROTO_MAX_SESSIONS];
 	/* When and why the last agent was lost with its keys, or "". */
 	char agent_lost[128];
+	/* A bad line in the configuration, or a reload refused, or "". */
+	char config_error[512];
 };
 
 /* Appends a whole request frame to out, or nothing (an error). */

@@ -147,7 +147,8 @@ struct supervisor {
 	int managed;
 	int sockets_ours;
 	char env_error[256]; /* the last environment file failure */
-	char config_warning[PATHS_MAX + 256]; /* a bad line at start */
+	/* A bad line at start, or the last reload refused; for status. */
+	char config_warning[PATHS_MAX + 512];
 	char agent_lost[128]; /* when and why an agent died, for status */
 	uint8_t lock_pass[32];
 };
@@ -301,6 +302,8 @@ reply_status(struct ctlconn *c, int32_t keys)
 	    state_names[sv->state]);
 	rp.lingering = uv_is_active((uv_handle_t *)&sv->linger) ? 1 : 0;
 	memcpy(rp.agent_lost, sv->agent_lost, sizeof(rp.agent_lost));
+	snprintf(rp.config_error, sizeof(rp.config_error), "%.*s",
+	    (int)sizeof(rp.config_error) - 1, sv->config_warning);
 	rp.nsessions = (uint32_t)session_list(sv->sessions, rp.sessions,
 	    CTLPROTO_MAX_SESSIONS);
 	reply(c, &rp);
@@ -1190,8 +1193,12 @@ on_signal(uv_signal_t *s, int signo)
 	config_defaults(&nc);
 	if (config_load(&nc, sv->config_file, err, sizeof(err)) != 0) {
 		log_error("reload refused, keeping the old settings: %s", err);
+		/* Syslog may not exist: status and doctor say it too. */
+		snprintf(sv->config_warning, sizeof(sv->config_warning),
+		    "reload refused, the old settings stay: %s", err);
 		return;
 	}
+	sv->config_warning[0] = '\0';
 	/* Paths are fixed for the life of the supervisor. */
 	memcpy(nc.rundir, sv->cfg.rundir, sizeof(nc.rundir));
 	memcpy(nc.envfile, sv->cfg.envfile, sizeof(nc.envfile));
@@ -1442,8 +1449,8 @@ supervise(struct supervisor *sv, int argc, char **argv)
 		return EXIT_ERROR;
 	}
 	if (r != 0)
-		snprintf(sv->config_warning, sizeof(sv->config_warning), "%s",
-		    err);
+		snprintf(sv->config_warning, sizeof(sv->config_warning),
+		    "%s (ignored: the default applies there)", err);
 	r = rtpaths_init(&sv->paths, sv->cfg.rundir, sv->cfg.envfile);
 	if (r == 0)
 		r = rtpaths_ensure_dir(sv->paths.rundir);
@@ -1488,8 +1495,7 @@ supervise(struct supervisor *sv, int argc, char **argv)
 	}
 	log_init("sshenv-supervisor", foreground, sv->cfg.log_level);
 	if (sv->config_warning[0] != '\0')
-		log_error("%s (ignored: the default applies there)",
-		    sv->config_warning);
+		log_error("%s", sv->config_warning);
 	rc = sv_run(sv);
 	if (sv->agent_fd >= 0)
 		close(sv->agent_fd);

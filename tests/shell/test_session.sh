@@ -903,6 +903,37 @@ test_bad_config_costs_only_its_line() {
 	assertTrue "stop stopped everything" "lib_wait 10 lib_none_left"
 }
 
+# A reload (SIGHUP) refused for a bad line keeps the old settings and is
+# told where the user looks, status and doctor, not only in a syslog that
+# may not exist; a good reload clears it.
+test_reload_refused_is_visible() {
+	printf '[session]\nlinger = 7\n' >"$XDG_CONFIG_HOME/sshenv/config"
+	lib_login_init a || return 0
+	assertEquals "init exit status: $(cat "$T/a.ierr")" 0 "$rc"
+	assertEquals "no config error at first" "" "$(lib_status config_error)"
+	printf '[session]\nlinger = 9\nlinger = 5x\n' \
+	    >"$XDG_CONFIG_HOME/sshenv/config"
+	kill -HUP "$(lib_pids daemon)"
+	lib_wait 10 eval '[ -n "$(lib_status config_error)" ]'
+	err=$(lib_status config_error)
+	assertContains "status says the reload was refused: $err" "$err" \
+	    "reload refused"
+	assertContains "and names the line: $err" "$err" \
+	    "$XDG_CONFIG_HOME/sshenv/config:3:"
+	out=$(timeout -k 2 15 sshenv status 2>/dev/null)
+	assertContains "status in words: $out" "$out" \
+	    "configuration: reload refused"
+	out=$(timeout -k 2 15 sshenv doctor 2>&1)
+	assertContains "doctor warns: $out" "$out" "reload refused"
+	assertContains "with the remedy: $out" "$out" \
+	    "kill -HUP $(lib_pids daemon)"
+	# Fixed and reloaded: nothing to tell any more.
+	printf '[session]\nlinger = 9\n' >"$XDG_CONFIG_HOME/sshenv/config"
+	kill -HUP "$(lib_pids daemon)"
+	lib_wait 10 eval '[ -z "$(lib_status config_error)" ]'
+	assertEquals "cleared by a good reload" "" "$(lib_status config_error)"
+}
+
 test_exit_codes() {
 	for c in "logout 2" "stop 2" "status 2" "env 2" "nosuch 64" \
 	    "init --bogus 64" "env extra 64" "status --json extra 64" \
@@ -941,7 +972,7 @@ want = {"running": True, "supervisor_pid": int(sv),
         "policy": "stop",
         "systemd": False,
         "sessions": [int(sid)], "environment_file": envfile,
-        "agent_lost": None, "key_list": []}
+        "agent_lost": None, "config_error": None, "key_list": []}
 bad = [k for k in want if k not in d or d[k] != want[k]
        or type(d[k]) is not type(want[k])]
 if bad or set(d) != set(want) | {"session_list"}:
@@ -966,8 +997,8 @@ import json, sys
 d = json.load(open(sys.argv[1]))
 keys = {"running", "supervisor_pid", "agent_pid", "socket", "keys",
         "locked", "lingering", "agent_state", "policy", "systemd",
-        "sessions", "environment_file", "agent_lost", "key_list",
-        "session_list"}
+        "sessions", "environment_file", "agent_lost", "config_error",
+        "key_list", "session_list"}
 if d.get("running") is not False or set(d) != keys:
     print("got", d, "missing:", sorted(keys - set(d)),
           "extra:", sorted(set(d) - keys))

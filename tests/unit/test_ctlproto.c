@@ -163,6 +163,8 @@ reply_differs(const struct ctl_reply *got, const struct ctl_reply *sent)
 		    sizeof(want.sessions[0]) * sent->nsessions);
 		memcpy(want.agent_lost, sent->agent_lost,
 		    sizeof(want.agent_lost));
+		memcpy(want.config_error, sent->config_error,
+		    sizeof(want.config_error));
 		break;
 	}
 	bad += got->type != want.type;
@@ -180,6 +182,7 @@ reply_differs(const struct ctl_reply *got, const struct ctl_reply *sent)
 	bad += strcmp(got->agent_state, want.agent_state) != 0;
 	bad += got->nsessions != want.nsessions;
 	bad += strcmp(got->agent_lost, want.agent_lost) != 0;
+	bad += strcmp(got->config_error, want.config_error) != 0;
 	for (i = 0; i < CTLPROTO_MAX_SESSIONS; i++)
 		bad += got->sessions[i] != want.sessions[i];
 	return bad;
@@ -417,6 +420,7 @@ fill_status(struct ctl_reply *rp, uint32_t n)
 	for (i = 0; i < n; i++)
 		rp->sessions[i] = 0x01000000u + i * 7919u;
 	fill_full(rp->agent_lost, sizeof(rp->agent_lost));
+	fill_full(rp->config_error, sizeof(rp->config_error));
 }
 
 /* The sample replies the round-trip, truncation and trailing tests use. */
@@ -655,7 +659,9 @@ enum {
 	ST_STATE = 7,
 	ST_LINGER = 8,
 	ST_NSESS = 9,
-	ST_SESS = 10
+	ST_SESS = 10,
+	ST_LOST = 11,
+	ST_CONFIG = 12
 };
 
 static const struct field error_tpl[] = { { F_U32, 5, NULL, 0 }, STR("oops"),
@@ -666,7 +672,7 @@ static const struct field status_tpl[] = { STR("/r/a.sock"),
 	{ F_U32, 77, NULL, 0 }, { F_U32, 78, NULL, 0 }, { F_U32, 2, NULL, 0 },
 	{ F_U8, 0, NULL, 0 }, { F_U8, 1, NULL, 0 }, STR("stop"), STR("running"),
 	{ F_U8, 1, NULL, 0 }, { F_U32, 2, NULL, 0 }, { F_U32S, 2, NULL, 0 },
-	STR(""), { F_END, 0, NULL, 0 } };
+	STR(""), STR(""), { F_END, 0, NULL, 0 } };
 
 /* Writes the fields into bodybuf; returns the length. */
 static size_t
@@ -748,6 +754,10 @@ test_reply_long_strings(void)
 		{ CTL_R_STATUS, status_tpl, ST_POLICY, sizeof(got_rp.policy) },
 		{ CTL_R_STATUS, status_tpl, ST_STATE,
 		    sizeof(got_rp.agent_state) },
+		{ CTL_R_STATUS, status_tpl, ST_LOST,
+		    sizeof(got_rp.agent_lost) },
+		{ CTL_R_STATUS, status_tpl, ST_CONFIG,
+		    sizeof(got_rp.config_error) },
 	};
 	static const size_t over[] = { 0, 1, 100 };
 	struct field f = { F_STR, 0, NULL, 0 };
@@ -785,6 +795,8 @@ test_reply_nul_in_string(void)
 		{ CTL_R_STATUS, status_tpl, ST_SOCK },
 		{ CTL_R_STATUS, status_tpl, ST_POLICY },
 		{ CTL_R_STATUS, status_tpl, ST_STATE },
+		{ CTL_R_STATUS, status_tpl, ST_LOST },
+		{ CTL_R_STATUS, status_tpl, ST_CONFIG },
 	};
 	static const struct field nuls[] = {
 		STR("a\0b"),
