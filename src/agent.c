@@ -35,7 +35,10 @@
 #include "uvsig.h"
 #include "wire.h"
 
-/* Room for the agent's keys in locked memory: ~100 RSA-3072 keys. */
+/*
+ * Locked memory: half for the keys' secrets (256 RSA-3072 keys, or the
+ * 1024-key bound of Ed25519 ones), half kept free for signing.
+ */
 #define SECURE_HEAP_SIZE (1024 * 1024)
 /* As OpenSSH: how many session-bind records one connection may hold. */
 #define MAX_BINDS 16
@@ -551,7 +554,14 @@ handle_add(struct conn *c, struct wire *body, int constrained)
 	r = keystore_add(c->agent->ks, req.key, req.keylen, req.comment,
 	    req.commentlen, expires, req.confirm);
 	revalidate_confirms(c->agent);
-	if (r != 0)
+	if (r == ERR_FULL)
+		log_error("conn %lu: key refused: the agent is full (%zu keys; "
+			  "at most %d, in %d KiB of locked memory and %d KiB "
+			  "of blobs and comments)",
+		    c->id, keystore_count(c->agent->ks), KEYSTORE_MAX_KEYS,
+		    SECURE_HEAP_SIZE / 2 / 1024,
+		    (AGENTPROTO_MAX_FRAME - 5) / 1024);
+	else if (r != 0)
 		log_info("conn %lu: add refused: %s", c->id, sserr_str(r));
 	else
 		log_debug("conn %lu: key added (life %u, confirm %d)", c->id,
@@ -1442,6 +1452,9 @@ agent_main(int argc, char **argv)
 	harden();
 	if (keystore_new(&a.ks) != 0)
 		goto out;
+	/* The list fits one answer: type byte and count aside. */
+	keystore_bound(a.ks, KEYSTORE_MAX_KEYS, SECURE_HEAP_SIZE / 2,
+	    AGENTPROTO_MAX_FRAME - 5);
 	rc = agent_serve(&a, fd);
 	fd = -1;
 out:

@@ -31,6 +31,9 @@ struct entry {
 struct keystore {
 	struct entry *head, **tail;
 	size_t count;
+	size_t secure; /* secure-heap bytes the secrets take, as allocated */
+	size_t listed; /* bytes the keys take in an identities answer */
+	size_t max_keys, max_secure, max_listed;
 	int locked;
 	uint8_t salt[SALT_LEN];
 	uint8_t verifier[VERIFIER_LEN];
@@ -45,8 +48,19 @@ keystore_new(struct keystore **out)
 	if ((ks = calloc(1, sizeof(*ks))) == NULL)
 		return ERR_ALLOC;
 	ks->tail = &ks->head;
+	ks->max_keys = KEYSTORE_MAX_KEYS;
+	ks->max_secure = KEYSTORE_MAX_SECURE;
+	ks->max_listed = KEYSTORE_MAX_LISTED;
 	*out = ks;
 	return 0;
+}
+
+void
+keystore_bound(struct keystore *ks, size_t keys, size_t secure, size_t listed)
+{
+	ks->max_keys = keys;
+	ks->max_secure = secure;
+	ks->max_listed = listed;
 }
 
 static void
@@ -68,6 +82,27 @@ entry_free(struct entry *e)
 	free(e);
 }
 
+/*
+ * What a secret of len bytes takes in OpenSSL's secure heap, a buddy
+ * allocator: the next power of two, 32 bytes at least.
+ */
+static size_t
+secure_size(size_t len)
+{
+	size_t n = 32;
+
+	while (n < len)
+		n <<= 1;
+	return n;
+}
+
+/* What a key takes in an identities answer: blob and comment strings. */
+static size_t
+listed_size(size_t bloblen, size_t commentlen)
+{
+	return 4 + bloblen + 4 + commentlen;
+}
+
 static void
 unlink_entry(struct keystore *ks, struct entry **pp)
 {
@@ -77,6 +112,8 @@ unlink_entry(struct keystore *ks, struct entry **pp)
 	if (ks->tail == &e->next)
 		ks->tail = pp;
 	ks->count--;
+	ks->secure -= secure_size(e->secretlen);
+	ks->listed -= listed_size(e->bloblen, e->commentlen);
 	entry_free(e);
 }
 
@@ -110,7 +147,7 @@ keystore_add(struct keystore *ks, const uint8_t *secret, size_t len,
 {
 	struct entry *e = NULL, **old;
 	const uint8_t *blob;
-	size_t bloblen;
+	size_t bloblen, room, lroom;
 	int r;
 
 	if (ks->locked)
@@ -119,8 +156,24 @@ keystore_add(struct keystore *ks, const uint8_t *secret, size_t len,
 		return ERR_ALLOC;
 	if ((r = crypto_key_parse(secret, len, &e->key)) != 0)
 		goto out;
-	r = ERR_ALLOC;
 	blob = crypto_key_blob(e->key, &bloblen);
+	/* Full: one client must not take the room the user's own keys (and
+	 * signing) need.  The same key again replaces, so it always fits. */
+	old = lookup(ks, blob, bloblen);
+	room = old != NULL ? secure_size((*old)->secretlen) : 0;
+	lroom = old != NULL ? listed_size((*old)->bloblen, (*old)->commentlen) :
+			      0;
+	if (old == NULL && ks->count >= ks->max_keys) {
+		r = ERR_FULL;
+		goto out;
+	}
+	if (ks->secure - room + secure_size(len) > ks->max_secure ||
+	    ks->listed - lroom + listed_size(bloblen, commentlen) >
+		ks->max_listed) {
+		r = ERR_FULL;
+		goto out;
+	}
+	r = ERR_ALLOC;
 	if ((e->blob = malloc(bloblen)) == NULL ||
 	    (e->secret = crypto_secure_alloc(len)) == NULL ||
 	    (e->comment = malloc(commentlen + 1)) == NULL)
@@ -140,6 +193,8 @@ keystore_add(struct keystore *ks, const uint8_t *secret, size_t len,
 	*ks->tail = e;
 	ks->tail = &e->next;
 	ks->count++;
+	ks->secure += secure_size(len);
+	ks->listed += listed_size(e->bloblen, e->commentlen);
 	e = NULL;
 	r = 0;
 out:

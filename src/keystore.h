@@ -21,10 +21,25 @@ int keystore_new(struct keystore **out);
 void keystore_free(struct keystore *ks);
 
 /*
+ * The bounds on what one store holds: keys, the secure-heap bytes their
+ * secrets take as OpenSSL's buddy allocator rounds them (a power of two,
+ * 32 at least), and the bytes their blobs and comments take in an
+ * identities answer (so that the list always fits one answer).  A new
+ * store has these; keystore_bound changes them.
+ */
+#define KEYSTORE_MAX_KEYS 1024
+#define KEYSTORE_MAX_SECURE (512 * 1024)
+#define KEYSTORE_MAX_LISTED (128 * 1024)
+
+void
+keystore_bound(struct keystore *ks, size_t keys, size_t secure, size_t listed);
+
+/*
  * Adds the key whose add-identity form is secret (parsed and checked by
  * crypto), with its comment, an absolute expiry in milliseconds of the
  * caller's clock (0 for none) and the confirm flag.  A key already held
- * is replaced.  ERR_LOCKED while locked; parse errors as crypto gives them.
+ * is replaced.  ERR_LOCKED while locked; ERR_FULL past a bound (the
+ * key count only for a new key); parse errors as crypto gives them.
  */
 int keystore_add(struct keystore *ks, const uint8_t *secret, size_t len,
     const uint8_t *comment, size_t commentlen, uint64_t expires, int confirm);

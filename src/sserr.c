@@ -30,6 +30,7 @@ static const char *const messages[] = {
 	[-ERR_CONFIG] = "configuration error",
 	[-ERR_NO_SERVER] = "no server answers",
 	[-ERR_PROTOCOL] = "protocol error",
+	[-ERR_FULL] = "full",
 };
 
 const char *

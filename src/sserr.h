@@ -36,7 +36,8 @@ enum {
 	ERR_CONFIG = -26,	 /* bad configuration */
 	ERR_NO_SERVER = -27,	 /* nothing answers on the socket */
 	ERR_PROTOCOL = -28,	 /* peer broke the protocol */
-	ERR_LAST = -28
+	ERR_FULL = -29,		 /* at a bound: no room for more */
+	ERR_LAST = -29
 };
 
 /* A static, human-readable message for code; never NULL. */

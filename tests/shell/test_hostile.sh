@@ -637,6 +637,35 @@ test_unknown_types_get_failure() {
 	assert_lists 'after the unknown types' || return 0
 }
 
+# (g) A client that adds keys until the agent is full: the agent refuses
+# the 1025th with FAILURE and says why in its log, keeps every key it
+# has, still signs with the user's, and takes the user's new key once
+# one is removed.
+test_keys_bounded() {
+	h_need_agent || return 0
+	poke "$SOCK" flood 1024
+	assertEquals "the flood: $(cat "$H/poke.err")" \
+	    "added 1023 refused 1" "$out" || return 0
+	assertContains "the log says why: $(tail -n 3 "$H/agent.log")" \
+	    "$(cat "$H/agent.log")" "the agent is full (1024 keys" || return 0
+	sa -l
+	assertEquals "all kept" 1024 "$(printf '%s\n' "$out" | wc -l)"
+	assertEquals "ours among them" 1 \
+	    "$(printf '%s\n' "$out" | grep -cxF "$FP_LINE")" || return 0
+	poke "$SOCK" hex "$SIGN_REQ"
+	assertEquals "still signs with our key" "reply 14" \
+	    "$(printf '%s\n' "$out" | cut -d' ' -f1-2)" || return 0
+	ssh-keygen -q -t ed25519 -N '' -C new-key -f "$H/keys/new" \
+	    </dev/null
+	sa "$H/keys/new"
+	assertNotEquals "a new key while full: $out" 0 "$rc" || return 0
+	sa -d "$H/keys/id.pub"
+	assertEquals "ssh-add -d: $out" 0 "$rc"
+	sa "$H/keys/new"
+	assertEquals "room again after a removal: $out" 0 "$rc"
+	rm -f "$H/keys/new" "$H/keys/new.pub"
+}
+
 # shellcheck disable=SC1091 # shunit2 is not ours to check
 if [ -r /usr/bin/shunit2 ]; then
 	. /usr/bin/shunit2

@@ -25,6 +25,8 @@
  *   hold N           N connections; prints "open N", holds them until
  *                    stdin closes, then sends a REQUEST_IDENTITIES on each
  *                    and prints "answered K of N"
+ *   flood N          adds N fresh Ed25519 keys on one connection; prints
+ *                    "added A refused R" (SUCCESS and FAILURE answers)
  *
  * Exit status: 0 the exchange ran (whatever the agent answered), 2 usage,
  * 3 no connection or a local failure.  The wait (-w, default 5 s) bounds
@@ -44,11 +46,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "hex.h"
 
 #define MAX_FRAME (256 * 1024)
 #define REQUEST_IDENTITIES 11
 #define SIGN_REQUEST 13
+#define ADD_IDENTITY 17
+#define AGENT_FAILURE 5
+#define AGENT_SUCCESS 6
 /* How long the agent may stall us before noread calls the socket full. */
 #define STUFF_IDLE_MS 1000
 #define STUFF_MAX_MS 30000
@@ -64,7 +71,7 @@ usage(void)
 	    "usage: agentpoke [-w seconds] socket mode [arg...]\n"
 	    "modes: hex HEX..., lines, garbage N [TYPE], oversized, "
 	    "maxframe,\n       truncated, trailing, empty-frame, drip [MS], "
-	    "noread, hold N\n");
+	    "noread, hold N, flood N\n");
 	exit(2);
 }
 
@@ -435,6 +442,64 @@ mode_trailing(int fd)
 	return 0;
 }
 
+/* Appends an SSH string (length, bytes) at *p, moving *p on. */
+static void
+put_string(uint8_t **p, const void *s, size_t n)
+{
+	put_u32(*p, (uint32_t)n);
+	memcpy(*p + 4, s, n);
+	*p += 4 + n;
+}
+
+static int
+mode_flood(int fd, int argc, char **argv)
+{
+	uint8_t buf[512], pub[32], priv[64], *p, type;
+	unsigned long added = 0, refused = 0;
+	long n = argc == 1 ? atol(argv[0]) : 0, i;
+	size_t len;
+	char comment[32];
+	EVP_PKEY *k;
+	uint32_t rlen;
+
+	if (n < 1 || n > 100000)
+		usage();
+	for (i = 0; i < n; i++) {
+		if ((k = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519")) == NULL) {
+			fprintf(stderr, "agentpoke: keygen failed\n");
+			exit(3);
+		}
+		len = 32;
+		if (EVP_PKEY_get_raw_private_key(k, priv, &len) != 1 ||
+		    len != 32 ||
+		    EVP_PKEY_get_raw_public_key(k, pub, &len) != 1 ||
+		    len != 32) {
+			fprintf(stderr, "agentpoke: raw key failed\n");
+			exit(3);
+		}
+		EVP_PKEY_free(k);
+		/* OpenSSH's form: the 64-byte secret is seed then public. */
+		memcpy(priv + 32, pub, 32);
+		snprintf(comment, sizeof(comment), "flood-%ld", i);
+		p = buf + 4;
+		*p++ = ADD_IDENTITY;
+		put_string(&p, "ssh-ed25519", 11);
+		put_string(&p, pub, 32);
+		put_string(&p, priv, 64);
+		put_string(&p, comment, strlen(comment));
+		put_u32(buf, (uint32_t)(p - buf - 4));
+		if (send_all(fd, buf, (size_t)(p - buf)) != 0 ||
+		    read_reply(fd, &type, &rlen) != GOT_REPLY) {
+			printf("closed after %lu\n", added + refused);
+			return 0;
+		}
+		added += type == AGENT_SUCCESS;
+		refused += type == AGENT_FAILURE;
+	}
+	printf("added %lu refused %lu\n", added, refused);
+	return 0;
+}
+
 static int
 mode_empty(int fd)
 {
@@ -651,6 +716,8 @@ main(int argc, char **argv)
 		rc = mode_drip(fd, argc, argv);
 	else if (strcmp(mode, "noread") == 0 && argc == 0)
 		rc = mode_noread(fd);
+	else if (strcmp(mode, "flood") == 0)
+		rc = mode_flood(fd, argc, argv);
 	else
 		usage();
 	close(fd);

@@ -613,6 +613,72 @@ test_describe(void)
 	keystore_free(ks);
 }
 
+/* The power of two (32 at least) a secret takes in the secure heap. */
+static size_t
+rounded(size_t n)
+{
+	size_t r = 32;
+
+	while (r < n)
+		r <<= 1;
+	return r;
+}
+
+/*
+ * Bounded: past the key count or the secure bytes, a new key is refused
+ * with ERR_FULL and the store is unchanged; the same key again still
+ * replaces; removing makes room.
+ */
+static void
+test_bounds(void)
+{
+	static const int two[] = { K_ED25519, K_P256 };
+	static const char *const comments[] = { "ed", "p256" };
+	static const int order[] = { K_P256, K_ED25519 };
+	static const char *const again[] = { "p256", "ed again" };
+	struct keystore *ks;
+
+	CHECK_EQ(keystore_new(&ks), 0);
+	if (ks == NULL)
+		return;
+	keystore_bound(ks, 2, 1024 * 1024, 1024 * 1024);
+	CHECK_EQ(add(ks, K_ED25519, "ed", 0, 0), 0);
+	CHECK_EQ(add(ks, K_P256, "p256", 0, 0), 0);
+	CHECK_EQ(add(ks, K_RSA, "rsa", 0, 0), ERR_FULL);
+	CHECK_EQ(keystore_count(ks), 2);
+	check_list(ks, two, comments, 2);
+	/* Replacing is no new key. */
+	CHECK_EQ(add(ks, K_ED25519, "ed again", 0, 1), 0);
+	CHECK_EQ(keystore_count(ks), 2);
+	check_list(ks, order, again, 2);
+	CHECK_EQ(keystore_remove(ks, keys[K_P256].pub, keys[K_P256].publen), 0);
+	CHECK_EQ(add(ks, K_RSA, "rsa", 0, 0), 0);
+
+	/* Bytes: room for exactly the two ECDSA secrets. */
+	CHECK_EQ(keystore_remove_all(ks), 0);
+	keystore_bound(ks, 100,
+	    rounded(keys[K_P256].formlen) + rounded(keys[K_P384].formlen),
+	    1024 * 1024);
+	CHECK_EQ(add(ks, K_P256, "p256", 0, 0), 0);
+	CHECK_EQ(add(ks, K_P384, "p384", 0, 0), 0);
+	CHECK_EQ(add(ks, K_ED25519, "ed", 0, 0), ERR_FULL);
+	CHECK_EQ(keystore_count(ks), 2);
+	CHECK_EQ(add(ks, K_P384, "p384 again", 0, 0), 0);
+	CHECK_EQ(keystore_remove(ks, keys[K_P384].pub, keys[K_P384].publen), 0);
+	CHECK_EQ(add(ks, K_ED25519, "ed", 0, 0), 0);
+
+	/* Listed bytes: the list must fit one answer, comments included. */
+	CHECK_EQ(keystore_remove_all(ks), 0);
+	keystore_bound(ks, 100, 1024 * 1024,
+	    4 + keys[K_ED25519].publen + 4 + 2);
+	CHECK_EQ(add(ks, K_ED25519, "ed", 0, 0), 0);
+	CHECK_EQ(add(ks, K_P256, "p", 0, 0), ERR_FULL);
+	CHECK_EQ(add(ks, K_ED25519, "ed2", 0, 0), ERR_FULL);
+	CHECK_EQ(add(ks, K_ED25519, "e", 0, 0), 0);
+	CHECK_EQ(keystore_count(ks), 1);
+	keystore_free(ks);
+}
+
 /* Expiry runs on the clock, locked or not. */
 static void
 test_expire_while_locked(void)
@@ -698,6 +764,7 @@ main(void)
 	RUN(test_lock_edge_cases);
 	RUN(test_expire);
 	RUN(test_describe);
+	RUN(test_bounds);
 	RUN(test_expire_while_locked);
 	RUN(test_reference_outlives_entry);
 	for (i = 0; i < K_COUNT; i++)
