@@ -47,7 +47,8 @@
 #define UNLOCK_PENALTY_MS 100
 #define UNLOCK_PENALTY_MAX_MS 10000
 /* Client connections at once, and what their half-read frames may hold
- * all together (one frame alone is at most 256 KiB). */
+ * all together past 16 KiB each (one frame alone is at most 256 KiB):
+ * 4096 x 16 KiB + 64 MiB at most. */
 #define AGENT_MAX_CONNS 4096
 #define AGENT_BUFFER_BUDGET (64 * 1024 * 1024)
 /* At stop, an askpass still asking gets this long after SIGTERM. */

@@ -532,7 +532,7 @@ opens_without_passphrase(const char *path)
 {
 	char *args[] = { "ssh-keygen", "-y", "-P", "", "-f", (char *)path,
 		NULL };
-	pid_t pid;
+	pid_t pid, r;
 	int st, nul;
 
 	if ((pid = fork()) < 0)
@@ -546,8 +546,11 @@ opens_without_passphrase(const char *path)
 		execvp("ssh-keygen", args);
 		_exit(127);
 	}
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+	while ((r = waitpid(pid, &st, 0)) < 0 && errno == EINTR)
 		;
+	/* Unknown (no status to read): let ssh-add try, as before. */
+	if (r < 0)
+		return 1;
 	return WIFEXITED(st) && WEXITSTATUS(st) == 0;
 }
 
@@ -814,6 +817,36 @@ struct keyinfo {
 	uint32_t left; /* seconds of lifetime left, 0: none */
 };
 
+/*
+ * Makes s safe to print and valid in JSON, in place: control characters
+ * and bytes that are not well-formed UTF-8 (a comment is whatever a
+ * client sent; a truncation may split a character) become '?'.
+ */
+static void
+printable(char *s)
+{
+	unsigned char *p = (unsigned char *)s;
+	size_t i, n;
+
+	while (*p != '\0') {
+		n = *p < 0x80			      ? 1 :
+		    (*p & 0xe0) == 0xc0 && *p >= 0xc2 ? 2 :
+		    (*p & 0xf0) == 0xe0		      ? 3 :
+		    (*p & 0xf8) == 0xf0 && *p <= 0xf4 ? 4 :
+							0;
+		for (i = 1; i < n; i++)
+			if ((p[i] & 0xc0) != 0x80)
+				n = 0; /* also stops at the NUL */
+		if (n == 1 && (*p < 0x20 || *p == 0x7f))
+			n = 0;
+		if (n == 0) {
+			*p++ = '?';
+			continue;
+		}
+		p += n;
+	}
+}
+
 /* The ~/.ssh/NAME.pub whose blob is this one, into file ("" if none). */
 static void
 key_file(const uint8_t *blob, size_t len, char *file, size_t size)
@@ -821,6 +854,7 @@ key_file(const uint8_t *blob, size_t len, char *file, size_t size)
 	const char *home = getenv("HOME");
 	char dir[PATHS_MAX], path[PATHS_MAX * 2];
 	struct dirent *e;
+	struct stat st;
 	struct wire w;
 	size_t n;
 	DIR *d;
@@ -837,6 +871,9 @@ key_file(const uint8_t *blob, size_t len, char *file, size_t size)
 		if (n < 5 || strcmp(e->d_name + n - 4, ".pub") != 0)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		/* A fifo named *.pub would hang us: plain files only. */
+		if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+			continue;
 		wire_reset(&w);
 		if (read_pub(path, &w) == 0 && wire_avail(&w) == len &&
 		    memcmp(wire_ptr(&w), blob, len) == 0)
@@ -890,6 +927,7 @@ key_infos(const char *sock, struct keyinfo *keys, int max, int *locked,
 				    "%.*s", (int)tl, (const char *)t);
 			snprintf(keys[n].comment, sizeof(keys[n].comment),
 			    "%.*s", (int)cl, (const char *)cm);
+			printable(keys[n].comment);
 			snprintf(keys[n].fp, sizeof(keys[n].fp), "%s", fp);
 			keys[n].confirm = confirm != 0;
 			keys[n].left = left;
@@ -921,44 +959,45 @@ struct sessinfo {
 static void
 session_info(uint32_t sid, struct sessinfo *si)
 {
+#if defined(__linux__) && !defined(SSHENV_PORTABLE)
 	char path[64], buf[4096], *p;
 	unsigned long long start = 0;
-	long tty = 0, btime = 0, hz = sysconf(_SC_CLK_TCK);
+	long tty = 0, btime = 0, hz = sysconf(_SC_CLK_TCK), major, minor;
 	char *var = NULL;
 	size_t n, varsize = 0;
 	FILE *f;
-	int i;
+#endif
 
 	memset(si, 0, sizeof(*si));
 	si->sid = sid;
 	si->age = -1;
 	snprintf(si->tty, sizeof(si->tty), "?");
 	snprintf(si->from, sizeof(si->from), "?");
+#if defined(__linux__) && !defined(SSHENV_PORTABLE)
 	snprintf(path, sizeof(path), "/proc/%u/stat", sid);
 	if ((f = fopen(path, "re")) == NULL)
 		return;
 	n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
 	buf[n] = '\0';
-	/* After the command name in parentheses: state, then fields 4..22. */
-	if ((p = strrchr(buf, ')')) == NULL)
+	/* The command name, in parentheses, may hold anything: fields 3 on
+	 * (state) follow its last ')'; tty_nr is field 7, starttime 22. */
+	if ((p = strrchr(buf, ')')) == NULL ||
+	    sscanf(p + 1,
+		" %*c %*d %*d %*d %ld %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d "
+		"%*d %*d %*d %*d %llu",
+		&tty, &start) != 2)
 		return;
-	for (i = 0, p++; i < 4 && p != NULL; i++)
-		p = strchr(p + 1, ' ');
-	if (p != NULL)
-		tty = strtol(p + 1, NULL, 10);
-	for (i = 0; i < 15 && p != NULL; i++)
-		p = strchr(p + 1, ' ');
-	if (p != NULL)
-		start = strtoull(p + 1, NULL, 10);
+	/* Device numbers: major in bits 8-19, minor in 0-7 and 20-31. */
+	major = (tty >> 8) & 0xfff;
+	minor = (tty & 0xff) | ((tty >> 12) & 0xfff00);
 	if (tty == 0)
 		snprintf(si->tty, sizeof(si->tty), "no tty");
-	else if ((tty >> 8) == 136) /* Unix98 pseudo-terminals */
+	else if (major >= 136 && major <= 143) /* Unix98 pseudo-terminals */
 		snprintf(si->tty, sizeof(si->tty), "pts/%ld",
-		    (tty & 0xff) | ((tty >> 12) & 0xfff00));
+		    (major - 136) * 256 + minor);
 	else
-		snprintf(si->tty, sizeof(si->tty), "tty %ld:%ld", tty >> 8,
-		    tty & 0xff);
+		snprintf(si->tty, sizeof(si->tty), "tty %ld:%ld", major, minor);
 	if ((f = fopen("/proc/stat", "re")) != NULL) {
 		while (fgets(buf, sizeof(buf), f) != NULL)
 			if (strncmp(buf, "btime ", 6) == 0)
@@ -967,7 +1006,7 @@ session_info(uint32_t sid, struct sessinfo *si)
 	}
 	if (btime > 0 && hz > 0)
 		si->age = (long)time(NULL) - btime -
-		    (long)(start / (unsigned)hz);
+		    (long)(start / (unsigned long)hz);
 	snprintf(path, sizeof(path), "/proc/%u/environ", sid);
 	if ((f = fopen(path, "re")) == NULL)
 		return;
@@ -978,10 +1017,12 @@ session_info(uint32_t sid, struct sessinfo *si)
 			/* "client port server port": from the client's. */
 			snprintf(si->from, sizeof(si->from), "ssh from %.*s",
 			    (int)strcspn(var + 15, " "), var + 15);
+			printable(si->from);
 			break;
 		}
 	free(var);
 	fclose(f);
+#endif
 }
 
 /* "1h2m", "5m", "30s": an age or a lifetime, as people read them. */
@@ -1023,6 +1064,8 @@ details(const struct ctl_reply *rp, struct details *d)
 	    key_infos(rp->sock, d->keys, STATUS_KEYS_SHOWN, &d->locked,
 		&d->total) :
 	    -1;
+	if (d->locked) /* the agent tells nothing of them */
+		d->total = -1;
 	d->nsess = 0;
 	d->sess = calloc(rp->nsessions ? rp->nsessions : 1, sizeof(*d->sess));
 	for (i = 0; d->sess != NULL && i < rp->nsessions; i++)
@@ -1167,6 +1210,8 @@ client_status(int argc, char **argv)
 			explain(&cl, r);
 		return exit_for(r);
 	}
+	printable(rp.agent_lost);
+	printable(rp.config_error);
 	details(&rp, &d);
 	if (cl.json) {
 		print_status_json(&cl, &rp, &d);
@@ -1180,7 +1225,9 @@ client_status(int argc, char **argv)
 	else
 		printf("agent not running (%s)\n", rp.agent_state);
 	printf("socket %s\n", rp.sock);
-	if (d.total < 0)
+	if (d.locked)
+		printf("keys hidden (locked)\n");
+	else if (d.total < 0)
 		printf("keys unknown\n");
 	else
 		printf("keys %d%s\n", d.total, d.locked ? " (locked)" : "");

@@ -270,10 +270,9 @@ keystore_describe(struct keystore *ks, uint64_t now, struct wire *out)
 	uint64_t left;
 	int r;
 
-	/* While locked, how many but not which: the count alone gives
-	 * nothing away that the lock protects. */
+	/* While locked, nothing but that, as REQUEST_IDENTITIES. */
 	if ((r = wire_put_u8(out, ks->locked != 0)) != 0 ||
-	    (r = wire_put_u32(out, (uint32_t)ks->count)) != 0)
+	    (r = wire_put_u32(out, ks->locked ? 0 : (uint32_t)ks->count)) != 0)
 		return r;
 	for (e = ks->head; e != NULL && !ks->locked; e = e->next) {
 		if ((r = crypto_fingerprint(e->blob, e->bloblen, fp,

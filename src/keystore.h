@@ -66,10 +66,10 @@ size_t keystore_count(const struct keystore *ks);
 
 /*
  * Appends what `sshenv status` shows of each key (the body of the agent's
- * key-info@sshenv extension): a locked byte, the count, then (unless
- * locked) for each key its blob, comment, fingerprint ("SHA256:..."), a
- * confirm byte and the seconds of lifetime left (0: none), now being the
- * expiry clock's time.
+ * key-info@sshenv extension): a locked byte, the count (0 while
+ * locked), then for each key its blob, comment, fingerprint
+ * ("SHA256:..."), a confirm byte and the seconds of lifetime left (0:
+ * none), now being the expiry clock's time.
  */
 int keystore_describe(struct keystore *ks, uint64_t now, struct wire *out);
 

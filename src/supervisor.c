@@ -92,8 +92,9 @@ struct ctlconn {
 	uv_write_t wreq;
 	struct supervisor *sv;
 	struct ctl_request rq;
-	int waiting; /* for the agent to serve */
-	int replied; /* one answer per connection, then close */
+	int waiting;   /* for the agent to serve */
+	int replied;   /* one answer per connection, then close */
+	int unwatched; /* a login past SESSION_MAX: told so */
 };
 
 /* A blocking agent call run on the thread pool. */
@@ -273,6 +274,11 @@ reply_env(struct ctlconn *c)
 	set_sock(&rp, sv);
 	rp.agent_pid = (uint32_t)sv->agent_pid;
 	memcpy(rp.warning, sv->env_error, sizeof(rp.warning));
+	if (c->unwatched && rp.warning[0] == '\0')
+		snprintf(rp.warning, sizeof(rp.warning),
+		    "%d sessions are watched, the most: this login is not, "
+		    "and the agent may stop before it ends",
+		    SESSION_MAX);
 	reply(c, &rp);
 }
 
@@ -1036,6 +1042,12 @@ handle(struct ctlconn *c)
 	case CTL_INIT:
 		if ((r = session_add(sv->sessions, c->rq.sid)) == 0)
 			log_info("session %u registered", c->rq.sid);
+		else if (r == ERR_TOO_LONG) {
+			/* The login gets its agent all the same, and is told. */
+			log_error("session %u not watched: %d are, the most",
+			    c->rq.sid, SESSION_MAX);
+			c->unwatched = 1;
+		}
 		if (session_count(sv->sessions) > 0)
 			uv_timer_stop(&sv->linger);
 		dispatch(sv, EV_WANTED);

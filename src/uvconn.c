@@ -11,6 +11,18 @@
  * every supervisor and agent, 64 KiB of dirty heap.
  */
 #define READ_CHUNK 4096
+/*
+ * What every connection may buffer outside the budget: a request of this
+ * size or less (listing, signing, adding most keys) is read even while
+ * hostile clients hold the whole budget in half-sent frames.
+ */
+#define UNCHARGED (16 * 1024)
+
+static size_t
+charged(size_t cap)
+{
+	return cap > UNCHARGED ? cap - UNCHARGED : 0;
+}
 
 /* The part accepting and opening share: buffers, pipe, list. */
 static void
@@ -63,7 +75,7 @@ uvconn_unref(struct uvconn *c)
 	if (--c->refs > 0)
 		return;
 	if (c->budget != NULL)
-		c->budget->used -= c->in.cap;
+		c->budget->used -= charged(c->in.cap);
 	wire_free(&c->in);
 	wire_free(&c->out);
 	c->release(c);
@@ -91,23 +103,25 @@ uvconn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
 	struct uvconn *c = h->data;
 	size_t want = READ_CHUNK, room = c->in.max - wire_avail(&c->in);
+	size_t before = charged(c->in.cap);
 	uint8_t *p;
-
-	size_t cap = c->in.cap;
 
 	(void)suggested;
 	if (want > room)
 		want = room;
-	/* Growing past the daemon's budget: no room, as for a full one. */
-	if (c->budget != NULL && c->in.cap - c->in.len < want &&
-	    c->budget->used + want > c->budget->max)
-		want = 0;
 	/* A full buffer gives libuv no room: it reports UV_ENOBUFS. */
 	if (want == 0 || wire_reserve(&c->in, want, &p) != 0) {
 		*buf = uv_buf_init(NULL, 0);
 		return;
 	}
-	if (c->budget != NULL)
-		c->budget->used += c->in.cap - cap;
+	if (c->budget != NULL) {
+		c->budget->used += charged(c->in.cap) - before;
+		/* This growth took the daemon past its budget: this
+		 * connection, the one growing, goes (unref gives it back). */
+		if (c->budget->used > c->budget->max) {
+			*buf = uv_buf_init(NULL, 0);
+			return;
+		}
+	}
 	*buf = uv_buf_init((char *)p, (unsigned int)want);
 }

@@ -13,9 +13,10 @@
 #include "wire.h"
 
 /*
- * What a daemon's connections may hold in input buffers, all together:
- * one client holding many half-sent frames must not make the daemon use
- * memory without bound (each connection alone is bounded by its max).
+ * What a daemon's connections may hold in input buffers, all together,
+ * past the first 16 KiB of each (which the connection cap bounds): one
+ * client holding many half-sent frames must neither make the daemon use
+ * memory without bound nor keep small requests out.
  */
 struct uvconn_budget {
 	size_t used, max;
@@ -61,8 +62,8 @@ void uvconn_on_closed(uv_handle_t *h);
 
 /*
  * A libuv alloc callback: room at the end of c->in, within its limit and
- * within c->budget (past it: no room, and libuv reports UV_ENOBUFS, on
- * which the owner closes that connection).
+ * within c->budget (a connection whose growth passes it gets no room:
+ * libuv reports UV_ENOBUFS, on which the owner closes that connection).
  */
 void uvconn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 

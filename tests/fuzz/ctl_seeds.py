@@ -7,7 +7,7 @@ import os
 import struct
 import sys
 
-VERSION = 3
+VERSION = 4
 
 
 def u8(v):
@@ -41,7 +41,9 @@ def main():
     status = (s("/tmp/a.sock") + u32(4242) + u32(4241) + u32(3) + u8(0) +
               u8(1) + s("stop") + s("running") + u8(1) + u32(2) +
               u32(100) + u32(200) + s("at 2026-11-29 17:20:05: killed by "
-                                       "signal 9"))
+                                       "signal 9") +
+              s("reload refused, the old settings stay: "
+                "/home/u/.config/sshenv/config:3: linger: not a duration"))
     replies = b"".join([
         frame(64, b""),						# OK
         frame(65, s("/tmp/a.sock") + u32(4242) + s("")),	# ENV
