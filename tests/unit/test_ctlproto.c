@@ -41,7 +41,7 @@ all_zero(const void *p, size_t n)
 }
 
 /* A string of n 'a's (n < sizeof(long_str)), in a static buffer. */
-static char long_str[400];
+static char long_str[1024];
 
 static const char *
 a_string(size_t n)
