@@ -534,8 +534,13 @@ EOF
 	assertTrue "connections past the budget closed ($closed)" \
 	    "[ '$closed' -gt 0 ]"
 	rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$h_agent_pid/status")
-	assertTrue "the agent holds at most its budget and change \
-(VmRSS $rss kB)" "[ '$rss' -lt $((100 * 1024)) ]"
+	# Under AddressSanitizer freed buffers sit in its quarantine (256 MB)
+	# and count in RSS: the figure means something only without it.
+	case $SSHENV_BUILD in
+	*-san*) echo "(VmRSS $rss kB under ASan: not checked)" ;;
+	*) assertTrue "the agent holds at most its budget and change \
+(VmRSS $rss kB)" "[ '$rss' -lt $((100 * 1024)) ]" ;;
+	esac
 	assertTrue "the holder still holds them" "kill -0 $hold"
 	assert_lists "with 400 half-sent frames held" || return 0
 	touch "$H/half.done"
