@@ -43,15 +43,26 @@ getpeereid(int fd, uid_t *uid, gid_t *gid)
 }
 #endif
 
+#if defined(SO_PEERCRED) && !defined(SSHENV_PORTABLE)
+static int
+peer_cred(int fd, struct ucred *cred)
+{
+	socklen_t len = sizeof(*cred);
+
+	return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, cred, &len) == 0 ?
+	    0 :
+	    ERR_SYSTEM;
+}
+#endif
+
 int
 compat_peer_uid(int fd, uid_t *uid)
 {
 #if defined(SO_PEERCRED) && !defined(SSHENV_PORTABLE)
 	struct ucred cred;
-	socklen_t len = sizeof(cred);
 
 	*uid = (uid_t)-1;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
+	if (peer_cred(fd, &cred) != 0)
 		return ERR_SYSTEM;
 	*uid = cred.uid;
 	return 0;
@@ -224,10 +235,9 @@ compat_peer_pid(int fd, long *pid)
 {
 #if defined(SO_PEERCRED) && !defined(SSHENV_PORTABLE)
 	struct ucred cred;
-	socklen_t len = sizeof(cred);
 
 	*pid = 0;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
+	if (peer_cred(fd, &cred) != 0)
 		return ERR_SYSTEM;
 	/* 0: a peer in a pid namespace we cannot see into. */
 	*pid = cred.pid;

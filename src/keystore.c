@@ -157,17 +157,17 @@ keystore_add(struct keystore *ks, const uint8_t *secret, size_t len,
 	if ((r = crypto_key_parse(secret, len, &e->key)) != 0)
 		goto out;
 	blob = crypto_key_blob(e->key, &bloblen);
-	/* Full: one client must not take the room the user's own keys (and
-	 * signing) need.  The same key again replaces, so it always fits. */
-	old = lookup(ks, blob, bloblen);
-	room = old != NULL ? secure_size((*old)->secretlen) : 0;
-	lroom = old != NULL ? listed_size((*old)->bloblen, (*old)->commentlen) :
-			      0;
-	if (old == NULL && ks->count >= ks->max_keys) {
-		r = ERR_FULL;
-		goto out;
+	/* The same key again replaces it (the new constraints and comment
+	 * win): the room it takes counts as free. */
+	room = lroom = 0;
+	if ((old = lookup(ks, blob, bloblen)) != NULL) {
+		room = secure_size((*old)->secretlen);
+		lroom = listed_size((*old)->bloblen, (*old)->commentlen);
 	}
-	if (ks->secure - room + secure_size(len) > ks->max_secure ||
+	/* Full: one client must not take the room the user's own keys (and
+	 * signing) need. */
+	if ((old == NULL && ks->count >= ks->max_keys) ||
+	    ks->secure - room + secure_size(len) > ks->max_secure ||
 	    ks->listed - lroom + listed_size(bloblen, commentlen) >
 		ks->max_listed) {
 		r = ERR_FULL;
@@ -187,8 +187,7 @@ keystore_add(struct keystore *ks, const uint8_t *secret, size_t len,
 	e->commentlen = commentlen;
 	e->expires = expires;
 	e->confirm = confirm;
-	/* Same key again: the new constraints and comment win. */
-	if ((old = lookup(ks, e->blob, e->bloblen)) != NULL)
+	if (old != NULL)
 		unlink_entry(ks, old);
 	*ks->tail = e;
 	ks->tail = &e->next;
