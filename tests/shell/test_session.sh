@@ -762,6 +762,62 @@ $(cat "$T/pty.out")" 0 $?
 	    "$(cat "$T/pty.out")" "SOCK=$SOCK END"
 }
 
+# pty_login NAME PRELUDE: `bash --login` on a real terminal whose profile
+# runs PRELUDE, then the init line, then prints what the shell got; the
+# transcript in $T/NAME.pty.  $rc: 0 when the login ran to its end.
+pty_login() {
+	# shellcheck disable=SC2016 # for the login shell
+	# (/etc/profile sets PATH afresh: ours first again.)
+	printf '%s\n' "PATH=$T/bin:\$PATH" "$2" \
+	    'eval "$(sshenv init -s)"' \
+	    'echo "XDG=${XDG_RUNTIME_DIR:-unset}."' \
+	    'echo "GOT SOCK=$SSH_AUTH_SOCK PID=${SSH_AGENT_PID:-none} END"' \
+	    'exit 0' >"$HOME/.bash_profile"
+	timeout -k 2 90 "$PY" "$lib_top/tests/shell/ptylogin.py" \
+	    "$T/$1.pty" 'expect:END' >"$T/$1.ptyerr" 2>&1
+	rc=$?
+	out=$(tr -d '\r' <"$T/$1.pty")
+}
+
+# The three other bugs of the "one line, every shell" promise, each
+# through a real login on a terminal: (1) a login with XDG_RUNTIME_DIR
+# reaches the supervisor a login without it started; (3) a bad line in
+# the configuration costs the login nothing but a word; (4) under a
+# forwarded agent the shell gets no SSH_AGENT_PID of ours.
+test_pty_logins_get_their_agent() {
+	mkdir -m 0700 "$HOME/.ssh"
+	lib_login_init_noxdg a || return 0
+	assertEquals "init without XDG_RUNTIME_DIR: $(cat "$T/a.ierr")" 0 \
+	    "$rc" || return 0
+	sock=$(lib_var "$T/a.env" SSH_AUTH_SOCK)
+	pid=$(lib_var "$T/a.env" SSH_AGENT_PID)
+	pty_login one ''
+	assertEquals "(1) the login ran: $(cat "$T/one.ptyerr") $out" 0 "$rc"
+	assertContains "(1) the same agent: $out" "$out" \
+	    "GOT SOCK=$sock PID=$pid END"
+	assertContains "(1) the login had XDG_RUNTIME_DIR" "$out" \
+	    "XDG=$XDG_RUNTIME_DIR."
+	assertEquals "(1) one supervisor" 1 "$(lib_count daemon)"
+
+	printf '[session]\nlinger = 5x\n' >"$XDG_CONFIG_HOME/sshenv/config"
+	pty_login three ''
+	assertEquals "(3) the login ran: $(cat "$T/three.ptyerr") $out" 0 \
+	    "$rc"
+	assertContains "(3) its agent: $out" "$out" "GOT SOCK=$sock PID=$pid END"
+	assertEquals "(3) the line named once: $out" 1 \
+	    "$(printf '%s\n' "$out" |
+	    grep -c "$XDG_CONFIG_HOME/sshenv/config:2:")"
+	rm -f "$XDG_CONFIG_HOME/sshenv/config"
+
+	forwarded_agent
+	pty_login four "SSH_AUTH_SOCK=$T/fwd.sock SSH_AGENT_PID=$pid \
+SSH_CONNECTION='127.0.0.1 50000 127.0.0.1 22'; \
+export SSH_AUTH_SOCK SSH_AGENT_PID SSH_CONNECTION"
+	assertEquals "(4) the login ran: $(cat "$T/four.ptyerr") $out" 0 "$rc"
+	assertContains "(4) the forwarded agent, no pid of ours: $out" \
+	    "$out" "GOT SOCK=$T/fwd.sock PID=none END"
+}
+
 test_key_with_passphrase() {
 	mkdir -m 0700 "$HOME/.ssh"
 	ssh-keygen -q -t ed25519 -N 'open sesame' -C enc@sshenv-test \
