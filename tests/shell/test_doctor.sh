@@ -144,6 +144,14 @@ test_second_supervisor_named() {
 	assertTrue "the other one named: $out" \
 	    "has_line FAIL 'a second sshenv supervisor of yours serves in $other'"
 	assertContains "the remedy kills it: $out" "$out" "-> kill $pid "
+	# Its agent too, as an agent that is not this supervisor's (the
+	# portable build reads no /proc).
+	case ${SSHENV_BUILD:-} in
+	*portable*) ;;
+	*) bagent=$(lib_var "$T/b.env" SSH_AGENT_PID)
+	   assertContains "the other agent named: $out" "$out" \
+	       "another sshenv-agent of yours runs (pid $bagent)" ;;
+	esac
 }
 
 test_forward_agent_for_every_host_warns() {
