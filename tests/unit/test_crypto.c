@@ -722,6 +722,16 @@ test_ecdsa_inconsistent(void)
 	f[2].p = buf;
 	CHECK_EQ(parse_fields(kf, f, 3), ERR_KEY_INVALID);
 
+	/* Q off the curve (y's last bit flipped): refused by the on-curve
+	 * check, which with a prime-order curve is all the public check
+	 * needs. */
+	memcpy(f, kf->field, sizeof(f));
+	CHECK(kf->field[1].n == 65 && kf->field[1].n <= sizeof(buf));
+	memcpy(buf, kf->field[1].p, kf->field[1].n);
+	buf[kf->field[1].n - 1] ^= 1;
+	f[1].p = buf;
+	CHECK_EQ(parse_fields(kf, f, 3), ERR_KEY_INVALID);
+
 	/* Q of another curve under this curve's name. */
 	memcpy(f, kf->field, sizeof(f));
 	f[1] = p384->field[1];
