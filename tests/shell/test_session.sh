@@ -20,6 +20,7 @@ setUp() {
 }
 
 tearDown() {
+	ru_cleanup
 	lib_tearDown
 }
 
@@ -816,6 +817,99 @@ export SSH_AUTH_SOCK SSH_AGENT_PID SSH_CONNECTION"
 	assertEquals "(4) the login ran: $(cat "$T/four.ptyerr") $out" 0 "$rc"
 	assertContains "(4) the forwarded agent, no pid of ours: $out" \
 	    "$out" "GOT SOCK=$T/fwd.sock PID=none END"
+}
+
+# ---- a throwaway user account, for what depends on /run/user/UID
+
+RU_USER=''	# the account, while a test has one
+RU_DIR=''	# its files: home, a copy of sshenv, the logins' output
+RU_RUN=''	# its /run/user/UID
+RU_MADE=''	# /run/user, when the test made it
+
+# ru_setup: a new user whose /run/user/UID is its own, as pam_systemd
+# makes it; 1 (the test skips) without root or useradd.
+ru_setup() {
+	[ "$(id -u)" -eq 0 ] && command -v useradd >/dev/null &&
+	    command -v runuser >/dev/null || return 1
+	RU_DIR=$(mktemp -d /tmp/sshenv-u.XXXXXX) || return 1
+	chmod 0755 "$RU_DIR"
+	mkdir "$RU_DIR/bin" "$RU_DIR/out"
+	sshenv_copy "$RU_DIR/bin" || return 1
+	chmod -R a+rX "$RU_DIR/bin"
+	RU_USER=sshenvt$$
+	useradd -M -d "$RU_DIR/home" -s /bin/sh "$RU_USER" || {
+		RU_USER=''
+		return 1
+	}
+	mkdir -m 0700 "$RU_DIR/home"
+	chown "$RU_USER:" "$RU_DIR/home" "$RU_DIR/out"
+	RU_RUN=/run/user/$(id -u "$RU_USER")
+	[ ! -e "$RU_RUN" ] || return 1
+	RU_MADE=''
+	if [ ! -d /run/user ]; then
+		mkdir -m 0755 /run/user && RU_MADE=/run/user
+	fi
+	mkdir -m 0700 "$RU_RUN"
+	chown "$RU_USER:" "$RU_RUN"
+}
+
+# ru VAR=value... -- CMD...: CMD as the user, in a clean environment
+# (HOME, PATH with our copy first, and the VARs given).
+ru() {
+	_env="HOME=$RU_DIR/home PATH=$RU_DIR/bin:/usr/bin:/bin SHELL=/bin/sh"
+	while [ "$1" != -- ]; do
+		_env="$_env $1"
+		shift
+	done
+	shift
+	# shellcheck disable=SC2086 # a list of VAR=value words
+	runuser -u "$RU_USER" -- env -i $_env "$@"
+}
+
+ru_cleanup() {
+	[ -n "$RU_USER" ] || return 0
+	pkill -KILL -u "$RU_USER" 2>/dev/null
+	lib_wait 5 eval '! pgrep -u "$RU_USER" >/dev/null'
+	userdel "$RU_USER" 2>/dev/null
+	rm -rf "$RU_RUN" "$RU_DIR"
+	[ -z "$RU_MADE" ] || rmdir "$RU_MADE" 2>/dev/null
+	RU_USER=''
+}
+
+# Issue 10's first bug as it was met: logins with XDG_RUNTIME_DIR set to
+# /run/user/UID, and a job (cron) without it.  The job must reach the
+# login's supervisor, not start a second one, and doctor must see one.
+test_job_without_xdg_reaches_the_logins_agent() {
+	if ! ru_setup; then
+		echo "SKIP: needs root, useradd and a free /run/user/UID"
+		return 0
+	fi
+	ru XDG_RUNTIME_DIR="$RU_RUN" -- setsid sh -c \
+	    'sshenv init -s >"$0.env" 2>"$0.err"; echo $? >"$0.rc"
+exec sleep 300' "$RU_DIR/out/a" </dev/null >/dev/null 2>&1 &
+	lib_track $!
+	lib_wait 30 test -s "$RU_DIR/out/a.rc"
+	assertEquals "the login's init: $(cat "$RU_DIR/out/a.err")" 0 \
+	    "$(cat "$RU_DIR/out/a.rc")" || return 0
+	sock=$(lib_var "$RU_DIR/out/a.env" SSH_AUTH_SOCK)
+	assertEquals "the login's agent is in /run/user/UID" \
+	    "$RU_RUN/sshenv/agent.sock" "$sock" || return 0
+	# The job: no XDG_RUNTIME_DIR, no session of its own to register.
+	out=$(ru -- sshenv env -s 2>&1)
+	assertEquals "sshenv env in the job: $out" 0 $?
+	assertContains "the job reaches the same agent: $out" "$out" \
+	    "SSH_AUTH_SOCK=$sock;"
+	out=$(ru -- setsid -w sshenv init -s 2>&1)
+	assertEquals "sshenv init in the job: $out" 0 $?
+	assertContains "init too: $out" "$out" "SSH_AUTH_SOCK=$sock;"
+	assertNotContains "not called forwarded: $out" "$out" "forwarded"
+	assertEquals "one supervisor for the user" 1 \
+	    "$(pgrep -c -u "$RU_USER" -f "$RU_DIR/bin/sshenv-supervisor")"
+	out=$(ru SSH_AUTH_SOCK="$sock" -- sshenv doctor 2>&1)
+	assertNotContains "doctor sees one: $out" "$out" "second sshenv"
+	assertTrue "the environment file names it" \
+	    "grep -q 'SSH_AUTH_SOCK=$sock;' '$RU_DIR/home/.ssh/environment'"
+	ru -- sshenv stop -q >/dev/null 2>&1
 }
 
 test_key_with_passphrase() {
