@@ -1086,6 +1086,20 @@ tilde(const char *path, char *buf, size_t size)
 	return path;
 }
 
+/*
+ * The supervisor's config message, unless it is the bad line this client
+ * has already named (once per command is enough): "" then.
+ */
+static const char *
+sv_config_news(const struct client *cl, const struct ctl_reply *rp)
+{
+	size_t n = strlen(cl->config_error);
+
+	if (n > 0 && strncmp(rp->config_error, cl->config_error, n) == 0)
+		return "";
+	return rp->config_error;
+}
+
 /* A JSON string: our paths hold no control characters, but be safe. */
 static void
 json_str(FILE *f, const char *s)
@@ -1258,8 +1272,14 @@ client_status(int argc, char **argv)
 	printf("on last logout: %s\n", rp.policy);
 	if (rp.agent_lost[0] != '\0')
 		printf("an agent was lost with its keys %s\n", rp.agent_lost);
-	if (rp.config_error[0] != '\0')
+	if (*sv_config_news(&cl, &rp) != '\0')
 		printf("configuration: %s\n", rp.config_error);
+	if (rp.lingering)
+		printf("no session left: the agent %s when the linger time "
+		       "ends\n",
+		    strcmp(rp.policy, "keep") == 0     ? "stays" :
+			strcmp(rp.policy, "lock") == 0 ? "is locked" :
+							 "stops");
 	return EXIT_OK;
 }
 
@@ -1731,7 +1751,7 @@ client_doctor(int argc, char **argv)
 		}
 	}
 	/* What the supervisor read (the file may have changed since). */
-	if (have_status && rp.config_error[0] != '\0') {
+	if (have_status && *sv_config_news(&cl, &rp) != '\0') {
 		snprintf(msg, sizeof(msg),
 		    "fix the line, then reload: kill -HUP %u",
 		    rp.supervisor_pid);

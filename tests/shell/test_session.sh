@@ -354,6 +354,21 @@ no_sessions() {
 	[ "$(lib_status sessions)" = "" ]
 }
 
+# Status says, in words too, that the linger time runs and what follows.
+test_status_says_lingering() {
+	lib_config '[session]' 'linger = 600'
+	lib_login_fg a 'sshenv init -s'
+	assertEquals "init exit status: $err" 0 "$rc"
+	lib_wait 5 no_sessions
+	out=$(timeout -k 2 15 sshenv status 2>&1)
+	assertContains "status: $out" "$out" \
+	    "no session left: the agent stops when the linger time ends"
+	lib_login_init b || return 0
+	out=$(timeout -k 2 15 sshenv status 2>&1)
+	assertNotContains "not once a login came: $out" "$out" \
+	    "no session left"
+}
+
 not_lingering() {
 	[ "$(lib_status lingering)" = false ]
 }
@@ -1054,8 +1069,12 @@ test_bad_config_costs_only_its_line() {
 		rc=$?
 		case $c in
 		doctor) assertEquals "sshenv doctor fails" 1 "$rc"
-			assertContains "doctor names the line: $(cat "$T/o")" \
-			    "$(cat "$T/o")" "$where" ;;
+			assertEquals "doctor names the line once: $(cat "$T/o")" \
+			    1 "$(grep -c "$where" "$T/o")" ;;
+		status) assertEquals "sshenv status: $(cat "$T/e")" 0 "$rc"
+			# Once, though the supervisor read the same line.
+			assertEquals "status names the line once" 1 \
+			    "$(cat "$T/o" "$T/e" | grep -c "$where")" ;;
 		config) assertEquals "sshenv config" 0 "$rc"
 			assertContains "config names the line: $(cat "$T/o")" \
 			    "$(cat "$T/o")" "$where" ;;
