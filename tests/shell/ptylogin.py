@@ -6,6 +6,10 @@ terminal, as sshd or login(1) would, and plays STEPs against it:
   send:TEXT     type TEXT (\\n and \\x03 as in Python strings: \\x03 is
                 Ctrl-C, which the terminal turns into SIGINT for the
                 foreground process group)
+  reading:      wait (30 s at most) until a process of the terminal's
+                foreground group is blocked reading (a prompt printed
+                is not yet a read: a signal between the two is only
+                noted, and the read then waits for a key)
 Everything the terminal showed is written to TRANSCRIPT.  Exit 0 once all
 steps ran and the shell has exited."""
 import os
@@ -40,11 +44,41 @@ def main():
         seen += data
         return True
 
+    def reading():
+        """A process of the foreground group sits in read(2)."""
+        try:
+            group = os.tcgetpgrp(fd)
+        except OSError:
+            return False
+        for name in os.listdir("/proc"):
+            if not name.isdigit():
+                continue
+            try:
+                with open("/proc/%s/stat" % name) as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                if int(fields[2]) != group or fields[0] != "S":
+                    continue
+                with open("/proc/%s/syscall" % name) as f:
+                    if f.read().split()[0] == "0":
+                        return True
+            except (OSError, IndexError, ValueError):
+                continue
+        return False
+
     for step in steps:
         kind, _, text = step.partition(":")
         text = text.encode().decode("unicode_escape").encode()
         if kind == "send":
             os.write(fd, text)
+            continue
+        if kind == "reading":
+            deadline = time.time() + 30
+            while not reading():
+                if time.time() > deadline:
+                    sys.stderr.write("nobody came to read\n")
+                    os.kill(pid, 9)
+                    sys.exit(2)
+                pump(0.01)
             continue
         deadline = time.time() + 30
         while seen.find(text, pos) < 0:

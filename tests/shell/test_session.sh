@@ -766,9 +766,11 @@ test_ctrl_c_at_the_passphrase_prompt() {
 	printf '%s\n' "PATH=$T/bin:\$PATH" \
 	    'eval "$(sshenv init -s id_enc)"' \
 	    'echo "SOCK=$SSH_AUTH_SOCK END"' 'exit 0' >"$HOME/.bash_profile"
+	# Ctrl-C once ssh-add is in read(2): between its prompt and the read
+	# a SIGINT is only noted (readpassphrase), and the read waits on.
 	timeout -k 2 90 "$PY" "$lib_top/tests/shell/ptylogin.py" "$T/pty.out" \
 	    'expect:Enter passphrase' 'send:wrong\n' \
-	    'expect:try again' 'send:\x03' 'expect:END' \
+	    'expect:try again' 'reading:' 'send:\x03' 'expect:END' \
 	    >"$T/pty.err" 2>&1
 	assertEquals "the login ran to its end: $(cat "$T/pty.err") \
 $(cat "$T/pty.out")" 0 $?
