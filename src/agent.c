@@ -133,6 +133,8 @@ struct agent {
 	struct conn *asking;	     /* connections whose askpass runs */
 	uint64_t next_expiry;	     /* boot-time ms of the next lifetime end */
 	uv_timer_t ask_grace;	     /* at stop: SIGTERM, then SIGKILL */
+	uv_timer_t parent_check;     /* command mode: while it runs */
+	long parent;		     /* command mode: its pid, else 0 */
 	int nconns;		     /* client connections open */
 	struct uvconn_budget budget; /* their input buffers, together */
 };
@@ -992,6 +994,8 @@ agent_stop(struct agent *a)
 		uv_close((uv_handle_t *)&a->ask_grace, NULL);
 	uv_close((uv_handle_t *)&a->listener, NULL);
 	uv_close((uv_handle_t *)&a->expiry, NULL);
+	if (a->parent != 0)
+		uv_close((uv_handle_t *)&a->parent_check, NULL);
 	uvsig_close(&a->signals);
 	signpool_close(a->pool);
 	a->pool = NULL;
@@ -1097,6 +1101,18 @@ open_line(struct agent *a)
 	conn_process(c);
 }
 
+/* Command mode: the agent lives as long as the command (our parent). */
+static void
+on_parent_check(uv_timer_t *t)
+{
+	struct agent *a = t->data;
+
+	if ((long)getppid() != a->parent) {
+		log_info("the command has exited: stopping");
+		agent_stop(a);
+	}
+}
+
 /* Runs the loop on an already listening fd until a signal stops it. */
 static int
 agent_serve(struct agent *a, int fd)
@@ -1113,6 +1129,12 @@ agent_serve(struct agent *a, int fd)
 	a->expiry.data = a;
 	uv_timer_init(&a->loop, &a->ask_grace);
 	a->ask_grace.data = a;
+	if (a->parent != 0) {
+		/* As ssh-agent: a look every 10 s, the first at once. */
+		uv_timer_init(&a->loop, &a->parent_check);
+		a->parent_check.data = a;
+		uv_timer_start(&a->parent_check, on_parent_check, 0, 10000);
+	}
 	r = uvsig_start(&a->loop, &a->signals, signos, 4, on_signal, a);
 	if (r != 0)
 		log_error("signals: %s", uv_strerror(r));
@@ -1205,8 +1227,8 @@ static void
 agent_usage(void)
 {
 	fprintf(stderr,
-	    "usage: sshenv agent [-cDdks] [-a socket] "
-	    "[-t life]\n");
+	    "usage: sshenv agent [-cDdks] [-a socket] [-P allowed] "
+	    "[-t life] [command [arg ...]]\n");
 }
 
 /* A private directory and socket path, as ssh-agent makes without -a. */
@@ -1252,6 +1274,7 @@ struct agent_opts {
 	int line;	   /* -C: the supervisor's private line, or -1 */
 	const char *sock;  /* -a */
 	uint32_t lifetime; /* -t */
+	char **command;	   /* to run with the agent, or NULL */
 };
 
 /* ARGS_OK to go on, or the exit code: EXIT_OK after --help, EXIT_USAGE
@@ -1269,11 +1292,12 @@ parse_args(int argc, char **argv, struct agent_opts *o)
 	o->fd = -1;
 	o->line = -1;
 	if (argc == 2 && strcmp(argv[1], "--help") == 0) {
-		printf("usage: sshenv agent [-cDdks] [-a socket] [-t life]\n");
+		printf("usage: sshenv agent [-cDdks] [-a socket] [-P allowed] "
+		       "[-t life] [command [arg ...]]\n");
 		return EXIT_OK;
 	}
 	optind = 1;
-	while ((opt = getopt(argc, argv, "+a:C:cDdkS:st:")) != -1) {
+	while ((opt = getopt(argc, argv, "+a:C:cDdkP:S:st:")) != -1) {
 		switch (opt) {
 		case 'a': o->sock = optarg; break;
 		case 'c': o->kind = SHELL_CSH; break;
@@ -1281,6 +1305,11 @@ parse_args(int argc, char **argv, struct agent_opts *o)
 		case 'D': o->foreground = 1; break;
 		case 'd': o->debug = o->foreground = 1; break;
 		case 'k': o->do_kill = 1; break;
+		case 'P':
+			/* ssh-agent's allowlist of PKCS#11 and FIDO providers:
+			 * sshenv loads none, so any list holds (what it
+			 * loads, it will check against this). */
+			break;
 		case 'S':
 		case 'C':
 			/* A descriptor the supervisor hands over. */
@@ -1308,6 +1337,12 @@ parse_args(int argc, char **argv, struct agent_opts *o)
 	}
 	if (optind == argc)
 		return ARGS_OK;
+	/* As ssh-agent: a command to run with the agent, which lives as
+	 * long as it does; not with the modes that print or kill. */
+	if (!o->foreground && !o->do_kill && o->fd < 0 && o->line < 0) {
+		o->command = argv + optind;
+		return ARGS_OK;
+	}
 usage:
 	agent_usage();
 	return EXIT_USAGE;
@@ -1362,21 +1397,42 @@ open_listener(struct agent *a, const struct agent_opts *o, int *fdp,
 
 /*
  * Without -D: the parent prints the snippet naming the child and
- * returns 1; the child, detached, returns 0.  -1 if fork fails.
+ * returns 1; the child, detached, returns 0.  -1 if fork fails.  With a
+ * command, the parent runs it instead (never returning unless exec
+ * fails) and the child serves while it runs.
  */
 static int
-daemonize(const struct agent_opts *o, const char *shown)
+daemonize(const struct agent_opts *o, const char *shown, struct agent *a)
 {
-	pid_t pid;
+	char pidstr[24];
+	pid_t pid, parent = getpid();
 
 	fflush(stdout);
 	if ((pid = fork()) < 0) {
 		perror("sshenv agent: fork");
 		return -1;
 	}
+	if (pid > 0 && o->command != NULL) {
+		snprintf(pidstr, sizeof(pidstr), "%ld", (long)pid);
+		if (shown[0] != '\0')
+			setenv("SSH_AUTH_SOCK", shown, 1);
+		setenv("SSH_AGENT_PID", pidstr, 1);
+		execvp(o->command[0], o->command);
+		fprintf(stderr, "sshenv agent: %s: %s\n", o->command[0],
+		    strerror(errno));
+		kill(pid, SIGTERM);
+		return -1;
+	}
 	if (pid > 0) {
 		print_snippet(o->kind, shown, (long)pid, 0);
 		return 1;
+	}
+	if (o->command != NULL) {
+		a->parent = (long)parent;
+		/* At once where the system tells (the first look, at
+		 * start, catches a command that was quicker); else the
+		 * 10 s look. */
+		compat_parent_death_signal(SIGTERM);
 	}
 	setsid();
 	if (chdir("/") != 0)
@@ -1435,7 +1491,7 @@ agent_main(int argc, char **argv)
 		goto out;
 	rc = EXIT_ERROR;
 	if (!o.foreground) {
-		switch (daemonize(&o, shown)) {
+		switch (daemonize(&o, shown, &a)) {
 		case -1: goto out;
 		case 1:
 			/* The child owns the socket and its directory now. */

@@ -101,6 +101,17 @@ compat_harden_process(void)
 	return 0;
 }
 
+int
+compat_parent_death_signal(int signo)
+{
+#if defined(__linux__) && !defined(SSHENV_PORTABLE)
+	return prctl(PR_SET_PDEATHSIG, signo, 0, 0, 0) == 0 ? 0 : ERR_SYSTEM;
+#else
+	(void)signo;
+	return ERR_UNSUPPORTED;
+#endif
+}
+
 void
 compat_lower_thread_priority(void)
 {

@@ -39,6 +39,12 @@ int compat_peer_uid_ok(int fd);
 int compat_harden_process(void);
 
 /*
+ * Asks for signo when our parent exits, where the system can (Linux, not
+ * the portable build): 0, or ERR_UNSUPPORTED (poll getppid() instead).
+ */
+int compat_parent_death_signal(int signo);
+
+/*
  * Tells the service manager about our state ("READY=1") when
  * $NOTIFY_SOCKET names one, as sd_notify(3) does; a no-op otherwise.
  */

@@ -375,14 +375,43 @@ parse_pubblob(const uint8_t *blob, size_t len, struct pubparts *pp)
 	return wire_end(&w);
 }
 
-int
-crypto_verify(const uint8_t *key, size_t klen, const uint8_t *data, size_t dlen,
-    const uint8_t *sig, size_t slen)
+/* A signature by a plain key (never a certificate: a CA is plain). */
+static int
+verify_plain(const uint8_t *key, size_t klen, const uint8_t *data,
+    size_t dlen, const uint8_t *sig, size_t slen)
 {
 	struct pubparts pp;
 	int r;
 
 	if ((r = parse_pubblob(key, klen, &pp)) != 0)
+		return r;
+	return verify_pubparts(&pp, data, dlen, sig, slen);
+}
+
+static int parse_cert(const uint8_t *cert, size_t len, enum keytype t,
+    struct pubparts *pp);
+
+int
+crypto_verify(const uint8_t *key, size_t klen, const uint8_t *data, size_t dlen,
+    const uint8_t *sig, size_t slen)
+{
+	struct pubparts pp;
+	struct wire w;
+	const uint8_t *name;
+	size_t nlen;
+	enum keytype t;
+	int cert, r;
+
+	/* A certificate (a host's, in session-bind) signs with the key it
+	 * certifies, once its own CA signature holds, as in OpenSSH. */
+	wire_view(&w, key, klen);
+	if ((r = wire_get_string(&w, &name, &nlen)) != 0)
+		return r;
+	if ((t = keytype_lookup(name, nlen, &cert)) == KT_NONE)
+		return ERR_KEY_TYPE;
+	if (!cert)
+		return verify_plain(key, klen, data, dlen, sig, slen);
+	if ((r = parse_cert(key, klen, t, &pp)) != 0)
 		return r;
 	return verify_pubparts(&pp, data, dlen, sig, slen);
 }
@@ -429,7 +458,7 @@ parse_cert(const uint8_t *cert, size_t len, enum keytype t, struct pubparts *pp)
 	if ((r = wire_get_string(&w, &sig, &siglen)) != 0 ||
 	    (r = wire_end(&w)) != 0)
 		goto bad;
-	r = crypto_verify(cakey, calen, cert, signed_len, sig, siglen);
+	r = verify_plain(cakey, calen, cert, signed_len, sig, siglen);
 	if (r != 0) {
 		r = ERR_CERT_INVALID;
 		goto bad;

@@ -61,9 +61,10 @@ int crypto_sign(const struct crypto_key *k, const uint8_t *data, size_t dlen,
     uint32_t flags, struct wire *out);
 
 /*
- * Verifies an SSH signature blob over data with the public key blob
- * (a plain key, not a certificate).  Returns 0 or ERR_SIG_INVALID, or a
- * parse error for malformed input.
+ * Verifies an SSH signature blob over data with the public key blob, a
+ * plain key or a certificate (whose CA signature must hold: then the key
+ * it certifies is the one that signed).  Returns 0 or ERR_SIG_INVALID,
+ * ERR_CERT_INVALID, or a parse error for malformed input.
  */
 int crypto_verify(const uint8_t *key, size_t klen, const uint8_t *data,
     size_t dlen, const uint8_t *sig, size_t slen);

@@ -150,8 +150,15 @@ test_usage_errors() {
 	assertEquals "-t 5x" 64 $?
 	timeout 10 "$SSHENV_BIN" agent -Z >/dev/null 2>&1
 	assertEquals "-Z" 64 $?
-	timeout 10 "$SSHENV_BIN" agent extra >/dev/null 2>&1
-	assertEquals "an operand" 64 $?
+	timeout 10 "$SSHENV_BIN" agent -D extra >/dev/null 2>&1
+	assertEquals "a command with -D" 64 $?
+	timeout 10 "$SSHENV_BIN" agent -k extra >/dev/null 2>&1
+	assertEquals "a command with -k" 64 $?
+	timeout 10 "$SSHENV_BIN" agent "$T/no-such-command" >/dev/null \
+	    2>"$T/cmd.err"
+	assertNotEquals "a command that cannot run" 0 $?
+	assertContains "says why: $(cat "$T/cmd.err")" "$(cat "$T/cmd.err")" \
+	    "$T/no-such-command"
 	timeout 10 "$SSHENV_BIN" agent -k >/dev/null 2>&1
 	assertEquals "-k without SSH_AGENT_PID" 2 $?
 	# Never kill(0), kill(-1) or a pid that wraps to either.
@@ -169,6 +176,49 @@ test_usage_errors() {
 	# ... and nothing more: no agent left behind.
 	assertNotContains "--help started an agent" "$(cat "$T/help.out")" \
 	    "SSH_AUTH_SOCK"
+}
+
+# gone PID: PID has exited (a zombie not yet reaped by whoever inherited
+# it counts as gone).
+gone() {
+	case $(ps -o stat= -p "$1" 2>/dev/null) in
+	'' | Z*) return 0 ;;
+	esac
+	return 1
+}
+
+# As ssh-agent: `sshenv agent COMMAND` runs COMMAND with the agent in
+# its environment, and the agent goes (socket and all) when it exits.
+# -P, ssh-agent's provider allowlist, is taken.
+test_command_mode() {
+	ssh-keygen -q -t ed25519 -N '' -f "$T/k" </dev/null
+	# shellcheck disable=SC2016 # for the command's shell
+	timeout 20 "$SSHENV_BIN" agent -P '/usr/lib/*' sh -c \
+	    'echo "$SSH_AUTH_SOCK $SSH_AGENT_PID" >"$0/env"
+ssh-add "$0/k" 2>/dev/null; ssh-add -l >"$0/list"; echo $? >"$0/rc"' \
+	    "$T" </dev/null
+	assertEquals "the command's exit status is ours" 0 $?
+	read -r sock pid <"$T/env"
+	assertNotNull "SSH_AUTH_SOCK in the command" "$sock"
+	assertNotNull "SSH_AGENT_PID in the command" "$pid"
+	pids=$pid
+	assertEquals "ssh-add -l in the command" 0 "$(cat "$T/rc")"
+	assertEquals "the key, there" 1 "$(wc -l <"$T/list")"
+	# At once on Linux (a parent-death signal); within the 10 s look
+	# elsewhere (the portable build).
+	n=300
+	while ! gone "$pid" && [ "$n" -gt 0 ]; do
+		n=$((n - 1))
+		sleep 0.05
+	done
+	assertTrue "the agent went with the command" "gone $pid"
+	assertFalse "its socket too" "[ -e '$sock' ]"
+	# The command's status is passed on.
+	# shellcheck disable=SC2016 # for the command's shell
+	timeout 20 "$SSHENV_BIN" agent sh -c 'echo $SSH_AGENT_PID >"$0"
+exit 3' "$T/pid3" </dev/null
+	assertEquals "exit status 3 passed on" 3 $?
+	pids="$pids $(cat "$T/pid3")"
 }
 
 # The agent that -s leaves behind (a forked child) holds its keys in

@@ -439,7 +439,7 @@ test_verify_malformed(void)
 	const struct keyfile *ed, *ec, *other;
 	struct crypto_key *k;
 	struct wire w, bad;
-	uint8_t *sig;
+	uint8_t *sig, certbuf[2048];
 	size_t siglen, n;
 	int r;
 
@@ -491,7 +491,9 @@ test_verify_malformed(void)
 		  wire_ptr(&bad), wire_avail(&bad)) != 0);
 	wire_free(&bad);
 
-	/* Key blobs: truncated, trailing, a certificate, unknown. */
+	/* Key blobs: truncated, trailing, unknown; a certificate signs
+	 * with the key it certifies (a host's, in session-bind), once its
+	 * own CA signature holds. */
 	for (n = 0; n < ed->publen; n++)
 		CHECK(crypto_verify(ed->pub, n, data, sizeof(data), sig,
 			  siglen) != 0);
@@ -504,7 +506,13 @@ test_verify_malformed(void)
 	wire_reset(&bad);
 	CHECK_EQ(crypto_verify(ed->cert, ed->certlen, data, sizeof(data), sig,
 		     siglen),
-	    ERR_KEY_TYPE);
+	    0);
+	CHECK(ed->certlen <= sizeof(certbuf));
+	memcpy(certbuf, ed->cert, ed->certlen);
+	certbuf[ed->certlen - 1] ^= 1; /* in the CA's signature */
+	CHECK_EQ(crypto_verify(certbuf, ed->certlen, data, sizeof(data), sig,
+		     siglen),
+	    ERR_CERT_INVALID);
 	CHECK_EQ(wire_put_cstring(&bad, "ssh-dss"), 0);
 	CHECK_EQ(wire_put(&bad, ed->pub + 15, ed->publen - 15), 0);
 	CHECK_EQ(crypto_verify(wire_ptr(&bad), wire_avail(&bad), data,
