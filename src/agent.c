@@ -1241,7 +1241,7 @@ default_socket(struct agent *a)
 
 	if (tmp == NULL || *tmp == '\0')
 		tmp = "/tmp";
-	n = snprintf(dir, sizeof(dir), "%s/sshenv-XXXXXXXX", tmp);
+	n = snprintf(dir, sizeof(dir), "%s/sshenv-XXXXXX", tmp);
 	if (n < 0 || (size_t)n >= sizeof(dir))
 		return ERR_PATH_TOO_LONG;
 	if (mkdtemp(dir) == NULL)
