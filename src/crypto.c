@@ -377,8 +377,8 @@ parse_pubblob(const uint8_t *blob, size_t len, struct pubparts *pp)
 
 /* A signature by a plain key (never a certificate: a CA is plain). */
 static int
-verify_plain(const uint8_t *key, size_t klen, const uint8_t *data,
-    size_t dlen, const uint8_t *sig, size_t slen)
+verify_plain(const uint8_t *key, size_t klen, const uint8_t *data, size_t dlen,
+    const uint8_t *sig, size_t slen)
 {
 	struct pubparts pp;
 	int r;
