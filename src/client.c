@@ -788,7 +788,12 @@ client_logout(int argc, char **argv)
 			explain(&cl, r);
 		return exit_for(r);
 	}
-	return rp.type == CTL_R_OK ? EXIT_OK : EXIT_ERROR;
+	if (rp.type != CTL_R_OK) {
+		say("%s",
+		    rp.type == CTL_R_ERROR ? rp.message : "unexpected reply");
+		return EXIT_ERROR;
+	}
+	return EXIT_OK;
 }
 
 static int

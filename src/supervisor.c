@@ -92,9 +92,10 @@ struct ctlconn {
 	uv_write_t wreq;
 	struct supervisor *sv;
 	struct ctl_request rq;
-	int waiting;   /* for the agent to serve */
-	int replied;   /* one answer per connection, then close */
-	int unwatched; /* a login past SESSION_MAX: told so */
+	int waiting; /* for the agent to serve */
+	int replied; /* one answer per connection, then close */
+	/* A login the supervisor does not watch, and is told why. */
+	enum { WATCHED, UNWATCHED_FULL, UNWATCHED_UNKNOWN } unwatched;
 };
 
 /* A blocking agent call run on the thread pool. */
@@ -274,11 +275,17 @@ reply_env(struct ctlconn *c)
 	set_sock(&rp, sv);
 	rp.agent_pid = (uint32_t)sv->agent_pid;
 	memcpy(rp.warning, sv->env_error, sizeof(rp.warning));
-	if (c->unwatched && rp.warning[0] == '\0')
+	if (c->unwatched == UNWATCHED_FULL && rp.warning[0] == '\0')
 		snprintf(rp.warning, sizeof(rp.warning),
 		    "%d sessions are watched, the most: this login is not, "
 		    "and the agent may stop before it ends",
 		    SESSION_MAX);
+	else if (c->unwatched == UNWATCHED_UNKNOWN && rp.warning[0] == '\0')
+		snprintf(rp.warning, sizeof(rp.warning),
+		    "cannot tell your login session (a client in another "
+		    "pid namespace?): this login is not watched; the agent "
+		    "stays until 'sshenv stop' or the last watched login "
+		    "ends");
 	reply(c, &rp);
 }
 
@@ -1031,24 +1038,30 @@ handle(struct ctlconn *c)
 		reply_error(c, ERR_BUSY, "supervisor is stopping");
 		return;
 	}
+	/*
+	 * A session the supervisor cannot tell (its leader outside our pid
+	 * namespace, or init's own: a container, a CI job) is never watched:
+	 * that login still gets its agent, and its logout has nothing to end.
+	 */
 	if ((c->rq.type == CTL_INIT || c->rq.type == CTL_LOGOUT) &&
-	    (r = peer_session(c)) != 0) {
-		reply_error(c, r,
-		    "cannot tell your login session (a client in "
-		    "another pid namespace?)");
-		return;
+	    peer_session(c) != 0) {
+		log_info("a login whose session cannot be told: not watched");
+		c->unwatched = UNWATCHED_UNKNOWN;
 	}
 	switch (c->rq.type) {
 	case CTL_INIT:
-		if ((r = session_add(sv->sessions, c->rq.sid)) == 0)
+		if (c->unwatched == UNWATCHED_UNKNOWN)
+			r = ERR_DENIED;
+		else if ((r = session_add(sv->sessions, c->rq.sid)) == 0)
 			log_info("session %u registered", c->rq.sid);
 		else if (r == ERR_TOO_LONG) {
 			/* The login gets its agent all the same, and is told. */
 			log_error("session %u not watched: %d are, the most",
 			    c->rq.sid, SESSION_MAX);
-			c->unwatched = 1;
+			c->unwatched = UNWATCHED_FULL;
 		}
-		if (session_count(sv->sessions) > 0)
+		if (session_count(sv->sessions) > 0 ||
+		    c->unwatched == UNWATCHED_UNKNOWN)
 			uv_timer_stop(&sv->linger);
 		dispatch(sv, EV_WANTED);
 		lock_wanted_open(sv);
@@ -1062,7 +1075,8 @@ handle(struct ctlconn *c)
 		serve_one(c);
 		break;
 	case CTL_LOGOUT:
-		if (session_remove(sv->sessions, c->rq.sid) == 0) {
+		if (c->unwatched == WATCHED &&
+		    session_remove(sv->sessions, c->rq.sid) == 0) {
 			log_info("session %u logged out", c->rq.sid);
 			save_sessions(sv);
 			check_last(sv, 0);
