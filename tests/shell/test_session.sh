@@ -517,7 +517,8 @@ SSH_CONNECTION='127.0.0.1 50000 127.0.0.1 22' sshenv init -s"
 # namespace with --fork, pid 1's session: here pid 1, which never ends).
 # The login must still end everything when it ends.
 test_session_from_another_pid_namespace() {
-	if [ "$(id -u)" -ne 0 ] || ! unshare --pid --fork true 2>/dev/null
+	if [ "$(id -u)" -ne 0 ] ||
+	    ! unshare --pid --fork --mount-proc true 2>/dev/null
 	then
 		echo "SKIP: needs root and pid namespaces"
 		return 0
@@ -526,9 +527,10 @@ test_session_from_another_pid_namespace() {
 	# A login in a pid namespace of its own, as in a container that
 	# shares home and runtime dir: its leader is pid 2 in there, which
 	# is someone else here (kthreadd, say, which never ends).
-	unshare --pid --fork --kill-child setsid sh -c 'sshenv init -s >"$0.env" \
-    2>"$0.ierr"; echo $? >"$0.rc"; exec sleep 301' "$T/b" </dev/null \
-	    >/dev/null 2>&1 &
+	# Its own /proc too: ASan's leak check reads /proc/<its pid>.
+	unshare --pid --fork --mount-proc --kill-child setsid sh -c \
+	    'sshenv init -s >"$0.env" 2>"$0.ierr"; echo $? >"$0.rc"
+exec sleep 301' "$T/b" </dev/null >/dev/null 2>&1 &
 	lib_track $!
 	lib_wait 30 test -s "$T/b.rc"
 	# The portable build has no SO_PEERCRED: it cannot tell, and says so
@@ -565,12 +567,14 @@ test_session_from_another_pid_namespace() {
 # gets its agent, is told it is not watched, and its logout succeeds
 # without ending the agent under it.
 test_login_whose_session_cannot_be_told() {
-	if [ "$(id -u)" -ne 0 ] || ! unshare --pid --fork true 2>/dev/null
+	if [ "$(id -u)" -ne 0 ] ||
+	    ! unshare --pid --fork --mount-proc true 2>/dev/null
 	then
 		echo "SKIP: needs root and pid namespaces"
 		return 0
 	fi
-	timeout -k 2 60 unshare --pid --fork --kill-child sh -c '
+	timeout -k 2 60 unshare --pid --fork --mount-proc --kill-child \
+	    sh -c '
 sshenv init -s >"$0.env" 2>"$0.ierr"; echo $? >"$0.rc"
 . "$0.env"
 ssh-add -l >/dev/null 2>&1; echo $? >"$0.l1"
