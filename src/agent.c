@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <uv.h>
@@ -25,6 +26,7 @@
 #include "compat.h"
 #include "duration.h"
 #include "crypto.h"
+#include "destcons.h"
 #include "sserr.h"
 #include "keystore.h"
 #include "log.h"
@@ -43,6 +45,8 @@
 /* As OpenSSH: how many session-bind records one connection may hold. */
 #define MAX_BINDS 16
 #define MAX_SESSION_ID 128
+/* The longest user name a constrained key signs a login for. */
+#define MAX_LOGIN_USER 1024
 /* As ssh-agent: each wrong unlock in a row delays the answer 0.1 s more. */
 #define UNLOCK_PENALTY_MS 100
 #define UNLOCK_PENALTY_MAX_MS 10000
@@ -108,6 +112,7 @@ struct conn {
 	size_t passlen;
 	struct binding binds[MAX_BINDS];
 	int nbinds;
+	int bind_attempted; /* a session-bind came, refused or not */
 };
 
 struct agent {
@@ -487,12 +492,91 @@ start_confirm(struct conn *c, const char *comment)
 	return REQ_PENDING;
 }
 
+/* ---- destination constraints ---- */
+
+/* Whether the path c's requests came by permits a key under dest, for
+ * user's login at its end (NULL: only to see the key). */
+static int
+path_permits(struct conn *c, const struct destcons *dest, const char *user)
+{
+	struct destcons_bind hops[MAX_BINDS];
+	int i;
+
+	for (i = 0; i < c->nbinds; i++) {
+		hops[i].hostkey = c->binds[i].hostkey;
+		hops[i].hostkeylen = c->binds[i].hostkeylen;
+		hops[i].forwarding = c->binds[i].forwarding;
+	}
+	return destcons_permitted(dest, hops, (size_t)c->nbinds,
+	    c->bind_attempted, user, (uint64_t)time(NULL));
+}
+
+/* keystore_visible_fn: what this connection may see of the keys. */
+static int
+visible_here(const struct destcons *dest, void *arg)
+{
+	return path_permits(arg, dest, NULL) == 0;
+}
+
+/*
+ * A destination-constrained key signs only an SSH login at the end of
+ * the path the connection is bound to, and only if every hop of it is
+ * permitted: for the session of the last binding, to its host.
+ */
+static int
+check_destination(struct conn *c, const struct destcons *dest,
+    const struct agentproto_sign *req)
+{
+	struct agentproto_userauth ua;
+	const struct binding *last;
+	char user[MAX_LOGIN_USER + 1];
+
+	if (c->nbinds == 0) {
+		log_info("conn %lu: constrained key: refused on a connection "
+			 "not bound to a session",
+		    c->id);
+		return ERR_DENIED;
+	}
+	if (agentproto_userauth(req->data, req->datalen, req->key, req->keylen,
+		&ua) != 0 ||
+	    ua.userlen >= sizeof(user)) {
+		log_info("conn %lu: constrained key: refused to sign what is "
+			 "not an SSH login",
+		    c->id);
+		return ERR_DENIED;
+	}
+	memcpy(user, ua.user, ua.userlen);
+	user[ua.userlen] = '\0';
+	last = &c->binds[c->nbinds - 1];
+	if (path_permits(c, dest, user) != 0) {
+		log_info("conn %lu: constrained key: not permitted on this "
+			 "path (%d hops) for that user",
+		    c->id, c->nbinds);
+		return ERR_DENIED;
+	}
+	/* The login is the one ssh bound right before it, on that host. */
+	if (ua.session_idlen != last->sidlen ||
+	    !crypto_equal(ua.session_id, last->sid, last->sidlen) ||
+	    (c->nbinds > 1 && ua.hostkey == NULL) ||
+	    (ua.hostkey != NULL &&
+		(ua.hostkeylen != last->hostkeylen ||
+		    memcmp(ua.hostkey, last->hostkey, last->hostkeylen) !=
+			0))) {
+		log_info("conn %lu: constrained key: the login is not for the "
+			 "session and host last bound",
+		    c->id);
+		return ERR_DENIED;
+	}
+	return 0;
+}
+
 /* ---- requests ---- */
 
 static int
 handle_sign(struct conn *c, struct wire *body)
 {
 	struct agentproto_sign req;
+	const struct destcons *dest;
 	const char *comment;
 	int confirm, r;
 
@@ -505,6 +589,9 @@ handle_sign(struct conn *c, struct wire *body)
 		log_debug("conn %lu: sign: %s", c->id, sserr_str(r));
 		return r;
 	}
+	dest = keystore_dest(c->agent->ks, req.key, req.keylen);
+	if (dest != NULL && (r = check_destination(c, dest, &req)) != 0)
+		return r;
 	if ((c->data = malloc(req.datalen + 1)) == NULL)
 		return ERR_ALLOC;
 	memcpy(c->data, req.data, req.datalen);
@@ -540,7 +627,9 @@ static int
 handle_add(struct conn *c, struct wire *body, int constrained)
 {
 	struct agentproto_add req;
+	struct destcons *dest = NULL;
 	uint64_t expires = 0;
+	size_t ndest;
 	uint32_t life;
 	int r;
 
@@ -554,8 +643,16 @@ handle_add(struct conn *c, struct wire *body, int constrained)
 		expires = (uint64_t)compat_boottime_ms() +
 		    (uint64_t)life * 1000;
 	}
-	r = keystore_add(c->agent->ks, req.key, req.keylen, req.comment,
-	    req.commentlen, expires, req.confirm);
+	if (req.dest != NULL &&
+	    (r = destcons_parse(req.dest, req.destlen, &dest)) != 0) {
+		log_info("conn %lu: add refused: bad destination constraint: "
+			 "%s",
+		    c->id, sserr_str(r));
+		return r;
+	}
+	ndest = destcons_count(dest); /* dest is the store's from here */
+	r = keystore_add_dest(c->agent->ks, req.key, req.keylen, req.comment,
+	    req.commentlen, expires, req.confirm, dest, visible_here, c);
 	revalidate_confirms(c->agent);
 	if (r == ERR_FULL)
 		log_error("conn %lu: key refused: the agent is full (%zu keys; "
@@ -567,8 +664,9 @@ handle_add(struct conn *c, struct wire *body, int constrained)
 	else if (r != 0)
 		log_info("conn %lu: add refused: %s", c->id, sserr_str(r));
 	else
-		log_debug("conn %lu: key added (life %u, confirm %d)", c->id,
-		    life, req.confirm);
+		log_debug("conn %lu: key added (life %u, confirm %d, "
+			  "%zu destination constraints)",
+		    c->id, life, req.confirm, ndest);
 	if (life != 0)
 		rearm_expiry(c->agent);
 	return r;
@@ -583,7 +681,8 @@ handle_list(struct conn *c, struct wire *body)
 		return r;
 	wire_reset(&c->u.out);
 	if ((r = agentproto_begin(&c->u.out, AGENT_IDENTITIES_ANSWER)) == 0 &&
-	    (r = keystore_list(c->agent->ks, &c->u.out)) == 0)
+	    (r = keystore_list_if(c->agent->ks, &c->u.out, visible_here, c)) ==
+		0)
 		r = agentproto_finish(&c->u.out, 0);
 	return r;
 }
@@ -693,6 +792,9 @@ session_bind(struct conn *c, struct wire *rest)
 	struct binding *nb;
 	int i, r;
 
+	/* Refused or not, it was tried: constrained keys then need a
+	 * binding that held (destcons_permitted). */
+	c->bind_attempted = 1;
 	if ((r = agentproto_session_bind(rest, &b)) != 0)
 		return r;
 	if (b.session_idlen == 0 || b.session_idlen > MAX_SESSION_ID)
@@ -798,7 +900,7 @@ dispatch(struct conn *c, uint8_t type, struct wire *body)
 	case AGENTC_REMOVE_IDENTITY:
 		if ((r = agentproto_remove(body, &key, &len)) != 0)
 			return r;
-		r = keystore_remove(a->ks, key, len);
+		r = keystore_remove_if(a->ks, key, len, visible_here, c);
 		revalidate_confirms(a);
 		return r;
 	case AGENTC_REMOVE_ALL_IDENTITIES:

@@ -62,6 +62,8 @@ skip_key(struct wire *body)
 static int
 get_constraints(struct wire *body, struct agentproto_add *out)
 {
+	const uint8_t *name;
+	size_t namelen;
 	uint8_t c;
 	int r;
 
@@ -77,11 +79,21 @@ get_constraints(struct wire *body, struct agentproto_add *out)
 			break;
 		case AGENT_CONSTRAIN_CONFIRM: out->confirm = 1; break;
 		case AGENT_CONSTRAIN_EXTENSION:
+			if ((r = wire_get_string(body, &name, &namelen)) != 0)
+				return r;
 			/*
 			 * Each extension's body has its own shape, so one we
 			 * do not know cannot even be skipped: refuse.
 			 */
-			return ERR_UNSUPPORTED;
+			if (!wire_str_is(name, namelen,
+				"restrict-destination-v00@openssh.com"))
+				return ERR_UNSUPPORTED;
+			if (out->dest != NULL)
+				return ERR_FORMAT;
+			if ((r = wire_get_string(body, &out->dest,
+				 &out->destlen)) != 0)
+				return r;
+			break;
 		default: return ERR_UNSUPPORTED;
 		}
 	}
@@ -167,6 +179,81 @@ agentproto_session_bind(struct wire *rest, struct agentproto_bind *out)
 		goto out;
 	}
 	out->forwarding = fwd;
+out:
+	if (r != 0)
+		memset(out, 0, sizeof(*out));
+	return r;
+}
+
+/*
+ * Whether pkalg is an algorithm for keys of type name: the name itself,
+ * or for RSA keys and certificates one of the SHA-2 variants (RFC 8332).
+ */
+static int
+alg_fits(const uint8_t *alg, size_t alen, const uint8_t *name, size_t nlen)
+{
+	static const char *const rsa[] = { "rsa-sha2-256", "rsa-sha2-512" };
+	static const char *const rsacert[] = {
+		"rsa-sha2-256-cert-v01@openssh.com",
+		"rsa-sha2-512-cert-v01@openssh.com"
+	};
+	int i;
+
+	if (alen == nlen && memcmp(alg, name, nlen) == 0)
+		return 1;
+	for (i = 0; i < 2; i++) {
+		if ((wire_str_is(name, nlen, "ssh-rsa") &&
+			wire_str_is(alg, alen, rsa[i])) ||
+		    (wire_str_is(name, nlen, "ssh-rsa-cert-v01@openssh.com") &&
+			wire_str_is(alg, alen, rsacert[i])))
+			return 1;
+	}
+	return 0;
+}
+
+int
+agentproto_userauth(const uint8_t *data, size_t len, const uint8_t *key,
+    size_t keylen, struct agentproto_userauth *out)
+{
+	struct wire w, kw;
+	const uint8_t *method, *alg, *blob, *name;
+	size_t methodlen, alglen, bloblen, namelen;
+	uint8_t type, follows;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	wire_view(&w, data, len);
+	wire_view(&kw, key, keylen);
+	if ((r = wire_get_string(&w, &out->session_id, &out->session_idlen)) ||
+	    (r = wire_get_u8(&w, &type)) ||
+	    (r = wire_get_string(&w, &out->user, &out->userlen)) ||
+	    (r = wire_get_string_eq(&w, "ssh-connection")) ||
+	    (r = wire_get_string(&w, &method, &methodlen)) ||
+	    (r = wire_get_u8(&w, &follows)) ||
+	    (r = wire_get_string(&w, &alg, &alglen)) ||
+	    (r = wire_get_string(&w, &blob, &bloblen)) ||
+	    (r = wire_get_string(&kw, &name, &namelen)))
+		goto out;
+	r = ERR_FORMAT;
+	/* 50: SSH_MSG_USERAUTH_REQUEST. */
+	if (out->session_idlen == 0 || type != 50 || follows != 1 ||
+	    memchr(out->user, '\0', out->userlen) != NULL ||
+	    bloblen != keylen || memcmp(blob, key, keylen) != 0 ||
+	    !alg_fits(alg, alglen, name, namelen))
+		goto out;
+	if (wire_str_is(method, methodlen,
+		"publickey-hostbound-v00@openssh.com")) {
+		if ((r = wire_get_string(&w, &out->hostkey,
+			 &out->hostkeylen)) != 0)
+			goto out;
+		if (out->hostkeylen == 0) {
+			r = ERR_FORMAT;
+			goto out;
+		}
+	} else if (!wire_str_is(method, methodlen, "publickey")) {
+		goto out;
+	}
+	r = wire_end(&w);
 out:
 	if (r != 0)
 		memset(out, 0, sizeof(*out));

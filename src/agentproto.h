@@ -63,11 +63,15 @@ struct agentproto_add {
 	size_t keylen, commentlen;
 	uint32_t lifetime; /* seconds; 0 for none */
 	int confirm;
+	/* restrict-destination-v00@openssh.com: the contents of its
+	 * constraints string (destcons_parse reads them); NULL if absent. */
+	const uint8_t *dest;
+	size_t destlen;
 };
 /*
  * ADD_IDENTITY (constrained = 0) or ADD_ID_CONSTRAINED.  ERR_KEY_TYPE for a
  * key type we do not know; ERR_UNSUPPORTED for a constraint we do not know,
- * which must refuse the whole add.
+ * which must refuse the whole add; ERR_FORMAT for one given twice.
  */
 int
 agentproto_add(struct wire *body, int constrained, struct agentproto_add *out);
@@ -90,6 +94,22 @@ struct agentproto_bind {
 };
 /* The contents of a session-bind@openssh.com extension. */
 int agentproto_session_bind(struct wire *rest, struct agentproto_bind *out);
+
+/*
+ * The data of a SIGN_REQUEST read as an SSH userauth request
+ * (RFC 4252 section 7, and OpenSSH's publickey-hostbound-v00 method,
+ * which adds the server's host key), for a signature by key (a blob):
+ * SSH_MSG_USERAUTH_REQUEST for "ssh-connection" with a signature
+ * following, by that very key under an algorithm of its type.  Returns 0
+ * with views into data (hostkey NULL for plain "publickey"), else
+ * ERR_FORMAT or a wire error: then it is some other signature.
+ */
+struct agentproto_userauth {
+	const uint8_t *session_id, *user, *hostkey;
+	size_t session_idlen, userlen, hostkeylen;
+};
+int agentproto_userauth(const uint8_t *data, size_t len, const uint8_t *key,
+    size_t keylen, struct agentproto_userauth *out);
 
 /*
  * Reply building: begin writes a length placeholder and the type, finish

@@ -389,7 +389,30 @@ verify_plain(const uint8_t *key, size_t klen, const uint8_t *data, size_t dlen,
 }
 
 static int parse_cert(const uint8_t *cert, size_t len, enum keytype t,
-    struct pubparts *pp);
+    struct pubparts *pp, struct crypto_cert *info);
+
+int
+crypto_cert_info(const uint8_t *blob, size_t len, struct crypto_cert *out)
+{
+	struct pubparts pp;
+	struct wire w;
+	const uint8_t *name;
+	size_t nlen;
+	enum keytype t;
+	int cert, r;
+
+	memset(out, 0, sizeof(*out));
+	wire_view(&w, blob, len);
+	if ((r = wire_get_string(&w, &name, &nlen)) != 0)
+		return r;
+	if ((t = keytype_lookup(name, nlen, &cert)) == KT_NONE)
+		return ERR_KEY_TYPE;
+	if (!cert)
+		return ERR_CERT_INVALID;
+	if ((r = parse_cert(blob, len, t, &pp, out)) != 0)
+		memset(out, 0, sizeof(*out));
+	return r;
+}
 
 int
 crypto_verify(const uint8_t *key, size_t klen, const uint8_t *data, size_t dlen,
@@ -411,22 +434,24 @@ crypto_verify(const uint8_t *key, size_t klen, const uint8_t *data, size_t dlen,
 		return ERR_KEY_TYPE;
 	if (!cert)
 		return verify_plain(key, klen, data, dlen, sig, slen);
-	if ((r = parse_cert(key, klen, t, &pp)) != 0)
+	if ((r = parse_cert(key, klen, t, &pp, NULL)) != 0)
 		return r;
 	return verify_pubparts(&pp, data, dlen, sig, slen);
 }
 
 /*
  * Parses a certificate of key type t, checks its CA signature, and
- * returns the certified public key in *pp (pointing into cert).
+ * returns the certified public key in *pp (pointing into cert), and when
+ * info is not NULL what a caller judges the certificate by.
  */
 static int
-parse_cert(const uint8_t *cert, size_t len, enum keytype t, struct pubparts *pp)
+parse_cert(const uint8_t *cert, size_t len, enum keytype t, struct pubparts *pp,
+    struct crypto_cert *info)
 {
 	struct wire w, sub;
-	const uint8_t *p, *cakey, *sig;
-	size_t n, calen, siglen, signed_len;
-	uint64_t u64;
+	const uint8_t *p, *cakey, *sig, *crit;
+	size_t n, calen, siglen, signed_len, critlen;
+	uint64_t after, before, u64;
 	uint32_t ctype;
 	int r;
 
@@ -447,9 +472,9 @@ parse_cert(const uint8_t *cert, size_t len, enum keytype t, struct pubparts *pp)
 		if ((r = wire_get_string(&sub, &p, &n)) != 0)
 			goto bad;
 	}
-	if ((r = wire_get_u64(&w, &u64)) != 0 ||      /* valid after */
-	    (r = wire_get_u64(&w, &u64)) != 0 ||      /* valid before */
-	    (r = wire_get_string(&w, &p, &n)) != 0 || /* critical options */
+	if ((r = wire_get_u64(&w, &after)) != 0 ||
+	    (r = wire_get_u64(&w, &before)) != 0 ||
+	    (r = wire_get_string(&w, &crit, &critlen)) != 0 ||
 	    (r = wire_get_string(&w, &p, &n)) != 0 || /* extensions */
 	    (r = wire_get_string(&w, &p, &n)) != 0 || /* reserved */
 	    (r = wire_get_string(&w, &cakey, &calen)) != 0)
@@ -462,6 +487,16 @@ parse_cert(const uint8_t *cert, size_t len, enum keytype t, struct pubparts *pp)
 	if (r != 0) {
 		r = ERR_CERT_INVALID;
 		goto bad;
+	}
+	if (info != NULL) {
+		info->type = ctype;
+		info->valid_after = after;
+		info->valid_before = before;
+		info->criticallen = critlen;
+		info->principals = sub.buf; /* all read: the whole view */
+		info->principalslen = sub.len;
+		info->ca = cakey;
+		info->calen = calen;
 	}
 	return 0;
 bad:
@@ -639,7 +674,7 @@ crypto_key_parse(const uint8_t *blob, size_t len, struct crypto_key **out)
 	k->cert = iscert;
 	if (iscert) {
 		if ((r = wire_get_string(&w, &cert, &certlen)) != 0 ||
-		    (r = parse_cert(cert, certlen, t, &pp)) != 0)
+		    (r = parse_cert(cert, certlen, t, &pp, NULL)) != 0)
 			goto out;
 	} else if (t != KT_RSA) {
 		if ((r = get_pubparts(&w, t, 1, &pp)) != 0)

@@ -69,6 +69,22 @@ int crypto_sign(const struct crypto_key *k, const uint8_t *data, size_t dlen,
 int crypto_verify(const uint8_t *key, size_t klen, const uint8_t *data,
     size_t dlen, const uint8_t *sig, size_t slen);
 
+/* What a certificate is judged by; pointers into its blob. */
+struct crypto_cert {
+	uint32_t type; /* 1: user, 2: host */
+	uint64_t valid_after, valid_before;
+	const uint8_t *principals; /* a run of strings */
+	size_t principalslen;
+	size_t criticallen; /* the critical options' bytes */
+	const uint8_t *ca;  /* the signing CA's public key blob */
+	size_t calen;
+};
+/*
+ * Parses a certificate blob and checks its CA signature.  0 and *out, or
+ * ERR_CERT_INVALID (also for a plain key), ERR_KEY_TYPE, parse errors.
+ */
+int crypto_cert_info(const uint8_t *blob, size_t len, struct crypto_cert *out);
+
 /* "SHA256:<base64>" of a public key blob into buf; 0 or ERR_TOO_LONG. */
 int crypto_fingerprint(const uint8_t *blob, size_t len, char *buf, size_t size);
 

@@ -3,6 +3,7 @@
 
 #include "compat.h"
 #include "crypto.h"
+#include "destcons.h"
 #include "sserr.h"
 #include "keystore.h"
 #include "wire.h"
@@ -26,6 +27,7 @@ struct entry {
 	size_t commentlen;
 	uint64_t expires;
 	int confirm;
+	struct destcons *dest; /* NULL: none */
 };
 
 struct keystore {
@@ -75,6 +77,7 @@ entry_free(struct entry *e)
 		free(e->sealed);
 	}
 	free(e->blob);
+	destcons_free(e->dest);
 	if (e->comment != NULL) {
 		compat_wipe(e->comment, e->commentlen);
 		free(e->comment);
@@ -145,15 +148,29 @@ int
 keystore_add(struct keystore *ks, const uint8_t *secret, size_t len,
     const uint8_t *comment, size_t commentlen, uint64_t expires, int confirm)
 {
+	return keystore_add_dest(ks, secret, len, comment, commentlen, expires,
+	    confirm, NULL, NULL, NULL);
+}
+
+int
+keystore_add_dest(struct keystore *ks, const uint8_t *secret, size_t len,
+    const uint8_t *comment, size_t commentlen, uint64_t expires, int confirm,
+    struct destcons *dest, keystore_visible_fn *visible, void *arg)
+{
 	struct entry *e = NULL, **old;
 	const uint8_t *blob;
 	size_t bloblen, room, lroom;
 	int r;
 
-	if (ks->locked)
+	if (ks->locked) {
+		destcons_free(dest);
 		return ERR_LOCKED;
-	if ((e = calloc(1, sizeof(*e))) == NULL)
+	}
+	if ((e = calloc(1, sizeof(*e))) == NULL) {
+		destcons_free(dest);
 		return ERR_ALLOC;
+	}
+	e->dest = dest;
 	if ((r = crypto_key_parse(secret, len, &e->key)) != 0)
 		goto out;
 	blob = crypto_key_blob(e->key, &bloblen);
@@ -161,6 +178,12 @@ keystore_add(struct keystore *ks, const uint8_t *secret, size_t len,
 	 * win): the room it takes counts as free. */
 	room = lroom = 0;
 	if ((old = lookup(ks, blob, bloblen)) != NULL) {
+		/* Not by one who cannot see it (a forwarded hop it is not
+		 * for): that would lift its constraints. */
+		if (visible != NULL && !visible((*old)->dest, arg)) {
+			r = ERR_DENIED;
+			goto out;
+		}
 		room = secure_size((*old)->secretlen);
 		lroom = listed_size((*old)->bloblen, (*old)->commentlen);
 	}
@@ -220,14 +243,32 @@ keystore_find(struct keystore *ks, const uint8_t *blob, size_t len,
 	return 0;
 }
 
+const struct destcons *
+keystore_dest(struct keystore *ks, const uint8_t *blob, size_t len)
+{
+	struct entry **pp;
+
+	if (ks->locked || (pp = lookup(ks, blob, len)) == NULL)
+		return NULL;
+	return (*pp)->dest;
+}
+
 int
 keystore_remove(struct keystore *ks, const uint8_t *blob, size_t len)
+{
+	return keystore_remove_if(ks, blob, len, NULL, NULL);
+}
+
+int
+keystore_remove_if(struct keystore *ks, const uint8_t *blob, size_t len,
+    keystore_visible_fn *visible, void *arg)
 {
 	struct entry **pp;
 
 	if (ks->locked)
 		return ERR_LOCKED;
-	if ((pp = lookup(ks, blob, len)) == NULL)
+	if ((pp = lookup(ks, blob, len)) == NULL ||
+	    (visible != NULL && !visible((*pp)->dest, arg)))
 		return ERR_NOT_FOUND;
 	unlink_entry(ks, pp);
 	return 0;
@@ -246,19 +287,33 @@ keystore_remove_all(struct keystore *ks)
 int
 keystore_list(struct keystore *ks, struct wire *out)
 {
+	return keystore_list_if(ks, out, NULL, NULL);
+}
+
+int
+keystore_list_if(struct keystore *ks, struct wire *out,
+    keystore_visible_fn *visible, void *arg)
+{
 	struct entry *e;
+	uint32_t n = 0;
+	size_t at;
 	int r;
 
 	if (ks->locked)
 		return wire_put_u32(out, 0);
-	if ((r = wire_put_u32(out, (uint32_t)ks->count)) != 0)
+	/* The count goes first: patched once the keys are known. */
+	at = wire_mark(out);
+	if ((r = wire_put_u32(out, 0)) != 0)
 		return r;
 	for (e = ks->head; e != NULL; e = e->next) {
+		if (visible != NULL && !visible(e->dest, arg))
+			continue;
 		if ((r = wire_put_string(out, e->blob, e->bloblen)) != 0 ||
 		    (r = wire_put_string(out, e->comment, e->commentlen)) != 0)
 			return r;
+		n++;
 	}
-	return 0;
+	return wire_patch_u32(out, at, n);
 }
 
 int

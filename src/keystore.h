@@ -13,7 +13,14 @@
 
 struct keystore;
 struct crypto_key;
+struct destcons;
 struct wire;
+
+/*
+ * Whether a key under these destination constraints (NULL: none) is
+ * visible to the asker: listed, removable, replaceable.  Returns 1 or 0.
+ */
+typedef int keystore_visible_fn(const struct destcons *dest, void *arg);
 
 /* Returns 0 and a new empty store, or ERR_ALLOC. */
 int keystore_new(struct keystore **out);
@@ -43,6 +50,18 @@ keystore_bound(struct keystore *ks, size_t keys, size_t secure, size_t listed);
  */
 int keystore_add(struct keystore *ks, const uint8_t *secret, size_t len,
     const uint8_t *comment, size_t commentlen, uint64_t expires, int confirm);
+/*
+ * The same, with destination constraints (dest, NULL for none, is the
+ * store's from now on, whatever the outcome), replacing a key already
+ * held only if visible (NULL: any) says it is visible: else ERR_DENIED.
+ */
+int keystore_add_dest(struct keystore *ks, const uint8_t *secret, size_t len,
+    const uint8_t *comment, size_t commentlen, uint64_t expires, int confirm,
+    struct destcons *dest, keystore_visible_fn *visible, void *arg);
+/* The destination constraints of the usable key with this blob, or NULL
+ * (none, no such key, or locked); valid until the store changes. */
+const struct destcons *
+keystore_dest(struct keystore *ks, const uint8_t *blob, size_t len);
 
 /*
  * Finds the usable key with this public blob: *key gets a new reference
@@ -56,12 +75,18 @@ int keystore_find(struct keystore *ks, const uint8_t *blob, size_t len,
 /* Removes one key (ERR_NOT_FOUND, ERR_LOCKED) or all of them. */
 int keystore_remove(struct keystore *ks, const uint8_t *blob, size_t len);
 int keystore_remove_all(struct keystore *ks);
+/* Removes one key if visible says the asker sees it, else ERR_NOT_FOUND. */
+int keystore_remove_if(struct keystore *ks, const uint8_t *blob, size_t len,
+    keystore_visible_fn *visible, void *arg);
 
 /*
  * Appends an identities-answer body: the count, then each key blob and
  * comment in the order they were added.  Empty while locked.
  */
 int keystore_list(struct keystore *ks, struct wire *out);
+/* The same, with only the keys visible says the asker sees. */
+int keystore_list_if(struct keystore *ks, struct wire *out,
+    keystore_visible_fn *visible, void *arg);
 size_t keystore_count(const struct keystore *ks);
 
 /*

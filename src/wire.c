@@ -393,6 +393,15 @@ wire_len_close(struct wire *w, size_t at)
 	return 0;
 }
 
+int
+wire_patch_u32(struct wire *w, size_t at, uint32_t v)
+{
+	if (w->view || at > w->len || w->len - at < 4)
+		return ERR_INTERNAL;
+	store32(w->buf + at, v);
+	return 0;
+}
+
 size_t
 wire_mark(const struct wire *w)
 {

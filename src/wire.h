@@ -115,6 +115,8 @@ int wire_len_close(struct wire *w, size_t at);
  * reader has already consumed.
  */
 size_t wire_mark(const struct wire *w);
+/* Overwrites the u32 written at offset at (a wire_mark) with v. */
+int wire_patch_u32(struct wire *w, size_t at, uint32_t v);
 void wire_rollback(struct wire *w, size_t mark);
 
 /* 1 if the n bytes at p (a decoded string, not NUL-terminated) are s. */

@@ -304,6 +304,7 @@ check_add_zero(const struct agentproto_add *a)
 	CHECK(a->key == NULL && a->keylen == 0);
 	CHECK(a->comment == NULL && a->commentlen == 0);
 	CHECK(a->lifetime == 0 && a->confirm == 0);
+	CHECK(a->dest == NULL && a->destlen == 0);
 }
 
 static void
@@ -516,15 +517,40 @@ test_add_bad_constraints(void)
 		check_add_zero(&a);
 	}
 
-	/* An extension constraint, e.g. restrict-destination: refused. */
+	/* restrict-destination: its constraints are handed on as a view
+	 * (destcons parses them), with the other constraints around it. */
+	body.len = keyend;
+	CHECK_EQ(wire_put_u8(&body, AGENT_CONSTRAIN_CONFIRM), 0);
+	CHECK_EQ(wire_put_u8(&body, AGENT_CONSTRAIN_EXTENSION), 0);
+	CHECK_EQ(wire_put_cstring(&body,
+		     "restrict-destination-v00@openssh.com"),
+	    0);
+	CHECK_EQ(wire_put_string(&body, "cons", 4), 0);
+	CHECK_EQ(wire_put_u8(&body, AGENT_CONSTRAIN_LIFETIME), 0);
+	CHECK_EQ(wire_put_u32(&body, 60), 0);
+	wire_view(&v, wire_ptr(&body), wire_avail(&body));
+	CHECK_EQ(agentproto_add(&v, 1, &a), 0);
+	CHECK(a.confirm == 1 && a.lifetime == 60);
+	CHECK(
+	    a.destlen == 4 && a.dest != NULL && memcmp(a.dest, "cons", 4) == 0);
+	/* Given twice: which would hold?  Refused. */
+	CHECK_EQ(wire_put_u8(&body, AGENT_CONSTRAIN_EXTENSION), 0);
+	CHECK_EQ(wire_put_cstring(&body,
+		     "restrict-destination-v00@openssh.com"),
+	    0);
+	CHECK_EQ(wire_put_string(&body, "cons", 4), 0);
+	memset(&a, 0xaa, sizeof(a));
+	wire_view(&v, wire_ptr(&body), wire_avail(&body));
+	CHECK_EQ(agentproto_add(&v, 1, &a), ERR_FORMAT);
+	check_add_zero(&a);
+	/* Without its string: truncated. */
 	body.len = keyend;
 	CHECK_EQ(wire_put_u8(&body, AGENT_CONSTRAIN_EXTENSION), 0);
 	CHECK_EQ(wire_put_cstring(&body,
 		     "restrict-destination-v00@openssh.com"),
 	    0);
-	CHECK_EQ(wire_put_string(&body, "", 0), 0);
 	wire_view(&v, wire_ptr(&body), wire_avail(&body));
-	CHECK_EQ(agentproto_add(&v, 1, &a), ERR_UNSUPPORTED);
+	CHECK_EQ(agentproto_add(&v, 1, &a), ERR_TRUNCATED);
 	check_add_zero(&a);
 
 	/* A known constraint first does not save a later unknown one. */
@@ -816,6 +842,115 @@ test_begin_finish(void)
 	wire_free(&out);
 }
 
+/* A userauth request as ssh signs it: method "publickey", or the
+ * hostbound one with hostkey. */
+static void
+put_userauth(struct wire *w, uint8_t type, const char *service,
+    const char *method, uint8_t follows, const char *alg, const uint8_t *key,
+    size_t keylen, const char *hostkey)
+{
+	wire_reset(w);
+	CHECK_EQ(wire_put_string(w, "session-id", 10), 0);
+	CHECK_EQ(wire_put_u8(w, type), 0);
+	CHECK_EQ(wire_put_cstring(w, "root"), 0);
+	CHECK_EQ(wire_put_cstring(w, service), 0);
+	CHECK_EQ(wire_put_cstring(w, method), 0);
+	CHECK_EQ(wire_put_u8(w, follows), 0);
+	CHECK_EQ(wire_put_cstring(w, alg), 0);
+	CHECK_EQ(wire_put_string(w, key, keylen), 0);
+	if (hostkey != NULL)
+		CHECK_EQ(wire_put_cstring(w, hostkey), 0);
+}
+
+static void
+test_userauth(void)
+{
+	static const char hb[] = "publickey-hostbound-v00@openssh.com";
+	struct agentproto_userauth ua;
+	struct wire ed, rsa, w;
+	size_t i, n;
+
+	wire_init(&ed, 256);
+	wire_init(&rsa, 256);
+	wire_init(&w, 1024);
+	put_fake_key(&ed, "ssh-ed25519", "s");
+	put_fake_key(&rsa, "ssh-rsa", "mm");
+	put_userauth(&w, 50, "ssh-connection", "publickey", 1, "ssh-ed25519",
+	    wire_ptr(&ed), wire_avail(&ed), NULL);
+	CHECK_EQ(agentproto_userauth(wire_ptr(&w), wire_avail(&w),
+		     wire_ptr(&ed), wire_avail(&ed), &ua),
+	    0);
+	CHECK(ua.session_idlen == 10 &&
+	    memcmp(ua.session_id, "session-id", 10) == 0);
+	CHECK(ua.userlen == 4 && memcmp(ua.user, "root", 4) == 0);
+	CHECK(ua.hostkey == NULL && ua.hostkeylen == 0);
+	/* Every truncation is some other signature. */
+	n = wire_avail(&w);
+	for (i = 0; i < n; i++)
+		CHECK(agentproto_userauth(wire_ptr(&w), i, wire_ptr(&ed),
+			  wire_avail(&ed), &ua) != 0);
+	/* The hostbound method carries the server's host key. */
+	put_userauth(&w, 50, "ssh-connection", hb, 1, "ssh-ed25519",
+	    wire_ptr(&ed), wire_avail(&ed), "the-host-key");
+	CHECK_EQ(agentproto_userauth(wire_ptr(&w), wire_avail(&w),
+		     wire_ptr(&ed), wire_avail(&ed), &ua),
+	    0);
+	CHECK(
+	    ua.hostkeylen == 12 && memcmp(ua.hostkey, "the-host-key", 12) == 0);
+	CHECK_EQ(wire_put_u8(&w, 0), 0); /* trailing */
+	CHECK_EQ(agentproto_userauth(wire_ptr(&w), wire_avail(&w),
+		     wire_ptr(&ed), wire_avail(&ed), &ua),
+	    ERR_TRAILING);
+	CHECK(ua.user == NULL && ua.session_id == NULL);
+	/* RSA keys sign under the SHA-2 algorithms too; not under another
+	 * key type's name. */
+	put_userauth(&w, 50, "ssh-connection", "publickey", 1, "rsa-sha2-512",
+	    wire_ptr(&rsa), wire_avail(&rsa), NULL);
+	CHECK_EQ(agentproto_userauth(wire_ptr(&w), wire_avail(&w),
+		     wire_ptr(&rsa), wire_avail(&rsa), &ua),
+	    0);
+	put_userauth(&w, 50, "ssh-connection", "publickey", 1, "ssh-ed25519",
+	    wire_ptr(&rsa), wire_avail(&rsa), NULL);
+	CHECK_EQ(agentproto_userauth(wire_ptr(&w), wire_avail(&w),
+		     wire_ptr(&rsa), wire_avail(&rsa), &ua),
+	    ERR_FORMAT);
+	/* Not this key; not a userauth request; not for ssh-connection; no
+	 * signature following; another method. */
+	put_userauth(&w, 50, "ssh-connection", "publickey", 1, "ssh-ed25519",
+	    wire_ptr(&ed), wire_avail(&ed), NULL);
+	CHECK_EQ(agentproto_userauth(wire_ptr(&w), wire_avail(&w),
+		     wire_ptr(&rsa), wire_avail(&rsa), &ua),
+	    ERR_FORMAT);
+	put_userauth(&w, 51, "ssh-connection", "publickey", 1, "ssh-ed25519",
+	    wire_ptr(&ed), wire_avail(&ed), NULL);
+	CHECK_EQ(agentproto_userauth(wire_ptr(&w), wire_avail(&w),
+		     wire_ptr(&ed), wire_avail(&ed), &ua),
+	    ERR_FORMAT);
+	put_userauth(&w, 50, "ssh-userauth", "publickey", 1, "ssh-ed25519",
+	    wire_ptr(&ed), wire_avail(&ed), NULL);
+	CHECK(agentproto_userauth(wire_ptr(&w), wire_avail(&w), wire_ptr(&ed),
+		  wire_avail(&ed), &ua) != 0);
+	put_userauth(&w, 50, "ssh-connection", "publickey", 0, "ssh-ed25519",
+	    wire_ptr(&ed), wire_avail(&ed), NULL);
+	CHECK_EQ(agentproto_userauth(wire_ptr(&w), wire_avail(&w),
+		     wire_ptr(&ed), wire_avail(&ed), &ua),
+	    ERR_FORMAT);
+	put_userauth(&w, 50, "ssh-connection", "hostbased", 1, "ssh-ed25519",
+	    wire_ptr(&ed), wire_avail(&ed), NULL);
+	CHECK_EQ(agentproto_userauth(wire_ptr(&w), wire_avail(&w),
+		     wire_ptr(&ed), wire_avail(&ed), &ua),
+	    ERR_FORMAT);
+	/* An SSHSIG blob is not a login. */
+	wire_reset(&w);
+	CHECK_EQ(wire_put(&w, "SSHSIG", 6), 0);
+	CHECK_EQ(wire_put_cstring(&w, "file"), 0);
+	CHECK(agentproto_userauth(wire_ptr(&w), wire_avail(&w), wire_ptr(&ed),
+		  wire_avail(&ed), &ua) != 0);
+	wire_free(&ed);
+	wire_free(&rsa);
+	wire_free(&w);
+}
+
 int
 main(void)
 {
@@ -835,6 +970,7 @@ main(void)
 	RUN(test_empty);
 	RUN(test_extension);
 	RUN(test_session_bind);
+	RUN(test_userauth);
 	RUN(test_begin_finish);
 	UNIT_DONE();
 }

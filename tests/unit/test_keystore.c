@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "crypto.h"
+#include "destcons.h"
 #include "sserr.h"
 #include "keyfile.h"
 #include "keystore.h"
@@ -734,6 +735,117 @@ test_reference_outlives_entry(void)
 	crypto_key_unref(k);
 }
 
+/* keystore_visible_fn: an asker that sees only unconstrained keys. */
+static int
+sees_unconstrained(const struct destcons *dest, void *arg)
+{
+	(*(int *)arg)++;
+	return dest == NULL;
+}
+
+/* A set of destination constraints: origin to a host with a fake key. */
+static struct destcons *
+some_dest(void)
+{
+	static const uint8_t key[] = { 0, 0, 0, 1, 'k', 'x' };
+	struct destcons *dc = NULL;
+	struct wire w;
+	size_t c, h;
+
+	wire_init(&w, 1024);
+	CHECK_EQ(wire_len_open(&w, &c), 0);
+	CHECK_EQ(wire_len_open(&w, &h), 0); /* from: here */
+	CHECK_EQ(wire_put_cstring(&w, ""), 0);
+	CHECK_EQ(wire_put_cstring(&w, ""), 0);
+	CHECK_EQ(wire_put_cstring(&w, ""), 0);
+	CHECK_EQ(wire_len_close(&w, h), 0);
+	CHECK_EQ(wire_len_open(&w, &h), 0); /* to: hostb */
+	CHECK_EQ(wire_put_cstring(&w, ""), 0);
+	CHECK_EQ(wire_put_cstring(&w, "hostb"), 0);
+	CHECK_EQ(wire_put_cstring(&w, ""), 0);
+	CHECK_EQ(wire_put_string(&w, key, sizeof(key)), 0);
+	CHECK_EQ(wire_put_u8(&w, 0), 0);
+	CHECK_EQ(wire_len_close(&w, h), 0);
+	CHECK_EQ(wire_put_cstring(&w, ""), 0);
+	CHECK_EQ(wire_len_close(&w, c), 0);
+	CHECK_EQ(destcons_parse(wire_ptr(&w), wire_avail(&w), &dc), 0);
+	wire_free(&w);
+	return dc;
+}
+
+/*
+ * A key's destination constraints stay with it; an asker that may not
+ * see it does not get it listed, cannot remove it, and cannot replace it
+ * (which would lift its constraints); everyone else can.
+ */
+static void
+test_destination_visibility(void)
+{
+	static const int both[] = { K_ED25519, K_P256 }, p256[] = { K_P256 };
+	static const char *const cm[] = { "dest", "free" };
+	struct keystore *ks;
+	struct wire w;
+	uint32_t count;
+	const uint8_t *blob;
+	size_t len;
+	int asked = 0;
+
+	CHECK_EQ(keystore_new(&ks), 0);
+	CHECK_EQ(keystore_add_dest(ks, keys[K_ED25519].form,
+		     keys[K_ED25519].formlen, (const uint8_t *)"dest", 4, 0, 0,
+		     some_dest(), NULL, NULL),
+	    0);
+	CHECK_EQ(add(ks, K_P256, "free", 0, 0), 0);
+	CHECK(keystore_dest(ks, keys[K_ED25519].pub, keys[K_ED25519].publen) !=
+	    NULL);
+	CHECK(keystore_dest(ks, keys[K_P256].pub, keys[K_P256].publen) == NULL);
+	check_list(ks, both, cm, 2);
+	/* Filtered: one key, and the count says one. */
+	wire_init(&w, 64 * 1024);
+	CHECK_EQ(keystore_list_if(ks, &w, sees_unconstrained, &asked), 0);
+	CHECK_EQ(asked, 2);
+	CHECK_EQ(wire_get_u32(&w, &count), 0);
+	CHECK_EQ(count, 1);
+	CHECK_EQ(wire_get_string(&w, &blob, &len), 0);
+	CHECK(len == keys[K_P256].publen &&
+	    memcmp(blob, keys[K_P256].pub, len) == 0);
+	wire_free(&w);
+	/* Not replaced, not removed by that asker; the constraints hold. */
+	CHECK_EQ(keystore_add_dest(ks, keys[K_ED25519].form,
+		     keys[K_ED25519].formlen, (const uint8_t *)"dest", 4, 0, 0,
+		     NULL, sees_unconstrained, &asked),
+	    ERR_DENIED);
+	CHECK_EQ(keystore_remove_if(ks, keys[K_ED25519].pub,
+		     keys[K_ED25519].publen, sees_unconstrained, &asked),
+	    ERR_NOT_FOUND);
+	CHECK(keystore_dest(ks, keys[K_ED25519].pub, keys[K_ED25519].publen) !=
+	    NULL);
+	/* Locked, then unlocked: still constrained. */
+	CHECK_EQ(keystore_lock(ks, (const uint8_t *)"pw", 2), 0);
+	CHECK(keystore_dest(ks, keys[K_ED25519].pub, keys[K_ED25519].publen) ==
+	    NULL);
+	CHECK_EQ(keystore_unlock(ks, (const uint8_t *)"pw", 2), 0);
+	CHECK(keystore_dest(ks, keys[K_ED25519].pub, keys[K_ED25519].publen) !=
+	    NULL);
+	/* Re-added by one who sees it, without constraints: lifted. */
+	CHECK_EQ(keystore_add_dest(ks, keys[K_ED25519].form,
+		     keys[K_ED25519].formlen, (const uint8_t *)"dest", 4, 0, 0,
+		     NULL, NULL, NULL),
+	    0);
+	CHECK(keystore_dest(ks, keys[K_ED25519].pub, keys[K_ED25519].publen) ==
+	    NULL);
+	CHECK_EQ(keystore_remove_if(ks, keys[K_ED25519].pub,
+		     keys[K_ED25519].publen, sees_unconstrained, &asked),
+	    0);
+	check_list(ks, p256, cm + 1, 1);
+	/* A failed add frees the constraints it was given (ASan sees). */
+	CHECK_EQ(keystore_add_dest(ks, keys[K_ED25519].form, 3,
+		     (const uint8_t *)"x", 1, 0, 0, some_dest(), NULL,
+		     NULL) != 0,
+	    1);
+	keystore_free(ks);
+}
+
 int
 main(void)
 {
@@ -766,6 +878,7 @@ main(void)
 	RUN(test_describe);
 	RUN(test_bounds);
 	RUN(test_expire_while_locked);
+	RUN(test_destination_visibility);
 	RUN(test_reference_outlives_entry);
 	for (i = 0; i < K_COUNT; i++)
 		keyfile_free(&keys[i]);
