@@ -29,12 +29,14 @@
 #include "destcons.h"
 #include "sserr.h"
 #include "keystore.h"
+#include "knownhosts.h"
 #include "log.h"
 #include "rtpaths.h"
 #include "shellenv.h"
 #include "signpool.h"
 #include "uvconn.h"
 #include "uvsig.h"
+#include "uselog.h"
 #include "wire.h"
 
 /*
@@ -113,7 +115,15 @@ struct conn {
 	struct binding binds[MAX_BINDS];
 	int nbinds;
 	int bind_attempted; /* a session-bind came, refused or not */
+	/* The current signature's record, filled as it goes; and whether
+	 * the user was asked for it. */
+	struct uselog_entry *use;
+	int asked;
 };
+
+/* [forwarding] use: what forwarded requests may do. */
+enum fwd_policy { FWD_ALLOW, FWD_CONFIRM, FWD_DENY };
+static const char *const fwd_names[] = { "allow", "confirm", "deny", NULL };
 
 struct agent {
 	uv_loop_t loop;
@@ -125,6 +135,7 @@ struct agent {
 	int seed_result;
 	int crypto_ready; /* seeded and the secure heap set up */
 	int line;	  /* the supervisor's private line, to open */
+	int line2;	  /* its second one (reloads' calls), or -1 */
 	int debug;
 	struct keystore *ks;
 	struct uvconn *conns; /* each the head of a struct conn */
@@ -141,6 +152,8 @@ struct agent {
 	uv_timer_t parent_check;     /* command mode: while it runs */
 	long parent;		     /* command mode: its pid, else 0 */
 	int nconns;		     /* client connections open */
+	enum fwd_policy fwd;	     /* for forwarded requests */
+	struct uselog *uses;	     /* what the keys were used for */
 	struct uvconn_budget budget; /* their input buffers, together */
 };
 
@@ -163,6 +176,9 @@ request_drop(struct conn *c)
 	crypto_secure_free(c->pass, c->passlen);
 	c->pass = NULL;
 	c->passlen = 0;
+	free(c->use);
+	c->use = NULL;
+	c->asked = 0;
 	wire_reset(&c->sig);
 	if (c->askfd >= 0)
 		close(c->askfd);
@@ -267,6 +283,148 @@ request_end(struct conn *c, int r)
 	uvconn_ref(&c->u);
 }
 
+/* ---- the record of every use ---- */
+
+/*
+ * A request came from another host: a binding says so (ssh binds the
+ * connection it forwards with is_forwarding), or a binding was tried
+ * and refused, so where it comes from cannot be told.
+ */
+static int
+conn_forwarded(const struct conn *c)
+{
+	int i;
+
+	for (i = 0; i < c->nbinds; i++)
+		if (c->binds[i].forwarding)
+			return 1;
+	return c->bind_attempted && c->nbinds == 0;
+}
+
+/*
+ * A host by the name the user knows it by (their known_hosts, then the
+ * system's, where names are stored in plain text), else by its key's
+ * fingerprint.
+ */
+static void
+host_name(const uint8_t *key, size_t len, char *name, size_t size)
+{
+	struct crypto_cert ci;
+	const uint8_t *ca = NULL;
+	const char *home = getenv("HOME");
+	char path[PATHS_MAX];
+	size_t calen = 0;
+
+	if (crypto_cert_info(key, len, &ci) == 0) {
+		ca = ci.ca;
+		calen = ci.calen;
+	}
+	if (home != NULL && *home == '/' &&
+	    snprintf(path, sizeof(path), "%s/.ssh/known_hosts", home) <
+		(int)sizeof(path) &&
+	    knownhosts_name(path, key, len, ca, calen, name, size) == 0)
+		return;
+	if (knownhosts_name("/etc/ssh/ssh_known_hosts", key, len, ca, calen,
+		name, size) == 0)
+		return;
+	if (crypto_fingerprint(key, len, name, size) != 0)
+		snprintf(name, size, "an unknown host");
+}
+
+/* The namespace of an SSHSIG signature request, or NULL if it is not. */
+static int
+sshsig_namespace(const uint8_t *data, size_t len, char *ns, size_t size)
+{
+	struct wire w;
+	const uint8_t *p;
+	size_t n;
+
+	if (len < 6 || memcmp(data, "SSHSIG", 6) != 0)
+		return 0;
+	wire_view(&w, data + 6, len - 6);
+	if (wire_get_string(&w, &p, &n) != 0 || n >= size ||
+	    memchr(p, '\0', n) != NULL)
+		return 0;
+	memcpy(ns, p, n);
+	ns[n] = '\0';
+	return 1;
+}
+
+/*
+ * Starts the record of a signature request for a key: which key, from
+ * where, by which hops, to sign what.  NULL if out of memory (then the
+ * request goes unrecorded, not refused).
+ */
+static struct uselog_entry *
+use_begin(struct conn *c, const struct agentproto_sign *req,
+    const char *comment)
+{
+	struct agentproto_userauth ua;
+	struct uselog_entry *e;
+	char name[128], user[64], ns[64];
+	size_t at = 0;
+	int i, n, login;
+
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		return NULL;
+	e->time = (int64_t)time(NULL);
+	e->forwarded = (uint8_t)conn_forwarded(c);
+	snprintf(e->key, sizeof(e->key), "%s", comment);
+	if (crypto_fingerprint(req->key, req->keylen, e->fp, sizeof(e->fp)) !=
+	    0)
+		snprintf(e->fp, sizeof(e->fp), "?");
+	login = agentproto_userauth(req->data, req->datalen, req->key,
+		    req->keylen, &ua) == 0;
+	user[0] = '\0';
+	if (login)
+		snprintf(user, sizeof(user), "%.*s",
+		    ua.userlen > 63 ? 63 : (int)ua.userlen,
+		    (const char *)ua.user);
+	for (i = 0; i < c->nbinds; i++) {
+		host_name(c->binds[i].hostkey, c->binds[i].hostkeylen, name,
+		    sizeof(name));
+		n = snprintf(e->route + at, sizeof(e->route) - at, "%s%s%s%s",
+		    i > 0 ? " > " : "", login && i == c->nbinds - 1 ? user : "",
+		    login && i == c->nbinds - 1 ? "@" : "", name);
+		if (n < 0 || (size_t)n >= sizeof(e->route) - at)
+			break; /* cut: what fits stays */
+		at += (size_t)n;
+	}
+	if (login && c->nbinds > 0)
+		snprintf(e->what, sizeof(e->what), "ssh login as %.40s@%.70s",
+		    user, name);
+	else if (login)
+		snprintf(e->what, sizeof(e->what), "ssh login as %s", user);
+	else if (sshsig_namespace(req->data, req->datalen, ns, sizeof(ns)))
+		snprintf(e->what, sizeof(e->what), "sshsig (namespace %s)", ns);
+	else
+		snprintf(e->what, sizeof(e->what), "other data");
+	for (i = 0; e->what[i] != '\0'; i++)
+		if ((unsigned char)e->what[i] < 0x20)
+			e->what[i] = '?';
+	return e;
+}
+
+/* The request's outcome goes on record, and to the log (never a
+ * secret: the key by comment and fingerprint). */
+static void
+use_end(struct conn *c, enum uselog_verdict v)
+{
+	struct uselog_entry *e = c->use;
+
+	if (e == NULL)
+		return;
+	e->verdict = (uint8_t)v;
+	uselog_add(c->agent->uses, e);
+	log_msg(v == USE_ALLOWED && !e->forwarded ? LOG_LEVEL_DEBUG :
+						    LOG_LEVEL_INFO,
+	    "use: %s: %s key \"%s\" %s: %s%s%s", uselog_verdict_name(v),
+	    e->forwarded ? "forwarded" : "local", e->key, e->fp, e->what,
+	    e->route[0] != '\0' ? ", route " : "", e->route);
+	free(e);
+	c->use = NULL;
+}
+
 /* ---- signing ---- */
 
 /* The connection a signing job is embedded in. */
@@ -321,6 +479,10 @@ sign_done(struct signjob *job)
 		log_info("conn %lu: key gone while signing: refused", c->id);
 	else if (r != 0)
 		log_error("signature failed: %s", sserr_str(r));
+	use_end(c,
+	    r != 0	 ? USE_FAILED :
+		c->asked ? USE_CONFIRMED :
+			   USE_ALLOWED);
 	if (r == 0 && !c->u.closing) {
 		wire_reset(&c->u.out);
 		r = agentproto_begin(&c->u.out, AGENT_SIGN_RESPONSE);
@@ -396,8 +558,10 @@ on_askpass_exit(uv_process_t *proc, int64_t status, int signo)
 	if (c->key == NULL) {
 		log_info("conn %lu: key removed or locked while asking", c->id);
 		r = ERR_NOT_FOUND;
+		use_end(c, USE_FAILED);
 	} else if (r != 0) {
 		log_info("conn %lu: confirmation refused", c->id);
+		use_end(c, USE_REFUSED);
 	}
 	if (r == 0 && !c->u.closing)
 		start_sign(c);
@@ -434,7 +598,7 @@ start_confirm(struct conn *c, const char *comment)
 	uv_stdio_container_t stdio[3];
 	const uint8_t *blob;
 	size_t bloblen, n = 0, i;
-	char fp[64], prompt[512], *args[3], **env;
+	char fp[64], prompt[768], *args[3], **env;
 	const char *askpass = getenv("SSH_ASKPASS");
 	int r, answer[2];
 
@@ -442,8 +606,17 @@ start_confirm(struct conn *c, const char *comment)
 	if (askpass == NULL || *askpass == '\0' || !askpass_allowed() ||
 	    crypto_fingerprint(blob, bloblen, fp, sizeof(fp)) != 0)
 		return ERR_DENIED;
-	snprintf(prompt, sizeof(prompt),
-	    "Allow use of key %.200s?\nKey fingerprint %s.", comment, fp);
+	if (c->use != NULL && c->use->forwarded)
+		snprintf(prompt, sizeof(prompt),
+		    "Allow use of key %.100s from another host?\n"
+		    "Key fingerprint %s.\nFor: %.120s\nRoute: this host > "
+		    "%.250s",
+		    comment, fp, c->use->what,
+		    c->use->route[0] != '\0' ? c->use->route : "(not told)");
+	else
+		snprintf(prompt, sizeof(prompt),
+		    "Allow use of key %.200s?\nKey fingerprint %s.", comment,
+		    fp);
 	for (i = 0; environ[i] != NULL; i++)
 		;
 	if ((env = calloc(i + 2, sizeof(*env))) == NULL)
@@ -515,7 +688,11 @@ path_permits(struct conn *c, const struct destcons *dest, const char *user)
 static int
 visible_here(const struct destcons *dest, void *arg)
 {
-	return path_permits(arg, dest, NULL) == 0;
+	struct conn *c = arg;
+
+	if (c->agent->fwd == FWD_DENY && conn_forwarded(c))
+		return 0;
+	return path_permits(c, dest, NULL) == 0;
 }
 
 /*
@@ -589,15 +766,32 @@ handle_sign(struct conn *c, struct wire *body)
 		log_debug("conn %lu: sign: %s", c->id, sserr_str(r));
 		return r;
 	}
+	c->use = use_begin(c, &req, comment);
 	dest = keystore_dest(c->agent->ks, req.key, req.keylen);
-	if (dest != NULL && (r = check_destination(c, dest, &req)) != 0)
+	if (dest != NULL && (r = check_destination(c, dest, &req)) != 0) {
+		use_end(c, USE_CONSTRAINT);
 		return r;
+	}
+	/* The forwarding policy: deny refuses, confirm asks; local use is
+	 * never its business. */
+	if (conn_forwarded(c) && c->agent->fwd == FWD_DENY) {
+		log_info("conn %lu: forwarded use denied by policy", c->id);
+		use_end(c, USE_DENIED);
+		return ERR_DENIED;
+	}
+	if (conn_forwarded(c) && c->agent->fwd == FWD_CONFIRM)
+		confirm = 1;
 	if ((c->data = malloc(req.datalen + 1)) == NULL)
 		return ERR_ALLOC;
 	memcpy(c->data, req.data, req.datalen);
 	c->datalen = req.datalen;
 	c->flags = req.flags;
-	return confirm ? start_confirm(c, comment) : start_sign(c);
+	if (!confirm)
+		return start_sign(c);
+	c->asked = 1;
+	if ((r = start_confirm(c, comment)) != REQ_PENDING)
+		use_end(c, USE_REFUSED); /* no one could be asked */
+	return r;
 }
 
 /*
@@ -831,7 +1025,7 @@ session_bind(struct conn *c, struct wire *rest)
 }
 
 static const char *const extensions[] = { "query", "session-bind@openssh.com",
-	"key-info@sshenv" };
+	"key-info@sshenv", "use-log@sshenv" };
 
 static int
 handle_extension(struct conn *c, struct wire *body)
@@ -870,6 +1064,50 @@ handle_extension(struct conn *c, struct wire *body)
 		if (r == 0)
 			r = agentproto_finish(&c->u.out, 0);
 		return r;
+	}
+	/* The record, for `sshenv log`: not for another host to read. */
+	if (wire_str_is(name, namelen, "use-log@sshenv")) {
+		uint64_t since;
+		uint32_t max;
+
+		if (conn_forwarded(c) || c->nbinds > 0) {
+			log_info("conn %lu: use log refused to a bound "
+				 "connection",
+			    c->id);
+			return ERR_DENIED;
+		}
+		if ((r = wire_get_u64(&rest, &since)) != 0 ||
+		    (r = wire_get_u32(&rest, &max)) != 0 ||
+		    (r = wire_end(&rest)) != 0)
+			return r;
+		wire_reset(&c->u.out);
+		r = agentproto_begin(&c->u.out, AGENT_EXTENSION_RESPONSE);
+		if (r == 0)
+			r = uselog_encode(c->agent->uses, since, max,
+			    &c->u.out);
+		if (r == 0)
+			r = agentproto_finish(&c->u.out, 0);
+		return r;
+	}
+	/* A new forwarding policy, from the supervisor (a reload) only. */
+	if (wire_str_is(name, namelen, "forwarding-policy@sshenv")) {
+		const uint8_t *p;
+		size_t n;
+		int i;
+
+		if (!c->line)
+			return ERR_DENIED;
+		if ((r = wire_get_string(&rest, &p, &n)) != 0 ||
+		    (r = wire_end(&rest)) != 0)
+			return r;
+		for (i = 0; fwd_names[i] != NULL; i++)
+			if (wire_str_is(p, n, fwd_names[i]))
+				break;
+		if (fwd_names[i] == NULL)
+			return ERR_FORMAT;
+		c->agent->fwd = (enum fwd_policy)i;
+		log_info("forwarding policy: %s", fwd_names[i]);
+		return 0;
 	}
 	if (wire_str_is(name, namelen, "session-bind@openssh.com")) {
 		if ((r = session_bind(c, &rest)) != 0)
@@ -1178,13 +1416,13 @@ seed_done(struct signjob *job)
 /* The supervisor's private line: a connection like any other, but its
  * unlock attempts are not paced (try_unlock). */
 static void
-open_line(struct agent *a)
+open_line(struct agent *a, int fd)
 {
 	struct conn *c;
 
-	fcntl(a->line, F_SETFD, FD_CLOEXEC);
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
-		close(a->line);
+		close(fd);
 		return;
 	}
 	c->agent = a;
@@ -1194,7 +1432,7 @@ open_line(struct agent *a)
 	wire_init(&c->sig, AGENTPROTO_MAX_FRAME);
 	uv_timer_init(&a->loop, &c->delay);
 	c->delay.data = c;
-	if (uvconn_open(&c->u, &a->loop, a->line, &a->conns,
+	if (uvconn_open(&c->u, &a->loop, fd, &a->conns,
 		AGENTPROTO_MAX_FRAME + 4, conn_release) != 0) {
 		log_error("cannot open the supervisor's line");
 		conn_close(c);
@@ -1255,7 +1493,9 @@ agent_serve(struct agent *a, int fd)
 		a->seed.done = seed_done;
 		signpool_submit(a->pool, &a->seed);
 		if (a->line >= 0)
-			open_line(a);
+			open_line(a, a->line);
+		if (a->line2 >= 0)
+			open_line(a, a->line2);
 	}
 	uv_run(&a->loop, UV_RUN_DEFAULT);
 	if ((r = uv_loop_close(&a->loop)) != 0) {
@@ -1329,8 +1569,8 @@ static void
 agent_usage(void)
 {
 	fprintf(stderr,
-	    "usage: sshenv agent [-cDdks] [-a socket] [-P allowed] "
-	    "[-t life] [command [arg ...]]\n");
+	    "usage: sshenv agent [-cDdks] [-a socket] [-F allow|confirm|deny] "
+	    "[-P allowed] [-t life] [command [arg ...]]\n");
 }
 
 /* A private directory and socket path, as ssh-agent makes without -a. */
@@ -1374,8 +1614,10 @@ struct agent_opts {
 	int do_kill;
 	int fd;		   /* -S: a listening socket handed over */
 	int line;	   /* -C: the supervisor's private line, or -1 */
+	int line2;	   /* a second -C, or -1 */
 	const char *sock;  /* -a */
 	uint32_t lifetime; /* -t */
+	int fwd;	   /* -F: the forwarding policy */
 	char **command;	   /* to run with the agent, or NULL */
 };
 
@@ -1392,16 +1634,31 @@ parse_args(int argc, char **argv, struct agent_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->kind = shellenv_guess(getenv("SHELL"));
 	o->fd = -1;
-	o->line = -1;
+	o->line = o->line2 = -1;
 	if (argc == 2 && strcmp(argv[1], "--help") == 0) {
-		printf("usage: sshenv agent [-cDdks] [-a socket] [-P allowed] "
-		       "[-t life] [command [arg ...]]\n");
+		printf("usage: sshenv agent [-cDdks] [-a socket] "
+		       "[-F allow|confirm|deny] [-P allowed] [-t life] "
+		       "[command [arg ...]]\n");
 		return EXIT_OK;
 	}
 	optind = 1;
-	while ((opt = getopt(argc, argv, "+a:C:cDdkP:S:st:")) != -1) {
+	while ((opt = getopt(argc, argv, "+a:C:cDdF:kP:S:st:")) != -1) {
 		switch (opt) {
 		case 'a': o->sock = optarg; break;
+		case 'F':
+			/* What requests from other hosts may do. */
+			for (n = 0; fwd_names[n] != NULL; n++)
+				if (strcmp(optarg, fwd_names[n]) == 0)
+					break;
+			if (fwd_names[n] == NULL) {
+				fprintf(stderr,
+				    "sshenv agent: -F takes allow, confirm "
+				    "or deny, not '%s'\n",
+				    optarg);
+				return EXIT_USAGE;
+			}
+			o->fwd = (int)n;
+			break;
 		case 'c': o->kind = SHELL_CSH; break;
 		case 's': o->kind = SHELL_SH; break;
 		case 'D': o->foreground = 1; break;
@@ -1421,8 +1678,12 @@ parse_args(int argc, char **argv, struct agent_opts *o)
 				goto usage;
 			if (opt == 'S')
 				o->fd = (int)n;
-			else
+			else if (o->line < 0)
 				o->line = (int)n;
+			else if (o->line2 < 0)
+				o->line2 = (int)n;
+			else
+				goto usage;
 			break;
 		case 't':
 			if (duration_parse(optarg, &o->lifetime) != 0 ||
@@ -1560,14 +1821,15 @@ harden(void)
 
 /* All but the sockets handed to us (-S fd, systemd's from fd 3). */
 static void
-close_inherited(int handed, int line)
+close_inherited(int handed, int line, int line2)
 {
-	int keep[66], n = rtpaths_inherited_count(), i;
+	int keep[67], n = rtpaths_inherited_count(), i;
 
 	for (i = 0; i < n; i++)
 		keep[i] = 3 + i;
 	keep[n++] = handed;
 	keep[n++] = line;
+	keep[n++] = line2;
 	compat_close_inherited(keep, n);
 }
 
@@ -1583,11 +1845,13 @@ agent_main(int argc, char **argv)
 		return rc;
 	if (o.do_kill)
 		return kill_agent(o.kind);
-	close_inherited(o.fd, o.line);
+	close_inherited(o.fd, o.line, o.line2);
 	memset(&a, 0, sizeof(a));
 	a.budget.max = AGENT_BUFFER_BUDGET;
 	a.lifetime = o.lifetime;
+	a.fwd = (enum fwd_policy)o.fwd;
 	a.line = o.line;
+	a.line2 = o.line2;
 	a.debug = o.debug;
 	if ((rc = open_listener(&a, &o, &fd, shown, sizeof(shown))) != 0)
 		goto out;
@@ -1609,7 +1873,7 @@ agent_main(int argc, char **argv)
 	log_init("sshenv-agent", o.foreground,
 	    o.debug ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
 	harden();
-	if (keystore_new(&a.ks) != 0)
+	if (keystore_new(&a.ks) != 0 || uselog_new(&a.uses) != 0)
 		goto out;
 	/* The list fits one answer: type byte and count aside. */
 	keystore_bound(a.ks, KEYSTORE_MAX_KEYS, SECURE_HEAP_SIZE / 2,
@@ -1620,6 +1884,7 @@ out:
 	if (fd >= 0)
 		close(fd);
 	keystore_free(a.ks);
+	uselog_free(a.uses);
 	free(a.sockpath);
 	free(a.sockdir);
 	return rc;

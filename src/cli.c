@@ -36,9 +36,12 @@ static const struct command commands[] = {
 	    "stop the agent and the supervisor, wipe the keys", client_stop },
 	{ "config", "[-F config]",
 	    "the settings in force and where each came from", client_config },
+	{ "log", "[-f|--follow] [-n count] [--json] [-a socket] [-F config]",
+	    "what the agent's keys were used for, and what was refused",
+	    client_log },
 	{ "daemon", "[-D] [-F config]",
 	    "the supervisor itself (started for you)", run_daemon },
-	{ "agent", "[-cDdks] [-a socket] [-t life]",
+	{ "agent", "[-cDdks] [-a socket] [-F allow|confirm|deny] [-t life]",
 	    "the agent alone, with the flags of ssh-agent", run_agent },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -31,6 +31,7 @@
 #include "sserr.h"
 #include "rtpaths.h"
 #include "shellenv.h"
+#include "uselog.h"
 #include "version.h"
 #include "wire.h"
 
@@ -1797,4 +1798,149 @@ client_doctor(int argc, char **argv)
 	}
 	check_forward_config("/etc/ssh/ssh_config");
 	return doctor_fails > 0 ? EXIT_NEGATIVE : EXIT_OK;
+}
+
+/* ---- log: what the agent's keys were used for ---- */
+
+#define LOG_FOLLOW_MS 1000
+
+/*
+ * Fetches the entries after seq since (at most max, the newest) and
+ * prints them; *last gets the newest seq seen.  0, or an error (printed
+ * unless it is the agent going away while following).
+ */
+static int
+print_uses(const char *sock, uint64_t since, uint32_t max, int json,
+    uint64_t *last)
+{
+	struct uselog_entry e;
+	struct wire req, reply;
+	uint32_t count, i;
+	uint8_t type;
+	char when[32];
+	time_t t;
+	int r;
+
+	wire_init(&req, 64);
+	wire_init(&reply, AGENTPROTO_MAX_FRAME);
+	if ((r = wire_put_cstring(&req, "use-log@sshenv")) != 0 ||
+	    (r = wire_put_u64(&req, since)) != 0 ||
+	    (r = wire_put_u32(&req, max)) != 0 ||
+	    (r = agentclient_call(sock, AGENT_TIMEOUT_MS, AGENTC_EXTENSION,
+		 wire_ptr(&req), wire_avail(&req), &type, &reply)) != 0)
+		goto out;
+	if (type != AGENT_EXTENSION_RESPONSE ||
+	    wire_get_u32(&reply, &count) != 0) {
+		r = ERR_UNSUPPORTED;
+		goto out;
+	}
+	for (i = 0; i < count; i++) {
+		if ((r = uselog_decode(&reply, &e)) != 0)
+			goto out;
+		*last = e.seq;
+		t = (time_t)e.time;
+		if (strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S",
+			localtime(&t)) == 0)
+			snprintf(when, sizeof(when), "%lld", (long long)e.time);
+		if (json) {
+			printf("{\"seq\": %llu, \"time\": %lld, \"verdict\": ",
+			    (unsigned long long)e.seq, (long long)e.time);
+			json_str(stdout, uselog_verdict_name(e.verdict));
+			printf(", \"forwarded\": %s, \"key\": ",
+			    e.forwarded ? "true" : "false");
+			json_str(stdout, e.key);
+			printf(", \"fingerprint\": ");
+			json_str(stdout, e.fp);
+			printf(", \"what\": ");
+			json_str(stdout, e.what);
+			printf(", \"route\": ");
+			json_str(stdout, e.route);
+			printf("}\n");
+		} else {
+			printf("%s  %s  %s  %s %s  %s%s%s\n", when,
+			    uselog_verdict_name(e.verdict),
+			    e.forwarded ? "forwarded" : "local", e.key, e.fp,
+			    e.what, e.route[0] != '\0' ? "  via " : "",
+			    e.route);
+		}
+	}
+	fflush(stdout);
+	r = 0;
+out:
+	wire_free(&req);
+	wire_free(&reply);
+	return r;
+}
+
+int
+client_log(int argc, char **argv)
+{
+	static const struct option longopts[] = { { "json", no_argument, NULL,
+						      'j' },
+		{ "follow", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+	struct client cl;
+	const char *sock = NULL;
+	uint64_t last = 0;
+	unsigned long n = USELOG_CAP;
+	char *end;
+	int opt, follow = 0, r;
+
+	memset(&cl, 0, sizeof(cl));
+	cmdname = argv[0];
+	optind = 1;
+	opterr = 0;
+	while (
+	    (opt = getopt_long(argc, argv, "+a:fn:F:", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'a': sock = optarg; break;
+		case 'f': follow = 1; break;
+		case 'j': cl.json = 1; break;
+		case 'F': cl.config_file = optarg; break;
+		case 'n':
+			errno = 0;
+			n = strtoul(optarg, &end, 10);
+			if (errno != 0 || *end != '\0' || n == 0 ||
+			    n > USELOG_CAP) {
+				say("-n takes 1 to %d, not '%s'", USELOG_CAP,
+				    optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'h': cli_usage(cmdname, stdout); return EXIT_OK;
+		default:
+			say("unknown option '%s'", argv[optind - 1]);
+			cli_usage(cmdname, stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		cli_usage(cmdname, stderr);
+		return EXIT_USAGE;
+	}
+	if (sock == NULL) {
+		if ((r = setup(&cl)) != 0)
+			return r;
+		sock = cl.paths.agent_sock;
+	}
+	if ((r = print_uses(sock, 0, (uint32_t)n, cl.json, &last)) != 0) {
+		if (r == ERR_NO_SERVER)
+			say("no agent answers on %s", sock);
+		else
+			say("the agent at %s keeps no use log (%s)", sock,
+			    r == ERR_UNSUPPORTED ? "not sshenv's, or not "
+						   "from this host" :
+						   sserr_str(r));
+		return exit_for(r);
+	}
+	/* Polled: the record is small, and the agent owes us nothing. */
+	while (follow) {
+		poll(NULL, 0, LOG_FOLLOW_MS);
+		if ((r = print_uses(sock, last, USELOG_CAP, cl.json, &last)) !=
+		    0) {
+			say("the agent went away (%s)", sserr_str(r));
+			return exit_for(r);
+		}
+	}
+	return EXIT_OK;
 }

@@ -14,6 +14,7 @@ int client_status(int argc, char **argv);
 int client_stop(int argc, char **argv);
 int client_doctor(int argc, char **argv);
 int client_config(int argc, char **argv);
+int client_log(int argc, char **argv);
 
 /* Runs path with argv and waits: 0 if it exited 0, else an error. */
 int client_run_wait(const char *path, char **argv);

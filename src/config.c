@@ -22,6 +22,7 @@ struct option {
 static const char *const forwarded_choices[] = { "ignore", "keep", NULL };
 static const char *const policy_choices[] = { "stop", "lock", "keep", NULL };
 static const char *const level_choices[] = { "error", "info", "debug", NULL };
+static const char *const use_choices[] = { "allow", "confirm", "deny", NULL };
 
 #define F(field) \
 	offsetof(struct config, field), sizeof(((struct config *)0)->field)
@@ -39,6 +40,7 @@ static const struct option options[] = {
 	{ "files", "write_environment", OPT_BOOL, F(write_env), NULL, "yes" },
 	{ "files", "runtime_dir", OPT_PATH, F(rundir), NULL, "" },
 	{ "log", "level", OPT_CHOICE, F(log_level), level_choices, "info" },
+	{ "forwarding", "use", OPT_CHOICE, F(fwd_use), use_choices, "allow" },
 };
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
 _Static_assert(NOPTIONS == CONFIG_NOPTIONS,
@@ -386,6 +388,13 @@ const char *
 config_policy_name(enum logout_policy p)
 {
 	return policy_choices[p];
+}
+
+const char *
+config_fwd_use_name(int use)
+{
+	return use >= FWD_USE_ALLOW && use <= FWD_USE_DENY ? use_choices[use] :
+							     "allow";
 }
 
 void

@@ -13,8 +13,10 @@
 #include "rtpaths.h"
 
 enum logout_policy { POLICY_STOP, POLICY_LOCK, POLICY_KEEP };
+/* [forwarding] use: what requests from other hosts may do. */
+enum fwd_use { FWD_USE_ALLOW, FWD_USE_CONFIRM, FWD_USE_DENY };
 
-#define CONFIG_NOPTIONS 10 /* the keys in config.c's table */
+#define CONFIG_NOPTIONS 11 /* the keys in config.c's table */
 #define CONFIG_MAXFILES 2  /* /etc/sshenv.conf and the user's */
 
 struct config {
@@ -28,6 +30,7 @@ struct config {
 	int write_env;		   /* [files] write_environment */
 	char rundir[PATHS_MAX];	   /* [files] runtime_dir */
 	int log_level;		   /* [log] level, a log.h level */
+	int fwd_use;		   /* [forwarding] use, enum fwd_use */
 	/*
 	 * Where each value came from: line `line` of files[file - 1], or the
 	 * default (file 0).  Compact on purpose: every process of sshenv
@@ -64,6 +67,8 @@ void config_print(const struct config *c, FILE *f);
 
 /* The name of a policy value ("stop", "lock", "keep"). */
 const char *config_policy_name(enum logout_policy p);
+/* The name of a forwarding use value ("allow", "confirm", "deny"). */
+const char *config_fwd_use_name(int use);
 
 /* Calls fn for each known "section.key" (for tests and the example). */
 void

@@ -110,9 +110,11 @@ struct job {
 	char sock[PATHS_MAX];
 	int fd;		   /* our own line to the agent (a dup), or -1 */
 	unsigned line_gen; /* which agent's line it is */
+	int use;	   /* JOB_POLICY: the forwarding use to set */
 };
 
-enum { JOB_COUNT, JOB_LOCK, JOB_UNLOCK };
+/* JOB_POLICY goes on the second line: never beside a lock call. */
+enum { JOB_COUNT, JOB_LOCK, JOB_UNLOCK, JOB_POLICY };
 
 struct supervisor {
 	uv_loop_t loop;
@@ -138,6 +140,9 @@ struct supervisor {
 	int ready_fd;
 	int agent_fd;	   /* the agent's listening socket, ours to pass */
 	int agent_line;	   /* our end of a private line to our agent, or -1 */
+	int policy_line;   /* the second one, for reloads' calls, or -1 */
+	int policy_busy;   /* a JOB_POLICY runs on it */
+	int policy_sent;   /* the forwarding use the agent has, or -1 */
 	int nconns;	   /* control connections open */
 	unsigned line_gen; /* one more for each agent started */
 	/*
@@ -157,6 +162,7 @@ struct supervisor {
 
 static void dispatch(struct supervisor *sv, enum sv_event ev);
 static void drop_line(struct supervisor *sv);
+static void drop_policy_line(struct supervisor *sv);
 static int peer_session(struct ctlconn *c);
 static void serve_waiting(struct supervisor *sv);
 static int job_start(struct supervisor *sv, int op, struct ctlconn *c);
@@ -417,6 +423,46 @@ lock_done(struct supervisor *sv, int op, int result)
 
 /* ---- agent calls on the thread pool ---- */
 
+static int job_start(struct supervisor *sv, int op, struct ctlconn *c);
+
+/*
+ * Tells the running agent the forwarding use the settings now say, once
+ * at a time on the policy line; a reload meanwhile is sent after.
+ */
+static void
+send_policy(struct supervisor *sv)
+{
+	if (sv->policy_busy || sv->policy_sent == sv->cfg.fwd_use ||
+	    !serving(sv))
+		return;
+	if (sv->policy_line < 0) {
+		log_error("the agent was not started by this supervisor: its "
+			  "forwarding policy stays %s until it restarts",
+		    sv->policy_sent < 0 ? "as it was" :
+					  config_fwd_use_name(sv->policy_sent));
+		return;
+	}
+	if (job_start(sv, JOB_POLICY, NULL) == 0)
+		sv->policy_busy = 1;
+}
+
+static void
+policy_done(struct supervisor *sv, const struct job *j)
+{
+	sv->policy_busy = 0;
+	if (j->result == 0) {
+		sv->policy_sent = j->use;
+		log_info("agent's forwarding policy now %s",
+		    config_fwd_use_name(j->use));
+		send_policy(sv); /* reloaded again meanwhile? */
+		return;
+	}
+	log_error("cannot tell the agent its forwarding policy: %s",
+	    sserr_str(j->result));
+	/* Out of step, or refused: no more calls on it. */
+	drop_policy_line(sv);
+}
+
 static void
 job_work(uv_work_t *req)
 {
@@ -425,6 +471,9 @@ job_work(uv_work_t *req)
 	if (j->op == JOB_COUNT)
 		j->result = agentclient_count(j->sock, AGENT_CALL_MS,
 		    &j->count);
+	else if (j->op == JOB_POLICY)
+		j->result = agentclient_policy(j->fd, AGENT_CALL_MS,
+		    config_fwd_use_name(j->use));
 	else
 		j->result = agentclient_lock(j->sock, j->fd, AGENT_CALL_MS,
 		    j->op == JOB_LOCK, j->pass, sizeof(j->pass));
@@ -438,6 +487,12 @@ job_done(uv_work_t *req, int status)
 
 	if (status != 0 && j->result == 0)
 		j->result = ERR_INTERNAL;
+	if (j->op == JOB_POLICY) {
+		policy_done(j->sv, j);
+		close(j->fd);
+		free(j);
+		return;
+	}
 	/* A half-done exchange leaves the line out of step: drop it. */
 	if (j->fd >= 0 && j->line_gen == j->sv->line_gen && j->result != 0 &&
 	    j->result != ERR_DENIED)
@@ -474,6 +529,16 @@ job_start(struct supervisor *sv, int op, struct ctlconn *c)
 	j->fd = op == JOB_COUNT || sv->agent_line < 0 ?
 	    -1 :
 	    fcntl(sv->agent_line, F_DUPFD_CLOEXEC, 3);
+	if (op == JOB_POLICY) {
+		if (j->fd >= 0)
+			close(j->fd);
+		j->fd = fcntl(sv->policy_line, F_DUPFD_CLOEXEC, 3);
+		j->use = sv->cfg.fwd_use;
+		if (j->fd < 0) {
+			free(j);
+			return ERR_SYSTEM;
+		}
+	}
 	j->line_gen = sv->line_gen;
 	if (uv_queue_work(&sv->loop, &j->work, job_work, job_done) != 0) {
 		compat_wipe(j->pass, sizeof(j->pass));
@@ -729,13 +794,22 @@ drop_line(struct supervisor *sv)
 	sv->agent_line = -1;
 }
 
+static void
+drop_policy_line(struct supervisor *sv)
+{
+	if (sv->policy_line >= 0)
+		close(sv->policy_line);
+	sv->policy_line = -1;
+	sv->policy_sent = -1;
+}
+
 static int
 spawn_agent(struct supervisor *sv)
 {
 	uv_process_options_t opts;
-	uv_stdio_container_t stdio[5];
-	char life[16], *args[10];
-	int n = 0, r, line[2];
+	uv_stdio_container_t stdio[6];
+	char life[16], *args[16];
+	int n = 0, r, line[2], pline[2];
 
 	/*
 	 * We hold the listening socket and hand it to each agent we start:
@@ -750,8 +824,14 @@ spawn_agent(struct supervisor *sv)
 	}
 	/* A private line to the agent: the lock policy's calls go on it. */
 	drop_line(sv);
+	drop_policy_line(sv);
+	/* And a second one for what a reload tells it (JOB_POLICY), so
+	 * that a reload never talks over a lock call. */
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, line) != 0)
 		line[0] = line[1] = -1;
+	if (line[1] < 0 ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pline) != 0)
+		pline[0] = pline[1] = -1;
 	args[n++] = sv->exe;
 	args[n++] = "-D";
 	args[n++] = "-S";
@@ -760,6 +840,12 @@ spawn_agent(struct supervisor *sv)
 		args[n++] = "-C";
 		args[n++] = "4";
 	}
+	if (pline[1] >= 0) {
+		args[n++] = "-C";
+		args[n++] = "5";
+	}
+	args[n++] = "-F";
+	args[n++] = (char *)config_fwd_use_name(sv->cfg.fwd_use);
 	if (sv->cfg.lifetime != 0) {
 		snprintf(life, sizeof(life), "%u", sv->cfg.lifetime);
 		args[n++] = "-t";
@@ -776,10 +862,12 @@ spawn_agent(struct supervisor *sv)
 	stdio[3].data.fd = sv->agent_fd;
 	stdio[4].flags = UV_INHERIT_FD;
 	stdio[4].data.fd = line[1];
+	stdio[5].flags = UV_INHERIT_FD;
+	stdio[5].data.fd = pline[1];
 	opts.file = sv->exe;
 	opts.args = args;
 	opts.stdio = stdio;
-	opts.stdio_count = line[1] >= 0 ? 5 : 4;
+	opts.stdio_count = pline[1] >= 0 ? 6 : line[1] >= 0 ? 5 : 4;
 	opts.exit_cb = on_agent_exit;
 	sv->agent_proc.data = sv;
 	uv_update_time(&sv->loop);
@@ -787,14 +875,20 @@ spawn_agent(struct supervisor *sv)
 	r = uv_spawn(&sv->loop, &sv->agent_proc, &opts);
 	if (line[1] >= 0)
 		close(line[1]);
+	if (pline[1] >= 0)
+		close(pline[1]);
 	if (r != 0) {
 		log_error("cannot start the agent: %s", uv_strerror(r));
 		uv_close((uv_handle_t *)&sv->agent_proc, NULL);
 		if (line[0] >= 0)
 			close(line[0]);
+		if (pline[0] >= 0)
+			close(pline[0]);
 		return ERR_SYSTEM;
 	}
 	sv->agent_line = line[0];
+	sv->policy_line = pline[0];
+	sv->policy_sent = sv->cfg.fwd_use;
 	sv->line_gen++;
 	sv->agent_pid = sv->agent_proc.pid;
 	return 0;
@@ -944,6 +1038,7 @@ enter(struct supervisor *sv, enum sv_state from, enum sv_state to)
 	switch (to) {
 	case ST_DOWN:
 		drop_line(sv);
+		drop_policy_line(sv);
 		uv_timer_stop(&sv->timer);
 		uv_timer_stop(&sv->poll);
 		sv->agent_pid = 0;
@@ -969,6 +1064,7 @@ enter(struct supervisor *sv, enum sv_state from, enum sv_state to)
 		break;
 	case ST_BACKOFF:
 		drop_line(sv);
+		drop_policy_line(sv);
 		/* The exit callback closed the process handle: a new spawn
 		 * waits for the next loop turn at least. */
 		uv_timer_stop(&sv->poll);
@@ -1001,6 +1097,7 @@ enter(struct supervisor *sv, enum sv_state from, enum sv_state to)
 		break;
 	case ST_DONE:
 		drop_line(sv);
+		drop_policy_line(sv);
 		if (!uv_is_closing((uv_handle_t *)&sv->ctl))
 			uv_close((uv_handle_t *)&sv->ctl, NULL);
 		refuse_all(sv);
@@ -1231,6 +1328,7 @@ on_signal(uv_signal_t *s, int signo)
 	sv->cfg = nc;
 	log_set_level(sv->cfg.log_level);
 	log_info("configuration reloaded");
+	send_policy(sv);
 }
 
 /*
@@ -1434,6 +1532,8 @@ supervise(struct supervisor *sv, int argc, char **argv)
 	sv->lock_fd = -1;
 	sv->agent_fd = -1;
 	sv->agent_line = -1;
+	sv->policy_line = -1;
+	sv->policy_sent = -1;
 	optind = 1;
 	while ((opt = getopt(argc, argv, "+DF:R:h")) != -1) {
 		switch (opt) {

@@ -1,0 +1,194 @@
+#!/bin/sh
+# Forwarded use of sshenv's agent over real hops: host A is here (the
+# agent), B and C are interop.inc's two sshds with host keys of their own,
+# named hostb and hostc in the user's known_hosts.  The forwarding policy
+# (-F allow|confirm|deny), the prompts that name the route, the record
+# that `sshenv log` shows, and a policy changed by reloading the
+# supervisor with no key lost.
+# Arguments: none, or -- test_name... to run some tests only.
+# SSHENV_BIN: the binary under test (tests/run.sh exports it).
+
+SSHENV_BIN=${SSHENV_BIN:-$(dirname "$0")/../../build/sshenv}
+TOOLS=${SSHENV_BUILD:-$(dirname "$SSHENV_BIN")}/tools
+
+# interop_agent_exec SOCK: the agent, with the policy the test asked for.
+interop_agent_exec() {
+	exec "$SSHENV_BIN" agent -D -F "$(cat "$it_tmp/policy" 2>/dev/null ||
+	    echo allow)" -a "$1"
+}
+
+fw_dir=$(CDPATH='' cd -- "$(dirname -- "$0")" && pwd)
+INTEROP_INC=$fw_dir/interop.inc
+INTEROP_TESTS=$fw_dir/test_forwarding.sh
+
+# fw_policy POLICY: the next agent (restarted now) runs with it.
+fw_policy() {
+	echo "$1" >"$it_tmp/policy"
+	if [ -n "$it_agent_pid" ]; then
+		it_stop "$it_agent_pid" 'the agent under test'
+		it_agent_pid=''
+	fi
+	it_agent_start
+	assertTrue "the agent with -F $1 answers" $? || return 1
+	# The hosts by name, where the agent looks them up.
+	mkdir -p "$HOME/.ssh"
+	cp "$it_tmp/hosts_bc" "$HOME/.ssh/known_hosts"
+}
+
+# fw_log: the agent's record, as `sshenv log` prints it.
+fw_log() {
+	timeout -k 2 15 "$SSHENV_BIN" log -a "$SOCK" "$@"
+}
+
+# fw_sign_hex PUB: a SIGN_REQUEST frame, in hex, for the key in PUB over
+# a few bytes that are no login: what a hostile client on B might send.
+fw_sign_hex() {
+	blob=$(cut -d' ' -f2 "$1" | base64 -d | od -An -v -tx1 | tr -d ' \n')
+	bl=$((${#blob} / 2))
+	printf '%08x0d%08x%s%08x%s%08x\n' $((1 + 4 + bl + 4 + 5 + 4)) \
+	    "$bl" "$blob" 5 "68656c6c6f" 0
+}
+
+# Allowed by default: both logins sign, and the record says which came
+# from B, and by which route, naming the hosts as known_hosts does.
+test_allow_records_every_use() {
+	it_need_agent || return 0
+	it_need_two_hosts || return 0
+	fw_policy allow || return 0
+	run sa "$it_tmp/keys/ed25519"
+	assertEquals "ssh-add: $err" 0 "$rc" || return 0
+	run it_ssh -A "$(it_to_c) echo c-ok"
+	assertEquals "A -> B -> C: $err" 0 "$rc" || return 0
+	run fw_log
+	assertEquals "sshenv log: $err" 0 "$rc" || return 0
+	fp=$(fp_of "$it_tmp/keys/ed25519.pub")
+	assertContains "the login to B, from here: $out" "$out" \
+	    "allowed  local  interop-ed25519 $fp  ssh login as root@hostb  via root@hostb"
+	assertContains "the login to C, through B: $out" "$out" \
+	    "allowed  forwarded  interop-ed25519 $fp  ssh login as root@hostc  via hostb > root@hostc"
+	run fw_log -n 1 --json
+	assertEquals "one entry as JSON: $out" 1 "$(printf '%s\n' "$out" | wc -l)"
+	assertContains "$out" "$out" '"verdict": "allowed", "forwarded": true'
+	assertContains "$out" "$out" '"route": "hostb > root@hostc"'
+	# The record is not for another host to read.
+	run it_ssh -A "SSHENV_CONFIG_HOME=/nonexistent $SSHENV_BIN log -a \"\$SSH_AUTH_SOCK\"; echo log=\$?"
+	has_line "$out" log=3
+	assertTrue "B cannot read it: $out $err" $? || return 0
+}
+
+# confirm: a forwarded use asks, naming the key, the login and the route;
+# a local one never asks.  A no refuses, and is recorded.
+test_confirm_asks_for_forwarded_use_only() {
+	it_need_agent || return 0
+	it_need_two_hosts || return 0
+	fw_policy confirm || return 0
+	run sa "$it_tmp/keys/ed25519"
+	assertEquals "ssh-add: $err" 0 "$rc" || return 0
+	echo 0 >"$it_tmp/confirm.answer"
+	: >"$it_tmp/confirm.log"
+	run it_ssh -a "echo b-ok"
+	assertEquals "A -> B: $err" 0 "$rc" || return 0
+	assertEquals "a local use is not asked" "" \
+	    "$(cat "$it_tmp/confirm.log")" || return 0
+	run it_ssh -A "$(it_to_c) echo c-ok"
+	assertEquals "A -> B -> C, said yes: $err" 0 "$rc" || return 0
+	asked=$(cat "$it_tmp/confirm.log")
+	assertEquals "asked once: $asked" 1 "$(printf '%s\n' "$asked" | wc -l)"
+	assertContains "names the key: $asked" "$asked" \
+	    "key interop-ed25519 from another host"
+	assertContains "the fingerprint: $asked" "$asked" \
+	    "$(fp_of "$it_tmp/keys/ed25519.pub")"
+	assertContains "the login: $asked" "$asked" \
+	    "For: ssh login as root@hostc"
+	assertContains "the route: $asked" "$asked" \
+	    "Route: this host > hostb > root@hostc"
+	echo 1 >"$it_tmp/confirm.answer"
+	run it_ssh -A "$(it_to_c) true; echo c=\$?"
+	has_line "$out" c=255
+	assertTrue "said no: C refused: $out" $? || return 0
+	run fw_log
+	assertContains "$out" "$out" \
+	    "confirmed  forwarded  interop-ed25519"
+	assertContains "$out" "$out" \
+	    "refused by the user  forwarded  interop-ed25519"
+}
+
+# deny: B sees no key and gets no signature; here all is as before.
+test_deny_hides_and_refuses_forwarded_use() {
+	it_need_agent || return 0
+	it_need_two_hosts || return 0
+	fw_policy deny || return 0
+	run sa "$it_tmp/keys/ed25519"
+	assertEquals "ssh-add: $err" 0 "$rc" || return 0
+	run sa -l
+	assertEquals "listed here" 0 "$rc" || return 0
+	hex=$(fw_sign_hex "$it_tmp/keys/ed25519.pub")
+	run it_ssh -A "ssh-add -l; echo list=\$?; $(it_to_c) true; \
+echo c=\$?; $TOOLS/agentpoke \"\$SSH_AUTH_SOCK\" hex $hex"
+	assertEquals "A -> B: $err" 0 "$rc" || return 0
+	has_line "$out" list=1
+	assertTrue "B sees no key: $out" $? || return 0
+	has_line "$out" c=255
+	assertTrue "B cannot log in to C: $out" $? || return 0
+	has_line "$out" "reply 5 1"
+	assertTrue "a signature asked for blind gets FAILURE: $out" $? ||
+		return 0
+	run fw_log
+	assertContains "$out" "$out" \
+	    "denied by policy  forwarded  interop-ed25519"
+	assertContains "$out" "$out" "other data  via hostb"
+	# The same request from here is signed.
+	run "$TOOLS/agentpoke" "$SOCK" hex "$hex"
+	assertContains "signed here: $out" "$out" "reply 14"
+}
+
+# fw_listed_on_b: what `ssh-add -l` exits with on B, forwarded there.
+fw_listed_on_b() {
+	it_ssh -A 'ssh-add -l >/dev/null; echo list=$?' 2>/dev/null |
+	    sed -n 's/^list=//p'
+}
+
+# Through the supervisor: [forwarding] use from the configuration, and a
+# reload (SIGHUP) that changes it in the running agent, no key lost.
+test_reload_changes_the_policy_in_force() {
+	it_need_agent || return 0
+	it_need_two_hosts || return 0
+	cfg=$it_tmp/sshenv.conf
+	printf '[session]\nlinger = 600\n[forwarding]\nuse = deny\n' >"$cfg"
+	run timeout -k 2 30 setsid "$SSHENV_BIN" init -s -F "$cfg"
+	assertEquals "sshenv init: $err" 0 "$rc" || return 0
+	sock=$(printf '%s\n' "$out" |
+	    sed -n 's/^SSH_AUTH_SOCK=\([^;]*\);.*/\1/p')
+	assertNotEquals "a socket: $out" "" "$sock" || return 0
+	SSH_AUTH_SOCK=$sock
+	run sa "$it_tmp/keys/ed25519"
+	assertEquals "ssh-add: $err" 0 "$rc"
+	assertEquals "use = deny: B sees no key" 1 "$(fw_listed_on_b)"
+	printf '[session]\nlinger = 600\n[forwarding]\nuse = allow\n' \
+	    >"$cfg"
+	pid=$(timeout -k 2 15 "$SSHENV_BIN" status --json -F "$cfg" |
+	    sed -n 's/.*"supervisor_pid": \([0-9]*\).*/\1/p')
+	assertNotEquals "the supervisor's pid" "" "$pid"
+	kill -HUP "$pid"
+	# Applied in the background: give it a few seconds, no more.
+	n=0
+	while [ "$(fw_listed_on_b)" != 0 ] && [ $n -lt 20 ]; do
+		sleep 0.5
+		n=$((n + 1))
+	done
+	assertEquals "use = allow after the reload: B sees the key" 0 \
+	    "$(fw_listed_on_b)"
+	run sa -l
+	assertEquals "the key is still here" 0 "$rc"
+	run timeout -k 2 15 "$SSHENV_BIN" stop -q -F "$cfg"
+	assertEquals "sshenv stop: $err" 0 "$rc"
+	SSH_AUTH_SOCK=$SOCK
+}
+
+# shellcheck source=tests/shell/interop.inc
+. "$INTEROP_INC"
+if [ -r /usr/bin/shunit2 ]; then
+	. /usr/bin/shunit2
+else
+	. /usr/share/shunit2/shunit2
+fi
