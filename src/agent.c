@@ -125,6 +125,14 @@ struct conn {
 enum fwd_policy { FWD_ALLOW, FWD_CONFIRM, FWD_DENY };
 static const char *const fwd_names[] = { "allow", "confirm", "deny", NULL };
 
+/* [key NAME] forwarding: one key's own policy, by its public blob. */
+struct keypolicy {
+	struct keypolicy *next;
+	enum fwd_policy fwd;
+	size_t len;
+	uint8_t blob[];
+};
+
 struct agent {
 	uv_loop_t loop;
 	uv_pipe_t listener;
@@ -153,6 +161,7 @@ struct agent {
 	long parent;		     /* command mode: its pid, else 0 */
 	int nconns;		     /* client connections open */
 	enum fwd_policy fwd;	     /* for forwarded requests */
+	struct keypolicy *keypol;    /* keys with a policy of their own */
 	struct uselog *uses;	     /* what the keys were used for */
 	struct uvconn_budget budget; /* their input buffers, together */
 };
@@ -299,6 +308,29 @@ conn_forwarded(const struct conn *c)
 		if (c->binds[i].forwarding)
 			return 1;
 	return c->bind_attempted && c->nbinds == 0;
+}
+
+/* The forwarding policy for the key with this blob. */
+static enum fwd_policy
+key_fwd(const struct agent *a, const uint8_t *blob, size_t len)
+{
+	const struct keypolicy *k;
+
+	for (k = a->keypol; k != NULL; k = k->next)
+		if (k->len == len && memcmp(k->blob, blob, len) == 0)
+			return k->fwd;
+	return a->fwd;
+}
+
+static void
+keypol_free(struct keypolicy *k)
+{
+	struct keypolicy *next;
+
+	for (; k != NULL; k = next) {
+		next = k->next;
+		free(k);
+	}
 }
 
 /*
@@ -686,11 +718,12 @@ path_permits(struct conn *c, const struct destcons *dest, const char *user)
 
 /* keystore_visible_fn: what this connection may see of the keys. */
 static int
-visible_here(const struct destcons *dest, void *arg)
+visible_here(const uint8_t *blob, size_t len, const struct destcons *dest,
+    void *arg)
 {
 	struct conn *c = arg;
 
-	if (c->agent->fwd == FWD_DENY && conn_forwarded(c))
+	if (conn_forwarded(c) && key_fwd(c->agent, blob, len) == FWD_DENY)
 		return 0;
 	return path_permits(c, dest, NULL) == 0;
 }
@@ -754,6 +787,7 @@ handle_sign(struct conn *c, struct wire *body)
 {
 	struct agentproto_sign req;
 	const struct destcons *dest;
+	enum fwd_policy fwd;
 	const char *comment;
 	int confirm, r;
 
@@ -774,12 +808,13 @@ handle_sign(struct conn *c, struct wire *body)
 	}
 	/* The forwarding policy: deny refuses, confirm asks; local use is
 	 * never its business. */
-	if (conn_forwarded(c) && c->agent->fwd == FWD_DENY) {
+	fwd = key_fwd(c->agent, req.key, req.keylen);
+	if (conn_forwarded(c) && fwd == FWD_DENY) {
 		log_info("conn %lu: forwarded use denied by policy", c->id);
 		use_end(c, USE_DENIED);
 		return ERR_DENIED;
 	}
-	if (conn_forwarded(c) && c->agent->fwd == FWD_CONFIRM)
+	if (conn_forwarded(c) && fwd == FWD_CONFIRM)
 		confirm = 1;
 	if ((c->data = malloc(req.datalen + 1)) == NULL)
 		return ERR_ALLOC;
@@ -1024,6 +1059,63 @@ session_bind(struct conn *c, struct wire *rest)
 	return 0;
 }
 
+/* A policy name; -1 for none we know. */
+static int
+fwd_lookup(const uint8_t *p, size_t n)
+{
+	int i;
+
+	for (i = 0; fwd_names[i] != NULL; i++)
+		if (wire_str_is(p, n, fwd_names[i]))
+			return i;
+	return -1;
+}
+
+/*
+ * forwarding-policy@sshenv: string policy, then per key with one of its
+ * own (at most 64): string blob, string policy.  All of it, or nothing.
+ */
+static int
+set_policy(struct agent *a, struct wire *w)
+{
+	struct keypolicy *head = NULL, *k;
+	const uint8_t *p, *blob;
+	size_t n, len, count = 0;
+	int fwd, kf, r;
+
+	if ((r = wire_get_string(w, &p, &n)) != 0)
+		return r;
+	if ((fwd = fwd_lookup(p, n)) < 0)
+		return ERR_FORMAT;
+	while (wire_avail(w) > 0) {
+		if ((r = wire_get_string(w, &blob, &len)) != 0 ||
+		    (r = wire_get_string(w, &p, &n)) != 0)
+			goto bad;
+		if ((kf = fwd_lookup(p, n)) < 0 || len == 0 || ++count > 64) {
+			r = ERR_FORMAT;
+			goto bad;
+		}
+		if ((k = malloc(sizeof(*k) + len)) == NULL) {
+			r = ERR_ALLOC;
+			goto bad;
+		}
+		k->fwd = (enum fwd_policy)kf;
+		k->len = len;
+		memcpy(k->blob, blob, len);
+		k->next = head;
+		head = k;
+	}
+	keypol_free(a->keypol);
+	a->keypol = head;
+	a->fwd = (enum fwd_policy)fwd;
+	log_info("forwarding policy: %s (%zu keys with their own)",
+	    fwd_names[fwd], count);
+	return 0;
+bad:
+	keypol_free(head);
+	return r;
+}
+
 static const char *const extensions[] = { "query", "session-bind@openssh.com",
 	"key-info@sshenv", "use-log@sshenv" };
 
@@ -1091,23 +1183,9 @@ handle_extension(struct conn *c, struct wire *body)
 	}
 	/* A new forwarding policy, from the supervisor (a reload) only. */
 	if (wire_str_is(name, namelen, "forwarding-policy@sshenv")) {
-		const uint8_t *p;
-		size_t n;
-		int i;
-
 		if (!c->line)
 			return ERR_DENIED;
-		if ((r = wire_get_string(&rest, &p, &n)) != 0 ||
-		    (r = wire_end(&rest)) != 0)
-			return r;
-		for (i = 0; fwd_names[i] != NULL; i++)
-			if (wire_str_is(p, n, fwd_names[i]))
-				break;
-		if (fwd_names[i] == NULL)
-			return ERR_FORMAT;
-		c->agent->fwd = (enum fwd_policy)i;
-		log_info("forwarding policy: %s", fwd_names[i]);
-		return 0;
+		return set_policy(c->agent, &rest);
 	}
 	if (wire_str_is(name, namelen, "session-bind@openssh.com")) {
 		if ((r = session_bind(c, &rest)) != 0)
@@ -1885,6 +1963,7 @@ out:
 		close(fd);
 	keystore_free(a.ks);
 	uselog_free(a.uses);
+	keypol_free(a.keypol);
 	free(a.sockpath);
 	free(a.sockdir);
 	return rc;

@@ -188,17 +188,17 @@ agentclient_lock(const char *sock, int fd, int timeout_ms, int lock,
 }
 
 int
-agentclient_policy(int fd, int timeout_ms, const char *policy)
+agentclient_policy(int fd, int timeout_ms, const uint8_t *body, size_t len)
 {
 	struct wire out, reply;
 	uint8_t type = 0;
 	int r;
 
-	wire_init(&out, 256);
+	wire_init(&out, AGENTPROTO_MAX_FRAME + 4);
 	wire_init(&reply, 256);
 	if ((r = agentproto_begin(&out, AGENTC_EXTENSION)) == 0 &&
 	    (r = wire_put_cstring(&out, "forwarding-policy@sshenv")) == 0 &&
-	    (r = wire_put_cstring(&out, policy)) == 0 &&
+	    (r = wire_put(&out, body, len)) == 0 &&
 	    (r = agentproto_finish(&out, 0)) == 0)
 		r = agentclient_exchange(fd, &out, 256, timeout_ms, &type,
 		    &reply);

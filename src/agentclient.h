@@ -54,10 +54,11 @@ int agentclient_lock(const char *sock, int fd, int timeout_ms, int lock,
     const uint8_t *pass, size_t len);
 
 /*
- * Sends sshenv's forwarding-policy@sshenv extension (policy: "allow",
- * "confirm" or "deny") on fd, the supervisor's line to its agent, the
- * only place the agent takes it from.  0, ERR_DENIED if refused.
+ * Sends sshenv's forwarding-policy@sshenv extension with its body (the
+ * policy, then each key's own) on fd, the supervisor's line to its
+ * agent, the only place the agent takes it from.  0, ERR_DENIED if
+ * refused.
  */
-int agentclient_policy(int fd, int timeout_ms, const char *policy);
+int agentclient_policy(int fd, int timeout_ms, const uint8_t *body, size_t len);
 
 #endif

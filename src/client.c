@@ -27,6 +27,7 @@
 #include "config.h"
 #include "ctlproto.h"
 #include "envfile.h"
+#include "keyname.h"
 #include "compat.h"
 #include "sserr.h"
 #include "rtpaths.h"
@@ -450,48 +451,6 @@ forwarded_agent(const struct client *cl)
 	return rtpaths_alive(s) ? s : NULL;
 }
 
-/* The base64 blob of a .pub file, decoded into out. */
-static int
-read_pub(const char *path, struct wire *out)
-{
-	char line[16384], *b64, *end;
-	unsigned char bin[12288];
-	FILE *f;
-	int n;
-
-	if ((f = fopen(path, "re")) == NULL)
-		return ERR_NOT_FOUND;
-	if (fgets(line, sizeof(line), f) == NULL) {
-		fclose(f);
-		return ERR_FORMAT;
-	}
-	fclose(f);
-	if ((b64 = strchr(line, ' ')) == NULL)
-		return ERR_FORMAT;
-	b64++;
-	end = b64 + strcspn(b64, " \n");
-	*end = '\0';
-	if ((n = wire_base64_decode(b64, bin, sizeof(bin))) < 0)
-		return ERR_FORMAT;
-	return wire_put(out, bin, (size_t)n);
-}
-
-/* A key named without a slash lives in ~/.ssh, as keychain has it. */
-static int
-key_path(const char *name, char *out, size_t size)
-{
-	const char *home = getenv("HOME");
-	int n;
-
-	if (strchr(name, '/') != NULL)
-		n = snprintf(out, size, "%s", name);
-	else if (home != NULL)
-		n = snprintf(out, size, "%s/.ssh/%s", home, name);
-	else
-		return ERR_NOT_FOUND;
-	return n < 0 || (size_t)n >= size ? ERR_TOO_LONG : 0;
-}
-
 static int
 have_terminal(void)
 {
@@ -555,17 +514,53 @@ opens_without_passphrase(const char *path)
 	return WIFEXITED(st) && WEXITSTATUS(st) == 0;
 }
 
-/* Runs the real ssh-add for one key; its chatter goes to stderr. */
+/*
+ * Runs the real ssh-add for one key, with its [key NAME] settings (k, or
+ * NULL) over the general ones; its chatter goes to stderr.
+ */
 static int
-ssh_add(const struct client *cl, const char *sock, const char *path)
+ssh_add(const struct client *cl, const char *sock, const char *path,
+    const struct config_key *k)
 {
-	char *args[6];
+	char *args[12 + 2 * CONFIG_MAXDEST], life[16], khosts[PATHS_MAX];
+	char dest[sizeof(k->destinations)], *tok, *save = NULL;
+	const char *home = getenv("HOME");
 	pid_t pid, ours = getpgrp();
 	int n = 0, st, nul, tty = have_terminal(), ttyfd = -1;
 
 	args[n++] = "ssh-add";
-	if (cl->cfg.confirm)
+	if (k != NULL && k->confirm >= 0 ? k->confirm : cl->cfg.confirm)
 		args[n++] = "-c";
+	if (k != NULL && k->lifetime != 0) {
+		snprintf(life, sizeof(life), "%u", k->lifetime);
+		args[n++] = "-t";
+		args[n++] = life;
+	}
+	/*
+	 * Destination constraints: ssh-add finds each host's keys in the
+	 * known_hosts files, the user's as $HOME has it (ssh-add alone
+	 * would take the home of the passwd entry).
+	 */
+	if (k != NULL && k->destinations[0] != '\0') {
+		if (home != NULL && *home == '/' &&
+		    snprintf(khosts, sizeof(khosts), "%s/.ssh/known_hosts",
+			home) < (int)sizeof(khosts) &&
+		    access(khosts, R_OK) == 0) {
+			args[n++] = "-H";
+			args[n++] = khosts;
+		}
+		if (access("/etc/ssh/ssh_known_hosts", R_OK) == 0) {
+			args[n++] = "-H";
+			args[n++] = "/etc/ssh/ssh_known_hosts";
+		}
+		memcpy(dest, k->destinations, sizeof(dest));
+		for (tok = strtok_r(dest, " \t", &save);
+		     tok != NULL && n < 9 + 2 * CONFIG_MAXDEST;
+		     tok = strtok_r(NULL, " \t", &save)) {
+			args[n++] = "-h";
+			args[n++] = tok;
+		}
+	}
 	if (cl->quiet)
 		args[n++] = "-q";
 	args[n++] = (char *)path;
@@ -650,7 +645,7 @@ load_keys(const struct client *cl, const char *sock, char **names, int n)
 
 		if (tok != NULL)
 			tok = strtok_r(NULL, " \t", &save);
-		if (key_path(name, path, sizeof(path)) != 0)
+		if (keyname_path(name, path, sizeof(path)) != 0)
 			continue;
 		/* What the agent holds, asked once for all the keys. */
 		if (!listed &&
@@ -660,7 +655,7 @@ load_keys(const struct client *cl, const char *sock, char **names, int n)
 		snprintf(pub, sizeof(pub), "%s.pub", path);
 		wire_reset(&blob);
 		have = 0;
-		if (read_pub(pub, &blob) == 0)
+		if (keyname_read_pub(pub, &blob) == 0)
 			have = agentclient_listed(&ids, count, wire_ptr(&blob),
 			    wire_avail(&blob));
 		if (have == 1)
@@ -669,7 +664,7 @@ load_keys(const struct client *cl, const char *sock, char **names, int n)
 			say("key %s: %s", path, strerror(errno));
 			continue;
 		}
-		r = ssh_add(cl, sock, path);
+		r = ssh_add(cl, sock, path, config_key_for(&cl->cfg, path));
 		if (r == ERR_BUSY)
 			say("key %s skipped (interrupted)", path);
 		else if (r != 0 && have_terminal())
@@ -881,7 +876,7 @@ key_file(const uint8_t *blob, size_t len, char *file, size_t size)
 		if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
 			continue;
 		wire_reset(&w);
-		if (read_pub(path, &w) == 0 && wire_avail(&w) == len &&
+		if (keyname_read_pub(path, &w) == 0 && wire_avail(&w) == len &&
 		    memcmp(wire_ptr(&w), blob, len) == 0)
 			snprintf(file, size, "%.*s", (int)(strlen(path) - 4),
 			    path);

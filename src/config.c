@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "duration.h"
+#include "keyname.h"
 #include "sserr.h"
 
 enum opt_type { OPT_BOOL, OPT_SECONDS, OPT_STRING, OPT_PATH, OPT_CHOICE };
@@ -43,6 +44,19 @@ static const struct option options[] = {
 	{ "forwarding", "use", OPT_CHOICE, F(fwd_use), use_choices, "allow" },
 };
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
+
+#define KF(field) \
+	offsetof(struct config_key, field), \
+	    sizeof(((struct config_key *)0)->field)
+
+/* The keys of a [key NAME] section; fields of its struct config_key. */
+static const struct option key_options[] = {
+	{ "key", "forwarding", OPT_CHOICE, KF(forwarding), use_choices, "" },
+	{ "key", "confirm", OPT_BOOL, KF(confirm), NULL, "" },
+	{ "key", "lifetime", OPT_SECONDS, KF(lifetime), NULL, "" },
+	{ "key", "destinations", OPT_STRING, KF(destinations), NULL, "" },
+};
+#define NKEYOPTIONS (sizeof(key_options) / sizeof(key_options[0]))
 _Static_assert(NOPTIONS == CONFIG_NOPTIONS,
     "CONFIG_NOPTIONS is the table's size");
 
@@ -75,10 +89,11 @@ expand_path(const char *v, char *out, size_t size)
 	return n < 0 || (size_t)n >= size ? ERR_TOO_LONG : 0;
 }
 
+/* Sets o's field in base (a struct config, or a struct config_key). */
 static int
-set_value(struct config *c, const struct option *o, const char *v)
+set_value(void *base, const struct option *o, const char *v)
 {
-	char *field = (char *)c + o->offset;
+	char *field = (char *)base + o->offset;
 	uint32_t secs;
 	int i;
 
@@ -238,6 +253,92 @@ strip_comment(const char *v, char *out, size_t size)
 	out[n] = '\0';
 }
 
+/*
+ * destinations: words as `ssh-add -h` takes them ([user@]host, or
+ * host>[user@]host), CONFIG_MAXDEST at most; none may look like an
+ * option.
+ */
+static int
+check_destinations(const char *v)
+{
+	size_t n = 0, len;
+
+	for (;;) {
+		v += strspn(v, " \t");
+		if (*v == '\0')
+			return 0;
+		len = strcspn(v, " \t");
+		if (*v == '-' || *v == '>' || ++n > CONFIG_MAXDEST)
+			return ERR_FORMAT;
+		v += len;
+	}
+}
+
+static int
+on_key_entry(struct parse_state *st, const char *keyname, const char *name,
+    const char *value)
+{
+	struct config_key *k = NULL;
+	size_t i;
+	int j, r;
+
+	if (st->err[0] != '\0')
+		return 0;
+	keyname += strspn(keyname, " \t");
+	for (j = 0; j < st->c->nkeyopts; j++)
+		if (strcmp(st->c->keyopts[j].name, keyname) == 0)
+			k = &st->c->keyopts[j];
+	if (k == NULL &&
+	    (*keyname == '\0' || strlen(keyname) >= sizeof(k->name))) {
+		snprintf(st->err, st->errlen,
+		    "%s:%d: [key NAME] needs the name of a key, as in [agent] "
+		    "keys",
+		    st->file, st->line);
+		return 0;
+	}
+	if (k == NULL && st->c->nkeyopts >= CONFIG_MAXKEYS) {
+		snprintf(st->err, st->errlen,
+		    "%s:%d: [key %s]: %d [key] sections at most", st->file,
+		    st->line, keyname, CONFIG_MAXKEYS);
+		return 0;
+	}
+	if (k == NULL) {
+		k = &st->c->keyopts[st->c->nkeyopts++];
+		memset(k, 0, sizeof(*k));
+		snprintf(k->name, sizeof(k->name), "%s", keyname);
+		k->forwarding = k->confirm = -1;
+		k->file = st->fileno;
+		k->line = (uint32_t)st->line;
+	}
+	for (i = 0; i < NKEYOPTIONS; i++) {
+		if (strcmp(name, key_options[i].key) != 0)
+			continue;
+		r = set_value(k, &key_options[i], value);
+		if (r == 0 && i == 3)
+			r = check_destinations(k->destinations);
+		if (r != 0) {
+			if (i == 3)
+				k->destinations[0] = '\0';
+			snprintf(st->err, st->errlen,
+			    "%s:%d: bad value '%s' for %s in [key %s]: %s",
+			    st->file, st->line, value, name, keyname,
+			    i == 0 ? "use one of allow, confirm, deny" :
+				i == 1 ?
+				     "use yes or no" :
+				i == 2 ?
+				     "a time such as 3600, 90m or 8h" :
+				     "up to 16 words as ssh-add -h takes them");
+			return 0;
+		}
+		return 1;
+	}
+	snprintf(st->err, st->errlen,
+	    "%s:%d: unknown key '%s' in section [key %s] (its keys are "
+	    "forwarding, confirm, lifetime and destinations)",
+	    st->file, st->line, name, keyname);
+	return 0;
+}
+
 static int
 on_entry(void *user, const char *section, const char *name, const char *raw)
 {
@@ -248,6 +349,8 @@ on_entry(void *user, const char *section, const char *name, const char *raw)
 	int known_section = 0, r;
 
 	strip_comment(raw, value, sizeof(value));
+	if (strncmp(section, "key ", 4) == 0)
+		return on_key_entry(st, section + 4, name, value);
 	for (i = 0; i < NOPTIONS; i++) {
 		if (strcmp(section, options[i].section) != 0)
 			continue;
@@ -282,7 +385,7 @@ on_entry(void *user, const char *section, const char *name, const char *raw)
 	else if (!known_section)
 		snprintf(st->err, st->errlen,
 		    "%s:%d: unknown section [%s] (the sections are [agent], "
-		    "[session], [files] and [log])",
+		    "[session], [files], [log], [forwarding] and [key NAME])",
 		    st->file, st->line, section);
 	else if (near != NULL)
 		snprintf(st->err, st->errlen,
@@ -397,6 +500,28 @@ config_fwd_use_name(int use)
 							     "allow";
 }
 
+/* A [key NAME] section's settings, those set only. */
+static void
+print_key(const struct config *c, const struct config_key *k, FILE *f)
+{
+	const char *where = k->file >= 1 && k->file <= CONFIG_MAXFILES ?
+	    c->files[k->file - 1] :
+	    "?";
+
+	if (k->forwarding >= 0)
+		fprintf(f, "key %s.forwarding = %s\t# %s:%u\n", k->name,
+		    use_choices[k->forwarding], where, k->line);
+	if (k->confirm >= 0)
+		fprintf(f, "key %s.confirm = %s\t# %s:%u\n", k->name,
+		    k->confirm ? "yes" : "no", where, k->line);
+	if (k->lifetime != 0)
+		fprintf(f, "key %s.lifetime = %u\t# %s:%u\n", k->name,
+		    k->lifetime, where, k->line);
+	if (k->destinations[0] != '\0')
+		fprintf(f, "key %s.destinations = %s\t# %s:%u\n", k->name,
+		    k->destinations, where, k->line);
+}
+
 void
 config_print(const struct config *c, FILE *f)
 {
@@ -432,6 +557,21 @@ config_print(const struct config *c, FILE *f)
 			fprintf(f, "\t# %s:%u\n",
 			    c->files[c->origin[i].file - 1], c->origin[i].line);
 	}
+	for (i = 0; i < (size_t)c->nkeyopts; i++)
+		print_key(c, &c->keyopts[i], f);
+}
+
+const struct config_key *
+config_key_for(const struct config *c, const char *path)
+{
+	char p[PATHS_MAX];
+	int i;
+
+	for (i = 0; i < c->nkeyopts; i++)
+		if (keyname_path(c->keyopts[i].name, p, sizeof(p)) == 0 &&
+		    strcmp(p, path) == 0)
+			return &c->keyopts[i];
+	return NULL;
 }
 
 void

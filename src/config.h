@@ -18,6 +18,23 @@ enum fwd_use { FWD_USE_ALLOW, FWD_USE_CONFIRM, FWD_USE_DENY };
 
 #define CONFIG_NOPTIONS 11 /* the keys in config.c's table */
 #define CONFIG_MAXFILES 2  /* /etc/sshenv.conf and the user's */
+#define CONFIG_MAXKEYS 16  /* [key NAME] sections */
+#define CONFIG_MAXDEST 16  /* destinations of one key */
+
+/*
+ * [key NAME]: settings for one key that `sshenv init` loads (NAME as in
+ * [agent] keys or on the init line).  Unset values follow the general
+ * ones.
+ */
+struct config_key {
+	char name[128];
+	int forwarding;		/* enum fwd_use, or -1: [forwarding] use */
+	int confirm;		/* 1, 0, or -1: [agent] confirm */
+	uint32_t lifetime;	/* seconds; 0: [agent] lifetime */
+	char destinations[384]; /* what `ssh-add -h` takes, space separated */
+	uint8_t file;		/* where its first setting is */
+	uint32_t line;
+};
 
 struct config {
 	uint32_t lifetime;	   /* [agent] lifetime, seconds, 0 none */
@@ -31,6 +48,8 @@ struct config {
 	char rundir[PATHS_MAX];	   /* [files] runtime_dir */
 	int log_level;		   /* [log] level, a log.h level */
 	int fwd_use;		   /* [forwarding] use, enum fwd_use */
+	struct config_key keyopts[CONFIG_MAXKEYS];
+	int nkeyopts;
 	/*
 	 * Where each value came from: line `line` of files[file - 1], or the
 	 * default (file 0).  Compact on purpose: every process of sshenv
@@ -61,6 +80,11 @@ int config_load(struct config *c, const char *file, char *err, size_t errlen);
  */
 int config_load_stream(struct config *c, FILE *f, const char *name, char *err,
     size_t errlen);
+
+/* The [key NAME] section for a key file path (NAME resolved as init
+ * resolves it), or NULL. */
+const struct config_key *
+config_key_for(const struct config *c, const char *path);
 
 /* Prints the effective settings, one "section.key = value  # origin". */
 void config_print(const struct config *c, FILE *f);

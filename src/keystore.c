@@ -180,7 +180,9 @@ keystore_add_dest(struct keystore *ks, const uint8_t *secret, size_t len,
 	if ((old = lookup(ks, blob, bloblen)) != NULL) {
 		/* Not by one who cannot see it (a forwarded hop it is not
 		 * for): that would lift its constraints. */
-		if (visible != NULL && !visible((*old)->dest, arg)) {
+		if (visible != NULL &&
+		    !visible((*old)->blob, (*old)->bloblen, (*old)->dest,
+			arg)) {
 			r = ERR_DENIED;
 			goto out;
 		}
@@ -268,7 +270,8 @@ keystore_remove_if(struct keystore *ks, const uint8_t *blob, size_t len,
 	if (ks->locked)
 		return ERR_LOCKED;
 	if ((pp = lookup(ks, blob, len)) == NULL ||
-	    (visible != NULL && !visible((*pp)->dest, arg)))
+	    (visible != NULL &&
+		!visible((*pp)->blob, (*pp)->bloblen, (*pp)->dest, arg)))
 		return ERR_NOT_FOUND;
 	unlink_entry(ks, pp);
 	return 0;
@@ -306,7 +309,8 @@ keystore_list_if(struct keystore *ks, struct wire *out,
 	if ((r = wire_put_u32(out, 0)) != 0)
 		return r;
 	for (e = ks->head; e != NULL; e = e->next) {
-		if (visible != NULL && !visible(e->dest, arg))
+		if (visible != NULL &&
+		    !visible(e->blob, e->bloblen, e->dest, arg))
 			continue;
 		if ((r = wire_put_string(out, e->blob, e->bloblen)) != 0 ||
 		    (r = wire_put_string(out, e->comment, e->commentlen)) != 0)

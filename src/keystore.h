@@ -17,10 +17,12 @@ struct destcons;
 struct wire;
 
 /*
- * Whether a key under these destination constraints (NULL: none) is
- * visible to the asker: listed, removable, replaceable.  Returns 1 or 0.
+ * Whether the key with this public blob, under these destination
+ * constraints (NULL: none), is visible to the asker: listed, removable,
+ * replaceable.  Returns 1 or 0.
  */
-typedef int keystore_visible_fn(const struct destcons *dest, void *arg);
+typedef int keystore_visible_fn(const uint8_t *blob, size_t len,
+    const struct destcons *dest, void *arg);
 
 /* Returns 0 and a new empty store, or ERR_ALLOC. */
 int keystore_new(struct keystore **out);

@@ -35,6 +35,7 @@
 #include "cli.h"
 #include "compat.h"
 #include "config.h"
+#include "keyname.h"
 #include "ctlproto.h"
 #include "envfile.h"
 #include "log.h"
@@ -108,9 +109,9 @@ struct job {
 	uint32_t count;
 	uint8_t pass[32];
 	char sock[PATHS_MAX];
-	int fd;		   /* our own line to the agent (a dup), or -1 */
-	unsigned line_gen; /* which agent's line it is */
-	int use;	   /* JOB_POLICY: the forwarding use to set */
+	int fd;		    /* our own line to the agent (a dup), or -1 */
+	unsigned line_gen;  /* which agent's line it is */
+	struct wire policy; /* JOB_POLICY: what to tell the agent */
 };
 
 /* JOB_POLICY goes on the second line: never beside a lock call. */
@@ -142,7 +143,7 @@ struct supervisor {
 	int agent_line;	   /* our end of a private line to our agent, or -1 */
 	int policy_line;   /* the second one, for reloads' calls, or -1 */
 	int policy_busy;   /* a JOB_POLICY runs on it */
-	int policy_sent;   /* the forwarding use the agent has, or -1 */
+	int policy_dirty;  /* the agent is to be told the settings again */
 	int nconns;	   /* control connections open */
 	unsigned line_gen; /* one more for each agent started */
 	/*
@@ -429,19 +430,64 @@ static int job_start(struct supervisor *sv, int op, struct ctlconn *c);
  * Tells the running agent the forwarding use the settings now say, once
  * at a time on the policy line; a reload meanwhile is sent after.
  */
+/*
+ * What the agent is told: [forwarding] use, then each [key NAME] with a
+ * forwarding of its own, by the blob of NAME.pub (a key whose .pub
+ * cannot be read is told nothing, and said so).
+ */
+static int
+policy_body(struct supervisor *sv, struct wire *w)
+{
+	const struct config_key *k;
+	char path[PATHS_MAX], pub[PATHS_MAX + 8];
+	struct wire blob;
+	int i, r;
+
+	if ((r = wire_put_cstring(w, config_fwd_use_name(sv->cfg.fwd_use))) !=
+	    0)
+		return r;
+	wire_init(&blob, 64 * 1024);
+	for (i = 0; i < sv->cfg.nkeyopts; i++) {
+		k = &sv->cfg.keyopts[i];
+		if (k->forwarding < 0)
+			continue;
+		wire_reset(&blob);
+		if (keyname_path(k->name, path, sizeof(path)) != 0 ||
+		    snprintf(pub, sizeof(pub), "%s.pub", path) >=
+			(int)sizeof(pub) ||
+		    keyname_read_pub(pub, &blob) != 0) {
+			log_error("[key %s]: cannot read its .pub file: its "
+				  "forwarding setting waits for it",
+			    k->name);
+			continue;
+		}
+		if ((r = wire_put_string(w, wire_ptr(&blob),
+			 wire_avail(&blob))) != 0 ||
+		    (r = wire_put_cstring(w,
+			 config_fwd_use_name(k->forwarding))) != 0)
+			break;
+	}
+	wire_free(&blob);
+	return r;
+}
+
+/*
+ * Tells the running agent the forwarding settings, once at a time on the
+ * policy line; a reload meanwhile is sent after.
+ */
 static void
 send_policy(struct supervisor *sv)
 {
-	if (sv->policy_busy || sv->policy_sent == sv->cfg.fwd_use ||
-	    !serving(sv))
+	if (sv->policy_busy || !sv->policy_dirty || !serving(sv))
 		return;
 	if (sv->policy_line < 0) {
 		log_error("the agent was not started by this supervisor: its "
-			  "forwarding policy stays %s until it restarts",
-		    sv->policy_sent < 0 ? "as it was" :
-					  config_fwd_use_name(sv->policy_sent));
+			  "forwarding settings stay as they were until it "
+			  "restarts");
+		sv->policy_dirty = 0;
 		return;
 	}
+	sv->policy_dirty = 0;
 	if (job_start(sv, JOB_POLICY, NULL) == 0)
 		sv->policy_busy = 1;
 }
@@ -449,11 +495,11 @@ send_policy(struct supervisor *sv)
 static void
 policy_done(struct supervisor *sv, const struct job *j)
 {
+	(void)j;
 	sv->policy_busy = 0;
 	if (j->result == 0) {
-		sv->policy_sent = j->use;
 		log_info("agent's forwarding policy now %s",
-		    config_fwd_use_name(j->use));
+		    config_fwd_use_name(sv->cfg.fwd_use));
 		send_policy(sv); /* reloaded again meanwhile? */
 		return;
 	}
@@ -473,7 +519,7 @@ job_work(uv_work_t *req)
 		    &j->count);
 	else if (j->op == JOB_POLICY)
 		j->result = agentclient_policy(j->fd, AGENT_CALL_MS,
-		    config_fwd_use_name(j->use));
+		    wire_ptr(&j->policy), wire_avail(&j->policy));
 	else
 		j->result = agentclient_lock(j->sock, j->fd, AGENT_CALL_MS,
 		    j->op == JOB_LOCK, j->pass, sizeof(j->pass));
@@ -490,6 +536,7 @@ job_done(uv_work_t *req, int status)
 	if (j->op == JOB_POLICY) {
 		policy_done(j->sv, j);
 		close(j->fd);
+		wire_free(&j->policy);
 		free(j);
 		return;
 	}
@@ -532,9 +579,12 @@ job_start(struct supervisor *sv, int op, struct ctlconn *c)
 	if (op == JOB_POLICY) {
 		if (j->fd >= 0)
 			close(j->fd);
+		wire_init(&j->policy, 128 * 1024);
 		j->fd = fcntl(sv->policy_line, F_DUPFD_CLOEXEC, 3);
-		j->use = sv->cfg.fwd_use;
-		if (j->fd < 0) {
+		if (j->fd < 0 || policy_body(sv, &j->policy) != 0) {
+			if (j->fd >= 0)
+				close(j->fd);
+			wire_free(&j->policy);
 			free(j);
 			return ERR_SYSTEM;
 		}
@@ -800,7 +850,6 @@ drop_policy_line(struct supervisor *sv)
 	if (sv->policy_line >= 0)
 		close(sv->policy_line);
 	sv->policy_line = -1;
-	sv->policy_sent = -1;
 }
 
 static int
@@ -888,7 +937,11 @@ spawn_agent(struct supervisor *sv)
 	}
 	sv->agent_line = line[0];
 	sv->policy_line = pline[0];
-	sv->policy_sent = sv->cfg.fwd_use;
+	/* It has -F; the keys' own settings follow once it serves. */
+	sv->policy_dirty = 0;
+	for (n = 0; n < sv->cfg.nkeyopts; n++)
+		if (sv->cfg.keyopts[n].forwarding >= 0)
+			sv->policy_dirty = 1;
 	sv->line_gen++;
 	sv->agent_pid = sv->agent_proc.pid;
 	return 0;
@@ -1058,6 +1111,7 @@ enter(struct supervisor *sv, enum sv_state from, enum sv_state to)
 			    ADOPT_POLL_MS);
 		log_info("agent %ld ready at %s", sv->agent_pid,
 		    sv->paths.agent_sock);
+		send_policy(sv); /* the keys' own forwarding settings */
 		serve_waiting(sv);
 		if (rtpaths_write_pid(sv->paths.agent_pid, sv->agent_pid) != 0)
 			log_error("cannot write %s", sv->paths.agent_pid);
@@ -1328,6 +1382,7 @@ on_signal(uv_signal_t *s, int signo)
 	sv->cfg = nc;
 	log_set_level(sv->cfg.log_level);
 	log_info("configuration reloaded");
+	sv->policy_dirty = 1;
 	send_policy(sv);
 }
 
@@ -1533,7 +1588,6 @@ supervise(struct supervisor *sv, int argc, char **argv)
 	sv->agent_fd = -1;
 	sv->agent_line = -1;
 	sv->policy_line = -1;
-	sv->policy_sent = -1;
 	optind = 1;
 	while ((opt = getopt(argc, argv, "+DF:R:h")) != -1) {
 		switch (opt) {

@@ -185,6 +185,58 @@ test_reload_changes_the_policy_in_force() {
 	SSH_AUTH_SOCK=$SOCK
 }
 
+# [key NAME] sections: one key's own forwarding policy (told to the
+# agent by the supervisor, by its .pub) and destinations (ssh-add -h).
+test_key_sections() {
+	it_need_agent || return 0
+	it_need_two_hosts || return 0
+	mkdir -p "$HOME/.ssh"
+	cp "$it_tmp/hosts_bc" "$HOME/.ssh/known_hosts"
+	cfg=$it_tmp/sshenv.conf
+	k1=$it_tmp/keys/ed25519
+	k2=$it_tmp/keys/ecdsa256
+	printf '[session]\nlinger = 600\n[key %s]\nforwarding = deny\n[key %s]\ndestinations = hostb hostb>hostc\n' \
+	    "$k1" "$k2" >"$cfg"
+	run timeout -k 2 15 "$SSHENV_BIN" config -F "$cfg"
+	assertContains "config shows it: $out" "$out" \
+	    "key $k2.destinations = hostb hostb>hostc"
+	# k2 first: ssh offers it first wherever it goes.
+	run timeout -k 2 30 setsid "$SSHENV_BIN" init -s -F "$cfg" "$k2" "$k1"
+	assertEquals "sshenv init: $err" 0 "$rc" || return 0
+	ierr=$err
+	sock=$(printf '%s\n' "$out" |
+	    sed -n 's/^SSH_AUTH_SOCK=\([^;]*\);.*/\1/p')
+	SSH_AUTH_SOCK=$sock
+	run sa -l
+	assertEquals "both loaded: $out; init said: $ierr" 2 "$(printf '%s\n' "$out" | wc -l)"
+	# The keys' own settings are told just after the agent starts.
+	n=0
+	while [ $n -lt 20 ]; do
+		out=$(it_ssh -A 'ssh-add -l' 2>/dev/null)
+		[ "$(printf '%s\n' "$out" | grep -c SHA256)" = 1 ] && break
+		sleep 0.5
+		n=$((n + 1))
+	done
+	assertEquals "B sees one key: $out" 1 \
+	    "$(printf '%s\n' "$out" | grep -c SHA256)"
+	assertContains "the other one: $out" "$out" "$(fp_of "$k2.pub")"
+	run it_ssh -A "$(it_to_c) echo c-ok"
+	assertEquals "B -> C with it, as its destinations allow: $err" 0 "$rc"
+	# A -> C: ssh binds the agent to C's host key before it asks for
+	# the keys, and k2, not for C from here, is not even listed.
+	run sh -c "$(it_to_c) -v true"
+	assertEquals "A -> C (with k1): $err" 0 "$rc"
+	assertContains "one key offered for C: $err" "$err" \
+	    "agent returned 1 keys"
+	assertNotContains "not k2: $err" "$err" "interop-ecdsa256"
+	run timeout -k 2 15 "$SSHENV_BIN" log -a "$sock"
+	assertContains "k2 went B -> C: $out" "$out" \
+	    "allowed  forwarded  interop-ecdsa256"
+	run timeout -k 2 15 "$SSHENV_BIN" stop -q -F "$cfg"
+	assertEquals "sshenv stop: $err" 0 "$rc"
+	SSH_AUTH_SOCK=$SOCK
+}
+
 # shellcheck source=tests/shell/interop.inc
 . "$INTEROP_INC"
 if [ -r /usr/bin/shunit2 ]; then

@@ -287,6 +287,81 @@ test_missing_files(void)
 	}
 }
 
+/* [key NAME] sections: their four keys, merged by name, and refused
+ * with file, line and what to write instead. */
+static void
+test_key_sections(void)
+{
+	static const struct {
+		const char *text, *msg;
+	} bad[] = {
+		{ "[key a]\nforwarding = maybe\n",
+		    "t.conf:2: bad value 'maybe' for forwarding in [key a]: "
+		    "use one of allow, confirm, deny" },
+		{ "[key a]\nconfrim = yes\n",
+		    "t.conf:2: unknown key 'confrim' in section [key a] (its "
+		    "keys are forwarding, confirm, lifetime and "
+		    "destinations)" },
+		{ "[key a]\ndestinations = -H /etc/passwd\n",
+		    "t.conf:2: bad value '-H /etc/passwd' for destinations in "
+		    "[key a]: up to 16 words as ssh-add -h takes them" },
+		{ "[key a]\nlifetime = soon\n",
+		    "t.conf:2: bad value 'soon' for lifetime in [key a]: a "
+		    "time such as 3600, 90m or 8h" },
+		{ "[key ]\nconfirm = yes\n",
+		    "t.conf:2: [key NAME] needs the name of a key, as in "
+		    "[agent] keys" },
+	};
+	struct config c;
+	const struct config_key *k;
+	char text[4096], path[PATHS_MAX];
+	size_t i, n;
+	char *home = getenv("HOME");
+
+	CHECK_EQ(parse(&c,
+		     "[forwarding]\nuse = confirm\n"
+		     "[key id_work]\nforwarding = deny\n"
+		     "destinations = hostb hostb>alice@hostc\n"
+		     "[key /k/other]\nconfirm = yes\nlifetime = 8h\n"
+		     "[key id_work]\nconfirm = no\n"),
+	    0);
+	CHECK_EQ(c.fwd_use, FWD_USE_CONFIRM);
+	CHECK_EQ(c.nkeyopts, 2);
+	CHECK(strcmp(c.keyopts[0].name, "id_work") == 0);
+	CHECK_EQ(c.keyopts[0].forwarding, FWD_USE_DENY);
+	CHECK_EQ(c.keyopts[0].confirm, 0);
+	CHECK_EQ(c.keyopts[0].lifetime, 0);
+	CHECK(
+	    strcmp(c.keyopts[0].destinations, "hostb hostb>alice@hostc") == 0);
+	CHECK_EQ(c.keyopts[0].line, 4); /* its first setting */
+	CHECK_EQ(c.keyopts[1].forwarding, -1);
+	CHECK_EQ(c.keyopts[1].confirm, 1);
+	CHECK_EQ(c.keyopts[1].lifetime, 8 * 3600);
+	/* Found by the path init resolves the name to. */
+	CHECK(config_key_for(&c, "/k/other") == &c.keyopts[1]);
+	CHECK(config_key_for(&c, "/k/none") == NULL);
+	if (home != NULL && *home == '/') {
+		snprintf(path, sizeof(path), "%s/.ssh/id_work", home);
+		k = config_key_for(&c, path);
+		CHECK(k == &c.keyopts[0]);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CHECK_EQ(parse(&c, bad[i].text), ERR_CONFIG);
+		if (strcmp(errbuf, bad[i].msg) != 0)
+			fprintf(stderr, "  got: %s\n", errbuf);
+		CHECK(strcmp(errbuf, bad[i].msg) == 0);
+	}
+	/* Sixteen sections at most. */
+	for (i = 0, n = 0; i <= CONFIG_MAXKEYS; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n,
+		    "[key k%zu]\nconfirm = yes\n", i);
+	CHECK_EQ(parse(&c, text), ERR_CONFIG);
+	CHECK(strstr(errbuf,
+		  "t.conf:34: [key k16]: 16 [key] sections at "
+		  "most") != NULL);
+	CHECK_EQ(c.nkeyopts, CONFIG_MAXKEYS);
+}
+
 int
 main(void)
 {
@@ -298,5 +373,6 @@ main(void)
 	RUN(test_messages_users_can_act_on);
 	RUN(test_origins_and_print);
 	RUN(test_missing_files);
+	RUN(test_key_sections);
 	UNIT_DONE();
 }

@@ -737,8 +737,11 @@ test_reference_outlives_entry(void)
 
 /* keystore_visible_fn: an asker that sees only unconstrained keys. */
 static int
-sees_unconstrained(const struct destcons *dest, void *arg)
+sees_unconstrained(const uint8_t *blob, size_t len,
+    const struct destcons *dest, void *arg)
 {
+	(void)blob;
+	(void)len;
 	(*(int *)arg)++;
 	return dest == NULL;
 }
