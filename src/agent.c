@@ -310,6 +310,16 @@ conn_forwarded(const struct conn *c)
 	return c->bind_attempted && c->nbinds == 0;
 }
 
+static enum fwd_policy
+key_fwd(const struct agent *a, const uint8_t *blob, size_t len);
+
+/* key-info@sshenv's tag: each key's forwarding policy. */
+static uint8_t
+fwd_tag(const uint8_t *blob, size_t len, void *arg)
+{
+	return (uint8_t)key_fwd(arg, blob, len);
+}
+
 /* The forwarding policy for the key with this blob. */
 static enum fwd_policy
 key_fwd(const struct agent *a, const uint8_t *blob, size_t len)
@@ -1152,7 +1162,8 @@ handle_extension(struct conn *c, struct wire *body)
 		r = agentproto_begin(&c->u.out, AGENT_EXTENSION_RESPONSE);
 		if (r == 0)
 			r = keystore_describe(c->agent->ks,
-			    (uint64_t)compat_boottime_ms(), &c->u.out);
+			    (uint64_t)compat_boottime_ms(), &c->u.out, fwd_tag,
+			    c->agent);
 		if (r == 0)
 			r = agentproto_finish(&c->u.out, 0);
 		return r;

@@ -815,7 +815,9 @@ struct keyinfo {
 	char fp[64];
 	char file[PATHS_MAX];
 	int confirm;
-	uint32_t left; /* seconds of lifetime left, 0: none */
+	uint32_t left;	/* seconds of lifetime left, 0: none */
+	uint32_t ndest; /* destination constraints */
+	int fwd;	/* its forwarding policy, enum fwd_use */
 };
 
 /*
@@ -896,8 +898,8 @@ key_infos(const char *sock, struct keyinfo *keys, int max, int *locked,
 	struct wire req, reply, blob;
 	const uint8_t *b, *cm, *t;
 	size_t bl, cl, tl;
-	uint32_t count, i, left;
-	uint8_t type, confirm, lk;
+	uint32_t count, i, left, ndest;
+	uint8_t type, confirm, lk, fwd;
 	char *fp = NULL;
 	int n = -1;
 
@@ -916,7 +918,9 @@ key_infos(const char *sock, struct keyinfo *keys, int max, int *locked,
 		    wire_get_string(&reply, &cm, &cl) != 0 ||
 		    wire_get_cstring(&reply, &fp) != 0 ||
 		    wire_get_u8(&reply, &confirm) != 0 ||
-		    wire_get_u32(&reply, &left) != 0) {
+		    wire_get_u32(&reply, &left) != 0 ||
+		    wire_get_u32(&reply, &ndest) != 0 ||
+		    wire_get_u8(&reply, &fwd) != 0) {
 			n = -1;
 			goto out;
 		}
@@ -932,6 +936,8 @@ key_infos(const char *sock, struct keyinfo *keys, int max, int *locked,
 			snprintf(keys[n].fp, sizeof(keys[n].fp), "%s", fp);
 			keys[n].confirm = confirm != 0;
 			keys[n].left = left;
+			keys[n].ndest = ndest;
+			keys[n].fwd = fwd <= FWD_USE_DENY ? fwd : FWD_USE_ALLOW;
 			key_file(b, bl, keys[n].file, sizeof(keys[n].file));
 			n++;
 		}
@@ -1181,8 +1187,11 @@ print_status_json(const struct client *cl, const struct ctl_reply *rp,
 			json_str(stdout, d->keys[k].file);
 		else
 			printf("null");
-		printf(", \"confirm\": %s, \"lifetime_left\": ",
-		    d->keys[k].confirm ? "true" : "false");
+		printf(", \"confirm\": %s, \"destinations\": %u, "
+		       "\"forwarding\": ",
+		    d->keys[k].confirm ? "true" : "false", d->keys[k].ndest);
+		json_str(stdout, config_fwd_use_name(d->keys[k].fwd));
+		printf(", \"lifetime_left\": ");
 		if (d->keys[k].left != 0)
 			printf("%u}", d->keys[k].left);
 		else
@@ -1254,6 +1263,12 @@ client_status(int argc, char **argv)
 			    tilde(d.keys[k].file, path, sizeof(path)));
 		if (d.keys[k].confirm)
 			printf(" confirm");
+		if (d.keys[k].ndest != 0)
+			printf(" %u destination%s", d.keys[k].ndest,
+			    d.keys[k].ndest == 1 ? "" : "s");
+		if (d.keys[k].fwd != FWD_USE_ALLOW)
+			printf(" forwarded: %s",
+			    config_fwd_use_name(d.keys[k].fwd));
 		if (d.keys[k].left != 0) {
 			span(d.keys[k].left, when, sizeof(when));
 			printf(" %s left", when);
@@ -1359,25 +1374,58 @@ verdict(const char *level, const char *what, const char *remedy)
 }
 
 /*
+ * The loaded keys that a host the agent is forwarded to could use with
+ * no check: no destination constraint, forwarded use allowed, no
+ * confirm.  Their comments (or fingerprints) into out; how many.
+ */
+#define DOCTOR_MAXKEYS 64
+
+static int
+unchecked_keys(const struct keyinfo *keys, int n, char *out, size_t size)
+{
+	size_t at = 0;
+	int i, count = 0, w;
+
+	out[0] = '\0';
+	for (i = 0; i < n; i++) {
+		if (keys[i].ndest != 0 || keys[i].fwd != FWD_USE_ALLOW ||
+		    keys[i].confirm)
+			continue;
+		count++;
+		w = snprintf(out + at, size - at, "%s%s", at ? ", " : "",
+		    keys[i].comment[0] ? keys[i].comment : keys[i].fp);
+		if (w < 0 || (size_t)w >= size - at)
+			break;
+		at += (size_t)w;
+	}
+	return count;
+}
+
+/*
  * Reads an ssh_config for ForwardAgent: a "yes" under "Host *" (or
- * before any Host line) forwards the agent to every server.
+ * before any Host line) forwards the agent to every server.  Each host
+ * it goes to is judged with the keys loaded (nkeys < 0: unknown): from
+ * there, can root (or whoever holds the account) use them unchecked?
  */
 static void
-check_forward_config(const char *path)
+check_forward_config(const char *path, const struct keyinfo *keys, int nkeys)
 {
-	char line[1024], host[256] = "*", msg[1600], *p, *k, *v;
+	char line[1024], host[256] = "*", msg[2400], names[512], *p, *k, *v;
+	char *save = NULL;
 	FILE *f;
-	int lineno = 0, found = 0;
+	int lineno = 0, found = 0, open;
 
 	if ((f = fopen(path, "re")) == NULL)
 		return;
+	open = nkeys > 0 ? unchecked_keys(keys, nkeys, names, sizeof(names)) :
+			   0;
 	while (fgets(line, sizeof(line), f) != NULL) {
 		lineno++;
 		p = line + strspn(line, " \t");
 		if (*p == '#' || *p == '\n' || *p == '\0')
 			continue;
-		k = strtok(p, " \t=\n");
-		v = strtok(NULL, " \t=\n");
+		k = strtok_r(p, " \t=\n", &save);
+		v = strtok_r(NULL, " \t=\n", &save);
 		if (k == NULL || v == NULL)
 			continue;
 		if (strcasecmp(k, "Host") == 0 || strcasecmp(k, "Match") == 0) {
@@ -1397,11 +1445,27 @@ check_forward_config(const char *path)
 			verdict("warn", msg,
 			    "forward only to hosts you trust: "
 			    "move it under 'Host name'");
-		} else {
+		}
+		if (open > 0) {
 			snprintf(msg, sizeof(msg),
-			    "%s:%d: ForwardAgent %s "
-			    "for Host %s",
-			    path, lineno, v, host);
+			    "%s:%d: ForwardAgent %s for %s%s: from there "
+			    "anyone who holds your account (and root) can "
+			    "use %s unchecked",
+			    path, lineno, v,
+			    strcmp(host, "*") == 0 ? "" : "Host ",
+			    strcmp(host, "*") == 0 ? "every host" : host,
+			    names);
+			verdict("warn", msg,
+			    "limit where each key may go (ssh-add -h HOST, or "
+			    "destinations in a [key NAME] section), or set "
+			    "[forwarding] use = confirm (or deny)");
+		} else if (strcmp(host, "*") != 0) {
+			snprintf(msg, sizeof(msg),
+			    "%s:%d: ForwardAgent %s for Host %s%s", path,
+			    lineno, v, host,
+			    nkeys > 0 ? ": every key loaded is checked there "
+					"(constrained, confirmed or denied)" :
+					"");
 			verdict("ok", msg, NULL);
 		}
 	}
@@ -1688,8 +1752,9 @@ client_doctor(int argc, char **argv)
 	char msg[PATHS_MAX * 2], path[PATHS_MAX];
 	const char *sock = getenv("SSH_AUTH_SOCK"), *home = getenv("HOME");
 	const char *kind;
+	static struct keyinfo keys[DOCTOR_MAXKEYS];
 	uint32_t n;
-	int r, fwd, have_status;
+	int r, fwd, have_status, nkeys, locked = 0, total = 0;
 
 	if ((r = parse_common(&cl, argc, argv, "scfF", ARGS_NONE)) != GO_ON)
 		return r;
@@ -1787,11 +1852,20 @@ client_doctor(int argc, char **argv)
 	doctor_agent_pid(&rp, have_status);
 	doctor_envfile(&cl);
 	doctor_askpass(&cl);
+	/* Forwarding: the policy in force, and where the keys could go. */
+	snprintf(msg, sizeof(msg),
+	    "forwarded use of the keys: %s ([forwarding] use)",
+	    config_fwd_use_name(cl.cfg.fwd_use));
+	verdict("ok", msg, NULL);
+	nkeys = -1;
+	if (have_status && rp.agent_pid != 0 && !rp.locked)
+		nkeys = key_infos(rp.sock, keys, DOCTOR_MAXKEYS, &locked,
+		    &total);
 	if (home != NULL) {
 		snprintf(path, sizeof(path), "%s/.ssh/config", home);
-		check_forward_config(path);
+		check_forward_config(path, keys, nkeys);
 	}
-	check_forward_config("/etc/ssh/ssh_config");
+	check_forward_config("/etc/ssh/ssh_config", keys, nkeys);
 	return doctor_fails > 0 ? EXIT_NEGATIVE : EXIT_OK;
 }
 

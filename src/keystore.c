@@ -321,7 +321,8 @@ keystore_list_if(struct keystore *ks, struct wire *out,
 }
 
 int
-keystore_describe(struct keystore *ks, uint64_t now, struct wire *out)
+keystore_describe(struct keystore *ks, uint64_t now, struct wire *out,
+    uint8_t (*tag)(const uint8_t *blob, size_t len, void *arg), void *arg)
 {
 	struct entry *e;
 	char fp[64];
@@ -345,7 +346,12 @@ keystore_describe(struct keystore *ks, uint64_t now, struct wire *out)
 		    (r = wire_put_cstring(out, fp)) != 0 ||
 		    (r = wire_put_u8(out, (uint8_t)(e->confirm != 0))) != 0 ||
 		    (r = wire_put_u32(out,
-			 left > UINT32_MAX ? UINT32_MAX : (uint32_t)left)) != 0)
+			 left > UINT32_MAX ? UINT32_MAX : (uint32_t)left)) !=
+			0 ||
+		    (r = wire_put_u32(out,
+			 (uint32_t)destcons_count(e->dest))) != 0 ||
+		    (r = wire_put_u8(out,
+			 tag != NULL ? tag(e->blob, e->bloblen, arg) : 0)) != 0)
 			return r;
 	}
 	return 0;

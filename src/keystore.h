@@ -95,10 +95,12 @@ size_t keystore_count(const struct keystore *ks);
  * Appends what `sshenv status` shows of each key (the body of the agent's
  * key-info@sshenv extension): a locked byte, the count (0 while
  * locked), then for each key its blob, comment, fingerprint
- * ("SHA256:..."), a confirm byte and the seconds of lifetime left (0:
- * none), now being the expiry clock's time.
+ * ("SHA256:..."), a confirm byte, the seconds of lifetime left (0:
+ * none), now being the expiry clock's time, the number of destination
+ * constraints, and a byte tag gives the key (0 if tag is NULL).
  */
-int keystore_describe(struct keystore *ks, uint64_t now, struct wire *out);
+int keystore_describe(struct keystore *ks, uint64_t now, struct wire *out,
+    uint8_t (*tag)(const uint8_t *blob, size_t len, void *arg), void *arg);
 
 /*
  * Locks with a passphrase (ERR_LOCKED if already locked) or unlocks

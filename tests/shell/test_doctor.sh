@@ -174,4 +174,35 @@ test_forward_agent_for_every_host_warns() {
 	    "has_line ok '.ssh/config: no ForwardAgent setting'"
 }
 
+# For each host the agent is forwarded to: could the keys be used from
+# there unchecked?  A plain key could; one that asks (-c), or whose
+# forwarded use the policy denies (told to the agent on reload), not.
+test_forwarded_keys_judged_per_host() {
+	lib_login_init a || return 0
+	assertEquals "init: $(cat "$T/a.ierr")" 0 "$rc"
+	lib_key k1
+	lib_sa "$HOME/.ssh/k1"
+	assertEquals "ssh-add: $out" 0 "$rc"
+	printf 'Host jump\n  ForwardAgent yes\n' >"$HOME/.ssh/config"
+	doctor SSH_AUTH_SOCK="$SOCK"
+	assertTrue "the policy in force: $out" \
+	    "has_line ok 'forwarded use of the keys: allow'"
+	assertTrue "k1 open from jump: $out" \
+	    "has_line warn '.ssh/config:2: ForwardAgent yes for Host jump: from there anyone who holds your account (and root) can use k1@sshenv-test unchecked'"
+	assertContains "with the remedy: $out" "$out" \
+	    "-> limit where each key may go (ssh-add -h HOST"
+	lib_sa -c "$HOME/.ssh/k1"
+	doctor SSH_AUTH_SOCK="$SOCK"
+	assertTrue "asks, so checked: $out" \
+	    "has_line ok 'ForwardAgent yes for Host jump: every key loaded is checked there'"
+	lib_sa "$HOME/.ssh/k1"
+	printf '[forwarding]\nuse = deny\n' >"$XDG_CONFIG_HOME/sshenv/config"
+	kill -HUP "$(lib_pids daemon)"
+	lib_wait 10 eval 'doctor SSH_AUTH_SOCK="$SOCK"; has_line ok "every key loaded is checked there"'
+	assertTrue "denied there after the reload: $out" \
+	    "has_line ok 'ForwardAgent yes for Host jump: every key loaded is checked there'"
+	assertTrue "the policy in force: $out" \
+	    "has_line ok 'forwarded use of the keys: deny'"
+}
+
 . /usr/bin/shunit2

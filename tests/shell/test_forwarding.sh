@@ -220,6 +220,13 @@ test_key_sections() {
 	assertEquals "B sees one key: $out" 1 \
 	    "$(printf '%s\n' "$out" | grep -c SHA256)"
 	assertContains "the other one: $out" "$out" "$(fp_of "$k2.pub")"
+	# status tells each key's settings as the agent holds them.
+	run timeout -k 2 15 "$SSHENV_BIN" status -F "$cfg"
+	assertContains "k1 denied there: $out" "$out" \
+	    "interop-ed25519 forwarded: deny"
+	assertContains "k2's two destinations: $out" "$out" \
+	    "interop-ecdsa256 2 destinations"
+
 	run it_ssh -A "$(it_to_c) echo c-ok"
 	assertEquals "B -> C with it, as its destinations allow: $err" 0 "$rc"
 	# A -> C: ssh binds the agent to C's host key before it asks for

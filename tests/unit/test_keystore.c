@@ -565,7 +565,7 @@ test_describe(void)
 	CHECK_EQ(add(ks, K_ED25519, "ed", 0, 1), 0);
 	CHECK_EQ(add(ks, K_RSA, "rsa", 10001, 0), 0);
 	wire_init(&w, 64 * 1024);
-	CHECK_EQ(keystore_describe(ks, 5000, &w), 0);
+	CHECK_EQ(keystore_describe(ks, 5000, &w, NULL, NULL), 0);
 	CHECK_EQ(wire_get_u8(&w, &locked), 0);
 	CHECK_EQ(locked, 0);
 	CHECK_EQ(wire_get_u32(&w, &count), 0);
@@ -587,6 +587,10 @@ test_describe(void)
 	CHECK_EQ(confirm, 1);
 	CHECK_EQ(wire_get_u32(&w, &left), 0);
 	CHECK_EQ(left, 0);
+	CHECK_EQ(wire_get_u32(&w, &count), 0); /* destination constraints */
+	CHECK_EQ(count, 0);
+	CHECK_EQ(wire_get_u8(&w, &confirm), 0); /* the tag */
+	CHECK_EQ(confirm, 0);
 	/* The second: 5001 ms left shows as 6 s. */
 	CHECK_EQ(wire_get_string(&w, &blob, &bloblen), 0);
 	CHECK(bloblen == keys[K_RSA].publen &&
@@ -599,12 +603,14 @@ test_describe(void)
 	CHECK_EQ(confirm, 0);
 	CHECK_EQ(wire_get_u32(&w, &left), 0);
 	CHECK_EQ(left, 6);
+	CHECK_EQ(wire_get_u32(&w, &count), 0);
+	CHECK_EQ(wire_get_u8(&w, &confirm), 0);
 	CHECK_EQ(wire_end(&w), 0);
 
 	/* Locked: that, and nothing of the keys, not even how many. */
 	CHECK_EQ(keystore_lock(ks, PASS("pw")), 0);
 	wire_reset(&w);
-	CHECK_EQ(keystore_describe(ks, 5000, &w), 0);
+	CHECK_EQ(keystore_describe(ks, 5000, &w, NULL, NULL), 0);
 	CHECK_EQ(wire_get_u8(&w, &locked), 0);
 	CHECK_EQ(locked, 1);
 	CHECK_EQ(wire_get_u32(&w, &count), 0);
@@ -737,8 +743,8 @@ test_reference_outlives_entry(void)
 
 /* keystore_visible_fn: an asker that sees only unconstrained keys. */
 static int
-sees_unconstrained(const uint8_t *blob, size_t len,
-    const struct destcons *dest, void *arg)
+sees_unconstrained(const uint8_t *blob, size_t len, const struct destcons *dest,
+    void *arg)
 {
 	(void)blob;
 	(void)len;
