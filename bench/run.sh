@@ -111,7 +111,9 @@ start_agent() {
 		;;
 	sshenv)
 		[ -x "$sshenv" ] || return 1
-		"$sshenv" agent -D -a "$sock" >"$tmp/$name.log" 2>&1 \
+		# With a forwarding policy in force (local clients are never
+		# asked) and, as always, every signature recorded.
+		"$sshenv" agent -D -F confirm -a "$sock" >"$tmp/$name.log" 2>&1 \
 		    </dev/null &
 		;;
 	esac
