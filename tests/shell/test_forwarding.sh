@@ -244,6 +244,59 @@ test_key_sections() {
 	SSH_AUTH_SOCK=$SOCK
 }
 
+# A forwarding set up while the agent is locked is still known as one
+# once it is unlocked: session-bind is processed during the lock.
+test_bind_during_lock_still_counts() {
+	it_need_agent || return 0
+	it_need_two_hosts || return 0
+	fw_policy deny || return 0
+	run sa "$it_tmp/keys/ed25519"
+	assertEquals "ssh-add: $err" 0 "$rc" || return 0
+	run sa_askpass 'lock words' -x
+	assertEquals "locked: $err" 0 "$rc" || return 0
+	f=$it_tmp/fwdconn
+	rm -f "$f".*
+	# On B: open the forwarded agent now (ssh on A connects to the
+	# agent and binds it), ask for the keys only once told to.
+	cat >"$it_tmp/late.py" <<EOF
+import os, socket, struct, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(os.environ["SSH_AUTH_SOCK"])
+open("$f.connected", "w").close()
+for _ in range(200):
+    if os.path.exists("$f.go"):
+        break
+    time.sleep(0.05)
+s.sendall(struct.pack(">IB", 1, 11))
+data = b""
+while len(data) < 9:
+    more = s.recv(4096)
+    if not more:
+        break
+    data += more
+print("type", data[4], "count", struct.unpack(">I", data[5:9])[0])
+EOF
+	# The login itself with a key file: the locked agent has none.
+	# shellcheck disable=SC2086 # it_ssh_opts is a list of words
+	timeout -k 2 30 ssh -n $it_ssh_opts -i "$it_tmp/keys/ecdsa256" -A \
+	    root@127.0.0.1 "python3 $it_tmp/late.py" >"$f.out" 2>&1 &
+	sshpid=$!
+	n=0
+	while [ ! -e "$f.connected" ] && [ $n -lt 100 ]; do
+		sleep 0.1
+		n=$((n + 1))
+	done
+	assertTrue "B connected to the forwarded agent" "[ -e '$f.connected' ]"
+	run sa_askpass 'lock words' -X
+	assertEquals "unlocked: $err" 0 "$rc"
+	touch "$f.go"
+	wait "$sshpid"
+	assertEquals "that connection is still a forwarded one: no key" \
+	    "type 12 count 0" "$(cat "$f.out")"
+	run sa -l
+	assertEquals "here the key is listed" 0 "$rc"
+}
+
 # shellcheck source=tests/shell/interop.inc
 . "$INTEROP_INC"
 if [ -r /usr/bin/shunit2 ]; then
