@@ -25,8 +25,7 @@ static struct destcons_bind binds[MAX_BINDS];
 static size_t nbinds;
 
 static int
-visible(const uint8_t *blob, size_t len, const struct destcons *dest,
-    void *arg)
+visible(const uint8_t *blob, size_t len, const struct destcons *dest, void *arg)
 {
 	(void)blob;
 	(void)len;
