@@ -59,6 +59,8 @@
 #define AGENT_BUFFER_BUDGET (64 * 1024 * 1024)
 /* At stop, an askpass still asking gets this long after SIGTERM. */
 #define ASKPASS_GRACE_MS 1000
+/* A question left unanswered this long is a no (-W changes it). */
+#define CONFIRM_TIMEOUT_S 60
 
 struct binding {
 	uint8_t *hostkey;
@@ -119,6 +121,7 @@ struct conn {
 	 * the user was asked for it. */
 	struct uselog_entry *use;
 	int asked;
+	int unanswered; /* askpass timed out: SIGTERM sent, KILL next */
 };
 
 /* [forwarding] use: what forwarded requests may do. */
@@ -160,6 +163,7 @@ struct agent {
 	uv_timer_t parent_check;     /* command mode: while it runs */
 	long parent;		     /* command mode: its pid, else 0 */
 	int nconns;		     /* client connections open */
+	uint32_t confirm_timeout;    /* seconds; 0: none */
 	enum fwd_policy fwd;	     /* for forwarded requests */
 	struct keypolicy *keypol;    /* keys with a policy of their own */
 	struct uselog *uses;	     /* what the keys were used for */
@@ -210,6 +214,14 @@ conn_release(struct uvconn *u)
 	free(c);
 }
 
+/* askpass and whatever it started (a dialog, a sleep): its group. */
+static void
+askpass_kill(struct conn *c, int sig)
+{
+	if (c->proc.pid <= 0 || kill(-c->proc.pid, sig) != 0)
+		uv_process_kill(&c->proc, sig);
+}
+
 static void
 conn_close(struct conn *c)
 {
@@ -219,7 +231,7 @@ conn_close(struct conn *c)
 		/* Its key goes now, not when askpass gets round to exiting. */
 		crypto_key_unref(c->key);
 		c->key = NULL;
-		uv_process_kill(&c->proc, SIGTERM);
+		askpass_kill(c, SIGTERM);
 	}
 	uvconn_ref(&c->u);
 	uv_close((uv_handle_t *)&c->delay, uvconn_on_closed);
@@ -458,11 +470,11 @@ use_end(struct conn *c, enum uselog_verdict v)
 		return;
 	e->verdict = (uint8_t)v;
 	uselog_add(c->agent->uses, e);
-	log_msg(v == USE_ALLOWED && !e->forwarded ? LOG_LEVEL_DEBUG :
-						    LOG_LEVEL_INFO,
-	    "use: %s: %s key \"%s\" %s: %s%s%s", uselog_verdict_name(v),
-	    e->forwarded ? "forwarded" : "local", e->key, e->fp, e->what,
-	    e->route[0] != '\0' ? ", route " : "", e->route);
+	/* Every use, as sshd logs every login. */
+	log_msg(LOG_LEVEL_INFO, "use: %s: %s key \"%s\" %s: %s%s%s",
+	    uselog_verdict_name(v), e->forwarded ? "forwarded" : "local",
+	    e->key, e->fp, e->what, e->route[0] != '\0' ? ", route " : "",
+	    e->route);
 	free(e);
 	c->use = NULL;
 }
@@ -588,6 +600,11 @@ on_askpass_exit(uv_process_t *proc, int64_t status, int signo)
 	int r = askpass_said_yes(c, status, signo) ? 0 : ERR_DENIED;
 
 	uv_close((uv_handle_t *)proc, on_proc_closed);
+	uv_timer_stop(&c->delay);
+	if (c->unanswered)
+		log_info("conn %lu: no answer in %u s: refused", c->id,
+		    a->confirm_timeout);
+	c->unanswered = 0;
 	for (pp = &a->asking; *pp != NULL; pp = &(*pp)->ask_next)
 		if (*pp == c) {
 			*pp = c->ask_next;
@@ -609,6 +626,19 @@ on_askpass_exit(uv_process_t *proc, int64_t status, int signo)
 		start_sign(c);
 	else
 		request_end(c, r);
+}
+
+/* The user did not answer in time: askpass goes (SIGKILL if it must). */
+static void
+on_confirm_timeout(uv_timer_t *t)
+{
+	struct conn *c = t->data;
+
+	if (c->state != REQ_CONFIRMING)
+		return;
+	askpass_kill(c, c->unanswered ? SIGKILL : SIGTERM);
+	c->unanswered = 1;
+	uv_timer_start(&c->delay, on_confirm_timeout, ASKPASS_GRACE_MS, 0);
 }
 
 /*
@@ -690,6 +720,8 @@ start_confirm(struct conn *c, const char *comment)
 	opts.stdio = stdio;
 	opts.stdio_count = 3;
 	opts.exit_cb = on_askpass_exit;
+	/* Its own process group, so that what it runs goes with it. */
+	opts.flags = UV_PROCESS_DETACHED;
 	c->proc.data = c;
 	r = uv_spawn(&c->agent->loop, &c->proc, &opts);
 	free(env);
@@ -704,6 +736,10 @@ start_confirm(struct conn *c, const char *comment)
 	c->ask_next = c->agent->asking;
 	c->agent->asking = c;
 	c->state = REQ_CONFIRMING;
+	/* A question left on a screen nobody watches is a no. */
+	if (c->agent->confirm_timeout != 0)
+		uv_timer_start(&c->delay, on_confirm_timeout,
+		    (uint64_t)c->agent->confirm_timeout * 1000, 0);
 	return REQ_PENDING;
 }
 
@@ -858,7 +894,7 @@ revalidate_confirms(struct agent *a)
 			continue;
 		crypto_key_unref(c->key);
 		c->key = NULL;
-		uv_process_kill(&c->proc, SIGTERM);
+		askpass_kill(c, SIGTERM);
 	}
 }
 
@@ -1400,7 +1436,7 @@ on_ask_grace(uv_timer_t *t)
 	for (c = a->asking; c != NULL; c = c->ask_next) {
 		log_error("conn %lu: askpass ignored SIGTERM: killing it",
 		    c->id);
-		uv_process_kill(&c->proc, SIGKILL);
+		askpass_kill(c, SIGKILL);
 	}
 }
 
@@ -1659,7 +1695,7 @@ agent_usage(void)
 {
 	fprintf(stderr,
 	    "usage: sshenv agent [-cDdks] [-a socket] [-F allow|confirm|deny] "
-	    "[-P allowed] [-t life] [command [arg ...]]\n");
+	    "[-P allowed] [-t life] [-W time] [command [arg ...]]\n");
 }
 
 /* A private directory and socket path, as ssh-agent makes without -a. */
@@ -1701,13 +1737,14 @@ struct agent_opts {
 	int foreground;
 	int debug;
 	int do_kill;
-	int fd;		   /* -S: a listening socket handed over */
-	int line;	   /* -C: the supervisor's private line, or -1 */
-	int line2;	   /* a second -C, or -1 */
-	const char *sock;  /* -a */
-	uint32_t lifetime; /* -t */
-	int fwd;	   /* -F: the forwarding policy */
-	char **command;	   /* to run with the agent, or NULL */
+	int fd;			  /* -S: a listening socket handed over */
+	int line;		  /* -C: the supervisor's private line, or -1 */
+	int line2;		  /* a second -C, or -1 */
+	const char *sock;	  /* -a */
+	uint32_t lifetime;	  /* -t */
+	uint32_t confirm_timeout; /* -W */
+	int fwd;		  /* -F: the forwarding policy */
+	char **command;		  /* to run with the agent, or NULL */
 };
 
 /* ARGS_OK to go on, or the exit code: EXIT_OK after --help, EXIT_USAGE
@@ -1727,11 +1764,12 @@ parse_args(int argc, char **argv, struct agent_opts *o)
 	if (argc == 2 && strcmp(argv[1], "--help") == 0) {
 		printf("usage: sshenv agent [-cDdks] [-a socket] "
 		       "[-F allow|confirm|deny] [-P allowed] [-t life] "
-		       "[command [arg ...]]\n");
+		       "[-W time] [command [arg ...]]\n");
 		return EXIT_OK;
 	}
 	optind = 1;
-	while ((opt = getopt(argc, argv, "+a:C:cDdF:kP:S:st:")) != -1) {
+	o->confirm_timeout = CONFIRM_TIMEOUT_S;
+	while ((opt = getopt(argc, argv, "+a:C:cDdF:kP:S:st:W:")) != -1) {
 		switch (opt) {
 		case 'a': o->sock = optarg; break;
 		case 'F':
@@ -1773,6 +1811,15 @@ parse_args(int argc, char **argv, struct agent_opts *o)
 				o->line2 = (int)n;
 			else
 				goto usage;
+			break;
+		case 'W':
+			/* How long a confirmation may wait; 0: for ever. */
+			if (duration_parse(optarg, &o->confirm_timeout) != 0) {
+				fprintf(stderr,
+				    "sshenv agent: invalid time '%s' for -W\n",
+				    optarg);
+				return EXIT_USAGE;
+			}
 			break;
 		case 't':
 			if (duration_parse(optarg, &o->lifetime) != 0 ||
@@ -1939,6 +1986,7 @@ agent_main(int argc, char **argv)
 	a.budget.max = AGENT_BUFFER_BUDGET;
 	a.lifetime = o.lifetime;
 	a.fwd = (enum fwd_policy)o.fwd;
+	a.confirm_timeout = o.confirm_timeout;
 	a.line = o.line;
 	a.line2 = o.line2;
 	a.debug = o.debug;

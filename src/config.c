@@ -31,6 +31,8 @@ static const char *const use_choices[] = { "allow", "confirm", "deny", NULL };
 static const struct option options[] = {
 	{ "agent", "lifetime", OPT_SECONDS, F(lifetime), NULL, "0" },
 	{ "agent", "confirm", OPT_BOOL, F(confirm), NULL, "no" },
+	{ "agent", "confirm_timeout", OPT_SECONDS, F(confirm_timeout), NULL,
+	    "60" },
 	{ "agent", "forwarded", OPT_CHOICE, F(forwarded_keep),
 	    forwarded_choices, "keep" },
 	{ "agent", "keys", OPT_STRING, F(keys), NULL, "" },

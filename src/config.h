@@ -16,7 +16,7 @@ enum logout_policy { POLICY_STOP, POLICY_LOCK, POLICY_KEEP };
 /* [forwarding] use: what requests from other hosts may do. */
 enum fwd_use { FWD_USE_ALLOW, FWD_USE_CONFIRM, FWD_USE_DENY };
 
-#define CONFIG_NOPTIONS 11 /* the keys in config.c's table */
+#define CONFIG_NOPTIONS 12 /* the keys in config.c's table */
 #define CONFIG_MAXFILES 2  /* /etc/sshenv.conf and the user's */
 #define CONFIG_MAXKEYS 16  /* [key NAME] sections */
 #define CONFIG_MAXDEST 16  /* destinations of one key */
@@ -39,6 +39,7 @@ struct config_key {
 struct config {
 	uint32_t lifetime;	   /* [agent] lifetime, seconds, 0 none */
 	int confirm;		   /* [agent] confirm */
+	uint32_t confirm_timeout;  /* [agent] confirm_timeout, seconds */
 	int forwarded_keep;	   /* [agent] forwarded = keep|ignore */
 	char keys[1024];	   /* [agent] keys, space separated */
 	uint32_t linger;	   /* [session] linger, seconds */

@@ -857,7 +857,7 @@ spawn_agent(struct supervisor *sv)
 {
 	uv_process_options_t opts;
 	uv_stdio_container_t stdio[6];
-	char life[16], *args[16];
+	char life[16], wait[16], *args[20];
 	int n = 0, r, line[2], pline[2];
 
 	/*
@@ -895,6 +895,9 @@ spawn_agent(struct supervisor *sv)
 	}
 	args[n++] = "-F";
 	args[n++] = (char *)config_fwd_use_name(sv->cfg.fwd_use);
+	snprintf(wait, sizeof(wait), "%u", sv->cfg.confirm_timeout);
+	args[n++] = "-W";
+	args[n++] = wait;
 	if (sv->cfg.lifetime != 0) {
 		snprintf(life, sizeof(life), "%u", sv->cfg.lifetime);
 		args[n++] = "-t";

@@ -14,16 +14,19 @@ TOOLS=${SSHENV_BUILD:-$(dirname "$SSHENV_BIN")}/tools
 # interop_agent_exec SOCK: the agent, with the policy the test asked for.
 interop_agent_exec() {
 	exec "$SSHENV_BIN" agent -D -F "$(cat "$it_tmp/policy" 2>/dev/null ||
-	    echo allow)" -a "$1"
+	    echo allow)" -W "$(cat "$it_tmp/wait" 2>/dev/null || echo 60)" \
+	    -a "$1"
 }
 
 fw_dir=$(CDPATH='' cd -- "$(dirname -- "$0")" && pwd)
 INTEROP_INC=$fw_dir/interop.inc
 INTEROP_TESTS=$fw_dir/test_forwarding.sh
 
-# fw_policy POLICY: the next agent (restarted now) runs with it.
+# fw_policy POLICY [WAIT]: the agent, restarted now, runs with it (and
+# waits WAIT seconds, 60 if not given, for a confirmation).
 fw_policy() {
 	echo "$1" >"$it_tmp/policy"
+	echo "${2:-60}" >"$it_tmp/wait"
 	if [ -n "$it_agent_pid" ]; then
 		it_stop "$it_agent_pid" 'the agent under test'
 		it_agent_pid=''
@@ -111,6 +114,57 @@ test_confirm_asks_for_forwarded_use_only() {
 	    "confirmed  forwarded  interop-ed25519"
 	assertContains "$out" "$out" \
 	    "refused by the user  forwarded  interop-ed25519"
+}
+
+# No answer in time is a no: askpass goes, the request is refused and
+# recorded so, and the agent goes on.
+test_confirm_without_answer_refuses() {
+	it_need_agent || return 0
+	it_need_two_hosts || return 0
+	fw_policy confirm 1 || return 0
+	run sa "$it_tmp/keys/ed25519"
+	assertEquals "ssh-add: $err" 0 "$rc" || return 0
+	echo 0 >"$it_tmp/confirm.answer"
+	echo 30 >"$it_tmp/confirm.sleep"
+	: >"$it_tmp/confirm.log"
+	run it_ssh -A "$(it_to_c) true; echo c=\$?"
+	has_line "$out" c=255
+	assertTrue "not answered: refused: $out" $? || return 0
+	assertNotEquals "it was asked" "" "$(cat "$it_tmp/confirm.log")"
+	assertEquals "no askpass left waiting" "" \
+	    "$(pgrep -f "$it_tmp/bin/confirm")"
+	run fw_log
+	assertContains "$out" "$out" \
+	    "refused by the user  forwarded  interop-ed25519"
+	rm -f "$it_tmp/confirm.sleep"
+	run it_ssh -A "$(it_to_c) echo c-ok"
+	assertEquals "answered now: $err" 0 "$rc"
+}
+
+# sshenv log --follow prints each new entry as it comes.
+test_log_follows() {
+	it_need_agent || return 0
+	run sa "$it_tmp/keys/ed25519"
+	assertEquals "ssh-add: $err" 0 "$rc" || return 0
+	"$SSHENV_BIN" log -a "$SOCK" --follow >"$it_tmp/follow.out" 2>&1 &
+	fpid=$!
+	i=1
+	while [ $i -le 3 ]; do
+		it_sign "$it_tmp/pub/ed25519.pub" "$it_tmp/data/msg" \
+		    "$it_tmp/data/f$i.sig" || break
+		n=0
+		while [ "$(grep -c 'sshsig (namespace file)' \
+		    "$it_tmp/follow.out")" -lt $i ] && [ $n -lt 50 ]; do
+			sleep 0.1
+			n=$((n + 1))
+		done
+		i=$((i + 1))
+	done
+	assertEquals "three signatures, three lines: $(cat "$it_tmp/follow.out")" \
+	    3 "$(grep -c 'allowed  local  interop-ed25519 .*  sshsig (namespace file)' \
+	    "$it_tmp/follow.out")"
+	kill "$fpid"
+	wait "$fpid" || :
 }
 
 # deny: B sees no key and gets no signature; here all is as before.
