@@ -1743,6 +1743,7 @@ struct agent_opts {
 	const char *sock;	  /* -a */
 	uint32_t lifetime;	  /* -t */
 	uint32_t confirm_timeout; /* -W */
+	int to_syslog;		  /* -L syslog: even with -D */
 	int fwd;		  /* -F: the forwarding policy */
 	char **command;		  /* to run with the agent, or NULL */
 };
@@ -1769,7 +1770,7 @@ parse_args(int argc, char **argv, struct agent_opts *o)
 	}
 	optind = 1;
 	o->confirm_timeout = CONFIRM_TIMEOUT_S;
-	while ((opt = getopt(argc, argv, "+a:C:cDdF:kP:S:st:W:")) != -1) {
+	while ((opt = getopt(argc, argv, "+a:C:cDdF:kL:P:S:st:W:")) != -1) {
 		switch (opt) {
 		case 'a': o->sock = optarg; break;
 		case 'F':
@@ -1809,6 +1810,15 @@ parse_args(int argc, char **argv, struct agent_opts *o)
 				o->line = (int)n;
 			else if (o->line2 < 0)
 				o->line2 = (int)n;
+			else
+				goto usage;
+			break;
+		case 'L':
+			/* Where the log goes: syslog, or stderr (with -D). */
+			if (strcmp(optarg, "syslog") == 0)
+				o->to_syslog = 1;
+			else if (strcmp(optarg, "stderr") == 0)
+				o->to_syslog = 0;
 			else
 				goto usage;
 			break;
@@ -2007,7 +2017,7 @@ agent_main(int argc, char **argv)
 		/* Like ssh-agent -D: say where we listen, then serve. */
 		print_snippet(o.kind, a.sockpath, (long)getpid(), 0);
 	}
-	log_init("sshenv-agent", o.foreground,
+	log_init("sshenv-agent", o.foreground && !o.to_syslog,
 	    o.debug ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
 	harden();
 	if (keystore_new(&a.ks) != 0 || uselog_new(&a.uses) != 0)

@@ -153,6 +153,7 @@ struct supervisor {
 	 * exit; handed-over ones belong to the service manager.
 	 */
 	int managed;
+	int to_syslog; /* we log to syslog: so does our agent (-L) */
 	int sockets_ours;
 	char env_error[256]; /* the last environment file failure */
 	/* A bad line at start, or the last reload refused; for status. */
@@ -898,6 +899,12 @@ spawn_agent(struct supervisor *sv)
 	snprintf(wait, sizeof(wait), "%u", sv->cfg.confirm_timeout);
 	args[n++] = "-W";
 	args[n++] = wait;
+	/* Its record of use goes where ours goes: our stderr may be
+	 * /dev/null. */
+	if (sv->to_syslog) {
+		args[n++] = "-L";
+		args[n++] = "syslog";
+	}
 	if (sv->cfg.lifetime != 0) {
 		snprintf(life, sizeof(life), "%u", sv->cfg.lifetime);
 		args[n++] = "-t";
@@ -1677,6 +1684,7 @@ supervise(struct supervisor *sv, int argc, char **argv)
 		compat_stdio_to_null(1);
 	}
 	log_init("sshenv-supervisor", foreground, sv->cfg.log_level);
+	sv->to_syslog = !foreground;
 	if (sv->config_warning[0] != '\0')
 		log_error("%s", sv->config_warning);
 	rc = sv_run(sv);
