@@ -37,6 +37,7 @@
 #include "uvconn.h"
 #include "uvsig.h"
 #include "uselog.h"
+#include "upstream.h"
 #include "wire.h"
 
 /*
@@ -86,6 +87,21 @@ enum req_state {
 	REQ_HELD, /* an unlock attempt, or its FAILURE, held back: c->delay */
 	REQ_WRITING,  /* the answer is on its way: c->wreq */
 	REQ_STARTING, /* needs crypto, not ready yet: seed_done resumes it */
+	REQ_UPSTREAM, /* other agents asked, off the loop: c->upwork */
+};
+
+/* What a connection asks of its upstreams (upstream.h). */
+enum up_op { UP_LIST, UP_BIND, UP_SIGN };
+/* Bounds on their answers: a list, a bind; a signature may wait for
+ * a person to say yes on the far side. */
+#define UP_LIST_MS 5000
+#define UP_SIGN_MS 120000
+
+/* Where a key listed to this connection comes from. */
+struct route {
+	int src; /* an upstream's index, or -1: our own */
+	size_t len;
+	uint8_t *blob;
 };
 
 /* A handler's answer: 0 (SUCCESS, or what it put in c->u.out), a
@@ -121,6 +137,21 @@ struct conn {
 	 * the user was asked for it. */
 	struct uselog_entry *use;
 	int asked;
+	/* The other agents this connection reaches (stable socket). */
+	struct upset *ups;
+	int ups_taken; /* decided at first need, for good */
+	uv_work_t upwork;
+	enum up_op upop;
+	int upidx; /* UP_SIGN: which upstream */
+	int upresult;
+	int bind_result;     /* UP_BIND: our own answer to the bind */
+	int sign_after_list; /* a SIGN waits for the list to route it */
+	uint8_t *upbody;     /* the request's body, to send or redo */
+	size_t upbodylen;
+	uint8_t uptype;
+	struct wire upreply;  /* UP_SIGN: the answer, type first */
+	struct route *routes; /* from the last list, merged */
+	size_t nroutes;
 	int unanswered; /* askpass timed out: SIGTERM sent, KILL next */
 };
 
@@ -165,6 +196,8 @@ struct agent {
 	int nconns;		     /* client connections open */
 	uint32_t confirm_timeout;    /* seconds; 0: none */
 	enum fwd_policy fwd;	     /* for forwarded requests */
+	char *upaths[UPSTREAM_MAX];  /* the logins' forwarded agents */
+	int nupaths;		     /* newest first, from the supervisor */
 	struct keypolicy *keypol;    /* keys with a policy of their own */
 	struct uselog *uses;	     /* what the keys were used for */
 	struct uvconn_budget budget; /* their input buffers, together */
@@ -192,10 +225,27 @@ request_drop(struct conn *c)
 	free(c->use);
 	c->use = NULL;
 	c->asked = 0;
+	if (!c->sign_after_list) {
+		free(c->upbody);
+		c->upbody = NULL;
+		c->upbodylen = 0;
+	}
 	wire_reset(&c->sig);
 	if (c->askfd >= 0)
 		close(c->askfd);
 	c->askfd = -1;
+}
+
+static void
+routes_free(struct conn *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nroutes; i++)
+		free(c->routes[i].blob);
+	free(c->routes);
+	c->routes = NULL;
+	c->nroutes = 0;
 }
 
 /* The last reference is gone: free what the agent's conn adds. */
@@ -205,8 +255,12 @@ conn_release(struct uvconn *u)
 	struct conn *c = (struct conn *)u;
 	int i;
 
+	c->sign_after_list = 0;
 	request_drop(c);
 	wire_free(&c->sig);
+	wire_free(&c->upreply);
+	upset_free(c->ups);
+	routes_free(c);
 	for (i = 0; i < c->nbinds; i++)
 		free(c->binds[i].hostkey);
 	if (!c->line)
@@ -227,6 +281,9 @@ conn_close(struct conn *c)
 {
 	if (c->u.closing)
 		return;
+	/* A call to another agent returns now, not at its timeout. */
+	if (c->state == REQ_UPSTREAM)
+		upset_interrupt(c->ups);
 	if (c->state == REQ_CONFIRMING) {
 		/* Its key goes now, not when askpass gets round to exiting. */
 		crypto_key_unref(c->key);
@@ -826,10 +883,294 @@ check_destination(struct conn *c, const struct destcons *dest,
 	return 0;
 }
 
+/* ---- the stable socket: other agents behind ours ---- */
+
+/*
+ * The upstreams of c, decided at its first request that needs them: the
+ * forwarded agents of the live logins then, newest first; none for the
+ * supervisor's lines.  NULL: c is served by this agent alone.
+ */
+static struct upset *
+conn_upset(struct conn *c)
+{
+	struct agent *a = c->agent;
+
+	if (!c->ups_taken && !c->line && a->nupaths > 0 &&
+	    upset_new((const char *const *)a->upaths, a->nupaths, &c->ups) != 0)
+		c->ups = NULL;
+	c->ups_taken = 1;
+	return c->ups;
+}
+
+static struct conn *
+upwork_conn(uv_work_t *w)
+{
+	char *p = (char *)w - offsetof(struct conn, upwork);
+
+	return (struct conn *)(void *)p;
+}
+
+/* On a libuv pool thread: the blocking calls. */
+static void
+up_work(uv_work_t *w)
+{
+	struct conn *c = upwork_conn(w);
+	struct wire frame;
+
+	wire_init(&frame, AGENTPROTO_MAX_FRAME + 4);
+	switch (c->upop) {
+	case UP_LIST: upset_list(c->ups, UP_LIST_MS); break;
+	case UP_BIND:
+	case UP_SIGN:
+		c->upresult = agentproto_begin(&frame, c->uptype);
+		if (c->upresult == 0)
+			c->upresult = wire_put(&frame, c->upbody, c->upbodylen);
+		if (c->upresult == 0)
+			c->upresult = agentproto_finish(&frame, 0);
+		if (c->upresult != 0)
+			break;
+		if (c->upop == UP_BIND)
+			upset_broadcast(c->ups, wire_ptr(&frame),
+			    wire_avail(&frame), UP_LIST_MS);
+		else
+			c->upresult = upset_call(c->ups, c->upidx,
+			    wire_ptr(&frame), wire_avail(&frame), UP_SIGN_MS,
+			    &c->upreply);
+		break;
+	}
+	wire_free(&frame);
+}
+
+static void up_done(uv_work_t *w, int status);
+
+/* Runs op for c off the loop; the request ends in up_done. */
+static int
+up_start(struct conn *c, enum up_op op)
+{
+	c->upop = op;
+	c->upresult = 0;
+	c->state = REQ_UPSTREAM;
+	uvconn_ref(&c->u);
+	if (uv_queue_work(&c->agent->loop, &c->upwork, up_work, up_done) != 0) {
+		c->state = REQ_IDLE;
+		uvconn_unref(&c->u);
+		return ERR_SYSTEM;
+	}
+	return REQ_PENDING;
+}
+
+/* Keeps a copy of the request's body (wiped once it is served). */
+static int
+keep_body(struct conn *c, uint8_t type, const uint8_t *p, size_t n)
+{
+	free(c->upbody);
+	if ((c->upbody = malloc(n + 1)) == NULL)
+		return ERR_ALLOC;
+	memcpy(c->upbody, p, n);
+	c->upbodylen = n;
+	c->uptype = type;
+	return 0;
+}
+
+static int
+route_add(struct conn *c, int src, const uint8_t *blob, size_t len)
+{
+	struct route *r;
+
+	r = realloc(c->routes, (c->nroutes + 1) * sizeof(*r));
+	if (r == NULL)
+		return ERR_ALLOC;
+	c->routes = r;
+	r += c->nroutes;
+	if ((r->blob = malloc(len + 1)) == NULL)
+		return ERR_ALLOC;
+	memcpy(r->blob, blob, len);
+	r->len = len;
+	r->src = src;
+	c->nroutes++;
+	return 0;
+}
+
+/* Which agent listed this key to c: an upstream's index, -1 for ours,
+ * -2 for none. */
+static int
+route_of(const struct conn *c, const uint8_t *blob, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < c->nroutes; i++)
+		if (c->routes[i].len == len &&
+		    memcmp(c->routes[i].blob, blob, len) == 0)
+			return c->routes[i].src;
+	return -2;
+}
+
+/* Appends the keys of one identities answer body not listed yet. */
+static int
+merge_one(struct conn *c, struct wire *list, int src, uint32_t *count)
+{
+	const uint8_t *blob, *comment;
+	size_t bl, cl;
+	uint32_t n, i;
+	int r;
+
+	if ((r = wire_get_u32(list, &n)) != 0)
+		return r;
+	for (i = 0; i < n; i++) {
+		if ((r = wire_get_string(list, &blob, &bl)) != 0 ||
+		    (r = wire_get_string(list, &comment, &cl)) != 0)
+			return r;
+		if (route_of(c, blob, bl) != -2)
+			continue; /* listed once, by the first that has it */
+		if ((r = wire_put_string(&c->u.out, blob, bl)) != 0 ||
+		    (r = wire_put_string(&c->u.out, comment, cl)) != 0 ||
+		    (r = route_add(c, src, blob, bl)) != 0)
+			return r;
+		(*count)++;
+	}
+	return 0;
+}
+
+/*
+ * The merged view: the newest forwarded agent's keys first, then each
+ * older one's, then our own; a key already listed is not listed again.
+ * An upstream that gave a malformed answer adds nothing.
+ */
+static int
+merge_lists(struct conn *c)
+{
+	struct wire view, ours;
+	uint32_t count = 0;
+	size_t at, mark;
+	int i, r;
+
+	routes_free(c);
+	wire_reset(&c->u.out);
+	if ((r = agentproto_begin(&c->u.out, AGENT_IDENTITIES_ANSWER)) != 0)
+		return r;
+	at = wire_mark(&c->u.out);
+	if ((r = wire_put_u32(&c->u.out, 0)) != 0)
+		return r;
+	for (i = 0; i < upset_count(c->ups); i++) {
+		if (upset_keys(c->ups, i, &view) != 0)
+			continue;
+		mark = wire_mark(&c->u.out);
+		if (merge_one(c, &view, i, &count) != 0)
+			wire_rollback(&c->u.out, mark);
+	}
+	wire_init(&ours, AGENTPROTO_MAX_FRAME);
+	r = keystore_list_if(c->agent->ks, &ours, visible_here, c);
+	if (r == 0)
+		r = merge_one(c, &ours, -1, &count);
+	wire_free(&ours);
+	if (r == 0)
+		r = wire_patch_u32(&c->u.out, at, count);
+	if (r == 0)
+		r = agentproto_finish(&c->u.out, 0);
+	return r;
+}
+
+static int sign_routed(struct conn *c, struct wire *body);
+
+static void
+up_done(uv_work_t *w, int status)
+{
+	struct conn *c = upwork_conn(w);
+	struct wire body;
+	int r = status == 0 ? 0 : ERR_SYSTEM;
+
+	c->state = REQ_IDLE;
+	if (c->u.closing) {
+		c->sign_after_list = 0;
+		request_end(c, ERR_SYSTEM);
+		uvconn_unref(&c->u);
+		return;
+	}
+	switch (c->upop) {
+	case UP_LIST:
+		if (r == 0)
+			r = merge_lists(c);
+		if (r == 0 && c->sign_after_list) {
+			/* Now the key's agent is known: the SIGN goes on. */
+			c->sign_after_list = 0;
+			wire_view(&body, c->upbody, c->upbodylen);
+			r = sign_routed(c, &body);
+			if (r == REQ_PENDING) {
+				uvconn_unref(&c->u);
+				return;
+			}
+		}
+		c->sign_after_list = 0;
+		break;
+	case UP_BIND: r = r != 0 ? r : c->bind_result; break;
+	case UP_SIGN:
+		if (r == 0)
+			r = c->upresult;
+		if (r != 0) {
+			log_info("conn %lu: upstream %d did not answer: "
+				 "refused",
+			    c->id, c->upidx);
+			break;
+		}
+		/* Its answer, whatever it is, goes back as it came. */
+		wire_reset(&c->u.out);
+		r = agentproto_begin(&c->u.out, wire_ptr(&c->upreply)[0]);
+		if (r == 0)
+			r = wire_put(&c->u.out, wire_ptr(&c->upreply) + 1,
+			    wire_avail(&c->upreply) - 1);
+		if (r == 0)
+			r = agentproto_finish(&c->u.out, 0);
+		wire_reset(&c->upreply);
+		break;
+	}
+	request_end(c, r);
+	uvconn_unref(&c->u);
+}
+
 /* ---- requests ---- */
+
+static int handle_sign_local(struct conn *c, struct wire *body);
+
+/*
+ * A SIGN on a connection with upstreams goes to the agent that listed
+ * the key to it; one that has not listed yet is listed first.
+ */
+static int
+sign_routed(struct conn *c, struct wire *body)
+{
+	struct agentproto_sign req;
+	struct wire copy = *body;
+	int src;
+
+	if (c->routes == NULL) {
+		c->sign_after_list = 1;
+		return up_start(c, UP_LIST);
+	}
+	if (agentproto_sign(&copy, &req) != 0)
+		return handle_sign_local(c, body); /* refused there */
+	src = route_of(c, req.key, req.keylen);
+	if (src >= 0) {
+		c->upidx = src;
+		return up_start(c, UP_SIGN);
+	}
+	return handle_sign_local(c, body);
+}
 
 static int
 handle_sign(struct conn *c, struct wire *body)
+{
+	int r;
+
+	if (conn_upset(c) == NULL)
+		return handle_sign_local(c, body);
+	if ((r = keep_body(c, AGENTC_SIGN_REQUEST, wire_ptr(body),
+		 wire_avail(body))) != 0)
+		return r;
+	return sign_routed(c, body);
+}
+
+static int
+handle_sign_local(struct conn *c, struct wire *body)
 {
 	struct agentproto_sign req;
 	const struct destcons *dest;
@@ -954,6 +1295,8 @@ handle_list(struct conn *c, struct wire *body)
 
 	if ((r = agentproto_empty(body)) != 0)
 		return r;
+	if (conn_upset(c) != NULL)
+		return up_start(c, UP_LIST);
 	wire_reset(&c->u.out);
 	if ((r = agentproto_begin(&c->u.out, AGENT_IDENTITIES_ANSWER)) == 0 &&
 	    (r = keystore_list_if(c->agent->ks, &c->u.out, visible_here, c)) ==
@@ -1162,14 +1505,60 @@ bad:
 	return r;
 }
 
+/* upstreams@sshenv: u32 count, then each path, newest first. */
+static int
+set_upstreams(struct agent *a, struct wire *w)
+{
+	char *paths[UPSTREAM_MAX];
+	const uint8_t *p;
+	uint32_t n, i;
+	size_t len;
+	int r = 0;
+
+	if ((r = wire_get_u32(w, &n)) != 0)
+		return r;
+	if (n > UPSTREAM_MAX)
+		return ERR_TOO_LONG;
+	for (i = 0; i < n && r == 0; i++) {
+		paths[i] = NULL;
+		if ((r = wire_get_string(w, &p, &len)) != 0)
+			break;
+		if (len == 0 || len >= PATHS_MAX || p[0] != '/' ||
+		    memchr(p, '\0', len) != NULL) {
+			r = ERR_FORMAT;
+			break;
+		}
+		if ((paths[i] = malloc(len + 1)) == NULL) {
+			r = ERR_ALLOC;
+			break;
+		}
+		memcpy(paths[i], p, len);
+		paths[i][len] = '\0';
+	}
+	if (r == 0)
+		r = wire_end(w);
+	if (r != 0) {
+		while (i > 0)
+			free(paths[--i]);
+		return r;
+	}
+	for (i = 0; i < (uint32_t)a->nupaths; i++)
+		free(a->upaths[i]);
+	for (i = 0; i < n; i++)
+		a->upaths[i] = paths[i];
+	a->nupaths = (int)n;
+	log_info("following %u forwarded agent%s", n, n == 1 ? "" : "s");
+	return 0;
+}
+
 static const char *const extensions[] = { "query", "session-bind@openssh.com",
 	"key-info@sshenv", "use-log@sshenv" };
 
 static int
 handle_extension(struct conn *c, struct wire *body)
 {
-	const uint8_t *name;
-	size_t namelen, i;
+	const uint8_t *name, *whole = wire_ptr(body);
+	size_t namelen, i, wholelen = wire_avail(body);
 	struct wire rest;
 	int r;
 
@@ -1240,7 +1629,20 @@ handle_extension(struct conn *c, struct wire *body)
 			    sserr_str(r));
 		else
 			log_debug("conn %lu: session bound", c->id);
+		/* Each upstream is told too: its destination constraints
+		 * and policy see the whole path. */
+		if (conn_upset(c) != NULL &&
+		    keep_body(c, AGENTC_EXTENSION, whole, wholelen) == 0) {
+			c->bind_result = r;
+			return up_start(c, UP_BIND);
+		}
 		return r;
+	}
+	/* The forwarded agents to follow, from the supervisor only. */
+	if (wire_str_is(name, namelen, "upstreams@sshenv")) {
+		if (!c->line)
+			return ERR_DENIED;
+		return set_upstreams(c->agent, &rest);
 	}
 	log_debug("conn %lu: unknown extension", c->id);
 	return ERR_UNSUPPORTED;
@@ -1379,6 +1781,7 @@ on_connection(uv_stream_t *server, int status)
 	c->id = ++a->next_id;
 	c->askfd = -1;
 	wire_init(&c->sig, AGENTPROTO_MAX_FRAME);
+	wire_init(&c->upreply, AGENTPROTO_MAX_FRAME + 1);
 	uv_timer_init(&a->loop, &c->delay);
 	c->delay.data = c;
 	a->nconns++;
@@ -1555,6 +1958,7 @@ open_line(struct agent *a, int fd)
 	c->askfd = -1;
 	c->line = 1;
 	wire_init(&c->sig, AGENTPROTO_MAX_FRAME);
+	wire_init(&c->upreply, AGENTPROTO_MAX_FRAME + 1);
 	uv_timer_init(&a->loop, &c->delay);
 	c->delay.data = c;
 	if (uvconn_open(&c->u, &a->loop, fd, &a->conns,
@@ -1991,6 +2395,12 @@ agent_main(int argc, char **argv)
 		return rc;
 	if (o.do_kill)
 		return kill_agent(o.kind);
+	/*
+	 * Calls to upstream agents block a libuv pool thread each (one
+	 * may wait for a person to confirm, far away): more than the
+	 * supervisor's one, which we would inherit.  Made on first use.
+	 */
+	setenv("UV_THREADPOOL_SIZE", "16", 1);
 	close_inherited(o.fd, o.line, o.line2);
 	memset(&a, 0, sizeof(a));
 	a.budget.max = AGENT_BUFFER_BUDGET;
@@ -2033,6 +2443,8 @@ out:
 	keystore_free(a.ks);
 	uselog_free(a.uses);
 	keypol_free(a.keypol);
+	while (a.nupaths > 0)
+		free(a.upaths[--a.nupaths]);
 	free(a.sockpath);
 	free(a.sockdir);
 	return rc;

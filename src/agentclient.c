@@ -188,20 +188,21 @@ agentclient_lock(const char *sock, int fd, int timeout_ms, int lock,
 }
 
 int
-agentclient_policy(int fd, int timeout_ms, const uint8_t *body, size_t len)
+agentclient_line_call(int fd, int timeout_ms, const char *name,
+    const uint8_t *body, size_t len)
 {
 	struct wire out, reply;
 	uint8_t type = 0;
 	int r;
 
 	wire_init(&out, AGENTPROTO_MAX_FRAME + 4);
-	wire_init(&reply, 256);
+	wire_init(&reply, AGENTPROTO_MAX_FRAME);
 	if ((r = agentproto_begin(&out, AGENTC_EXTENSION)) == 0 &&
-	    (r = wire_put_cstring(&out, "forwarding-policy@sshenv")) == 0 &&
+	    (r = wire_put_cstring(&out, name)) == 0 &&
 	    (r = wire_put(&out, body, len)) == 0 &&
 	    (r = agentproto_finish(&out, 0)) == 0)
-		r = agentclient_exchange(fd, &out, 256, timeout_ms, &type,
-		    &reply);
+		r = agentclient_exchange(fd, &out, AGENTPROTO_MAX_FRAME,
+		    timeout_ms, &type, &reply);
 	if (r == 0 && type != AGENT_SUCCESS)
 		r = ERR_DENIED;
 	wire_free(&out);

@@ -27,6 +27,7 @@ int agentclient_call(const char *sock, int timeout_ms, uint8_t type,
  */
 int agentclient_exchange(int fd, struct wire *out, size_t max, int timeout_ms,
     uint8_t *rtype, struct wire *reply);
+/* (max is at least 4096: the reads go by that much.) */
 
 /* The number of identities the agent lists (0 when locked). */
 int agentclient_count(const char *sock, int timeout_ms, uint32_t *count);
@@ -54,11 +55,12 @@ int agentclient_lock(const char *sock, int fd, int timeout_ms, int lock,
     const uint8_t *pass, size_t len);
 
 /*
- * Sends sshenv's forwarding-policy@sshenv extension with its body (the
- * policy, then each key's own) on fd, the supervisor's line to its
- * agent, the only place the agent takes it from.  0, ERR_DENIED if
+ * Sends one of sshenv's own extensions (name, then body) on fd, the
+ * supervisor's line to its agent, the only place the agent takes them
+ * from: forwarding-policy@sshenv, upstreams@sshenv.  0, ERR_DENIED if
  * refused.
  */
-int agentclient_policy(int fd, int timeout_ms, const uint8_t *body, size_t len);
+int agentclient_line_call(int fd, int timeout_ms, const char *name,
+    const uint8_t *body, size_t len);
 
 #endif

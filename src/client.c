@@ -708,6 +708,14 @@ client_init(int argc, char **argv)
 	memset(&rq, 0, sizeof(rq));
 	rq.type = CTL_INIT;
 	rq.sid = (uint32_t)getsid(0);
+	/*
+	 * follow: the agent sshd forwarded to this login joins what the
+	 * stable socket serves, for as long as the login lasts; the shell
+	 * (and every tmux pane it starts) gets the stable socket.
+	 */
+	if (cl.cfg.forwarded == FWD_FOLLOW &&
+	    (fwd = forwarded_agent(&cl)) != NULL)
+		snprintf(rq.fwd, sizeof(rq.fwd), "%s", fwd);
 	if ((r = ctl_call(&cl, &rq, &rp, 1)) != 0) {
 		explain(&cl, r);
 		return exit_for(r);
@@ -732,7 +740,7 @@ client_init(int argc, char **argv)
 	signal(SIGINT, SIG_IGN);
 	signal(SIGQUIT, SIG_IGN);
 	load_keys(&cl, rp.sock, argv + optind, argc - optind);
-	fwd = cl.cfg.forwarded_keep ? forwarded_agent(&cl) : NULL;
+	fwd = cl.cfg.forwarded == FWD_KEEP ? forwarded_agent(&cl) : NULL;
 	if (fwd != NULL && !cl.quiet)
 		say("keeping the forwarded agent %s for this shell", fwd);
 	return print_env(&cl, &rp, fwd != NULL);

@@ -20,7 +20,8 @@ struct option {
 	const char *def;	    /* as written in the example file */
 };
 
-static const char *const forwarded_choices[] = { "ignore", "keep", NULL };
+static const char *const forwarded_choices[] = { "ignore", "keep", "follow",
+	NULL };
 static const char *const policy_choices[] = { "stop", "lock", "keep", NULL };
 static const char *const level_choices[] = { "error", "info", "debug", NULL };
 static const char *const use_choices[] = { "allow", "confirm", "deny", NULL };
@@ -33,8 +34,8 @@ static const struct option options[] = {
 	{ "agent", "confirm", OPT_BOOL, F(confirm), NULL, "no" },
 	{ "agent", "confirm_timeout", OPT_SECONDS, F(confirm_timeout), NULL,
 	    "60" },
-	{ "agent", "forwarded", OPT_CHOICE, F(forwarded_keep),
-	    forwarded_choices, "keep" },
+	{ "agent", "forwarded", OPT_CHOICE, F(forwarded), forwarded_choices,
+	    "follow" },
 	{ "agent", "keys", OPT_STRING, F(keys), NULL, "" },
 	{ "session", "linger", OPT_SECONDS, F(linger), NULL, "10" },
 	{ "session", "on_last_logout", OPT_CHOICE, F(policy), policy_choices,

@@ -13,6 +13,8 @@
 #include "rtpaths.h"
 
 enum logout_policy { POLICY_STOP, POLICY_LOCK, POLICY_KEEP };
+/* [agent] forwarded: what init does with an agent sshd forwarded. */
+enum fwd_mode { FWD_IGNORE, FWD_KEEP, FWD_FOLLOW };
 /* [forwarding] use: what requests from other hosts may do. */
 enum fwd_use { FWD_USE_ALLOW, FWD_USE_CONFIRM, FWD_USE_DENY };
 
@@ -40,7 +42,7 @@ struct config {
 	uint32_t lifetime;	   /* [agent] lifetime, seconds, 0 none */
 	int confirm;		   /* [agent] confirm */
 	uint32_t confirm_timeout;  /* [agent] confirm_timeout, seconds */
-	int forwarded_keep;	   /* [agent] forwarded = keep|ignore */
+	int forwarded;		   /* [agent] forwarded, enum fwd_mode */
 	char keys[1024];	   /* [agent] keys, space separated */
 	uint32_t linger;	   /* [session] linger, seconds */
 	enum logout_policy policy; /* [session] on_last_logout */

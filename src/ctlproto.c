@@ -15,6 +15,10 @@ put_request(struct wire *out, const struct ctl_request *rq)
 		return r;
 	switch (rq->type) {
 	case CTL_INIT:
+		if ((r = wire_put_u32(out, rq->sid)) != 0 ||
+		    (r = wire_put_cstring(out, rq->fwd)) != 0)
+			return r;
+		break;
 	case CTL_LOGOUT:
 		if ((r = wire_put_u32(out, rq->sid)) != 0)
 			return r;
@@ -25,6 +29,23 @@ put_request(struct wire *out, const struct ctl_request *rq)
 	default: return ERR_INTERNAL;
 	}
 	return wire_len_close(out, start);
+}
+
+/* A socket path: absolute or empty, no NUL, fits. */
+static int
+get_path(struct wire *w, char *out, size_t size)
+{
+	const uint8_t *p;
+	size_t n;
+	int r;
+
+	if ((r = wire_get_string(w, &p, &n)) != 0)
+		return r;
+	if (n >= size || memchr(p, '\0', n) != NULL || (n > 0 && p[0] != '/'))
+		return ERR_FORMAT;
+	memcpy(out, p, n);
+	out[n] = '\0';
+	return 0;
 }
 
 int
@@ -47,6 +68,9 @@ ctlproto_get_request(uint8_t type, struct wire *body, struct ctl_request *rq)
 		r = ERR_FORMAT;
 		/* 0: the client cannot tell (another pid namespace). */
 		if (rq->sid > INT32_MAX)
+			goto out;
+		if (type == CTL_INIT &&
+		    (r = get_path(body, rq->fwd, sizeof(rq->fwd))) != 0)
 			goto out;
 		break;
 	case CTL_ENV:

@@ -13,7 +13,7 @@
 
 #include "wire.h"
 
-#define CTLPROTO_VERSION 4
+#define CTLPROTO_VERSION 5
 #define CTLPROTO_MAX_FRAME (64 * 1024)
 #define CTLPROTO_MAX_SESSIONS 1024
 #define CTLPROTO_SOCK_MAX 108
@@ -33,6 +33,8 @@ enum ctl_type {
 struct ctl_request {
 	uint8_t type;
 	uint32_t sid; /* INIT, LOGOUT: the session leader */
+	/* INIT: the agent sshd forwarded to this login, to follow, or "" */
+	char fwd[CTLPROTO_SOCK_MAX];
 };
 
 struct ctl_reply {

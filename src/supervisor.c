@@ -93,8 +93,9 @@ struct ctlconn {
 	uv_write_t wreq;
 	struct supervisor *sv;
 	struct ctl_request rq;
-	int waiting; /* for the agent to serve */
-	int replied; /* one answer per connection, then close */
+	int waiting;   /* for the agent to serve */
+	int wants_ups; /* brought a forwarded agent: wait till it is followed */
+	int replied;   /* one answer per connection, then close */
 	/* A login the supervisor does not watch, and is told why. */
 	enum { WATCHED, UNWATCHED_FULL, UNWATCHED_UNKNOWN } unwatched;
 };
@@ -112,10 +113,20 @@ struct job {
 	int fd;		    /* our own line to the agent (a dup), or -1 */
 	unsigned line_gen;  /* which agent's line it is */
 	struct wire policy; /* JOB_POLICY: what to tell the agent */
+	struct wire ups;    /* and the forwarded agents to follow */
 };
 
 /* JOB_POLICY goes on the second line: never beside a lock call. */
 enum { JOB_COUNT, JOB_LOCK, JOB_UNLOCK, JOB_POLICY };
+
+/* Forwarded agents followed at most (the newest win). */
+#define SV_MAX_UPSTREAMS 32
+
+struct upstream {
+	uint32_t sid;
+	uint64_t seq;
+	char path[CTLPROTO_SOCK_MAX];
+};
 
 struct supervisor {
 	uv_loop_t loop;
@@ -139,11 +150,16 @@ struct supervisor {
 	uint64_t agent_started; /* loop time of the last start */
 	int lock_fd;
 	int ready_fd;
-	int agent_fd;	   /* the agent's listening socket, ours to pass */
-	int agent_line;	   /* our end of a private line to our agent, or -1 */
-	int policy_line;   /* the second one, for reloads' calls, or -1 */
-	int policy_busy;   /* a JOB_POLICY runs on it */
-	int policy_dirty;  /* the agent is to be told the settings again */
+	int agent_fd;	  /* the agent's listening socket, ours to pass */
+	int agent_line;	  /* our end of a private line to our agent, or -1 */
+	int policy_line;  /* the second one, for reloads' calls, or -1 */
+	int policy_busy;  /* a JOB_POLICY runs on it */
+	int policy_dirty; /* the agent is to be told the settings again */
+	/* The agents sshd forwarded to watched logins, for the agent to
+	 * follow: newest first by seq, dropped when their login ends. */
+	struct upstream ups[SV_MAX_UPSTREAMS];
+	int nups;
+	uint64_t upseq;
 	int nconns;	   /* control connections open */
 	unsigned line_gen; /* one more for each agent started */
 	/*
@@ -336,8 +352,11 @@ serve_one(struct ctlconn *c)
 {
 	struct supervisor *sv = c->sv;
 
+	/* A login that brought a forwarded agent is answered once our agent
+	 * follows it: its first ssh-add must see those keys. */
 	c->waiting = !serving(sv) || sv->lock == LK_LOCKING ||
-	    sv->lock == LK_UNLOCKING;
+	    sv->lock == LK_UNLOCKING ||
+	    (c->wants_ups && (sv->policy_busy || sv->policy_dirty));
 	if (!c->waiting)
 		reply_env(c);
 }
@@ -472,6 +491,79 @@ policy_body(struct supervisor *sv, struct wire *w)
 	return r;
 }
 
+/* u32 count, then each forwarded agent's path, newest first. */
+static int
+upstreams_body(struct supervisor *sv, struct wire *w)
+{
+	uint64_t below = UINT64_MAX, best;
+	int i, k, n, r;
+
+	if ((r = wire_put_u32(w, (uint32_t)sv->nups)) != 0)
+		return r;
+	for (n = 0; n < sv->nups; n++) {
+		k = -1;
+		best = 0;
+		for (i = 0; i < sv->nups; i++)
+			if (sv->ups[i].seq < below && sv->ups[i].seq >= best) {
+				best = sv->ups[i].seq;
+				k = i;
+			}
+		if (k < 0)
+			break;
+		below = best;
+		if ((r = wire_put_cstring(w, sv->ups[k].path)) != 0)
+			return r;
+	}
+	return 0;
+}
+
+static void send_policy(struct supervisor *sv);
+
+/* A login's forwarded agent, newest now; the oldest goes when full. */
+static void
+ups_add(struct supervisor *sv, uint32_t sid, const char *path)
+{
+	int i, old = 0;
+
+	for (i = 0; i < sv->nups; i++)
+		if (sv->ups[i].sid == sid || strcmp(sv->ups[i].path, path) == 0)
+			break;
+	if (i == sv->nups && sv->nups == SV_MAX_UPSTREAMS) {
+		for (i = 1; i < sv->nups; i++)
+			if (sv->ups[i].seq < sv->ups[old].seq)
+				old = i;
+		i = old;
+	} else if (i == sv->nups) {
+		sv->nups++;
+	}
+	sv->ups[i].sid = sid;
+	sv->ups[i].seq = ++sv->upseq;
+	snprintf(sv->ups[i].path, sizeof(sv->ups[i].path), "%s", path);
+	log_info("session %u brings a forwarded agent: %s", sid, path);
+	sv->policy_dirty = 1;
+	send_policy(sv);
+}
+
+/* The login ended: its forwarded agent is gone with it. */
+static void
+ups_drop(struct supervisor *sv, uint32_t sid)
+{
+	int i, changed = 0;
+
+	for (i = 0; i < sv->nups;) {
+		if (sv->ups[i].sid != sid) {
+			i++;
+			continue;
+		}
+		sv->ups[i] = sv->ups[--sv->nups];
+		changed = 1;
+	}
+	if (changed) {
+		sv->policy_dirty = 1;
+		send_policy(sv);
+	}
+}
+
 /*
  * Tells the running agent the forwarding settings, once at a time on the
  * policy line; a reload meanwhile is sent after.
@@ -486,28 +578,32 @@ send_policy(struct supervisor *sv)
 			  "forwarding settings stay as they were until it "
 			  "restarts");
 		sv->policy_dirty = 0;
+		serve_waiting(sv);
 		return;
 	}
 	sv->policy_dirty = 0;
 	if (job_start(sv, JOB_POLICY, NULL) == 0)
 		sv->policy_busy = 1;
+	else
+		serve_waiting(sv);
 }
 
 static void
 policy_done(struct supervisor *sv, const struct job *j)
 {
-	(void)j;
 	sv->policy_busy = 0;
 	if (j->result == 0) {
 		log_info("agent's forwarding policy now %s",
 		    config_fwd_use_name(sv->cfg.fwd_use));
 		send_policy(sv); /* reloaded again meanwhile? */
+		serve_waiting(sv);
 		return;
 	}
 	log_error("cannot tell the agent its forwarding policy: %s",
 	    sserr_str(j->result));
 	/* Out of step, or refused: no more calls on it. */
 	drop_policy_line(sv);
+	serve_waiting(sv);
 }
 
 static void
@@ -518,10 +614,15 @@ job_work(uv_work_t *req)
 	if (j->op == JOB_COUNT)
 		j->result = agentclient_count(j->sock, AGENT_CALL_MS,
 		    &j->count);
-	else if (j->op == JOB_POLICY)
-		j->result = agentclient_policy(j->fd, AGENT_CALL_MS,
-		    wire_ptr(&j->policy), wire_avail(&j->policy));
-	else
+	else if (j->op == JOB_POLICY) {
+		j->result = agentclient_line_call(j->fd, AGENT_CALL_MS,
+		    "forwarding-policy@sshenv", wire_ptr(&j->policy),
+		    wire_avail(&j->policy));
+		if (j->result == 0)
+			j->result = agentclient_line_call(j->fd, AGENT_CALL_MS,
+			    "upstreams@sshenv", wire_ptr(&j->ups),
+			    wire_avail(&j->ups));
+	} else
 		j->result = agentclient_lock(j->sock, j->fd, AGENT_CALL_MS,
 		    j->op == JOB_LOCK, j->pass, sizeof(j->pass));
 }
@@ -538,6 +639,7 @@ job_done(uv_work_t *req, int status)
 		policy_done(j->sv, j);
 		close(j->fd);
 		wire_free(&j->policy);
+		wire_free(&j->ups);
 		free(j);
 		return;
 	}
@@ -581,11 +683,14 @@ job_start(struct supervisor *sv, int op, struct ctlconn *c)
 		if (j->fd >= 0)
 			close(j->fd);
 		wire_init(&j->policy, 128 * 1024);
+		wire_init(&j->ups, 16 * 1024);
 		j->fd = fcntl(sv->policy_line, F_DUPFD_CLOEXEC, 3);
-		if (j->fd < 0 || policy_body(sv, &j->policy) != 0) {
+		if (j->fd < 0 || policy_body(sv, &j->policy) != 0 ||
+		    upstreams_body(sv, &j->ups) != 0) {
 			if (j->fd >= 0)
 				close(j->fd);
 			wire_free(&j->policy);
+			wire_free(&j->ups);
 			free(j);
 			return ERR_SYSTEM;
 		}
@@ -690,6 +795,7 @@ on_session_gone(void *arg, long sid)
 
 	log_info("session %ld ended", sid);
 	save_sessions(sv);
+	ups_drop(sv, (uint32_t)sid);
 	check_last(sv, 0);
 }
 
@@ -952,6 +1058,8 @@ spawn_agent(struct supervisor *sv)
 	for (n = 0; n < sv->cfg.nkeyopts; n++)
 		if (sv->cfg.keyopts[n].forwarding >= 0)
 			sv->policy_dirty = 1;
+	if (sv->nups > 0)
+		sv->policy_dirty = 1;
 	sv->line_gen++;
 	sv->agent_pid = sv->agent_proc.pid;
 	return 0;
@@ -1215,7 +1323,12 @@ handle(struct ctlconn *c)
 			r = ERR_DENIED;
 		else if ((r = session_add(sv->sessions, c->rq.sid)) == 0)
 			log_info("session %u registered", c->rq.sid);
-		else if (r == ERR_TOO_LONG) {
+		/* Its forwarded agent is followed while the login lasts
+		 * (only a watched one: else nothing would drop it). */
+		if ((r == 0 || r == ERR_EXISTS) && c->rq.fwd[0] != '\0') {
+			ups_add(sv, c->rq.sid, c->rq.fwd);
+			c->wants_ups = 1;
+		} else if (r == ERR_TOO_LONG) {
 			/* The login gets its agent all the same, and is told. */
 			log_error("session %u not watched: %d are, the most",
 			    c->rq.sid, SESSION_MAX);
@@ -1240,6 +1353,7 @@ handle(struct ctlconn *c)
 		    session_remove(sv->sessions, c->rq.sid) == 0) {
 			log_info("session %u logged out", c->rq.sid);
 			save_sessions(sv);
+			ups_drop(sv, c->rq.sid);
 			check_last(sv, 0);
 		}
 		reply_ok(c);

@@ -7,7 +7,7 @@ import os
 import struct
 import sys
 
-VERSION = 4
+VERSION = 5
 
 
 def u8(v):
@@ -32,7 +32,8 @@ def main():
         os.path.dirname(__file__), "corpus", "ctl")
     v = u32(VERSION)
     requests = b"".join([
-        frame(1, v + u32(1234)),	# INIT
+        frame(1, v + u32(1234) + s("")),	# INIT
+        frame(1, v + u32(77) + s("/tmp/ssh-XXXXabcd/agent.76")),
         frame(2, v),			# ENV
         frame(3, v + u32(99)),		# LOGOUT
         frame(4, v),			# STATUS

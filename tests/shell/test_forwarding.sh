@@ -234,6 +234,17 @@ test_reload_changes_the_policy_in_force() {
 	    "$(fw_listed_on_b)"
 	run sa -l
 	assertEquals "the key is still here" 0 "$rc"
+	# And again: each reload is told.
+	printf '[session]\nlinger = 600\n[forwarding]\nuse = deny\n' \
+	    >"$cfg"
+	kill -HUP "$pid"
+	n=0
+	while [ "$(fw_listed_on_b)" != 1 ] && [ $n -lt 20 ]; do
+		sleep 0.5
+		n=$((n + 1))
+	done
+	assertEquals "use = deny after the second reload" 1 \
+	    "$(fw_listed_on_b)"
 	run timeout -k 2 15 "$SSHENV_BIN" stop -q -F "$cfg"
 	assertEquals "sshenv stop: $err" 0 "$rc"
 	SSH_AUTH_SOCK=$SOCK

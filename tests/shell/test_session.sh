@@ -1293,8 +1293,8 @@ test_control_garbage_does_not_kill_supervisor() {
 test_stop_with_an_idle_client() {
 	lib_login_init a || return 0
 	d=$(lib_pids daemon)
-	# A STATUS request (type 4, version 4), sent only after the stop.
-	raw "$CTL" 000000050400000004 "$T/go" >"$T/held.out" &
+	# A STATUS request (type 4, version 5), sent only after the stop.
+	raw "$CTL" 000000050400000005 "$T/go" >"$T/held.out" &
 	held=$!
 	lib_track "$held"
 	lib_wait 5 test -e "$T/go.up" || { fail "no held client"; return; }

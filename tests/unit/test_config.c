@@ -174,7 +174,7 @@ test_values(void)
 	    0);
 	CHECK_EQ(c.lifetime, 5400);
 	CHECK_EQ(c.confirm, 1);
-	CHECK_EQ(c.forwarded_keep, 0);
+	CHECK_EQ(c.forwarded, FWD_IGNORE);
 	CHECK(strcmp(c.keys, "id_ed25519 id_rsa") == 0);
 	CHECK_EQ(c.linger, 0);
 	CHECK_EQ(c.policy, POLICY_LOCK);

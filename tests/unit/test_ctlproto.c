@@ -194,14 +194,14 @@ static void
 test_request_roundtrip(void)
 {
 	static const struct ctl_request cases[] = {
-		{ CTL_INIT, 1 },
-		{ CTL_INIT, 4242 },
-		{ CTL_INIT, INT32_MAX },
-		{ CTL_LOGOUT, 2 },
-		{ CTL_LOGOUT, INT32_MAX },
-		{ CTL_ENV, 0 },
-		{ CTL_STATUS, 0 },
-		{ CTL_STOP, 0 },
+		{ CTL_INIT, 1, "" },
+		{ CTL_INIT, 4242, "/tmp/ssh-XXXXabc/agent.4241" },
+		{ CTL_INIT, INT32_MAX, "" },
+		{ CTL_LOGOUT, 2, "" },
+		{ CTL_LOGOUT, INT32_MAX, "" },
+		{ CTL_ENV, 0, "" },
+		{ CTL_STATUS, 0, "" },
+		{ CTL_STOP, 0, "" },
 	};
 	struct ctl_request rq;
 	size_t i, n;
@@ -213,6 +213,43 @@ test_request_roundtrip(void)
 			fprintf(stderr, "  request case %zu\n", i);
 		CHECK_EQ(rq.type, cases[i].type);
 		CHECK_EQ(rq.sid, cases[i].sid);
+		CHECK(strcmp(rq.fwd, cases[i].fwd) == 0);
+	}
+}
+
+/* INIT's forwarded agent: an absolute path that fits, or nothing. */
+static void
+test_request_fwd_path(void)
+{
+	static const char *const bad[] = { "relative/agent.1", "/x\0y" };
+	uint8_t body[256];
+	struct ctl_request rq;
+	struct wire in;
+	size_t i, n;
+	char longp[CTLPROTO_SOCK_MAX + 1];
+
+	for (i = 0; i < 3; i++) {
+		const char *p = i < 2 ? bad[i] : longp;
+
+		if (i == 2) {
+			memset(longp, 'a', sizeof(longp) - 1);
+			longp[0] = '/';
+			longp[sizeof(longp) - 1] = '\0';
+		}
+		n = i == 1 ? 5 : strlen(p);
+		body[0] = 0;
+		body[1] = 0;
+		body[2] = 0;
+		body[3] = CTLPROTO_VERSION;
+		memcpy(body + 4, "\0\0\0\x07", 4);
+		body[8] = 0;
+		body[9] = 0;
+		body[10] = (uint8_t)(n >> 8);
+		body[11] = (uint8_t)n;
+		memcpy(body + 12, p, n);
+		wire_view(&in, body, 12 + n);
+		CHECK_EQ(ctlproto_get_request(CTL_INIT, &in, &rq), ERR_FORMAT);
+		CHECK_EQ(rq.fwd[0], 0);
 	}
 }
 
@@ -227,6 +264,7 @@ test_request_sid_not_carried(void)
 	for (i = 0; i < sizeof(types); i++) {
 		in.type = types[i];
 		in.sid = 777;
+		in.fwd[0] = '\0';
 		n = request_body(&in);
 		CHECK_EQ(n, 4);
 		CHECK_EQ(decode_request(types[i], n, &rq), 0);
@@ -240,11 +278,12 @@ static void
 test_request_bytes(void)
 {
 	static const uint8_t want[] = {
-		0, 0, 0, 9, /* length */
+		0, 0, 0, 15, /* length */
 		CTL_INIT, 0, 0, 0, CTLPROTO_VERSION, 0x01, 0x02, 0x03,
-		0x04, /* sid */
+		0x04,		      /* sid */
+		0, 0, 0, 2, '/', 'f', /* the forwarded agent */
 	};
-	struct ctl_request rq = { CTL_INIT, 0x01020304 };
+	struct ctl_request rq = { CTL_INIT, 0x01020304, "/f" };
 	struct wire out;
 
 	wire_init(&out, 64);
@@ -308,7 +347,7 @@ test_request_unknown_type(void)
 {
 	static const uint8_t types[] = { 0, 6, 63, CTL_R_OK, CTL_R_ERROR,
 		CTL_R_ENV, CTL_R_STATUS, 128, 255 };
-	struct ctl_request in = { CTL_INIT, 99 }, rq;
+	struct ctl_request in = { CTL_INIT, 99, "" }, rq;
 	size_t i, n;
 
 	/* A well-formed INIT body (version and sid) under each type. */
@@ -333,8 +372,9 @@ test_request_truncated(void)
 	for (i = 0; i < sizeof(req_types); i++) {
 		in.type = req_types[i];
 		in.sid = 0x7f010203;
+		snprintf(in.fwd, sizeof(in.fwd), "/f");
 		n = request_body(&in);
-		CHECK(n == 4 || n == 8);
+		CHECK(n == 4 || n == 8 || n == 14);
 		for (len = 0; len < n; len++) {
 			r = decode_request(req_types[i], len, &rq);
 			if (r != ERR_TRUNCATED)
@@ -934,6 +974,7 @@ int
 main(void)
 {
 	RUN(test_request_roundtrip);
+	RUN(test_request_fwd_path);
 	RUN(test_request_sid_not_carried);
 	RUN(test_request_bytes);
 	RUN(test_request_sid_range);
