@@ -752,6 +752,7 @@ SSH_CONNECTION='127.0.0.1 50000 127.0.0.1 22' sshenv init -s"
 }
 
 test_forwarded_agent_kept() {
+	lib_config '[agent]' 'forwarded = keep'
 	forwarded_agent
 	init_from_ssh "$T/fwd.sock"
 	assertEquals "init exit status: $err" 0 "$rc"
@@ -760,6 +761,38 @@ test_forwarded_agent_kept() {
 	    "unset SSH_AGENT_PID;" "$out"
 	assertContains "init says so: $err" "$err" "$T/fwd.sock"
 	assertEquals "our agent runs all the same" 1 "$(lib_count agent)"
+}
+
+# follow (the default): the shell gets the stable socket, where the
+# forwarded agent's keys come first, then ours; its login's end drops it.
+test_forwarded_agent_followed() {
+	forwarded_agent
+	lib_key fk
+	SSH_AUTH_SOCK=$T/fwd.sock timeout -k 2 15 ssh-add -q "$HOME/.ssh/fk" \
+	    </dev/null >/dev/null 2>&1
+	lib_key own
+	lib_login a "SSH_AUTH_SOCK='$T/fwd.sock' \
+SSH_CONNECTION='127.0.0.1 50000 127.0.0.1 22' \
+sshenv init -s \"\$HOME/.ssh/own\" >\"\$0.env\" 2>\"\$0.ierr\"
+echo \$? >\"\$0.rc\"
+. \"\$0.env\"
+ssh-add -l >\"\$0.list\" 2>&1
+exec sleep 300" || return 0
+	lib_wait 30 test -s "$T/a.list"
+	assertEquals "init: $(cat "$T/a.ierr")" 0 "$(cat "$T/a.rc")"
+	assertEquals "the stable socket" "$SOCK" \
+	    "$(lib_var "$T/a.env" SSH_AUTH_SOCK)"
+	fk=$(ssh-keygen -lf "$HOME/.ssh/fk.pub" | cut -d' ' -f2)
+	own=$(ssh-keygen -lf "$HOME/.ssh/own.pub" | cut -d' ' -f2)
+	assertEquals "the forwarded agent's key first, then ours: \
+$(cat "$T/a.list")" "$fk $own" \
+	    "$(cut -d' ' -f2 "$T/a.list" | tr '\n' ' ' | sed 's/ $//')"
+	# The login ends: its agent is no longer followed.
+	kill -KILL "$sid"
+	lib_wait 10 eval '[ "$(SSH_AUTH_SOCK=$SOCK ssh-add -l 2>/dev/null |
+	    cut -d" " -f2)" = "$own" ]'
+	assertEquals "ours alone after the login's end" "$own" \
+	    "$(SSH_AUTH_SOCK=$SOCK ssh-add -l 2>/dev/null | cut -d' ' -f2)"
 }
 
 test_forwarded_agent_ignored() {
@@ -861,7 +894,8 @@ test_pty_logins_get_their_agent() {
 	assertEquals "(3) the line named once: $out" 1 \
 	    "$(printf '%s\n' "$out" |
 	    grep -c "$XDG_CONFIG_HOME/sshenv/config:2:")"
-	rm -f "$XDG_CONFIG_HOME/sshenv/config"
+	# (4) as it was met, with forwarded agents kept for the shell.
+	printf '[agent]\nforwarded = keep\n' >"$XDG_CONFIG_HOME/sshenv/config"
 
 	forwarded_agent
 	pty_login four "SSH_AUTH_SOCK=$T/fwd.sock SSH_AGENT_PID=$pid \
