@@ -5,7 +5,7 @@ set -eu
 want="make gcc pkg-config libuv1-dev libinih-dev libssl-dev"
 case "${1:-build}" in
 test)  want="$want clang libclang-rt-14-dev shunit2 openssh-client openssh-server procps util-linux \
-	bash dash zsh ksh tcsh fish valgrind systemd python3 man-db groff-base \
+	bash dash zsh ksh tcsh fish tmux valgrind systemd python3 man-db groff-base \
 	clang-format" ;;
 bench) want="$want openssh-client keychain procps" ;;
 esac
