@@ -1217,7 +1217,46 @@ print_status_json(const struct client *cl, const struct ctl_reply *rp,
 		else
 			printf(", \"age\": null}");
 	}
+	printf("], \"upstream_list\": [");
+	for (i = 0; rp != NULL && i < rp->nups; i++) {
+		uint32_t n = 0;
+
+		printf("%s{\"path\": ", i ? ", " : "");
+		json_str(stdout, rp->ups[i].path);
+		if (rp->ups[i].sid != 0)
+			printf(", \"session\": %u, \"keys\": ", rp->ups[i].sid);
+		else
+			printf(", \"session\": null, \"keys\": ");
+		if (agentclient_count(rp->ups[i].path, AGENT_TIMEOUT_MS, &n) ==
+		    0)
+			printf("%u}", n);
+		else
+			printf("null}");
+	}
 	printf("]}\n");
+}
+
+/* The other agents the stable socket serves, in order, each asked. */
+static void
+print_upstreams(const struct ctl_reply *rp)
+{
+	uint32_t i, n;
+
+	if (rp->nups == 0)
+		return;
+	printf("upstreams %u (served first, in this order):\n", rp->nups);
+	for (i = 0; i < rp->nups; i++) {
+		if (rp->ups[i].sid != 0)
+			printf("  forwarded to session %u: %s", rp->ups[i].sid,
+			    rp->ups[i].path);
+		else
+			printf("  configured: %s", rp->ups[i].path);
+		if (agentclient_count(rp->ups[i].path, AGENT_TIMEOUT_MS, &n) ==
+		    0)
+			printf(", %u key%s\n", n, n == 1 ? "" : "s");
+		else
+			printf(", not answering\n");
+	}
 }
 
 int
@@ -1283,6 +1322,7 @@ client_status(int argc, char **argv)
 		}
 		printf("\n");
 	}
+	print_upstreams(&rp);
 	printf("sessions %u:", rp.nsessions);
 	for (i = 0; i < rp.nsessions; i++)
 		printf(" %u", rp.sessions[i]);

@@ -37,6 +37,7 @@ static const struct option options[] = {
 	{ "agent", "forwarded", OPT_CHOICE, F(forwarded), forwarded_choices,
 	    "follow" },
 	{ "agent", "keys", OPT_STRING, F(keys), NULL, "" },
+	{ "agent", "upstream", OPT_STRING, F(upstream), NULL, "" },
 	{ "session", "linger", OPT_SECONDS, F(linger), NULL, "10" },
 	{ "session", "on_last_logout", OPT_CHOICE, F(policy), policy_choices,
 	    "stop" },

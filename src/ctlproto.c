@@ -151,6 +151,14 @@ put_reply(struct wire *out, const struct ctl_reply *rp)
 		if ((r = wire_put_cstring(out, rp->agent_lost)) != 0 ||
 		    (r = wire_put_cstring(out, rp->config_error)) != 0)
 			return r;
+		if (rp->nups > CTLPROTO_MAX_UPSTREAMS)
+			return ERR_TOO_LONG;
+		if ((r = wire_put_u32(out, rp->nups)) != 0)
+			return r;
+		for (i = 0; i < rp->nups; i++)
+			if ((r = wire_put_u32(out, rp->ups[i].sid)) != 0 ||
+			    (r = wire_put_cstring(out, rp->ups[i].path)) != 0)
+				return r;
 		break;
 	default: return ERR_INTERNAL;
 	}
@@ -204,8 +212,18 @@ ctlproto_get_reply(uint8_t type, struct wire *body, struct ctl_reply *rp)
 		if ((r = get_str(body, rp->agent_lost,
 			 sizeof(rp->agent_lost))) != 0 ||
 		    (r = get_str(body, rp->config_error,
-			 sizeof(rp->config_error))) != 0)
+			 sizeof(rp->config_error))) != 0 ||
+		    (r = wire_get_u32(body, &rp->nups)) != 0)
 			goto out;
+		if (rp->nups > CTLPROTO_MAX_UPSTREAMS) {
+			r = ERR_FORMAT;
+			goto out;
+		}
+		for (i = 0; i < rp->nups; i++)
+			if ((r = wire_get_u32(body, &rp->ups[i].sid)) != 0 ||
+			    (r = get_str(body, rp->ups[i].path,
+				 sizeof(rp->ups[i].path))) != 0)
+				goto out;
 		break;
 	default: r = ERR_UNSUPPORTED; goto out;
 	}

@@ -17,6 +17,7 @@
 #define CTLPROTO_MAX_FRAME (64 * 1024)
 #define CTLPROTO_MAX_SESSIONS 1024
 #define CTLPROTO_SOCK_MAX 108
+#define CTLPROTO_MAX_UPSTREAMS 32
 
 enum ctl_type {
 	CTL_INIT = 1,	/* register a session, want the agent */
@@ -61,6 +62,13 @@ struct ctl_reply {
 	char agent_lost[128];
 	/* A bad line in the configuration, or a reload refused, or "". */
 	char config_error[512];
+	/* The other agents the stable socket serves, newest first: sid 0
+	 * for one named in [agent] upstream. */
+	uint32_t nups;
+	struct {
+		uint32_t sid;
+		char path[CTLPROTO_SOCK_MAX];
+	} ups[CTLPROTO_MAX_UPSTREAMS];
 };
 
 /* Appends a whole request frame to out, or nothing (an error). */

@@ -183,6 +183,8 @@ static void drop_line(struct supervisor *sv);
 static void drop_policy_line(struct supervisor *sv);
 static int peer_session(struct ctlconn *c);
 static void serve_waiting(struct supervisor *sv);
+static int upstream_order(const struct supervisor *sv,
+    const char *paths[CTLPROTO_MAX_UPSTREAMS], uint32_t *sids);
 static int job_start(struct supervisor *sv, int op, struct ctlconn *c);
 
 /* ---- control connections ---- */
@@ -341,6 +343,17 @@ reply_status(struct ctlconn *c, int32_t keys)
 	memcpy(rp.agent_lost, sv->agent_lost, sizeof(rp.agent_lost));
 	snprintf(rp.config_error, sizeof(rp.config_error), "%.*s",
 	    (int)sizeof(rp.config_error) - 1, sv->config_warning);
+	{
+		const char *paths[CTLPROTO_MAX_UPSTREAMS];
+		uint32_t sids[CTLPROTO_MAX_UPSTREAMS], i;
+
+		rp.nups = (uint32_t)upstream_order(sv, paths, sids);
+		for (i = 0; i < rp.nups; i++) {
+			rp.ups[i].sid = sids[i];
+			snprintf(rp.ups[i].path, sizeof(rp.ups[i].path), "%s",
+			    paths[i]);
+		}
+	}
 	rp.nsessions = (uint32_t)session_list(sv->sessions, rp.sessions,
 	    CTLPROTO_MAX_SESSIONS);
 	reply(c, &rp);
@@ -491,16 +504,21 @@ policy_body(struct supervisor *sv, struct wire *w)
 	return r;
 }
 
-/* u32 count, then each forwarded agent's path, newest first. */
+/*
+ * The agents the stable socket serves besides ours, in order: the
+ * logins' forwarded agents, newest first, then those [agent] upstream
+ * names (sid 0).  Up to CTLPROTO_MAX_UPSTREAMS; how many.
+ */
 static int
-upstreams_body(struct supervisor *sv, struct wire *w)
+upstream_order(const struct supervisor *sv,
+    const char *paths[CTLPROTO_MAX_UPSTREAMS], uint32_t *sids)
 {
+	static char conf[sizeof(sv->cfg.upstream)];
 	uint64_t below = UINT64_MAX, best;
-	int i, k, n, r;
+	char *tok, *save = NULL;
+	int i, k, n = 0;
 
-	if ((r = wire_put_u32(w, (uint32_t)sv->nups)) != 0)
-		return r;
-	for (n = 0; n < sv->nups; n++) {
+	while (n < sv->nups) {
 		k = -1;
 		best = 0;
 		for (i = 0; i < sv->nups; i++)
@@ -511,9 +529,32 @@ upstreams_body(struct supervisor *sv, struct wire *w)
 		if (k < 0)
 			break;
 		below = best;
-		if ((r = wire_put_cstring(w, sv->ups[k].path)) != 0)
-			return r;
+		sids[n] = sv->ups[k].sid;
+		paths[n++] = sv->ups[k].path;
 	}
+	memcpy(conf, sv->cfg.upstream, sizeof(conf));
+	for (tok = strtok_r(conf, " \t", &save);
+	     tok != NULL && n < CTLPROTO_MAX_UPSTREAMS;
+	     tok = strtok_r(NULL, " \t", &save)) {
+		sids[n] = 0;
+		paths[n++] = tok;
+	}
+	return n;
+}
+
+/* u32 count, then each upstream's path, in order. */
+static int
+upstreams_body(struct supervisor *sv, struct wire *w)
+{
+	const char *paths[CTLPROTO_MAX_UPSTREAMS];
+	uint32_t sids[CTLPROTO_MAX_UPSTREAMS];
+	int i, n = upstream_order(sv, paths, sids), r;
+
+	if ((r = wire_put_u32(w, (uint32_t)n)) != 0)
+		return r;
+	for (i = 0; i < n; i++)
+		if ((r = wire_put_cstring(w, paths[i])) != 0)
+			return r;
 	return 0;
 }
 
@@ -1058,7 +1099,7 @@ spawn_agent(struct supervisor *sv)
 	for (n = 0; n < sv->cfg.nkeyopts; n++)
 		if (sv->cfg.keyopts[n].forwarding >= 0)
 			sv->policy_dirty = 1;
-	if (sv->nups > 0)
+	if (sv->nups > 0 || sv->cfg.upstream[0] != '\0')
 		sv->policy_dirty = 1;
 	sv->line_gen++;
 	sv->agent_pid = sv->agent_proc.pid;

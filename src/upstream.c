@@ -6,10 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "agentclient.h"
 #include "agentproto.h"
+#include "compat.h"
 #include "rtpaths.h"
 #include "sserr.h"
 #include "upstream.h"
@@ -95,21 +97,55 @@ drop(struct up *u)
 	u->have_keys = 0;
 }
 
+/*
+ * A socket of ours in a directory of ours (or root's) that no one else
+ * may write to: no one else could have put it there.
+ */
+static int
+trusted(const char *path)
+{
+	char dir[PATHS_MAX], *slash;
+	struct stat st;
+
+	if (lstat(path, &st) != 0 || !S_ISSOCK(st.st_mode) ||
+	    st.st_uid != geteuid())
+		return ERR_DENIED;
+	if (strlen(path) >= sizeof(dir))
+		return ERR_TOO_LONG;
+	strcpy(dir, path);
+	if ((slash = strrchr(dir, '/')) == NULL)
+		return ERR_DENIED;
+	*(slash == dir ? slash + 1 : slash) = '\0';
+	if (stat(dir, &st) != 0 || (st.st_uid != geteuid() && st.st_uid != 0) ||
+	    (st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+		return ERR_DENIED;
+	return 0;
+}
+
 /* The connection to u, made on first need; 0 or an error (dropped). */
 static int
 ready(struct up *u)
 {
+	uid_t uid;
 	int r;
 
 	if (u->dropped)
 		return ERR_NO_SERVER;
 	if (u->fd >= 0)
 		return 0;
-	if ((r = rtpaths_connect(u->path, &u->fd)) != 0) {
+	if ((r = trusted(u->path)) != 0 ||
+	    (r = rtpaths_connect(u->path, &u->fd)) != 0) {
 		u->fd = -1;
 		drop(u);
+		return r;
 	}
-	return r;
+	/* The one listening there is us too: no one else gets our
+	 * requests, or answers them. */
+	if (compat_peer_uid(u->fd, &uid) != 0 || uid != geteuid()) {
+		drop(u);
+		return ERR_DENIED;
+	}
+	return 0;
 }
 
 /* One exchange with u: the type and body of its answer. */

@@ -787,12 +787,47 @@ exec sleep 300" || return 0
 	assertEquals "the forwarded agent's key first, then ours: \
 $(cat "$T/a.list")" "$fk $own" \
 	    "$(cut -d' ' -f2 "$T/a.list" | tr '\n' ' ' | sed 's/ $//')"
+	# status names it, with what it holds.
+	out=$(sshenv status 2>&1)
+	assertContains "status lists it: $out" "$out" \
+	    "forwarded to session $sid: $T/fwd.sock, 1 key"
 	# The login ends: its agent is no longer followed.
 	kill -KILL "$sid"
 	lib_wait 10 eval '[ "$(SSH_AUTH_SOCK=$SOCK ssh-add -l 2>/dev/null |
 	    cut -d" " -f2)" = "$own" ]'
 	assertEquals "ours alone after the login's end" "$own" \
 	    "$(SSH_AUTH_SOCK=$SOCK ssh-add -l 2>/dev/null | cut -d' ' -f2)"
+}
+
+# [agent] upstream: an agent the user already runs joins the view, after
+# forwarded ones and before ours; one in a directory others may write to
+# is not used.
+test_configured_upstream() {
+	mkdir -m 0700 "$T/mine"
+	mkdir -m 0777 "$T/open"
+	for d in mine open; do
+		ssh-agent -D -a "$T/$d/agent.sock" </dev/null >/dev/null 2>&1 &
+		lib_track $!
+	done
+	lib_wait 5 test -S "$T/open/agent.sock"
+	lib_key up1
+	lib_key up2
+	SSH_AUTH_SOCK=$T/mine/agent.sock ssh-add -q "$HOME/.ssh/up1" \
+	    </dev/null >/dev/null 2>&1
+	SSH_AUTH_SOCK=$T/open/agent.sock ssh-add -q "$HOME/.ssh/up2" \
+	    </dev/null >/dev/null 2>&1
+	lib_config '[agent]' \
+	    "upstream = $T/open/agent.sock $T/mine/agent.sock"
+	lib_login_init a || return 0
+	assertEquals "init: $(cat "$T/a.ierr")" 0 "$rc"
+	up1=$(ssh-keygen -lf "$HOME/.ssh/up1.pub" | cut -d' ' -f2)
+	lib_wait 10 eval '[ "$(SSH_AUTH_SOCK=$SOCK ssh-add -l 2>/dev/null |
+	    cut -d" " -f2)" = "$up1" ]'
+	assertEquals "the user's own agent, not the open one" "$up1" \
+	    "$(SSH_AUTH_SOCK=$SOCK ssh-add -l 2>/dev/null | cut -d' ' -f2)"
+	out=$(sshenv status 2>&1)
+	assertContains "status lists it: $out" "$out" \
+	    "configured: $T/mine/agent.sock, 1 key"
 }
 
 test_forwarded_agent_ignored() {
@@ -1238,7 +1273,7 @@ want = {"running": True, "supervisor_pid": int(sv),
         "agent_lost": None, "config_error": None, "key_list": []}
 bad = [k for k in want if k not in d or d[k] != want[k]
        or type(d[k]) is not type(want[k])]
-if bad or set(d) != set(want) | {"session_list"}:
+if bad or set(d) != set(want) | {"session_list", "upstream_list"}:
     print("got", d, "want", want, "wrong:", bad)
     sys.exit(1)
 # The session: its id; the rest is what the system tells of it.
@@ -1262,7 +1297,7 @@ d = json.load(open(sys.argv[1]))
 keys = {"running", "supervisor_pid", "agent_pid", "socket", "keys",
         "locked", "lingering", "agent_state", "policy", "systemd",
         "sessions", "environment_file", "agent_lost", "config_error",
-        "key_list", "session_list"}
+        "key_list", "session_list", "upstream_list"}
 if d.get("running") is not False or set(d) != keys:
     print("got", d, "missing:", sorted(keys - set(d)),
           "extra:", sorted(set(d) - keys))
