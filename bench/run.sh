@@ -513,6 +513,12 @@ sh "$(dirname "$0")/session.sh" "$build"
 session_rc=$?
 [ $session_rc = 0 ] || log "bench/session.sh exited $session_rc"
 
+# What the stable socket (agents followed behind ours) costs:
+# bench/follow.sh.
+sh "$(dirname "$0")/follow.sh" "$build"
+follow_rc=$?
+[ $follow_rc = 0 ] || log "bench/follow.sh exited $follow_rc"
+
 # Private memory per user beside ssh-agent, and 200 users at once:
 # bench/footprint.sh.
 sh "$(dirname "$0")/footprint.sh" "$build"

@@ -2099,7 +2099,8 @@ agent_usage(void)
 {
 	fprintf(stderr,
 	    "usage: sshenv agent [-cDdks] [-a socket] [-F allow|confirm|deny] "
-	    "[-P allowed] [-t life] [-W time] [command [arg ...]]\n");
+	    "[-P allowed] [-t life] [-U socket] [-W time] "
+	    "[command [arg ...]]\n");
 }
 
 /* A private directory and socket path, as ssh-agent makes without -a. */
@@ -2147,9 +2148,11 @@ struct agent_opts {
 	const char *sock;	  /* -a */
 	uint32_t lifetime;	  /* -t */
 	uint32_t confirm_timeout; /* -W */
-	int to_syslog;		  /* -L syslog: even with -D */
-	int fwd;		  /* -F: the forwarding policy */
-	char **command;		  /* to run with the agent, or NULL */
+	char *ups[UPSTREAM_MAX];  /* -U: agents to serve beside ours */
+	int nups;
+	int to_syslog;	/* -L syslog: even with -D */
+	int fwd;	/* -F: the forwarding policy */
+	char **command; /* to run with the agent, or NULL */
 };
 
 /* ARGS_OK to go on, or the exit code: EXIT_OK after --help, EXIT_USAGE
@@ -2169,12 +2172,12 @@ parse_args(int argc, char **argv, struct agent_opts *o)
 	if (argc == 2 && strcmp(argv[1], "--help") == 0) {
 		printf("usage: sshenv agent [-cDdks] [-a socket] "
 		       "[-F allow|confirm|deny] [-P allowed] [-t life] "
-		       "[-W time] [command [arg ...]]\n");
+		       "[-U socket] [-W time] [command [arg ...]]\n");
 		return EXIT_OK;
 	}
 	optind = 1;
 	o->confirm_timeout = CONFIRM_TIMEOUT_S;
-	while ((opt = getopt(argc, argv, "+a:C:cDdF:kL:P:S:st:W:")) != -1) {
+	while ((opt = getopt(argc, argv, "+a:C:cDdF:kL:P:S:st:U:W:")) != -1) {
 		switch (opt) {
 		case 'a': o->sock = optarg; break;
 		case 'F':
@@ -2216,6 +2219,12 @@ parse_args(int argc, char **argv, struct agent_opts *o)
 				o->line2 = (int)n;
 			else
 				goto usage;
+			break;
+		case 'U':
+			/* Another agent whose keys this one serves too. */
+			if (o->nups >= UPSTREAM_MAX || optarg[0] != '/')
+				goto usage;
+			o->ups[o->nups++] = optarg;
 			break;
 		case 'L':
 			/* Where the log goes: syslog, or stderr (with -D). */
@@ -2407,6 +2416,9 @@ agent_main(int argc, char **argv)
 	a.lifetime = o.lifetime;
 	a.fwd = (enum fwd_policy)o.fwd;
 	a.confirm_timeout = o.confirm_timeout;
+	for (rc = 0; rc < o.nups; rc++)
+		if ((a.upaths[a.nupaths] = strdup(o.ups[rc])) != NULL)
+			a.nupaths++;
 	a.line = o.line;
 	a.line2 = o.line2;
 	a.debug = o.debug;
