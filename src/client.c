@@ -1524,6 +1524,74 @@ check_forward_config(const char *path, const struct keyinfo *keys, int nkeys)
 	}
 }
 
+/*
+ * The agents the stable socket serves besides ours: for each, whether it
+ * answers and which keys it brings (so that a key in `ssh-add -l` can be
+ * traced to the login whose agent holds it).  A key that an earlier one
+ * brings already is served by that one.
+ */
+static void
+doctor_upstreams(const struct ctl_reply *rp)
+{
+	char msg[PATHS_MAX + 1200], who[64], names[1024];
+	const uint8_t *blob, *comment;
+	struct wire list, prev[CTLPROTO_MAX_UPSTREAMS];
+	uint32_t counts[CTLPROTO_MAX_UPSTREAMS], i, k, j;
+	size_t bl, cl, at;
+	int dup;
+
+	for (i = 0; i < rp->nups; i++) {
+		wire_init(&prev[i], AGENTPROTO_MAX_FRAME);
+		counts[i] = 0;
+		if (agentclient_list(rp->ups[i].path, AGENT_TIMEOUT_MS,
+			&prev[i], &counts[i]) != 0) {
+			snprintf(msg, sizeof(msg),
+			    "%s %s does not answer: its keys are not served",
+			    rp->ups[i].sid != 0 ? "the forwarded agent" :
+						  "the configured agent",
+			    rp->ups[i].path);
+			verdict("warn", msg,
+			    rp->ups[i].sid != 0 ?
+				"nothing to do: it goes when that login ends" :
+				"start that agent, or take it out of [agent] "
+				"upstream");
+			counts[i] = 0;
+			continue;
+		}
+		names[0] = '\0';
+		at = 0;
+		list = prev[i];
+		for (k = 0; k < counts[i]; k++) {
+			if (wire_get_string(&list, &blob, &bl) != 0 ||
+			    wire_get_string(&list, &comment, &cl) != 0)
+				break;
+			for (dup = 0, j = 0; j < i && !dup; j++)
+				dup = counts[j] > 0 &&
+				    agentclient_listed(&prev[j], counts[j],
+					blob, bl) == 1;
+			at += (size_t)snprintf(names + at,
+			    at < sizeof(names) ? sizeof(names) - at : 0,
+			    "%s%.*s%s", at ? ", " : "",
+			    (int)(cl > 60 ? 60 : cl), (const char *)comment,
+			    dup ? " (served by an earlier one)" : "");
+			if (at >= sizeof(names))
+				break;
+		}
+		if (rp->ups[i].sid != 0)
+			snprintf(who, sizeof(who),
+			    "the forwarded agent of session %u",
+			    rp->ups[i].sid);
+		else
+			snprintf(who, sizeof(who), "the configured agent");
+		snprintf(msg, sizeof(msg), "%s at %s brings %u key%s%s%s", who,
+		    rp->ups[i].path, counts[i], counts[i] == 1 ? "" : "s",
+		    counts[i] ? ": " : "", names);
+		verdict("ok", msg, NULL);
+	}
+	for (i = 0; i < rp->nups; i++)
+		wire_free(&prev[i]);
+}
+
 /* The commands doctor suggests, in the syntax of the user's shell. */
 static const char *
 cmd_env(enum shell_kind kind)
@@ -1873,6 +1941,8 @@ client_doctor(int argc, char **argv)
 	}
 	doctor_other_supervisors(&cl);
 	doctor_other_agents(&rp, have_status);
+	if (have_status)
+		doctor_upstreams(&rp);
 	kind = cmd_env(cl.kind);
 	if (sock == NULL || *sock == '\0') {
 		verdict("FAIL", "SSH_AUTH_SOCK is not set in this shell", kind);

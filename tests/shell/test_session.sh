@@ -791,6 +791,10 @@ $(cat "$T/a.list")" "$fk $own" \
 	out=$(sshenv status 2>&1)
 	assertContains "status lists it: $out" "$out" \
 	    "forwarded to session $sid: $T/fwd.sock, 1 key"
+	# doctor says which agent each key comes from.
+	out=$(sshenv doctor 2>&1)
+	assertContains "doctor names the source: $out" "$out" \
+	    "ok   the forwarded agent of session $sid at $T/fwd.sock brings 1 key: fk@sshenv-test"
 	# The login ends: its agent is no longer followed.
 	kill -KILL "$sid"
 	lib_wait 10 eval '[ "$(SSH_AUTH_SOCK=$SOCK ssh-add -l 2>/dev/null |
