@@ -172,6 +172,8 @@ struct agent {
 	uv_pipe_t listener;
 	struct uvsig signals;
 	uv_timer_t expiry;
+	uv_timer_t idle;       /* -I: keys forgotten after so long unused */
+	uint32_t idle_timeout; /* seconds; 0: never */
 	struct signpool *pool;
 	struct signjob seed; /* crypto_seed, first on the pool */
 	int seed_result;
@@ -536,6 +538,50 @@ use_end(struct conn *c, enum uselog_verdict v)
 	c->use = NULL;
 }
 
+/* ---- forget on idle ---- */
+
+static void revalidate_confirms(struct agent *a);
+
+/* A request for a key is on its way: signing, or asking the user. */
+static int
+key_in_use(struct agent *a)
+{
+	struct conn *c;
+
+	for (c = (struct conn *)a->conns; c != NULL;
+	     c = (struct conn *)c->u.next)
+		if (c->state == REQ_SIGNING || c->state == REQ_CONFIRMING)
+			return 1;
+	return 0;
+}
+
+static void
+on_idle(uv_timer_t *t)
+{
+	struct agent *a = t->data;
+
+	/* Never in the middle of a signature: a little later, then. */
+	if (key_in_use(a)) {
+		uv_timer_start(&a->idle, on_idle, 1000, 0);
+		return;
+	}
+	if (keystore_locked(a->ks) || keystore_count(a->ks) == 0)
+		return;
+	log_info("no signature for %u s: %zu key%s forgotten", a->idle_timeout,
+	    keystore_count(a->ks), keystore_count(a->ks) == 1 ? "" : "s");
+	keystore_remove_all(a->ks);
+	revalidate_confirms(a);
+}
+
+/* The idle time counts again from now: a signature, or a key added. */
+static void
+idle_rearm(struct agent *a)
+{
+	if (a->idle_timeout != 0 && !a->stopping)
+		uv_timer_start(&a->idle, on_idle,
+		    (uint64_t)a->idle_timeout * 1000, 0);
+}
+
 /* ---- signing ---- */
 
 /* The connection a signing job is embedded in. */
@@ -594,6 +640,8 @@ sign_done(struct signjob *job)
 	    r != 0	 ? USE_FAILED :
 		c->asked ? USE_CONFIRMED :
 			   USE_ALLOWED);
+	if (r == 0)
+		idle_rearm(c->agent);
 	if (r == 0 && !c->u.closing) {
 		wire_reset(&c->u.out);
 		r = agentproto_begin(&c->u.out, AGENT_SIGN_RESPONSE);
@@ -1279,7 +1327,9 @@ handle_add(struct conn *c, struct wire *body, int constrained)
 		    (AGENTPROTO_MAX_FRAME - 5) / 1024);
 	else if (r != 0)
 		log_info("conn %lu: add refused: %s", c->id, sserr_str(r));
-	else
+	if (r == 0)
+		idle_rearm(c->agent);
+	if (r == 0)
 		log_debug("conn %lu: key added (life %u, confirm %d, "
 			  "%zu destination constraints)",
 		    c->id, life, req.confirm, ndest);
@@ -1862,6 +1912,7 @@ agent_stop(struct agent *a)
 		uv_close((uv_handle_t *)&a->ask_grace, NULL);
 	uv_close((uv_handle_t *)&a->listener, NULL);
 	uv_close((uv_handle_t *)&a->expiry, NULL);
+	uv_close((uv_handle_t *)&a->idle, NULL);
 	if (a->parent != 0)
 		uv_close((uv_handle_t *)&a->parent_check, NULL);
 	uvsig_close(&a->signals);
@@ -1996,6 +2047,8 @@ agent_serve(struct agent *a, int fd)
 	a->listener.data = a;
 	uv_timer_init(&a->loop, &a->expiry);
 	a->expiry.data = a;
+	uv_timer_init(&a->loop, &a->idle);
+	a->idle.data = a;
 	uv_timer_init(&a->loop, &a->ask_grace);
 	a->ask_grace.data = a;
 	if (a->parent != 0) {
@@ -2099,7 +2152,7 @@ agent_usage(void)
 {
 	fprintf(stderr,
 	    "usage: sshenv agent [-cDdks] [-a socket] [-F allow|confirm|deny] "
-	    "[-P allowed] [-t life] [-U socket] [-W time] "
+	    "[-I time] [-P allowed] [-t life] [-U socket] [-W time] "
 	    "[command [arg ...]]\n");
 }
 
@@ -2148,6 +2201,7 @@ struct agent_opts {
 	const char *sock;	  /* -a */
 	uint32_t lifetime;	  /* -t */
 	uint32_t confirm_timeout; /* -W */
+	uint32_t idle_timeout;	  /* -I */
 	char *ups[UPSTREAM_MAX];  /* -U: agents to serve beside ours */
 	int nups;
 	int to_syslog;	/* -L syslog: even with -D */
@@ -2170,14 +2224,15 @@ parse_args(int argc, char **argv, struct agent_opts *o)
 	o->fd = -1;
 	o->line = o->line2 = -1;
 	if (argc == 2 && strcmp(argv[1], "--help") == 0) {
-		printf("usage: sshenv agent [-cDdks] [-a socket] "
-		       "[-F allow|confirm|deny] [-P allowed] [-t life] "
-		       "[-U socket] [-W time] [command [arg ...]]\n");
+		printf(
+		    "usage: sshenv agent [-cDdks] [-a socket] "
+		    "[-F allow|confirm|deny] [-I time] [-P allowed] [-t life] "
+		    "[-U socket] [-W time] [command [arg ...]]\n");
 		return EXIT_OK;
 	}
 	optind = 1;
 	o->confirm_timeout = CONFIRM_TIMEOUT_S;
-	while ((opt = getopt(argc, argv, "+a:C:cDdF:kL:P:S:st:U:W:")) != -1) {
+	while ((opt = getopt(argc, argv, "+a:C:cDdF:I:kL:P:S:st:U:W:")) != -1) {
 		switch (opt) {
 		case 'a': o->sock = optarg; break;
 		case 'F':
@@ -2219,6 +2274,15 @@ parse_args(int argc, char **argv, struct agent_opts *o)
 				o->line2 = (int)n;
 			else
 				goto usage;
+			break;
+		case 'I':
+			/* Keys forgotten after so long with no signature. */
+			if (duration_parse(optarg, &o->idle_timeout) != 0) {
+				fprintf(stderr,
+				    "sshenv agent: invalid time '%s' for -I\n",
+				    optarg);
+				return EXIT_USAGE;
+			}
 			break;
 		case 'U':
 			/* Another agent whose keys this one serves too. */
@@ -2416,6 +2480,7 @@ agent_main(int argc, char **argv)
 	a.lifetime = o.lifetime;
 	a.fwd = (enum fwd_policy)o.fwd;
 	a.confirm_timeout = o.confirm_timeout;
+	a.idle_timeout = o.idle_timeout;
 	for (rc = 0; rc < o.nups; rc++)
 		if ((a.upaths[a.nupaths] = strdup(o.ups[rc])) != NULL)
 			a.nupaths++;

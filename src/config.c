@@ -34,6 +34,7 @@ static const struct option options[] = {
 	{ "agent", "confirm", OPT_BOOL, F(confirm), NULL, "no" },
 	{ "agent", "confirm_timeout", OPT_SECONDS, F(confirm_timeout), NULL,
 	    "60" },
+	{ "agent", "idle_timeout", OPT_SECONDS, F(idle_timeout), NULL, "0" },
 	{ "agent", "forwarded", OPT_CHOICE, F(forwarded), forwarded_choices,
 	    "follow" },
 	{ "agent", "keys", OPT_STRING, F(keys), NULL, "" },

@@ -18,7 +18,7 @@ enum fwd_mode { FWD_IGNORE, FWD_KEEP, FWD_FOLLOW };
 /* [forwarding] use: what requests from other hosts may do. */
 enum fwd_use { FWD_USE_ALLOW, FWD_USE_CONFIRM, FWD_USE_DENY };
 
-#define CONFIG_NOPTIONS 13 /* the keys in config.c's table */
+#define CONFIG_NOPTIONS 14 /* the keys in config.c's table */
 #define CONFIG_MAXFILES 2  /* /etc/sshenv.conf and the user's */
 #define CONFIG_MAXKEYS 16  /* [key NAME] sections */
 #define CONFIG_MAXDEST 16  /* destinations of one key */
@@ -42,6 +42,7 @@ struct config {
 	uint32_t lifetime;	   /* [agent] lifetime, seconds, 0 none */
 	int confirm;		   /* [agent] confirm */
 	uint32_t confirm_timeout;  /* [agent] confirm_timeout, seconds */
+	uint32_t idle_timeout;	   /* [agent] idle_timeout, seconds, 0 none */
 	int forwarded;		   /* [agent] forwarded, enum fwd_mode */
 	char keys[1024];	   /* [agent] keys, space separated */
 	char upstream[1024];	   /* [agent] upstream: agents to merge */

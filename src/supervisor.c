@@ -1005,7 +1005,7 @@ spawn_agent(struct supervisor *sv)
 {
 	uv_process_options_t opts;
 	uv_stdio_container_t stdio[6];
-	char life[16], wait[16], *args[20];
+	char life[16], wait[16], idle[16], *args[24];
 	int n = 0, r, line[2], pline[2];
 
 	/*
@@ -1046,6 +1046,11 @@ spawn_agent(struct supervisor *sv)
 	snprintf(wait, sizeof(wait), "%u", sv->cfg.confirm_timeout);
 	args[n++] = "-W";
 	args[n++] = wait;
+	if (sv->cfg.idle_timeout != 0) {
+		snprintf(idle, sizeof(idle), "%u", sv->cfg.idle_timeout);
+		args[n++] = "-I";
+		args[n++] = idle;
+	}
 	/* Its record of use goes where ours goes: our stderr may be
 	 * /dev/null. */
 	if (sv->to_syslog) {

@@ -15,7 +15,7 @@ TOOLS=${SSHENV_BUILD:-$(dirname "$SSHENV_BIN")}/tools
 interop_agent_exec() {
 	exec "$SSHENV_BIN" agent -D -F "$(cat "$it_tmp/policy" 2>/dev/null ||
 	    echo allow)" -W "$(cat "$it_tmp/wait" 2>/dev/null || echo 60)" \
-	    -a "$1"
+	    -I "$(cat "$it_tmp/idle" 2>/dev/null || echo 0)" -a "$1"
 }
 
 fw_dir=$(CDPATH='' cd -- "$(dirname -- "$0")" && pwd)
@@ -360,6 +360,46 @@ EOF
 	    "type 12 count 0" "$(cat "$f.out")"
 	run sa -l
 	assertEquals "here the key is listed" 0 "$rc"
+}
+
+# -I: after so long with no signature the keys are forgotten, never in
+# the middle of one (here a question that outlasts the idle time).
+test_idle_forgets_keys() {
+	it_need_agent || return 0
+	echo 2 >"$it_tmp/idle"
+	fw_policy allow || return 0
+	run sa "$it_tmp/keys/ed25519"
+	assertEquals "ssh-add: $err" 0 "$rc" || return 0
+	run it_sign "$it_tmp/pub/ed25519.pub" "$it_tmp/data/msg" \
+	    "$it_tmp/data/i1.sig"
+	assertEquals "signed: $err" 0 "$rc" || return 0
+	assertTrue "forgotten after 2 s unused" \
+	    "wait_rc 10 1 timeout -k 1 5 ssh-add -l"
+	run sa -c "$it_tmp/keys/ed25519"
+	assertEquals "ssh-add -c: $err" 0 "$rc" || return 0
+	echo 0 >"$it_tmp/confirm.answer"
+	echo 4 >"$it_tmp/confirm.sleep"
+	run it_sign "$it_tmp/pub/ed25519.pub" "$it_tmp/data/msg" \
+	    "$it_tmp/data/i2.sig"
+	assertEquals "a 4 s question outlasts the idle time: still signed" \
+	    0 "$rc"
+	rm -f "$it_tmp/confirm.sleep" "$it_tmp/idle"
+	assertTrue "and forgotten after it" \
+	    "wait_rc 10 1 timeout -k 1 5 ssh-add -l"
+}
+
+# wait_rc SECONDS RC CMD...: until CMD exits with RC (polled).
+wait_rc() {
+	_t=$(($1 * 10))
+	_want=$2
+	shift 2
+	while [ "$_t" -gt 0 ]; do
+		"$@" >/dev/null 2>&1
+		[ $? -eq "$_want" ] && return 0
+		sleep 0.1
+		_t=$((_t - 1))
+	done
+	return 1
 }
 
 # shellcheck source=tests/shell/interop.inc
