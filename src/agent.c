@@ -640,8 +640,15 @@ sign_done(struct signjob *job)
 	    r != 0	 ? USE_FAILED :
 		c->asked ? USE_CONFIRMED :
 			   USE_ALLOWED);
-	if (r == 0)
+	if (r == 0) {
+		const uint8_t *kb;
+		size_t kl;
+
+		kb = crypto_key_blob(c->key, &kl);
+		keystore_touch(c->agent->ks, kb, kl,
+		    (uint64_t)compat_boottime_ms());
 		idle_rearm(c->agent);
+	}
 	if (r == 0 && !c->u.closing) {
 		wire_reset(&c->u.out);
 		r = agentproto_begin(&c->u.out, AGENT_SIGN_RESPONSE);

@@ -825,6 +825,7 @@ struct keyinfo {
 	int confirm;
 	uint32_t left;	/* seconds of lifetime left, 0: none */
 	uint32_t ndest; /* destination constraints */
+	uint32_t used;	/* seconds since it last signed; UINT32_MAX never */
 	int fwd;	/* its forwarding policy, enum fwd_use */
 };
 
@@ -906,7 +907,7 @@ key_infos(const char *sock, struct keyinfo *keys, int max, int *locked,
 	struct wire req, reply, blob;
 	const uint8_t *b, *cm, *t;
 	size_t bl, cl, tl;
-	uint32_t count, i, left, ndest;
+	uint32_t count, i, left, ndest, used;
 	uint8_t type, confirm, lk, fwd;
 	char *fp = NULL;
 	int n = -1;
@@ -928,7 +929,8 @@ key_infos(const char *sock, struct keyinfo *keys, int max, int *locked,
 		    wire_get_u8(&reply, &confirm) != 0 ||
 		    wire_get_u32(&reply, &left) != 0 ||
 		    wire_get_u32(&reply, &ndest) != 0 ||
-		    wire_get_u8(&reply, &fwd) != 0) {
+		    wire_get_u8(&reply, &fwd) != 0 ||
+		    wire_get_u32(&reply, &used) != 0) {
 			n = -1;
 			goto out;
 		}
@@ -945,6 +947,7 @@ key_infos(const char *sock, struct keyinfo *keys, int max, int *locked,
 			keys[n].confirm = confirm != 0;
 			keys[n].left = left;
 			keys[n].ndest = ndest;
+			keys[n].used = used;
 			keys[n].fwd = fwd <= FWD_USE_DENY ? fwd : FWD_USE_ALLOW;
 			key_file(b, bl, keys[n].file, sizeof(keys[n].file));
 			n++;
@@ -1199,6 +1202,11 @@ print_status_json(const struct client *cl, const struct ctl_reply *rp,
 		       "\"forwarding\": ",
 		    d->keys[k].confirm ? "true" : "false", d->keys[k].ndest);
 		json_str(stdout, config_fwd_use_name(d->keys[k].fwd));
+		printf(", \"last_used_ago\": ");
+		if (d->keys[k].used == UINT32_MAX)
+			printf("null");
+		else
+			printf("%u", d->keys[k].used);
 		printf(", \"lifetime_left\": ");
 		if (d->keys[k].left != 0)
 			printf("%u}", d->keys[k].left);
@@ -1316,6 +1324,12 @@ client_status(int argc, char **argv)
 		if (d.keys[k].fwd != FWD_USE_ALLOW)
 			printf(" forwarded: %s",
 			    config_fwd_use_name(d.keys[k].fwd));
+		if (d.keys[k].used == UINT32_MAX) {
+			printf(" never used");
+		} else {
+			span(d.keys[k].used, when, sizeof(when));
+			printf(" used %s ago", when);
+		}
 		if (d.keys[k].left != 0) {
 			span(d.keys[k].left, when, sizeof(when));
 			printf(" %s left", when);

@@ -26,6 +26,7 @@ struct entry {
 	char *comment; /* NUL-terminated copy */
 	size_t commentlen;
 	uint64_t expires;
+	uint64_t used; /* when it last signed, on the caller's clock; 0 never */
 	int confirm;
 	struct destcons *dest; /* NULL: none */
 };
@@ -255,6 +256,16 @@ keystore_dest(struct keystore *ks, const uint8_t *blob, size_t len)
 	return (*pp)->dest;
 }
 
+void
+keystore_touch(struct keystore *ks, const uint8_t *blob, size_t len,
+    uint64_t now)
+{
+	struct entry **pp;
+
+	if (!ks->locked && (pp = lookup(ks, blob, len)) != NULL)
+		(*pp)->used = now;
+}
+
 int
 keystore_remove(struct keystore *ks, const uint8_t *blob, size_t len)
 {
@@ -351,7 +362,15 @@ keystore_describe(struct keystore *ks, uint64_t now, struct wire *out,
 		    (r = wire_put_u32(out,
 			 (uint32_t)destcons_count(e->dest))) != 0 ||
 		    (r = wire_put_u8(out,
-			 tag != NULL ? tag(e->blob, e->bloblen, arg) : 0)) != 0)
+			 tag != NULL ? tag(e->blob, e->bloblen, arg) : 0)) !=
+			0 ||
+		    (r = wire_put_u32(out,
+			 e->used == 0	    ? UINT32_MAX :
+			     now <= e->used ? 0 :
+			     (now - e->used) / 1000 >= UINT32_MAX ?
+					      UINT32_MAX - 1 :
+					      (uint32_t)((now - e->used) /
+						  1000))) != 0)
 			return r;
 	}
 	return 0;

@@ -74,6 +74,10 @@ keystore_dest(struct keystore *ks, const uint8_t *blob, size_t len);
 int keystore_find(struct keystore *ks, const uint8_t *blob, size_t len,
     struct crypto_key **key, int *confirm, const char **comment);
 
+/* The key with this blob has just signed, at now (the expiry clock). */
+void keystore_touch(struct keystore *ks, const uint8_t *blob, size_t len,
+    uint64_t now);
+
 /* Removes one key (ERR_NOT_FOUND, ERR_LOCKED) or all of them. */
 int keystore_remove(struct keystore *ks, const uint8_t *blob, size_t len);
 int keystore_remove_all(struct keystore *ks);
@@ -97,7 +101,8 @@ size_t keystore_count(const struct keystore *ks);
  * locked), then for each key its blob, comment, fingerprint
  * ("SHA256:..."), a confirm byte, the seconds of lifetime left (0:
  * none), now being the expiry clock's time, the number of destination
- * constraints, and a byte tag gives the key (0 if tag is NULL).
+ * constraints, a byte tag gives the key (0 if tag is NULL), and the
+ * seconds since it last signed (UINT32_MAX: never; see keystore_touch).
  */
 int keystore_describe(struct keystore *ks, uint64_t now, struct wire *out,
     uint8_t (*tag)(const uint8_t *blob, size_t len, void *arg), void *arg);

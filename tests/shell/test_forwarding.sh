@@ -288,9 +288,9 @@ test_key_sections() {
 	# status tells each key's settings as the agent holds them.
 	run timeout -k 2 15 "$SSHENV_BIN" status -F "$cfg"
 	assertContains "k1 denied there: $out" "$out" \
-	    "interop-ed25519 forwarded: deny"
+	    "interop-ed25519 forwarded: deny never used"
 	assertContains "k2's two destinations: $out" "$out" \
-	    "interop-ecdsa256 2 destinations"
+	    "interop-ecdsa256 2 destinations used "
 
 	run it_ssh -A "$(it_to_c) echo c-ok"
 	assertEquals "B -> C with it, as its destinations allow: $err" 0 "$rc"

@@ -1123,10 +1123,10 @@ d = json.load(open(path, encoding="utf-8"))
 k = d["key_list"]
 want = [{"type": "ssh-ed25519", "fingerprint": fp,
          "comment": "me@sshenv-test", "file": file, "confirm": True,
-         "destinations": 0, "forwarding": "allow"},
+         "destinations": 0, "forwarding": "allow", "last_used_ago": None},
         {"type": "ecdsa-sha2-nistp256", "fingerprint": fp2,
          "comment": "other@sshenv-test", "file": None, "confirm": False,
-         "destinations": 0, "forwarding": "allow",
+         "destinations": 0, "forwarding": "allow", "last_used_ago": None,
          "lifetime_left": None}]
 got = [{x: y for x, y in e.items()
         if x != "lifetime_left" or w.get(x, 0) is None}

@@ -564,6 +564,7 @@ test_describe(void)
 		return;
 	CHECK_EQ(add(ks, K_ED25519, "ed", 0, 1), 0);
 	CHECK_EQ(add(ks, K_RSA, "rsa", 10001, 0), 0);
+	keystore_touch(ks, keys[K_RSA].pub, keys[K_RSA].publen, 2000);
 	wire_init(&w, 64 * 1024);
 	CHECK_EQ(keystore_describe(ks, 5000, &w, NULL, NULL), 0);
 	CHECK_EQ(wire_get_u8(&w, &locked), 0);
@@ -591,6 +592,8 @@ test_describe(void)
 	CHECK_EQ(count, 0);
 	CHECK_EQ(wire_get_u8(&w, &confirm), 0); /* the tag */
 	CHECK_EQ(confirm, 0);
+	CHECK_EQ(wire_get_u32(&w, &left), 0); /* never used */
+	CHECK_EQ(left, UINT32_MAX);
 	/* The second: 5001 ms left shows as 6 s. */
 	CHECK_EQ(wire_get_string(&w, &blob, &bloblen), 0);
 	CHECK(bloblen == keys[K_RSA].publen &&
@@ -605,6 +608,8 @@ test_describe(void)
 	CHECK_EQ(left, 6);
 	CHECK_EQ(wire_get_u32(&w, &count), 0);
 	CHECK_EQ(wire_get_u8(&w, &confirm), 0);
+	CHECK_EQ(wire_get_u32(&w, &left), 0); /* used 3 s before now */
+	CHECK_EQ(left, 3);
 	CHECK_EQ(wire_end(&w), 0);
 
 	/* Locked: that, and nothing of the keys, not even how many. */
