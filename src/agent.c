@@ -140,6 +140,7 @@ struct conn {
 	/* The other agents this connection reaches (stable socket). */
 	struct upset *ups;
 	int ups_taken; /* decided at first need, for good */
+	int listed;    /* the merged list was made: routes hold */
 	uv_work_t upwork;
 	enum up_op upop;
 	int upidx; /* UP_SIGN: which upstream */
@@ -190,19 +191,21 @@ struct agent {
 	uint64_t unlock_after;
 	unsigned unlock_failures;
 	int stopping;
-	struct conn *asking;	     /* connections whose askpass runs */
-	uint64_t next_expiry;	     /* boot-time ms of the next lifetime end */
-	uv_timer_t ask_grace;	     /* at stop: SIGTERM, then SIGKILL */
-	uv_timer_t parent_check;     /* command mode: while it runs */
-	long parent;		     /* command mode: its pid, else 0 */
-	int nconns;		     /* client connections open */
-	uint32_t confirm_timeout;    /* seconds; 0: none */
-	enum fwd_policy fwd;	     /* for forwarded requests */
-	char *upaths[UPSTREAM_MAX];  /* the logins' forwarded agents */
-	int nupaths;		     /* newest first, from the supervisor */
-	struct keypolicy *keypol;    /* keys with a policy of their own */
-	struct uselog *uses;	     /* what the keys were used for */
-	struct uvconn_budget budget; /* their input buffers, together */
+	struct conn *asking;	    /* connections whose askpass runs */
+	uint64_t next_expiry;	    /* boot-time ms of the next lifetime end */
+	uv_timer_t ask_grace;	    /* at stop: SIGTERM, then SIGKILL */
+	uv_timer_t parent_check;    /* command mode: while it runs */
+	long parent;		    /* command mode: its pid, else 0 */
+	int nconns;		    /* client connections open */
+	uint32_t confirm_timeout;   /* seconds; 0: none */
+	enum fwd_policy fwd;	    /* for forwarded requests */
+	char *upaths[UPSTREAM_MAX]; /* the logins' forwarded agents */
+	uint64_t upbad[UPSTREAM_MAX]; /* boot-time ms: skipped till then */
+	int pool_started;	      /* libuv's pool runs: its size is set */
+	int nupaths;		      /* newest first, from the supervisor */
+	struct keypolicy *keypol;     /* keys with a policy of their own */
+	struct uselog *uses;	      /* what the keys were used for */
+	struct uvconn_budget budget;  /* their input buffers, together */
 };
 
 static void conn_process(struct conn *c);
@@ -541,6 +544,7 @@ use_end(struct conn *c, enum uselog_verdict v)
 /* ---- forget on idle ---- */
 
 static void revalidate_confirms(struct agent *a);
+static void idle_rearm(struct agent *a);
 
 /* A request for a key is on its way: signing, or asking the user. */
 static int
@@ -565,8 +569,13 @@ on_idle(uv_timer_t *t)
 		uv_timer_start(&a->idle, on_idle, 1000, 0);
 		return;
 	}
-	if (keystore_locked(a->ks) || keystore_count(a->ks) == 0)
+	if (keystore_count(a->ks) == 0)
 		return;
+	/* Locked: the keys are sealed; they go if still unused later. */
+	if (keystore_locked(a->ks)) {
+		idle_rearm(a);
+		return;
+	}
 	log_info("no signature for %u s: %zu key%s forgotten", a->idle_timeout,
 	    keystore_count(a->ks), keystore_count(a->ks) == 1 ? "" : "s");
 	keystore_remove_all(a->ks);
@@ -950,9 +959,20 @@ conn_upset(struct conn *c)
 {
 	struct agent *a = c->agent;
 
-	if (!c->ups_taken && !c->line && a->nupaths > 0 &&
-	    upset_new((const char *const *)a->upaths, a->nupaths, &c->ups) != 0)
-		c->ups = NULL;
+	const char *paths[UPSTREAM_MAX];
+	uint64_t now;
+	int i, n = 0;
+
+	if (!c->ups_taken && !c->line && a->nupaths > 0) {
+		/* One that was silent lately is left out for a while: a
+		 * sleeping laptop must not cost every new ssh a timeout. */
+		now = (uint64_t)compat_boottime_ms();
+		for (i = 0; i < a->nupaths; i++)
+			if (a->upbad[i] <= now)
+				paths[n++] = a->upaths[i];
+		if (n > 0 && upset_new(paths, n, &c->ups) != 0)
+			c->ups = NULL;
+	}
 	c->ups_taken = 1;
 	return c->ups;
 }
@@ -998,6 +1018,28 @@ up_work(uv_work_t *w)
 
 static void up_done(uv_work_t *w, int status);
 
+/* Upstreams silent past a deadline are left out of new connections for
+ * a while (conn_upset). */
+#define UP_SILENT_SKIP_MS 30000
+
+static void
+up_note_silent(struct conn *c)
+{
+	struct agent *a = c->agent;
+	const char *p;
+	int i, j;
+
+	for (i = 0; i < upset_count(c->ups); i++) {
+		if (!upset_timed_out(c->ups, i) ||
+		    (p = upset_path(c->ups, i)) == NULL)
+			continue;
+		for (j = 0; j < a->nupaths; j++)
+			if (strcmp(a->upaths[j], p) == 0)
+				a->upbad[j] = (uint64_t)compat_boottime_ms() +
+				    UP_SILENT_SKIP_MS;
+	}
+}
+
 /* Runs op for c off the loop; the request ends in up_done. */
 static int
 up_start(struct conn *c, enum up_op op)
@@ -1010,6 +1052,12 @@ up_start(struct conn *c, enum up_op op)
 		c->state = REQ_IDLE;
 		uvconn_unref(&c->u);
 		return ERR_SYSTEM;
+	}
+	/* The pool has read its size: askpass and a command of ours need
+	 * not inherit it. */
+	if (!c->agent->pool_started) {
+		c->agent->pool_started = 1;
+		unsetenv("UV_THREADPOOL_SIZE");
 	}
 	return REQ_PENDING;
 }
@@ -1060,27 +1108,45 @@ route_of(const struct conn *c, const uint8_t *blob, size_t len)
 	return -2;
 }
 
-/* Appends the keys of one identities answer body not listed yet. */
+/*
+ * Appends the keys of one identities answer body not listed yet (the
+ * first UPSTREAM_MAX_KEYS of an upstream's).  An answer that does not
+ * parse adds nothing; one that does not fit adds what fits.  0, or an
+ * error for the list's own troubles (out of memory).
+ */
 static int
 merge_one(struct conn *c, struct wire *list, int src, uint32_t *count)
 {
 	const uint8_t *blob, *comment;
-	size_t bl, cl;
+	struct wire check = *list;
+	size_t bl, cl, mark;
 	uint32_t n, i;
-	int r;
 
-	if ((r = wire_get_u32(list, &n)) != 0)
-		return r;
-	for (i = 0; i < n; i++) {
-		if ((r = wire_get_string(list, &blob, &bl)) != 0 ||
-		    (r = wire_get_string(list, &comment, &cl)) != 0)
-			return r;
+	/* The whole answer first: a malformed one is left out whole. */
+	if (wire_get_u32(&check, &n) != 0)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (wire_get_string(&check, &blob, &bl) != 0 ||
+		    wire_get_string(&check, &comment, &cl) != 0)
+			return 0;
+	if (wire_end(&check) != 0)
+		return 0;
+	(void)wire_get_u32(list, &n);
+	for (i = 0; i < n && (src < 0 || i < UPSTREAM_MAX_KEYS); i++) {
+		(void)wire_get_string(list, &blob, &bl);
+		(void)wire_get_string(list, &comment, &cl);
 		if (route_of(c, blob, bl) != -2)
 			continue; /* listed once, by the first that has it */
-		if ((r = wire_put_string(&c->u.out, blob, bl)) != 0 ||
-		    (r = wire_put_string(&c->u.out, comment, cl)) != 0 ||
-		    (r = route_add(c, src, blob, bl)) != 0)
-			return r;
+		mark = wire_mark(&c->u.out);
+		if (wire_put_string(&c->u.out, blob, bl) != 0 ||
+		    wire_put_string(&c->u.out, comment, cl) != 0) {
+			wire_rollback(&c->u.out, mark);
+			break; /* full: the answer goes with what fits */
+		}
+		if (route_add(c, src, blob, bl) != 0) {
+			wire_rollback(&c->u.out, mark);
+			return ERR_ALLOC;
+		}
 		(*count)++;
 	}
 	return 0;
@@ -1096,8 +1162,8 @@ merge_lists(struct conn *c)
 {
 	struct wire view, ours;
 	uint32_t count = 0;
-	size_t at, mark;
-	int i, r;
+	size_t at;
+	int i, r = 0;
 
 	routes_free(c);
 	wire_reset(&c->u.out);
@@ -1106,15 +1172,12 @@ merge_lists(struct conn *c)
 	at = wire_mark(&c->u.out);
 	if ((r = wire_put_u32(&c->u.out, 0)) != 0)
 		return r;
-	for (i = 0; i < upset_count(c->ups); i++) {
-		if (upset_keys(c->ups, i, &view) != 0)
-			continue;
-		mark = wire_mark(&c->u.out);
-		if (merge_one(c, &view, i, &count) != 0)
-			wire_rollback(&c->u.out, mark);
-	}
+	for (i = 0; i < upset_count(c->ups) && r == 0; i++)
+		if (upset_keys(c->ups, i, &view) == 0)
+			r = merge_one(c, &view, i, &count);
 	wire_init(&ours, AGENTPROTO_MAX_FRAME);
-	r = keystore_list_if(c->agent->ks, &ours, visible_here, c);
+	if (r == 0)
+		r = keystore_list_if(c->agent->ks, &ours, visible_here, c);
 	if (r == 0)
 		r = merge_one(c, &ours, -1, &count);
 	wire_free(&ours);
@@ -1122,6 +1185,8 @@ merge_lists(struct conn *c)
 		r = wire_patch_u32(&c->u.out, at, count);
 	if (r == 0)
 		r = agentproto_finish(&c->u.out, 0);
+	if (r == 0)
+		c->listed = 1;
 	return r;
 }
 
@@ -1135,6 +1200,7 @@ up_done(uv_work_t *w, int status)
 	int r = status == 0 ? 0 : ERR_SYSTEM;
 
 	c->state = REQ_IDLE;
+	up_note_silent(c);
 	if (c->u.closing) {
 		c->sign_after_list = 0;
 		request_end(c, ERR_SYSTEM);
@@ -1197,7 +1263,7 @@ sign_routed(struct conn *c, struct wire *body)
 	struct wire copy = *body;
 	int src;
 
-	if (c->routes == NULL) {
+	if (!c->listed) {
 		c->sign_after_list = 1;
 		return up_start(c, UP_LIST);
 	}
@@ -1562,13 +1628,16 @@ bad:
 	return r;
 }
 
-/* upstreams@sshenv: u32 count, then each path, newest first. */
+/*
+ * upstreams@sshenv: u32 count, then each path, newest first.  A path
+ * that cannot be one (not absolute, too long) is left out, not the rest.
+ */
 static int
 set_upstreams(struct agent *a, struct wire *w)
 {
 	char *paths[UPSTREAM_MAX];
 	const uint8_t *p;
-	uint32_t n, i;
+	uint32_t n, i, m = 0;
 	size_t len;
 	int r = 0;
 
@@ -1577,34 +1646,35 @@ set_upstreams(struct agent *a, struct wire *w)
 	if (n > UPSTREAM_MAX)
 		return ERR_TOO_LONG;
 	for (i = 0; i < n && r == 0; i++) {
-		paths[i] = NULL;
 		if ((r = wire_get_string(w, &p, &len)) != 0)
 			break;
 		if (len == 0 || len >= PATHS_MAX || p[0] != '/' ||
 		    memchr(p, '\0', len) != NULL) {
-			r = ERR_FORMAT;
-			break;
+			log_error("upstream %u is no socket path: left out", i);
+			continue;
 		}
-		if ((paths[i] = malloc(len + 1)) == NULL) {
+		if ((paths[m] = malloc(len + 1)) == NULL) {
 			r = ERR_ALLOC;
 			break;
 		}
-		memcpy(paths[i], p, len);
-		paths[i][len] = '\0';
+		memcpy(paths[m], p, len);
+		paths[m++][len] = '\0';
 	}
 	if (r == 0)
 		r = wire_end(w);
 	if (r != 0) {
-		while (i > 0)
-			free(paths[--i]);
+		while (m > 0)
+			free(paths[--m]);
 		return r;
 	}
 	for (i = 0; i < (uint32_t)a->nupaths; i++)
 		free(a->upaths[i]);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < m; i++) {
 		a->upaths[i] = paths[i];
-	a->nupaths = (int)n;
-	log_info("following %u forwarded agent%s", n, n == 1 ? "" : "s");
+		a->upbad[i] = 0;
+	}
+	a->nupaths = (int)m;
+	log_info("following %u agent%s", m, m == 1 ? "" : "s");
 	return 0;
 }
 
@@ -1694,6 +1764,15 @@ handle_extension(struct conn *c, struct wire *body)
 			return up_start(c, UP_BIND);
 		}
 		return r;
+	}
+	/* A proxy (another sshenv agent's stable socket, maybe this one's
+	 * through ssh -A to this host) asks: served from our keys alone,
+	 * so that no request goes round in circles. */
+	if (wire_str_is(name, namelen, "proxy@sshenv")) {
+		if ((r = wire_end(&rest)) != 0)
+			return r;
+		c->ups_taken = 1;
+		return 0;
 	}
 	/* The forwarded agents to follow, from the supervisor only. */
 	if (wire_str_is(name, namelen, "upstreams@sshenv")) {
@@ -1787,7 +1866,9 @@ conn_process(struct conn *c)
 	c->processing = 0;
 	if (c->u.closing)
 		return;
-	if (c->state != REQ_IDLE)
+	/* Waiting for another agent, it keeps reading: a client that goes
+	 * away then ends the call at once (conn_close interrupts it). */
+	if (c->state != REQ_IDLE && c->state != REQ_UPSTREAM)
 		uv_read_stop((uv_stream_t *)&c->u.pipe);
 	else if (!uv_is_active((uv_handle_t *)&c->u.pipe))
 		start_reading(c);

@@ -743,6 +743,16 @@ client_init(int argc, char **argv)
 	fwd = cl.cfg.forwarded == FWD_KEEP ? forwarded_agent(&cl) : NULL;
 	if (fwd != NULL && !cl.quiet)
 		say("keeping the forwarded agent %s for this shell", fwd);
+	/* An agent that cannot follow it (one an earlier supervisor
+	 * started): the shell keeps sshd's socket rather than lose its
+	 * keys. */
+	if (fwd == NULL && rq.fwd[0] != '\0' && !rp.followed) {
+		fwd = rq.fwd;
+		if (!cl.quiet)
+			say("the agent cannot follow the forwarded one until it "
+			    "restarts ('sshenv stop'): keeping %s for this shell",
+			    fwd);
+	}
 	return print_env(&cl, &rp, fwd != NULL);
 }
 

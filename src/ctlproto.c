@@ -127,7 +127,8 @@ put_reply(struct wire *out, const struct ctl_reply *rp)
 	case CTL_R_ENV:
 		if ((r = wire_put_cstring(out, rp->sock)) ||
 		    (r = wire_put_u32(out, rp->agent_pid)) ||
-		    (r = wire_put_cstring(out, rp->warning)))
+		    (r = wire_put_cstring(out, rp->warning)) ||
+		    (r = wire_put_u8(out, rp->followed)))
 			return r;
 		break;
 	case CTL_R_STATUS:
@@ -183,8 +184,13 @@ ctlproto_get_reply(uint8_t type, struct wire *body, struct ctl_reply *rp)
 	case CTL_R_ENV:
 		if ((r = get_str(body, rp->sock, sizeof(rp->sock))) ||
 		    (r = wire_get_u32(body, &rp->agent_pid)) ||
-		    (r = get_str(body, rp->warning, sizeof(rp->warning))))
+		    (r = get_str(body, rp->warning, sizeof(rp->warning))) ||
+		    (r = wire_get_u8(body, &rp->followed)))
 			goto out;
+		if (rp->followed > 1) {
+			r = ERR_FORMAT;
+			goto out;
+		}
 		break;
 	case CTL_R_STATUS:
 		if ((r = get_str(body, rp->sock, sizeof(rp->sock))) ||

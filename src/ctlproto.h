@@ -48,6 +48,8 @@ struct ctl_reply {
 	uint32_t agent_pid;
 	/* R_ENV: what went wrong with the environment file, or "" */
 	char warning[256];
+	/* R_ENV: the forwarded agent this login brought is followed */
+	uint8_t followed;
 	/* R_STATUS */
 	uint32_t supervisor_pid;
 	int32_t keys; /* -1: unknown */

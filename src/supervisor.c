@@ -301,6 +301,8 @@ reply_env(struct ctlconn *c)
 	set_sock(&rp, sv);
 	rp.agent_pid = (uint32_t)sv->agent_pid;
 	memcpy(rp.warning, sv->env_error, sizeof(rp.warning));
+	/* Its forwarded agent is followed only with a line to tell ours. */
+	rp.followed = c->wants_ups && sv->policy_line >= 0;
 	if (c->unwatched == UNWATCHED_FULL && rp.warning[0] == '\0')
 		snprintf(rp.warning, sizeof(rp.warning),
 		    "%d sessions are watched, the most: this login is not, "
@@ -514,6 +516,9 @@ upstream_order(const struct supervisor *sv,
     const char *paths[CTLPROTO_MAX_UPSTREAMS], uint32_t *sids)
 {
 	static char conf[sizeof(sv->cfg.upstream)];
+	static char expanded[CTLPROTO_MAX_UPSTREAMS][CTLPROTO_SOCK_MAX];
+	const char *home = getenv("HOME");
+	int m = 0;
 	uint64_t below = UINT64_MAX, best;
 	char *tok, *save = NULL;
 	int i, k, n = 0;
@@ -536,6 +541,14 @@ upstream_order(const struct supervisor *sv,
 	for (tok = strtok_r(conf, " \t", &save);
 	     tok != NULL && n < CTLPROTO_MAX_UPSTREAMS;
 	     tok = strtok_r(NULL, " \t", &save)) {
+		/* ~/ as in the rest of the configuration. */
+		if (tok[0] == '~' && tok[1] == '/' && home != NULL &&
+		    *home == '/' && m < CTLPROTO_MAX_UPSTREAMS &&
+		    snprintf(expanded[m], sizeof(expanded[m]), "%s%s", home,
+			tok + 1) < (int)sizeof(expanded[m]))
+			tok = expanded[m++];
+		if (tok[0] != '/')
+			continue; /* relative to what? (config says so) */
 		sids[n] = 0;
 		paths[n++] = tok;
 	}
@@ -640,10 +653,12 @@ policy_done(struct supervisor *sv, const struct job *j)
 		serve_waiting(sv);
 		return;
 	}
-	log_error("cannot tell the agent its forwarding policy: %s",
+	log_error("cannot tell the agent its forwarding settings: %s",
 	    sserr_str(j->result));
-	/* Out of step, or refused: no more calls on it. */
-	drop_policy_line(sv);
+	/* Out of step: no more calls on it.  (A refusal leaves it in step:
+	 * the next reload may be taken.) */
+	if (j->result != ERR_DENIED)
+		drop_policy_line(sv);
 	serve_waiting(sv);
 }
 

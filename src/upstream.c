@@ -3,8 +3,13 @@
  * for one client connection at a time: the agent serves each connection's
  * requests in order, so a set is never used by two threads at once.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -19,14 +24,16 @@
 
 struct up {
 	char *path;
-	int fd;		  /* -1 until first need */
+	atomic_int fd;	  /* -1 until first need (upset_interrupt reads it) */
 	int dropped;	  /* failed once: not used again by this set */
+	int timed_out;	  /* it was silent past a deadline */
 	struct wire keys; /* the last identities answer's body */
 	int have_keys;
 };
 
 struct upset {
 	int n;
+	atomic_int interrupted; /* stopping: no more calls, none waits */
 	struct up u[UPSTREAM_MAX];
 };
 
@@ -41,8 +48,9 @@ upset_new(const char *const *paths, int n, struct upset **out)
 		n = UPSTREAM_MAX;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return ERR_ALLOC;
+	atomic_init(&s->interrupted, 0);
 	for (i = 0; i < n; i++) {
-		s->u[i].fd = -1;
+		atomic_init(&s->u[i].fd, -1);
 		wire_init(&s->u[i].keys, AGENTPROTO_MAX_FRAME);
 		if ((s->u[i].path = strdup(paths[i])) == NULL) {
 			s->n = i;
@@ -63,8 +71,8 @@ upset_free(struct upset *s)
 	if (s == NULL)
 		return;
 	for (i = 0; i < s->n; i++) {
-		if (s->u[i].fd >= 0)
-			close(s->u[i].fd);
+		if (atomic_load(&s->u[i].fd) >= 0)
+			close(atomic_load(&s->u[i].fd));
 		wire_free(&s->u[i].keys);
 		free(s->u[i].path);
 	}
@@ -76,9 +84,26 @@ upset_interrupt(struct upset *s)
 {
 	int i, fd;
 
-	for (i = 0; s != NULL && i < s->n; i++)
-		if ((fd = s->u[i].fd) >= 0)
+	if (s == NULL)
+		return;
+	atomic_store(&s->interrupted, 1);
+	/* (A worker closes an fd only after exchanging it for -1: the
+	 * number read here is still that connection, or already -1.) */
+	for (i = 0; i < s->n; i++)
+		if ((fd = atomic_load(&s->u[i].fd)) >= 0)
 			shutdown(fd, SHUT_RDWR);
+}
+
+int
+upset_timed_out(const struct upset *s, int i)
+{
+	return i >= 0 && i < s->n && s->u[i].timed_out;
+}
+
+const char *
+upset_path(const struct upset *s, int i)
+{
+	return i >= 0 && i < s->n ? s->u[i].path : NULL;
 }
 
 int
@@ -90,11 +115,52 @@ upset_count(const struct upset *s)
 static void
 drop(struct up *u)
 {
-	if (u->fd >= 0)
-		close(u->fd);
-	u->fd = -1;
+	int fd = atomic_exchange(&u->fd, -1);
+
+	if (fd >= 0)
+		close(fd);
 	u->dropped = 1;
 	u->have_keys = 0;
+}
+
+/*
+ * A connection to path within timeout_ms: a listener that does not
+ * accept (a full backlog, a stopped process) must not hold a thread.
+ */
+static int
+connect_within(const char *path, int timeout_ms, int *out)
+{
+	struct sockaddr_un sun;
+	struct pollfd pfd;
+	socklen_t len = sizeof(int);
+	int fd, err = 0;
+
+	*out = -1;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path))
+		return ERR_TOO_LONG;
+	strcpy(sun.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return ERR_SYSTEM;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
+		if (errno != EINPROGRESS && errno != EAGAIN) {
+			close(fd);
+			return ERR_NO_SERVER;
+		}
+		pfd.fd = fd;
+		pfd.events = POLLOUT;
+		pfd.revents = 0;
+		if (poll(&pfd, 1, timeout_ms) != 1 ||
+		    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 ||
+		    err != 0) {
+			close(fd);
+			return ERR_NO_SERVER;
+		}
+	}
+	*out = fd;
+	return 0;
 }
 
 /*
@@ -123,51 +189,91 @@ trusted(const char *path)
 }
 
 /* The connection to u, made on first need; 0 or an error (dropped). */
-static int
-ready(struct up *u)
-{
-	uid_t uid;
-	int r;
+/* EXTENSION "proxy@sshenv", framed. */
+static const uint8_t proxy_frame[] = { 0, 0, 0, 17, 27, 0, 0, 0, 12, 'p', 'r',
+	'o', 'x', 'y', '@', 's', 's', 'h', 'e', 'n', 'v' };
+_Static_assert(sizeof(proxy_frame) == 4 + 17, "the frame's length");
 
-	if (u->dropped)
-		return ERR_NO_SERVER;
-	if (u->fd >= 0)
-		return 0;
-	if ((r = trusted(u->path)) != 0 ||
-	    (r = rtpaths_connect(u->path, &u->fd)) != 0) {
-		u->fd = -1;
-		drop(u);
-		return r;
-	}
-	/* The one listening there is us too: no one else gets our
-	 * requests, or answers them. */
-	if (compat_peer_uid(u->fd, &uid) != 0 || uid != geteuid()) {
-		drop(u);
-		return ERR_DENIED;
-	}
-	return 0;
-}
-
-/* One exchange with u: the type and body of its answer. */
+/* One exchange on u's open connection; on failure u is dropped. */
 static int
-exchange(struct up *u, const uint8_t *frame, size_t len, int timeout_ms,
+raw_exchange(struct up *u, const uint8_t *frame, size_t len, int timeout_ms,
     uint8_t *type, struct wire *reply)
 {
 	struct wire out;
 	int r;
 
-	if ((r = ready(u)) != 0)
-		return r;
 	wire_init(&out, AGENTPROTO_MAX_FRAME + 4);
 	wire_reset(reply);
 	if ((r = wire_put(&out, frame, len)) == 0)
-		r = agentclient_exchange(u->fd, &out, AGENTPROTO_MAX_FRAME,
-		    timeout_ms, type, reply);
+		r = agentclient_exchange(atomic_load(&u->fd), &out,
+		    AGENTPROTO_MAX_FRAME, timeout_ms, type, reply);
 	wire_free(&out);
 	/* Out of step, or gone: of no more use to this connection. */
+	if (r == ERR_BUSY)
+		u->timed_out = 1;
 	if (r != 0)
 		drop(u);
 	return r;
+}
+
+/* The connection to u, made on first need; 0 or an error (dropped). */
+static int
+ready(struct upset *s, struct up *u)
+{
+	struct wire reply;
+	uint8_t type;
+	uid_t uid;
+	int fd, r;
+
+	if (u->dropped || atomic_load(&s->interrupted))
+		return ERR_NO_SERVER;
+	if (atomic_load(&u->fd) >= 0)
+		return 0;
+	if ((r = trusted(u->path)) != 0 ||
+	    (r = connect_within(u->path, UPSTREAM_CONNECT_MS, &fd)) != 0) {
+		drop(u);
+		return r;
+	}
+	atomic_store(&u->fd, fd);
+	/* upset_interrupt may have looked before the store: look again. */
+	if (atomic_load(&s->interrupted)) {
+		drop(u);
+		return ERR_NO_SERVER;
+	}
+	/* The one listening there is us too: no one else gets our
+	 * requests, or answers them. */
+	if (compat_peer_uid(fd, &uid) != 0 || uid != geteuid()) {
+		drop(u);
+		return ERR_DENIED;
+	}
+	/*
+	 * Say we are a proxy: an sshenv agent there (this one, reached
+	 * through ssh -A to this very host, or one on the far side of a
+	 * loop of hosts) then serves that connection from its own keys
+	 * alone, so that requests never go round in circles.  Other agents
+	 * answer FAILURE, which is fine.
+	 */
+	wire_init(&reply, AGENTPROTO_MAX_FRAME);
+	r = raw_exchange(u, proxy_frame, sizeof(proxy_frame),
+	    UPSTREAM_CONNECT_MS, &type, &reply);
+	wire_free(&reply);
+	return r;
+}
+
+/* One exchange with u, connecting first if need be. */
+static int
+exchange(struct upset *s, struct up *u, const uint8_t *frame, size_t len,
+    int timeout_ms, uint8_t *type, struct wire *reply)
+{
+	int r;
+
+	if ((r = ready(s, u)) != 0)
+		return r;
+	if (atomic_load(&s->interrupted)) {
+		drop(u);
+		return ERR_NO_SERVER;
+	}
+	return raw_exchange(u, frame, len, timeout_ms, type, reply);
 }
 
 void
@@ -179,7 +285,7 @@ upset_list(struct upset *s, int timeout_ms)
 
 	for (i = 0; i < s->n; i++) {
 		s->u[i].have_keys = 0;
-		if (exchange(&s->u[i], req, sizeof(req), timeout_ms, &type,
+		if (exchange(s, &s->u[i], req, sizeof(req), timeout_ms, &type,
 			&s->u[i].keys) == 0 &&
 		    type == AGENT_IDENTITIES_ANSWER)
 			s->u[i].have_keys = 1;
@@ -205,7 +311,8 @@ upset_broadcast(struct upset *s, const uint8_t *frame, size_t len,
 
 	wire_init(&reply, AGENTPROTO_MAX_FRAME);
 	for (i = 0; i < s->n; i++)
-		(void)exchange(&s->u[i], frame, len, timeout_ms, &type, &reply);
+		(void)exchange(s, &s->u[i], frame, len, timeout_ms, &type,
+		    &reply);
 	wire_free(&reply);
 }
 
@@ -221,7 +328,7 @@ upset_call(struct upset *s, int i, const uint8_t *frame, size_t len,
 		return ERR_NOT_FOUND;
 	wire_init(&body, AGENTPROTO_MAX_FRAME);
 	wire_reset(reply);
-	if ((r = exchange(&s->u[i], frame, len, timeout_ms, &type, &body)) ==
+	if ((r = exchange(s, &s->u[i], frame, len, timeout_ms, &type, &body)) ==
 		0 &&
 	    (r = wire_put_u8(reply, type)) == 0)
 		r = wire_put(reply, wire_ptr(&body), wire_avail(&body));

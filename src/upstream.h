@@ -17,6 +17,10 @@ struct upset;
 
 /* Upstreams one connection may have (and the supervisor sends). */
 #define UPSTREAM_MAX 32
+/* How long a connection (and the hello that follows) may take. */
+#define UPSTREAM_CONNECT_MS 2000
+/* Keys taken from one upstream's list, at most. */
+#define UPSTREAM_MAX_KEYS 256
 
 /* A set over copies of paths[0..n-1], nothing opened yet.  ERR_ALLOC. */
 int upset_new(const char *const *paths, int n, struct upset **out);
@@ -52,7 +56,12 @@ int upset_call(struct upset *s, int i, const uint8_t *frame, size_t len,
     int timeout_ms, struct wire *reply);
 
 /* From the loop, while a call runs on another thread: its connections
- * are shut down, so that it returns now (the agent is stopping). */
+ * are shut down and no more are made, so that it returns now (the
+ * client went away, or the agent is stopping). */
 void upset_interrupt(struct upset *s);
+
+/* Whether upstream i was silent past a deadline; its path. */
+int upset_timed_out(const struct upset *s, int i);
+const char *upset_path(const struct upset *s, int i);
 
 #endif

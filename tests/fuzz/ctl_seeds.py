@@ -44,12 +44,13 @@ def main():
               u32(100) + u32(200) + s("at 2026-11-29 17:20:05: killed by "
                                        "signal 9") +
               s("reload refused, the old settings stay: "
-                "/home/u/.config/sshenv/config:3: linger: not a duration"))
+                "/home/u/.config/sshenv/config:3: linger: not a duration") +
+              u32(1) + u32(42) + s("/tmp/ssh-XXXXabcd/agent.41"))
     replies = b"".join([
         frame(64, b""),						# OK
-        frame(65, s("/tmp/a.sock") + u32(4242) + s("")),	# ENV
+        frame(65, s("/tmp/a.sock") + u32(4242) + s("") + u8(1)),	# ENV
         frame(65, s("/run/user/1000/sshenv/agent.sock") + u32(7) +
-              s("~/.ssh/environment: not written by sshenv")),
+              s("~/.ssh/environment: not written by sshenv") + u8(0)),
         frame(66, status),					# STATUS
         frame(67, u32(0xffffffe8) + s("supervisor is stopping")),
     ])

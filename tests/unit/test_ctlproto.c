@@ -567,31 +567,10 @@ static void
 test_reply_bytes(void)
 {
 	static const uint8_t want[] = {
-		0,
-		0,
-		0,
-		21, /* length */
-		CTL_R_ENV,
-		0,
-		0,
-		0,
-		6,
-		'/',
-		's',
-		'/',
-		'a',
-		'.',
-		's',
-		0,
-		0,
-		0x30,
-		0x39, /* agent pid 12345 */
-		0,
-		0,
-		0,
-		2,
-		'w',
-		'!',
+		0, 0, 0, 22, /* length */
+		CTL_R_ENV, 0, 0, 0, 6, '/', 's', '/', 'a', '.', 's', 0, 0, 0x30,
+		0x39,			 /* agent pid 12345 */
+		0, 0, 0, 2, 'w', '!', 1, /* followed */
 	};
 	static struct ctl_reply rp;
 	struct wire out;
@@ -601,6 +580,7 @@ test_reply_bytes(void)
 	snprintf(rp.sock, sizeof(rp.sock), "/s/a.s");
 	rp.agent_pid = 12345;
 	snprintf(rp.warning, sizeof(rp.warning), "w!");
+	rp.followed = 1;
 	wire_init(&out, 256);
 	CHECK_EQ(ctlproto_put_reply(&out, &rp), 0);
 	CHECK_EQ(wire_avail(&out), sizeof(want));
@@ -707,7 +687,8 @@ enum {
 static const struct field error_tpl[] = { { F_U32, 5, NULL, 0 }, STR("oops"),
 	{ F_END, 0, NULL, 0 } };
 static const struct field env_tpl[] = { STR("/r/a.sock"),
-	{ F_U32, 77, NULL, 0 }, STR(""), { F_END, 0, NULL, 0 } };
+	{ F_U32, 77, NULL, 0 }, STR(""), { F_U8, 0, NULL, 0 },
+	{ F_END, 0, NULL, 0 } };
 static const struct field status_tpl[] = { STR("/r/a.sock"),
 	{ F_U32, 77, NULL, 0 }, { F_U32, 78, NULL, 0 }, { F_U32, 2, NULL, 0 },
 	{ F_U8, 0, NULL, 0 }, { F_U8, 1, NULL, 0 }, STR("stop"), STR("running"),
@@ -743,7 +724,7 @@ build(const struct field *f)
 }
 
 /* A copy of a template with field idx replaced. */
-static struct field tpl_copy[16];
+static struct field tpl_copy[24];
 
 static struct field *
 with(const struct field *tpl, int idx, struct field repl)
