@@ -43,6 +43,7 @@ as_user() {
 
 # start_sshd NAME PORTVAR: an sshd on 127.0.0.1 with host key NAME.
 start_sshd() {
+	mkdir -p /run/sshd	# sshd's privilege separation directory
 	_port=$((30000 + ($$ + ${#1} * 7) % 20000))
 	_try=0
 	while [ $_try -lt 10 ]; do
@@ -156,12 +157,16 @@ oneTimeTearDown() {
 }
 
 need() {
-	if [ -z "$PB" ] || [ -z "$PC" ]; then
+	if [ "$(id -u)" -ne 0 ] || ! command -v tmux >/dev/null ||
+	    [ ! -x /usr/sbin/sshd ]; then
 		echo "SKIP: needs root, sshd and tmux"
 		startSkipping
 		return 1
 	fi
-	return 0
+	# Root with sshd and tmux: a setup that did not work is a failure.
+	assertTrue "the sshds run (setup: $(cat "$D/setup.err" 2>/dev/null) \
+$(tail -n 3 "$D/sshd/b.log" "$D/sshd/c.log" 2>/dev/null))" \
+	    "[ -n '$PB' ] && [ -n '$PC' ]"
 }
 
 # login NAME AGENT SCRIPT: a login to B as the account, with a pty, the
