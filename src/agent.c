@@ -66,6 +66,8 @@
 struct binding {
 	uint8_t *hostkey;
 	size_t hostkeylen;
+	struct crypto_cert cert; /* for a host certificate: parsed once */
+	int is_cert;
 	uint8_t sid[MAX_SESSION_ID];
 	size_t sidlen;
 	int forwarding;
@@ -102,6 +104,7 @@ struct route {
 	int src; /* an upstream's index, or -1: our own */
 	size_t len;
 	uint8_t *blob;
+	char comment[128]; /* as the agent listed it, for the record */
 };
 
 /* A handler's answer: 0 (SUCCESS, or what it put in c->u.out), a
@@ -133,6 +136,7 @@ struct conn {
 	struct binding binds[MAX_BINDS];
 	int nbinds;
 	int bind_attempted; /* a session-bind came, refused or not */
+	int bind_refused;   /* one was refused: where it leads is unknown */
 	/* The current signature's record, filled as it goes; and whether
 	 * the user was asked for it. */
 	struct uselog_entry *use;
@@ -381,7 +385,9 @@ conn_forwarded(const struct conn *c)
 	for (i = 0; i < c->nbinds; i++)
 		if (c->binds[i].forwarding)
 			return 1;
-	return c->bind_attempted && c->nbinds == 0;
+	/* A refused bind stays: a good one after it proves nothing about
+	 * the hops the refused one stood for. */
+	return c->bind_refused || (c->bind_attempted && c->nbinds == 0);
 }
 
 static enum fwd_policy
@@ -477,9 +483,10 @@ use_begin(struct conn *c, const struct agentproto_sign *req,
 {
 	struct agentproto_userauth ua;
 	struct uselog_entry *e;
+	const struct binding *last;
 	char name[128], user[64], ns[64];
 	size_t at = 0;
-	int i, n, login;
+	int i, n, login, verified;
 
 	if ((e = calloc(1, sizeof(*e))) == NULL)
 		return NULL;
@@ -496,28 +503,51 @@ use_begin(struct conn *c, const struct agentproto_sign *req,
 		snprintf(user, sizeof(user), "%.*s",
 		    ua.userlen > 63 ? 63 : (int)ua.userlen,
 		    (const char *)ua.user);
+	/*
+	 * The login's host is named only if the request is for the session
+	 * and host the connection last bound for authentication: else the
+	 * name would be what the client says, not what ssh proved.
+	 */
+	last = c->nbinds > 0 ? &c->binds[c->nbinds - 1] : NULL;
+	verified = login && last != NULL && !last->forwarding &&
+	    ua.session_idlen == last->sidlen &&
+	    memcmp(ua.session_id, last->sid, last->sidlen) == 0 &&
+	    (ua.hostkey == NULL ||
+		(ua.hostkeylen == last->hostkeylen &&
+		    memcmp(ua.hostkey, last->hostkey, last->hostkeylen) == 0));
 	for (i = 0; i < c->nbinds; i++) {
 		host_name(c->binds[i].hostkey, c->binds[i].hostkeylen, name,
 		    sizeof(name));
 		n = snprintf(e->route + at, sizeof(e->route) - at, "%s%s%s%s",
-		    i > 0 ? " > " : "", login && i == c->nbinds - 1 ? user : "",
-		    login && i == c->nbinds - 1 ? "@" : "", name);
+		    i > 0 ? " > " : "",
+		    verified && i == c->nbinds - 1 ? user : "",
+		    verified && i == c->nbinds - 1 ? "@" : "", name);
 		if (n < 0 || (size_t)n >= sizeof(e->route) - at)
 			break; /* cut: what fits stays */
 		at += (size_t)n;
 	}
-	if (login && c->nbinds > 0)
+	if (verified)
 		snprintf(e->what, sizeof(e->what), "ssh login as %.40s@%.70s",
 		    user, name);
+	else if (login && c->nbinds > 0)
+		snprintf(e->what, sizeof(e->what),
+		    "ssh login as %.40s, to a host not verified", user);
 	else if (login)
 		snprintf(e->what, sizeof(e->what), "ssh login as %s", user);
 	else if (sshsig_namespace(req->data, req->datalen, ns, sizeof(ns)))
 		snprintf(e->what, sizeof(e->what), "sshsig (namespace %s)", ns);
 	else
 		snprintf(e->what, sizeof(e->what), "other data");
+	/* What clients sent goes to logs and prompts: no control bytes. */
 	for (i = 0; e->what[i] != '\0'; i++)
-		if ((unsigned char)e->what[i] < 0x20)
+		if ((unsigned char)e->what[i] < 0x20 || e->what[i] == 0x7f)
 			e->what[i] = '?';
+	for (i = 0; e->route[i] != '\0'; i++)
+		if ((unsigned char)e->route[i] < 0x20 || e->route[i] == 0x7f)
+			e->route[i] = '?';
+	for (i = 0; e->key[i] != '\0'; i++)
+		if ((unsigned char)e->key[i] < 0x20 || e->key[i] == 0x7f)
+			e->key[i] = '?';
 	return e;
 }
 
@@ -878,9 +908,11 @@ path_permits(struct conn *c, const struct destcons *dest, const char *user)
 		hops[i].hostkey = c->binds[i].hostkey;
 		hops[i].hostkeylen = c->binds[i].hostkeylen;
 		hops[i].forwarding = c->binds[i].forwarding;
+		hops[i].cert = c->binds[i].is_cert ? &c->binds[i].cert : NULL;
 	}
 	return destcons_permitted(dest, hops, (size_t)c->nbinds,
-	    c->bind_attempted, user, (uint64_t)time(NULL));
+	    c->bind_attempted && (c->bind_refused || c->nbinds == 0) ? 1 : 0,
+	    user, (uint64_t)time(NULL));
 }
 
 /* keystore_visible_fn: what this connection may see of the keys. */
@@ -1076,7 +1108,8 @@ keep_body(struct conn *c, uint8_t type, const uint8_t *p, size_t n)
 }
 
 static int
-route_add(struct conn *c, int src, const uint8_t *blob, size_t len)
+route_add(struct conn *c, int src, const uint8_t *blob, size_t len,
+    const uint8_t *comment, size_t cl)
 {
 	struct route *r;
 
@@ -1090,8 +1123,24 @@ route_add(struct conn *c, int src, const uint8_t *blob, size_t len)
 	memcpy(r->blob, blob, len);
 	r->len = len;
 	r->src = src;
+	snprintf(r->comment, sizeof(r->comment), "%.*s",
+	    (int)(cl < sizeof(r->comment) ? cl : sizeof(r->comment) - 1),
+	    (const char *)comment);
 	c->nroutes++;
 	return 0;
+}
+
+/* The comment the key was listed with, for the record. */
+static const char *
+route_comment(const struct conn *c, const uint8_t *blob, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < c->nroutes; i++)
+		if (c->routes[i].len == len &&
+		    memcmp(c->routes[i].blob, blob, len) == 0)
+			return c->routes[i].comment;
+	return "";
 }
 
 /* Which agent listed this key to c: an upstream's index, -1 for ours,
@@ -1143,7 +1192,7 @@ merge_one(struct conn *c, struct wire *list, int src, uint32_t *count)
 			wire_rollback(&c->u.out, mark);
 			break; /* full: the answer goes with what fits */
 		}
-		if (route_add(c, src, blob, bl) != 0) {
+		if (route_add(c, src, blob, bl, comment, cl) != 0) {
 			wire_rollback(&c->u.out, mark);
 			return ERR_ALLOC;
 		}
@@ -1172,7 +1221,13 @@ merge_lists(struct conn *c)
 	at = wire_mark(&c->u.out);
 	if ((r = wire_put_u32(&c->u.out, 0)) != 0)
 		return r;
-	for (i = 0; i < upset_count(c->ups) && r == 0; i++)
+	/* The forwarding policy covers the upstreams' keys too: a request
+	 * from another host is offered them only under allow (their own
+	 * agents may ask or refuse as they will, but we cannot ask here
+	 * on their behalf). */
+	for (i = 0; i < upset_count(c->ups) && r == 0 &&
+	     !(conn_forwarded(c) && c->agent->fwd != FWD_ALLOW);
+	     i++)
 		if (upset_keys(c->ups, i, &view) == 0)
 			r = merge_one(c, &view, i, &count);
 	wire_init(&ours, AGENTPROTO_MAX_FRAME);
@@ -1231,8 +1286,13 @@ up_done(uv_work_t *w, int status)
 			log_info("conn %lu: upstream %d did not answer: "
 				 "refused",
 			    c->id, c->upidx);
+			use_end(c, USE_FAILED);
 			break;
 		}
+		use_end(c,
+		    wire_ptr(&c->upreply)[0] == AGENT_SIGN_RESPONSE ?
+			USE_ALLOWED :
+			USE_FAILED);
 		/* Its answer, whatever it is, goes back as it came. */
 		wire_reset(&c->u.out);
 		r = agentproto_begin(&c->u.out, wire_ptr(&c->upreply)[0]);
@@ -1271,6 +1331,9 @@ sign_routed(struct conn *c, struct wire *body)
 		return handle_sign_local(c, body); /* refused there */
 	src = route_of(c, req.key, req.keylen);
 	if (src >= 0) {
+		/* On the record like our own: what, from where, by whom. */
+		c->use = use_begin(c, &req,
+		    route_comment(c, req.key, req.keylen));
 		c->upidx = src;
 		return up_start(c, UP_SIGN);
 	}
@@ -1526,8 +1589,20 @@ handle_lock(struct conn *c, struct wire *body, int lock)
  * session-bind@openssh.com: ssh proves which host and session this
  * connection serves by the host's signature over the session id.
  */
+static int session_bind_check(struct conn *c, struct wire *rest);
+
 static int
 session_bind(struct conn *c, struct wire *rest)
+{
+	int r = session_bind_check(c, rest);
+
+	if (r != 0)
+		c->bind_refused = 1;
+	return r;
+}
+
+static int
+session_bind_check(struct conn *c, struct wire *rest)
 {
 	struct agentproto_bind b;
 	struct binding *nb;
@@ -1564,6 +1639,10 @@ session_bind(struct conn *c, struct wire *rest)
 		return ERR_ALLOC;
 	memcpy(nb->hostkey, b.hostkey, b.hostkeylen);
 	nb->hostkeylen = b.hostkeylen;
+	/* Its certificate is judged against constraints often: parsed
+	 * (and its CA signature checked) here, once, from our copy. */
+	nb->is_cert = crypto_cert_info(nb->hostkey, nb->hostkeylen,
+			  &nb->cert) == 0;
 	memcpy(nb->sid, b.session_id, b.session_idlen);
 	nb->sidlen = b.session_idlen;
 	nb->forwarding = b.forwarding;
@@ -1708,6 +1787,9 @@ handle_extension(struct conn *c, struct wire *body)
 	}
 	/* sshenv's own: what `sshenv status` shows of each key. */
 	if (wire_str_is(name, namelen, "key-info@sshenv")) {
+		/* What status shows is for this host: hidden keys stay so. */
+		if (conn_forwarded(c) || c->nbinds > 0)
+			return ERR_DENIED;
 		if ((r = wire_end(&rest)) != 0)
 			return r;
 		wire_reset(&c->u.out);
@@ -1793,6 +1875,17 @@ dispatch(struct conn *c, uint8_t type, struct wire *body)
 	int r;
 
 	log_debug("conn %lu: request type %u", c->id, type);
+	/* deny: another host may not change what the agent holds either
+	 * (add, remove all, lock, unlock); it sees and removes nothing. */
+	if (a->fwd == FWD_DENY && conn_forwarded(c) &&
+	    (type == AGENTC_ADD_IDENTITY || type == AGENTC_ADD_ID_CONSTRAINED ||
+		type == AGENTC_REMOVE_ALL_IDENTITIES || type == AGENTC_LOCK ||
+		type == AGENTC_UNLOCK)) {
+		log_info("conn %lu: request %u from another host denied by "
+			 "policy",
+		    c->id, type);
+		return ERR_DENIED;
+	}
 	switch (type) {
 	case AGENTC_REQUEST_IDENTITIES: return handle_list(c, body);
 	case AGENTC_SIGN_REQUEST: return handle_sign(c, body);

@@ -497,6 +497,8 @@ parse_cert(const uint8_t *cert, size_t len, enum keytype t, struct pubparts *pp,
 		info->principalslen = sub.len;
 		info->ca = cakey;
 		info->calen = calen;
+		info->sha1 = siglen >= 11 &&
+		    memcmp(sig, "\0\0\0\7ssh-rsa", 11) == 0;
 	}
 	return 0;
 bad:

@@ -78,6 +78,7 @@ struct crypto_cert {
 	size_t criticallen; /* the critical options' bytes */
 	const uint8_t *ca;  /* the signing CA's public key blob */
 	size_t calen;
+	int sha1; /* the CA signed with ssh-rsa (SHA-1) */
 };
 /*
  * Parses a certificate blob and checks its CA signature.  0 and *out, or

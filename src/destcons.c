@@ -213,27 +213,34 @@ destcons_parse(const uint8_t *p, size_t n, struct destcons **out)
 	return 0;
 }
 
+/*
+ * Greedy, with one place to come back to: the last '*' seen.  A later
+ * star supersedes an earlier one (whatever the earlier matched could
+ * have matched, the later can too), so the work is at most the product
+ * of the two lengths, never the exponential of plain backtracking.
+ */
 int
 destcons_match(const char *s, const char *p)
 {
-	for (;;) {
-		if (*p == '\0')
-			return *s == '\0';
+	const char *star = NULL, *resume = NULL;
+
+	while (*s != '\0') {
 		if (*p == '*') {
-			while (*p == '*')
-				p++;
-			if (*p == '\0')
-				return 1;
-			for (; *s != '\0'; s++)
-				if (destcons_match(s, p))
-					return 1;
+			star = p++;
+			resume = s;
+		} else if (*p != '\0' && (*p == '?' || *p == *s)) {
+			p++;
+			s++;
+		} else if (star != NULL) {
+			p = star + 1;
+			s = ++resume;
+		} else {
 			return 0;
 		}
-		if (*s == '\0' || (*p != '?' && *p != *s))
-			return 0;
-		s++;
-		p++;
 	}
+	while (*p == '*')
+		p++;
+	return *p == '\0';
 }
 
 /* Whether name is one of a certificate's principals (patterns). */
@@ -263,27 +270,29 @@ principal_matches(const struct crypto_cert *ci, const char *name)
  * valid now for the hop's host name with no critical option.
  */
 static int
-hop_matches(const struct hop *h, const uint8_t *key, size_t len, uint64_t now)
+hop_matches(const struct hop *h, const struct destcons_bind *b, uint64_t now)
 {
-	struct crypto_cert ci;
-	int cert;
+	const struct crypto_cert *ci = b->cert;
 	size_t i;
 
-	cert = crypto_cert_info(key, len, &ci) == 0;
 	for (i = 0; i < h->nkeys; i++) {
-		if (!cert) {
-			if (!h->keys[i].is_ca && h->keys[i].len == len &&
-			    memcmp(h->keys[i].blob, key, len) == 0)
+		if (ci == NULL) {
+			if (!h->keys[i].is_ca &&
+			    h->keys[i].len == b->hostkeylen &&
+			    memcmp(h->keys[i].blob, b->hostkey,
+				b->hostkeylen) == 0)
 				return 1;
 			continue;
 		}
-		if (!h->keys[i].is_ca || h->keys[i].len != ci.calen ||
-		    memcmp(h->keys[i].blob, ci.ca, ci.calen) != 0)
+		if (!h->keys[i].is_ca || h->keys[i].len != ci->calen ||
+		    memcmp(h->keys[i].blob, ci->ca, ci->calen) != 0)
 			continue;
-		if (ci.type == 2 && now >= ci.valid_after &&
-		    now < ci.valid_before && ci.criticallen == 0 &&
-		    ci.principalslen > 0 && h->hostname != NULL &&
-		    principal_matches(&ci, h->hostname))
+		/* As OpenSSH: a host certificate, valid now, no critical
+		 * option, not signed with SHA-1, for the hop's name. */
+		if (ci->type == 2 && now >= ci->valid_after &&
+		    now < ci->valid_before && ci->criticallen == 0 &&
+		    !ci->sha1 && ci->principalslen > 0 && h->hostname != NULL &&
+		    principal_matches(ci, h->hostname))
 			return 1;
 	}
 	return 0;
@@ -306,11 +315,9 @@ hop_permitted(const struct destcons *dc, const struct destcons_bind *from,
 		if (from == NULL) {
 			if (c->from.hostname != NULL || c->from.nkeys != 0)
 				continue;
-		} else if (!hop_matches(&c->from, from->hostkey,
-			       from->hostkeylen, now))
+		} else if (!hop_matches(&c->from, from, now))
 			continue;
-		if (to != NULL &&
-		    !hop_matches(&c->to, to->hostkey, to->hostkeylen, now))
+		if (to != NULL && !hop_matches(&c->to, to, now))
 			continue;
 		if (c->to.user != NULL && user != NULL &&
 		    !destcons_match(user, c->to.user))

@@ -24,11 +24,16 @@ struct destcons;
  * principals): longer ones are refused. */
 #define DESTCONS_MAX_HOST 1024
 
+struct crypto_cert;
+
 /* One session binding of a connection, oldest first. */
 struct destcons_bind {
 	const uint8_t *hostkey; /* a host key or host certificate blob */
 	size_t hostkeylen;
 	int forwarding; /* bound for forwarding (else for authentication) */
+	/* The host certificate, parsed and its CA signature checked once
+	 * (crypto_cert_info), or NULL for a plain key. */
+	const struct crypto_cert *cert;
 };
 
 /*

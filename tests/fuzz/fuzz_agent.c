@@ -114,6 +114,7 @@ one(uint8_t type, struct wire *body)
 				memcpy(hk, b.hostkey, b.hostkeylen);
 				binds[nbinds].hostkey = hk;
 				binds[nbinds].hostkeylen = b.hostkeylen;
+				binds[nbinds].cert = NULL;
 				binds[nbinds++].forwarding = b.forwarding;
 			}
 		}

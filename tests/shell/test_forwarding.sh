@@ -15,7 +15,8 @@ TOOLS=${SSHENV_BUILD:-$(dirname "$SSHENV_BIN")}/tools
 interop_agent_exec() {
 	exec "$SSHENV_BIN" agent -D -F "$(cat "$it_tmp/policy" 2>/dev/null ||
 	    echo allow)" -W "$(cat "$it_tmp/wait" 2>/dev/null || echo 60)" \
-	    -I "$(cat "$it_tmp/idle" 2>/dev/null || echo 0)" -a "$1"
+	    -I "$(cat "$it_tmp/idle" 2>/dev/null || echo 0)" \
+	    $(cat "$it_tmp/upflag" 2>/dev/null) -a "$1"
 }
 
 fw_dir=$(CDPATH='' cd -- "$(dirname -- "$0")" && pwd)
@@ -177,8 +178,12 @@ test_deny_hides_and_refuses_forwarded_use() {
 	run sa -l
 	assertEquals "listed here" 0 "$rc" || return 0
 	hex=$(fw_sign_hex "$it_tmp/keys/ed25519.pub")
+	# key-info@sshenv: what status shows, not for another host.
+	ki=000000141b0000000f$(printf 'key-info@sshenv' | od -An -v -tx1 |
+	    tr -d ' \n')
 	run it_ssh -A "ssh-add -l; echo list=\$?; $(it_to_c) true; \
-echo c=\$?; $TOOLS/agentpoke \"\$SSH_AUTH_SOCK\" hex $hex"
+echo c=\$?; $TOOLS/agentpoke \"\$SSH_AUTH_SOCK\" hex $hex; \
+$TOOLS/agentpoke \"\$SSH_AUTH_SOCK\" hex $ki; ssh-add -D; echo d=\$?"
 	assertEquals "A -> B: $err" 0 "$rc" || return 0
 	has_line "$out" list=1
 	assertTrue "B sees no key: $out" $? || return 0
@@ -187,6 +192,12 @@ echo c=\$?; $TOOLS/agentpoke \"\$SSH_AUTH_SOCK\" hex $hex"
 	has_line "$out" "reply 5 1"
 	assertTrue "a signature asked for blind gets FAILURE: $out" $? ||
 		return 0
+	assertEquals "key-info refused there too: $out" 2 \
+	    "$(printf '%s\n' "$out" | grep -c '^reply 5 1$')"
+	has_line "$out" d=1
+	assertTrue "ssh-add -D from B refused: $out" $? || return 0
+	run sa -l
+	assertEquals "the key is still here" 0 "$rc" || return 0
 	run fw_log
 	assertContains "$out" "$out" \
 	    "denied by policy  forwarded  interop-ed25519"
@@ -200,6 +211,29 @@ echo c=\$?; $TOOLS/agentpoke \"\$SSH_AUTH_SOCK\" hex $hex"
 fw_listed_on_b() {
 	it_ssh -A 'ssh-add -l >/dev/null; echo list=$?' 2>/dev/null |
 	    sed -n 's/^list=//p'
+}
+
+# The forwarding policy covers the keys of agents served behind ours
+# (-U, as [agent] upstream): under deny, B is not offered them either.
+test_deny_covers_upstream_keys() {
+	it_need_agent || return 0
+	it_need_two_hosts || return 0
+	ssh-agent -D -a "$it_tmp/up.sock" </dev/null >/dev/null 2>&1 &
+	uppid=$!
+	wait_rc 5 1 env SSH_AUTH_SOCK="$it_tmp/up.sock" ssh-add -l
+	SSH_AUTH_SOCK=$it_tmp/up.sock ssh-add -q "$it_tmp/keys/ecdsa256" \
+	    </dev/null >/dev/null 2>&1
+	echo "-U $it_tmp/up.sock" >"$it_tmp/upflag"
+	fw_policy deny || { kill "$uppid"; return 0; }
+	run sa -l
+	assertContains "here: the upstream's key: $out" "$out" \
+	    "$(fp_of "$it_tmp/keys/ecdsa256.pub")"
+	out=$(it_ssh -A 'ssh-add -l; echo list=$?' 2>&1)
+	rm -f "$it_tmp/upflag"
+	kill "$uppid"
+	wait "$uppid" 2>/dev/null
+	has_line "$out" list=1
+	assertTrue "B is offered no key, not even the upstream's: $out" $?
 }
 
 # Through the supervisor: [forwarding] use from the configuration, and a

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto.h"
 #include "destcons.h"
 #include "keyfile.h"
 #include "sserr.h"
@@ -223,11 +224,25 @@ test_match(void)
 	CHECK(!destcons_match("root", "r?t"));
 	CHECK(!destcons_match("example.org", "*.example.org"));
 	CHECK(!destcons_match("", "?"));
+	CHECK(destcons_match("abcabd", "*ab?"));
+	CHECK(destcons_match("aaab", "*a*b"));
+	CHECK(!destcons_match("aaaa", "*a*b"));
+	CHECK(destcons_match("x", "**x**"));
+	{
+		/* Where plain backtracking takes years: one pass here. */
+		char user[1025];
+
+		memset(user, 'a', 1024);
+		user[1024] = '\0';
+		CHECK(!destcons_match(user, "*a*a*a*a*a*b"));
+		user[1023] = 'b';
+		CHECK(destcons_match(user, "*a*a*a*a*a*b"));
+	}
 }
 
 #define BIND(k, fwd) \
 	{ \
-		k, sizeof(k), fwd \
+		k, sizeof(k), fwd, NULL \
 	}
 
 static void
@@ -290,6 +305,7 @@ test_host_certificates(void)
 {
 	uint8_t *ca, *cert, *old, *userc;
 	size_t calen, certlen, oldlen, userclen;
+	struct crypto_cert cci, oci, uci;
 	struct destcons *dc;
 	struct wire w;
 	struct keyspec byca, plain;
@@ -305,12 +321,16 @@ test_host_certificates(void)
 		CHECK(!"fixtures");
 		return;
 	}
+	/* As the agent does at bind time: each certificate parsed once. */
+	CHECK_EQ(crypto_cert_info(cert, certlen, &cci), 0);
+	CHECK_EQ(crypto_cert_info(old, oldlen, &oci), 0);
+	CHECK_EQ(crypto_cert_info(userc, userclen, &uci), 0);
 	byca.blob = ca;
 	byca.len = calen;
 	byca.is_ca = 1;
 	wire_init(&w, 4096);
 	for (i = 0; i < 4; i++) {
-		const struct destcons_bind b[] = { { cert, certlen, 0 } };
+		const struct destcons_bind b[] = { { cert, certlen, 0, &cci } };
 
 		wire_reset(&w);
 		put_constraint(&w, "", NULL, "", hosts[i], &byca);
@@ -327,9 +347,10 @@ test_host_certificates(void)
 	put_constraint(&w, "", NULL, "", "hostb", &byca);
 	CHECK_EQ(parse(&w, &dc), 0);
 	{
-		const struct destcons_bind expired[] = { { old, oldlen, 0 } };
-		const struct destcons_bind usercert[] = { { userc, userclen,
-		    0 } };
+		const struct destcons_bind expired[] = { { old, oldlen, 0,
+		    &oci } };
+		const struct destcons_bind usercert[] = { { userc, userclen, 0,
+		    &uci } };
 		const struct destcons_bind plainkey[] = { BIND(kb, 0) };
 
 		CHECK_EQ(destcons_permitted(dc, expired, 1, 0, "root", NOW),
@@ -350,7 +371,7 @@ test_host_certificates(void)
 	put_constraint(&w, "", NULL, "", "hostb", &plain);
 	CHECK_EQ(parse(&w, &dc), 0);
 	{
-		const struct destcons_bind b[] = { { cert, certlen, 0 } };
+		const struct destcons_bind b[] = { { cert, certlen, 0, &cci } };
 
 		CHECK_EQ(destcons_permitted(dc, b, 1, 0, "root", NOW),
 		    ERR_DENIED);
