@@ -7,6 +7,11 @@ BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
 DATADIR ?= $(PREFIX)/share/sshenv
 SYSTEMDUSERDIR ?= $(PREFIX)/lib/systemd/user
+# Where the login files of every shell live, for `make install-all-users`
+# (the Debian package's system-wide switch, off until /etc/sshenv.conf
+# turns it on).
+SYSCONFDIR ?= /etc
+FISHVENDORDIR ?= $(PREFIX)/share/fish/vendor_conf.d
 # The helpers (sshenv-supervisor, sshenv-agent) go in LIBEXECDIR/sshenv.
 # The client looks beside itself, then in ../libexec/sshenv relative to
 # itself, then in the LIBEXECDIR compiled in (rtpaths_helper).
@@ -31,7 +36,7 @@ endif
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(CFLAGS) \
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(CPPFLAGS) $(CFLAGS) \
 	$(SANFLAGS) $(PORTFLAGS) -Isrc $(PKG_CFLAGS) -MMD -MP
 ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
 LIBS = $(PKG_LIBS) -lpthread
@@ -58,7 +63,8 @@ BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
 .PHONY: FORCE all check run bench install uninstall clean deps deps-test \
-	deps-bench unit fuzz fuzz-build
+	deps-bench deps-deb unit fuzz fuzz-build check-unit deb install-all-users \
+	uninstall-all-users
 
 PROGRAMS = $(BUILD)/sshenv $(BUILD)/sshenv-supervisor $(BUILD)/sshenv-agent
 
@@ -114,6 +120,8 @@ deps-test:
 	@scripts/deps.sh test
 deps-bench:
 	@scripts/deps.sh bench
+deps-deb:
+	@scripts/deps.sh deb
 
 # Every test, with the plain build, then with ASan+UBSan, then with the
 # portable fallbacks (no pidfd, getpeereid, no /proc) that Cygwin and the
@@ -157,6 +165,24 @@ fuzz: deps-test fuzz-build
 unit: deps-test
 	$(MAKE) all
 	tests/run.sh $(BUILD)
+
+# The unit tests alone, with no package installed, no root and no
+# network: what the Debian package runs at build time.
+check-unit: $(UNIT_BINS)
+	@for t in $(UNIT_BINS); do $$t >$$t.log 2>&1 || \
+		{ cat $$t.log; echo "FAIL $$t"; exit 1; }; \
+		tail -n 1 $$t.log | sed "s|^|$$(basename $$t): |"; done
+
+# The Debian package, built from a copy of the tree (dpkg-buildpackage
+# writes beside the source): the .deb lands in DEBDIR.
+DEBDIR ?= build/deb
+deb: deps-deb
+	rm -rf '$(DEBDIR)' && mkdir -p '$(DEBDIR)/src'
+	tar -cf - --exclude='./build*' --exclude=./.git . | \
+		tar -xf - -C '$(DEBDIR)/src'
+	cd '$(DEBDIR)/src' && dpkg-buildpackage -us -uc -b
+	rm -rf '$(DEBDIR)/src'
+	ls '$(DEBDIR)'/*.deb
 
 run: deps
 	$(MAKE) all
@@ -214,6 +240,26 @@ install: $(SSHENV_BINARY) $(SSHENV_HELPERS)
 	chmod 0644 $(DESTDIR)$(SYSTEMDUSERDIR)/sshenv.service.tmp
 	mv -f $(DESTDIR)$(SYSTEMDUSERDIR)/sshenv.service.tmp \
 		$(DESTDIR)$(SYSTEMDUSERDIR)/sshenv.service
+
+# The system-wide login files (they run `sshenv init --all-users`, which
+# does nothing unless [login] all_users = yes) and /etc/sshenv.conf with
+# every key commented out, never replacing one that is there.
+ALL_USERS_FILES = $(SYSCONFDIR)/profile.d/sshenv.sh \
+	$(SYSCONFDIR)/csh/login.d/sshenv $(FISHVENDORDIR)/sshenv.fish
+install-all-users:
+	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/profile.d \
+		$(DESTDIR)$(SYSCONFDIR)/csh/login.d $(DESTDIR)$(FISHVENDORDIR)
+	for f in profile.sh:profile.d/sshenv.sh login.csh:csh/login.d/sshenv; do \
+		sed 's|@BINDIR@|$(BINDIR)|g' contrib/all-users/$${f%%:*} \
+			>$(DESTDIR)$(SYSCONFDIR)/$${f#*:} && \
+		chmod 0644 $(DESTDIR)$(SYSCONFDIR)/$${f#*:} || exit 1; done
+	sed 's|@BINDIR@|$(BINDIR)|g' contrib/all-users/sshenv.fish \
+		>$(DESTDIR)$(FISHVENDORDIR)/sshenv.fish
+	chmod 0644 $(DESTDIR)$(FISHVENDORDIR)/sshenv.fish
+	[ -e $(DESTDIR)$(SYSCONFDIR)/sshenv.conf ] || \
+		install -m 0644 conf/sshenv.conf $(DESTDIR)$(SYSCONFDIR)/sshenv.conf
+uninstall-all-users:
+	rm -f $(ALL_USERS_FILES:%=$(DESTDIR)%)
 
 # The directories install made go once empty, deepest first; those that
 # were there before stay.  (DATADIR and HELPERDIR are sshenv's own.)

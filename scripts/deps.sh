@@ -1,12 +1,14 @@
 #!/bin/sh
-# Installs the Debian packages sshenv needs to build (and, with "test" or
-# "bench", to test or benchmark).  Idempotent and silent when all is there.
+# Installs the Debian packages sshenv needs to build (and, with "test",
+# "bench" or "deb", to test, benchmark or build the Debian package).
+# Idempotent and silent when all is there.
 set -eu
 want="make gcc pkg-config libuv1-dev libinih-dev libssl-dev"
 case "${1:-build}" in
 test)  want="$want clang libclang-rt-14-dev shunit2 openssh-client openssh-server procps util-linux \
 	bash dash zsh ksh tcsh fish tmux valgrind systemd python3 man-db groff-base \
-	clang-format" ;;
+	clang-format dpkg-dev debhelper lintian" ;;
+deb)   want="$want dpkg-dev debhelper lintian" ;;
 bench) want="$want openssh-client keychain procps" ;;
 esac
 missing=""

@@ -20,7 +20,7 @@ static int run_agent(int argc, char **argv);
 static int run_daemon(int argc, char **argv);
 
 static const struct command commands[] = {
-	{ "init", "[-s|-c|-f] [-q] [-F config] [key ...]",
+	{ "init", "[-s|-c|-f] [-q] [--all-users] [-F config] [key ...]",
 	    "register this login, start or reuse the agent, print the snippet",
 	    client_init },
 	{ "env", "[-s|-c|-f] [-F config]",

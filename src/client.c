@@ -48,7 +48,8 @@ struct client {
 	enum shell_kind kind;
 	int quiet;
 	int json;
-	char start_error[512];		    /* why an autostart failed, or "" */
+	int all_users;	       /* init --all-users: only if [login] all_users */
+	char start_error[512]; /* why an autostart failed, or "" */
 	char config_error[PATHS_MAX + 256]; /* the first bad line, or "" */
 };
 
@@ -73,11 +74,13 @@ say(const char *fmt, ...)
 #define ARGS_NONE 0
 #define ARGS_KEYS 1 /* operands allowed: init's key names */
 #define GO_ON (-1)
+/* setup(): init --all-users, and [login] all_users is off. */
+#define NOT_ON (-2)
 
 /*
  * The options every client command shares, each allowed only where its
  * letter is in allowed: -s -c -f (shell, one of them), -q, -F file,
- * --json ('j'); --help everywhere.  Leaves optind at the first operand.
+ * --json ('j'), --all-users ('A'); --help everywhere.  Leaves optind at the first operand.
  * GO_ON, or the exit code to return at once: EXIT_OK after
  * --help, EXIT_USAGE (the usage printed) for a bad command line.
  */
@@ -87,7 +90,8 @@ parse_common(struct client *cl, int argc, char **argv, const char *allowed,
 {
 	static const struct option longopts[] = { { "json", no_argument, NULL,
 						      'j' },
-		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+		{ "help", no_argument, NULL, 'h' },
+		{ "all-users", no_argument, NULL, 'A' }, { NULL, 0, NULL, 0 } };
 	int opt, shells = 0;
 
 	memset(cl, 0, sizeof(*cl));
@@ -128,6 +132,7 @@ parse_common(struct client *cl, int argc, char **argv, const char *allowed,
 		case 'q': cl->quiet = 1; break;
 		case 'F': cl->config_file = optarg; break;
 		case 'j': cl->json = 1; break;
+		case 'A': cl->all_users = 1; break;
 		}
 	}
 	if (shells > 1) {
@@ -164,6 +169,14 @@ setup(struct client *cl)
 	if (r != 0 && !cl->quiet)
 		say("%s (ignored: the default applies there)",
 		    cl->config_error);
+	/*
+	 * init --all-users, from the system-wide login snippets, for every
+	 * user: nothing happens (not even a runtime directory) unless the
+	 * admin turned it on and the user did not turn it off ([login]
+	 * all_users, the user's file winning as for every key).
+	 */
+	if (cl->all_users && !cl->cfg.all_users)
+		return NOT_ON;
 	r = rtpaths_init(&cl->paths, cl->cfg.rundir, cl->cfg.envfile);
 	if (r != 0) {
 		say("runtime directory: %s", sserr_str(r));
@@ -701,10 +714,10 @@ client_init(int argc, char **argv)
 	const char *fwd;
 	int r;
 
-	if ((r = parse_common(&cl, argc, argv, "scfqF", ARGS_KEYS)) != GO_ON)
+	if ((r = parse_common(&cl, argc, argv, "scfqFA", ARGS_KEYS)) != GO_ON)
 		return r;
 	if ((r = setup(&cl)) != 0)
-		return r;
+		return r == NOT_ON ? EXIT_OK : r;
 	memset(&rq, 0, sizeof(rq));
 	rq.type = CTL_INIT;
 	rq.sid = (uint32_t)getsid(0);

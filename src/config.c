@@ -47,6 +47,7 @@ static const struct option options[] = {
 	{ "files", "runtime_dir", OPT_PATH, F(rundir), NULL, "" },
 	{ "log", "level", OPT_CHOICE, F(log_level), level_choices, "info" },
 	{ "forwarding", "use", OPT_CHOICE, F(fwd_use), use_choices, "allow" },
+	{ "login", "all_users", OPT_BOOL, F(all_users), NULL, "no" },
 };
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
 
@@ -386,11 +387,12 @@ on_entry(void *user, const char *section, const char *name, const char *raw)
 		    st->file, st->line, name,
 		    near != NULL ? near->section :
 				   "agent], [session], "
-				   "[files] or [log");
+				   "[files], [log], [forwarding] or [login");
 	else if (!known_section)
 		snprintf(st->err, st->errlen,
 		    "%s:%d: unknown section [%s] (the sections are [agent], "
-		    "[session], [files], [log], [forwarding] and [key NAME])",
+		    "[session], [files], [log], [forwarding], [login] and "
+		    "[key NAME])",
 		    st->file, st->line, section);
 	else if (near != NULL)
 		snprintf(st->err, st->errlen,

@@ -18,7 +18,7 @@ enum fwd_mode { FWD_IGNORE, FWD_KEEP, FWD_FOLLOW };
 /* [forwarding] use: what requests from other hosts may do. */
 enum fwd_use { FWD_USE_ALLOW, FWD_USE_CONFIRM, FWD_USE_DENY };
 
-#define CONFIG_NOPTIONS 14 /* the keys in config.c's table */
+#define CONFIG_NOPTIONS 15 /* the keys in config.c's table */
 #define CONFIG_MAXFILES 2  /* /etc/sshenv.conf and the user's */
 #define CONFIG_MAXKEYS 16  /* [key NAME] sections */
 #define CONFIG_MAXDEST 16  /* destinations of one key */
@@ -53,6 +53,7 @@ struct config {
 	char rundir[PATHS_MAX];	   /* [files] runtime_dir */
 	int log_level;		   /* [log] level, a log.h level */
 	int fwd_use;		   /* [forwarding] use, enum fwd_use */
+	int all_users;		   /* [login] all_users */
 	struct config_key keyopts[CONFIG_MAXKEYS];
 	int nkeyopts;
 	/*

@@ -327,7 +327,7 @@ test_conf_page_covers_every_key() {
 		assertTrue "$_s.$_k: default '$_v' not in its entry" \
 		    "grep -q '^Default: $_v\\( (seconds)\\)*\\.\$' '$T/entry'"
 		assertTrue "$_s.$_k not in the example file" \
-		    "grep -q '^$_k =\\( \\|\$\\)' '$top/conf/sshenv.conf'"
+		    "grep -q '^#$_k =\\( \\|\$\\)' '$top/conf/sshenv.conf'"
 	done <"$T/config"
 	render "$_src"
 	assertEquals "man -l sshenv.conf.5: $(cat "$T/man.err")" 0 "$rc"

@@ -68,17 +68,21 @@ test_example_parses(void)
 }
 
 /*
- * Every key the program knows is in the example, set to its default, and
- * the example names no other key (config_load refuses unknown ones).
+ * The example (installed as /etc/sshenv.conf by the Debian package) sets
+ * nothing: each key is a commented-out "#key = default" line.  Every key
+ * the program knows is there, the example names no other key (config
+ * loading refuses unknown ones), and with the '#' of every such line
+ * removed it still changes nothing: each is shown at its default.
  */
 static void
 test_example_has_every_key(void)
 {
 	struct config defaults, c;
 	struct seen seen;
-	char line[512], *eq, sec[64] = "", name[160];
-	FILE *f;
-	int i, found;
+	char line[512], *eq, sec[64] = "", name[160], *text = NULL;
+	size_t textlen = 0;
+	FILE *f, *out, *in;
+	int i, found, settings = 0;
 
 	memset(&seen, 0, sizeof(seen));
 	config_each_key(collect, &seen);
@@ -86,11 +90,34 @@ test_example_has_every_key(void)
 	CHECK((f = fopen(example_path(), "r")) != NULL);
 	if (f == NULL)
 		return;
+	/* Nothing set as shipped. */
+	config_defaults(&defaults);
+	config_defaults(&c);
+	CHECK_EQ(config_load(&c, example_path(), errbuf, sizeof(errbuf)), 0);
+	for (i = 0; i < CONFIG_NOPTIONS; i++)
+		CHECK_EQ(c.origin[i].file, 0);
+	/* The settings uncommented. */
+	CHECK((out = open_memstream(&text, &textlen)) != NULL);
+	while (out != NULL && fgets(line, sizeof(line), f) != NULL) {
+		if (line[0] == '#' && line[1] >= 'a' && line[1] <= 'z' &&
+		    strstr(line, " =") != NULL) {
+			fputs(line + 1, out);
+			settings++;
+		} else
+			fputs(line, out);
+	}
+	fclose(f);
+	if (out == NULL)
+		return;
+	fclose(out);
+	CHECK_EQ(settings, seen.n);
 	for (i = 0; i < seen.n; i++) {
-		rewind(f);
+		CHECK((in = fmemopen(text, textlen, "r")) != NULL);
+		if (in == NULL)
+			break;
 		found = 0;
 		sec[0] = '\0';
-		while (fgets(line, sizeof(line), f) != NULL) {
+		while (fgets(line, sizeof(line), in) != NULL) {
 			if (line[0] == '[') {
 				snprintf(sec, sizeof(sec), "%.*s",
 				    (int)strcspn(line + 1, "]"), line + 1);
@@ -103,21 +130,29 @@ test_example_has_every_key(void)
 			if (strcmp(name, seen.keys[i]) == 0)
 				found = 1;
 		}
+		fclose(in);
 		if (!found)
 			fprintf(stderr, "  %s missing from the example\n",
 			    seen.keys[i]);
 		CHECK(found);
 	}
-	fclose(f);
-	/* ... at its default: the example changes nothing. */
-	config_defaults(&defaults);
+	/* ... at its default: uncommented, the example changes nothing. */
 	config_defaults(&c);
-	CHECK_EQ(config_load(&c, example_path(), errbuf, sizeof(errbuf)), 0);
+	CHECK((in = fmemopen(text, textlen, "r")) != NULL);
+	if (in != NULL) {
+		CHECK_EQ(config_load_stream(&c, in, "example", errbuf,
+			     sizeof(errbuf)),
+		    0);
+		fclose(in);
+	}
+	for (i = 0; i < CONFIG_NOPTIONS; i++)
+		CHECK(c.origin[i].file != 0); /* each key was read */
 	memset(defaults.origin, 0, sizeof(defaults.origin));
 	memset(c.origin, 0, sizeof(c.origin));
 	memset(defaults.files, 0, sizeof(defaults.files));
 	memset(c.files, 0, sizeof(c.files));
 	CHECK(memcmp(&defaults, &c, sizeof(c)) == 0);
+	free(text);
 }
 
 /* What users write, and what they are told (issue: config messages). */
