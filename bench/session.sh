@@ -6,6 +6,8 @@
 #   warm init   `sshenv init -q` once everything runs, against
 #               `keychain --eval --quiet` once its ssh-agent runs (no keys);
 #   warm env    `sshenv env`;
+#   all users   `sshenv init --all-users`, what the system-wide login
+#               files run, with [login] all_users on and off;
 #   cold start  from nothing running to an agent that answers: `sshenv
 #               init` then `ssh-add -l`, each run after `sshenv stop` and
 #               after the supervisor and agent are gone; the same for
@@ -235,6 +237,15 @@ unset SSH_AUTH_SOCK SSH_AGENT_PID
 if [ $sshenv_ok = 1 ]; then
 	measure init-warm -n "$warm_runs" -w 10 -t 30 -- "$sshenv" init -q
 	measure env-warm -n "$warm_runs" -w 10 -t 30 -- "$sshenv" env
+	# What the system-wide login files run for every user: init
+	# --all-users, with the switch on, then off (the user's file wins).
+	printf '[login]\nall_users = yes\n' >>"$tmp/config/sshenv/config"
+	measure allusers-on -n "$warm_runs" -w 10 -t 30 -- "$sshenv" init -q \
+	    --all-users
+	printf 'all_users = no\n' >>"$tmp/config/sshenv/config"
+	measure allusers-off -n "$warm_runs" -w 10 -t 30 -- "$sshenv" init \
+	    -q --all-users
+	printf '[session]\nlinger = 1\n' >"$tmp/config/sshenv/config"
 	st=$("$sshenv" status --json 2>/dev/null)
 	sp=$(echo "$st" | json_num supervisor_pid)
 	ap=$(echo "$st" | json_num agent_pid)
@@ -361,6 +372,11 @@ END {
 	    ratio("keychain-warm", "init-warm")
 	printf "%-34s %21s %21s %9s\n", "warm sshenv env (" warm " runs)",
 	    cell("env-warm"), "", ratio("keychain-warm", "env-warm")
+	printf "%-34s %21s %21s %9s\n", "all users on (init --all-users)",
+	    cell("allusers-on"), "",
+	    ratio("keychain-warm", "allusers-on")
+	printf "%-34s %21s %21s %9s\n", "all users off (the same)",
+	    cell("allusers-off"), "", ratio("keychain-warm", "allusers-off")
 	printf "%-34s %21s %21s %9s\n", "cold start, answering (" cold \
 	    " runs)", cell("init-cold"), cell("keychain-cold"),
 	    ratio("keychain-cold", "init-cold")
