@@ -90,6 +90,7 @@ enum req_state {
 	REQ_WRITING,  /* the answer is on its way: c->wreq */
 	REQ_STARTING, /* needs crypto, not ready yet: seed_done resumes it */
 	REQ_UPSTREAM, /* other agents asked, off the loop: c->upwork */
+	REQ_LOADING,  /* its key is listed only: ssh-add loads it (c->lazy) */
 };
 
 /* What a connection asks of its upstreams (upstream.h). */
@@ -98,6 +99,30 @@ enum up_op { UP_LIST, UP_BIND, UP_SIGN };
  * a person to say yes on the far side. */
 #define UP_LIST_MS 5000
 #define UP_SIGN_MS 120000
+
+/*
+ * A key listed before its first use ([agent] load = first-use): its
+ * public half from its .pub file, the private file that the real
+ * ssh-add loads (with the options the configuration gives, and its
+ * passphrase asked through askpass) when a signature first needs it.
+ * Loaded, it stays listed here: forgotten (idle), it is asked for again.
+ */
+#define LAZY_MAX 64
+#define LAZY_MAX_ARGS 32
+
+struct lazykey {
+	struct lazykey *next;
+	struct agent *agent;
+	uv_process_t proc; /* ssh-add, while loading */
+	int loading;
+	int removed; /* unlisted while loading: freed when ssh-add is */
+	uint8_t *blob;
+	size_t bloblen;
+	char *comment;
+	char *path;
+	char *args[LAZY_MAX_ARGS + 1];
+	int nargs;
+};
 
 /* Where a key listed to this connection comes from. */
 struct route {
@@ -157,7 +182,8 @@ struct conn {
 	struct wire upreply;  /* UP_SIGN: the answer, type first */
 	struct route *routes; /* from the last list, merged */
 	size_t nroutes;
-	int unanswered; /* askpass timed out: SIGTERM sent, KILL next */
+	int unanswered;	      /* askpass timed out: SIGTERM sent, KILL next */
+	struct lazykey *lazy; /* REQ_LOADING: the key being loaded */
 };
 
 /* [forwarding] use: what forwarded requests may do. */
@@ -209,7 +235,10 @@ struct agent {
 	int nupaths;		      /* newest first, from the supervisor */
 	struct keypolicy *keypol;     /* keys with a policy of their own */
 	struct uselog *uses;	      /* what the keys were used for */
-	struct uvconn_budget budget;  /* their input buffers, together */
+	struct lazykey *lazy;	      /* listed until first used */
+	int nlazy;
+	char *self;		     /* our binary (the askpass shim) */
+	struct uvconn_budget budget; /* their input buffers, together */
 };
 
 static void conn_process(struct conn *c);
@@ -894,6 +923,393 @@ start_confirm(struct conn *c, const char *comment)
 	return REQ_PENDING;
 }
 
+/* ---- keys listed before their first use ---- */
+
+static int handle_sign_local(struct conn *c, struct wire *body);
+static int keep_body(struct conn *c, uint8_t type, const uint8_t *p, size_t n);
+static int visible_here(const uint8_t *blob, size_t len,
+    const struct destcons *dest, void *arg);
+
+static void
+lazy_free(struct lazykey *k)
+{
+	int i;
+
+	free(k->blob);
+	free(k->comment);
+	free(k->path);
+	for (i = 0; i < k->nargs; i++)
+		free(k->args[i]);
+	free(k);
+}
+
+static struct lazykey *
+lazy_find(struct agent *a, const uint8_t *blob, size_t len)
+{
+	struct lazykey *k;
+
+	for (k = a->lazy; k != NULL; k = k->next)
+		if (k->bloblen == len && memcmp(k->blob, blob, len) == 0)
+			return k;
+	return NULL;
+}
+
+static void
+lazy_proc_closed(uv_handle_t *h)
+{
+	struct lazykey *k = h->data;
+
+	if (k->removed)
+		lazy_free(k);
+}
+
+/* Unlisted: at once, or when its ssh-add is gone (told to go now). */
+static void
+lazy_unlist(struct agent *a, struct lazykey *k)
+{
+	struct lazykey **pp;
+
+	for (pp = &a->lazy; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == k) {
+			*pp = k->next;
+			a->nlazy--;
+			break;
+		}
+	if (!k->loading) {
+		lazy_free(k);
+		return;
+	}
+	k->removed = 1;
+	if (k->proc.pid <= 0 || kill(-k->proc.pid, SIGTERM) != 0)
+		uv_process_kill(&k->proc, SIGTERM);
+}
+
+static void
+lazy_remove(struct agent *a, const uint8_t *blob, size_t len)
+{
+	struct lazykey *k = lazy_find(a, blob, len);
+
+	if (k != NULL)
+		lazy_unlist(a, k);
+}
+
+static void
+lazy_remove_all(struct agent *a)
+{
+	while (a->lazy != NULL)
+		lazy_unlist(a, a->lazy);
+}
+
+/*
+ * What this connection is listed of our own keys: the store's, then each
+ * key listed before its first use that the store does not hold (none
+ * while locked), as one identities-answer body appended to out.
+ */
+static int
+list_ours(struct conn *c, struct wire *out)
+{
+	struct agent *a = c->agent;
+	struct lazykey *k;
+	struct crypto_key *key;
+	const char *comment;
+	struct wire held;
+	uint32_t n, extra = 0;
+	size_t room, need;
+	int confirm, pass, r;
+
+	wire_init(&held, AGENTPROTO_MAX_FRAME);
+	if ((r = keystore_list_if(a->ks, &held, visible_here, c)) != 0 ||
+	    (r = wire_get_u32(&held, &n)) != 0)
+		goto out;
+	for (pass = 0; pass < 2; pass++) {
+		if (pass == 1 &&
+		    ((r = wire_put_u32(out, n + extra)) != 0 ||
+			(r = wire_put(out, wire_ptr(&held),
+			     wire_avail(&held))) != 0))
+			goto out;
+		/* What still fits one answer (the same keys both times). */
+		room = AGENTPROTO_MAX_FRAME - 64 - wire_avail(&held);
+		for (k = a->lazy; k != NULL && !keystore_locked(a->ks);
+		     k = k->next) {
+			need = 8 + k->bloblen + strlen(k->comment);
+			if (need > room)
+				break;
+			if (keystore_find(a->ks, k->blob, k->bloblen, &key,
+				&confirm, &comment) == 0) {
+				crypto_key_unref(key);
+				continue;
+			}
+			if (!visible_here(k->blob, k->bloblen, NULL, c))
+				continue;
+			room -= need;
+			if (pass == 0)
+				extra++;
+			else if ((r = wire_put_string(out, k->blob,
+				      k->bloblen)) != 0 ||
+			    (r = wire_put_cstring(out, k->comment)) != 0)
+				goto out;
+		}
+	}
+out:
+	wire_free(&held);
+	return r;
+}
+
+/*
+ * ssh-add is done: the key is held now, or it is not (a wrong
+ * passphrase, a cancel, no one to ask, the file gone).  Each request
+ * that waited is served again, or refused; the next use asks again.
+ */
+static void
+on_lazy_exit(uv_process_t *proc, int64_t status, int signo)
+{
+	struct lazykey *k = proc->data;
+	struct agent *a = k->agent;
+	struct conn *c, *next;
+	struct crypto_key *key;
+	const char *comment;
+	struct wire body;
+	int confirm, held, r;
+
+	k->loading = 0;
+	held = !k->removed &&
+	    keystore_find(a->ks, k->blob, k->bloblen, &key, &confirm,
+		&comment) == 0;
+	if (held)
+		crypto_key_unref(key);
+	log_info("%s %s (ssh-add: %s %ld)", k->path,
+	    held ? "loaded on first use" : "not loaded",
+	    signo != 0 ? "signal" : "exit",
+	    signo != 0 ? (long)signo : (long)status);
+	for (c = (struct conn *)a->conns; c != NULL; c = next) {
+		next = (struct conn *)c->u.next;
+		if (c->state != REQ_LOADING || c->lazy != k)
+			continue;
+		uvconn_ref(&c->u);
+		c->lazy = NULL;
+		c->state = REQ_IDLE;
+		r = ERR_DENIED;
+		if (held && !c->u.closing) {
+			wire_view(&body, c->upbody, c->upbodylen);
+			r = handle_sign_local(c, &body);
+		}
+		if (r != REQ_PENDING)
+			request_end(c, r);
+		next = (struct conn *)c->u.next;
+		uvconn_unref(&c->u);
+	}
+	uv_close((uv_handle_t *)proc, lazy_proc_closed);
+}
+
+/* The path of the socket we serve, for the ssh-add we run. */
+static int
+own_socket(struct agent *a, char *buf, size_t size)
+{
+	size_t len = size;
+
+	if (uv_pipe_getsockname(&a->listener, buf, &len) != 0 || len == 0 ||
+	    len >= size || buf[0] != '/')
+		return ERR_NOT_FOUND;
+	buf[len] = '\0';
+	return 0;
+}
+
+/*
+ * Runs the real ssh-add for k's file, adding it here: its passphrase,
+ * if any, asked through askpass alone (never a terminal: we have none),
+ * by way of our askpass shim, which turns ssh-add's "try again" into a
+ * cancel so that a wrong passphrase refuses this use only.
+ */
+static int
+lazy_spawn(struct agent *a, struct lazykey *k)
+{
+	extern char **environ;
+	uv_process_options_t opts;
+	uv_stdio_container_t stdio[3];
+	const char *askpass = getenv("SSH_ASKPASS"), *req;
+	char sock[PATHS_MAX], *args[LAZY_MAX_ARGS + 4], **env;
+	char *sockvar = NULL, *askvar = NULL, *realvar = NULL;
+	size_t i, n = 0;
+	int j, r;
+
+	if (own_socket(a, sock, sizeof(sock)) != 0)
+		return ERR_NOT_FOUND;
+	/* Asked whether or not there is a display (as gcr-ssh-agent does):
+	 * the agent has no terminal, and the user wants the key now. */
+	req = getenv("SSH_ASKPASS_REQUIRE");
+	if (askpass != NULL &&
+	    (*askpass == '\0' || (req != NULL && strcmp(req, "never") == 0)))
+		askpass = NULL;
+	for (i = 0; environ[i] != NULL; i++)
+		;
+	if ((env = calloc(i + 6, sizeof(*env))) == NULL)
+		return ERR_ALLOC;
+	for (i = 0; environ[i] != NULL; i++)
+		if (strncmp(environ[i], "SSH_AUTH_SOCK=", 14) != 0 &&
+		    strncmp(environ[i], "SSH_ASKPASS=", 12) != 0 &&
+		    strncmp(environ[i], "SSH_ASKPASS_REQUIRE=", 20) != 0 &&
+		    strncmp(environ[i], "SSHENV_ASKPASS", 14) != 0)
+			env[n++] = environ[i];
+	r = ERR_ALLOC;
+	if (asprintf(&sockvar, "SSH_AUTH_SOCK=%s", sock) < 0) {
+		sockvar = NULL;
+		goto out;
+	}
+	env[n++] = sockvar;
+	if (askpass == NULL) {
+		env[n++] = "SSH_ASKPASS_REQUIRE=never";
+	} else if (a->self != NULL) {
+		if (asprintf(&askvar, "SSH_ASKPASS=%s", a->self) < 0 ||
+		    asprintf(&realvar, "SSHENV_ASKPASS=%s", askpass) < 0)
+			goto out;
+		env[n++] = askvar;
+		env[n++] = realvar;
+		env[n++] = "SSHENV_ASKPASS_SHIM=1";
+		env[n++] = "SSH_ASKPASS_REQUIRE=force";
+	} else {
+		if (asprintf(&askvar, "SSH_ASKPASS=%s", askpass) < 0)
+			goto out;
+		env[n++] = askvar;
+		env[n++] = "SSH_ASKPASS_REQUIRE=force";
+	}
+	env[n] = NULL;
+	n = 0;
+	args[n++] = "ssh-add";
+	args[n++] = "-q";
+	for (j = 0; j < k->nargs; j++)
+		args[n++] = k->args[j];
+	args[n++] = k->path;
+	args[n] = NULL;
+	memset(&opts, 0, sizeof(opts));
+	memset(stdio, 0, sizeof(stdio));
+	stdio[0].flags = UV_IGNORE;
+	stdio[1].flags = UV_IGNORE;
+	stdio[2].flags = UV_INHERIT_FD;
+	stdio[2].data.fd = 2;
+	opts.file = "ssh-add";
+	opts.args = args;
+	opts.env = env;
+	opts.stdio = stdio;
+	opts.stdio_count = 3;
+	opts.exit_cb = on_lazy_exit;
+	/* Its own process group: the askpass it runs goes with it. */
+	opts.flags = UV_PROCESS_DETACHED;
+	k->proc.data = k;
+	r = uv_spawn(&a->loop, &k->proc, &opts);
+	if (r != 0) {
+		log_error("cannot run ssh-add: %s", uv_strerror(r));
+		uv_close((uv_handle_t *)&k->proc, NULL);
+		r = ERR_SYSTEM;
+		goto out;
+	}
+	k->loading = 1;
+	log_info("%s: first use, loading it", k->path);
+	r = 0;
+out:
+	free(sockvar);
+	free(askvar);
+	free(realvar);
+	free(env);
+	return r;
+}
+
+/*
+ * A signature for a key listed only: it waits while ssh-add loads the
+ * key (one ssh-add for every request that comes meanwhile).  Another
+ * host may have it loaded only under [forwarding] use = allow, and only
+ * for a key that no destination constraint will bind.
+ */
+static int
+lazy_wait(struct conn *c, struct lazykey *k, const uint8_t *whole,
+    size_t wholelen)
+{
+	int j, r;
+
+	if (conn_forwarded(c)) {
+		if (key_fwd(c->agent, k->blob, k->bloblen) != FWD_ALLOW)
+			return ERR_DENIED;
+		for (j = 0; j < k->nargs; j++)
+			if (strcmp(k->args[j], "-h") == 0)
+				return ERR_DENIED;
+	}
+	if (whole != c->upbody &&
+	    (r = keep_body(c, AGENTC_SIGN_REQUEST, whole, wholelen)) != 0)
+		return r;
+	if (!k->loading && (r = lazy_spawn(c->agent, k)) != 0)
+		return r;
+	c->lazy = k;
+	c->state = REQ_LOADING;
+	return REQ_PENDING;
+}
+
+/*
+ * first-use@sshenv, from `sshenv init` on this host: string path (of
+ * the private key file), string public key blob, string comment, uint32
+ * count, then that many ssh-add options: -c, or -t, -H or -h followed
+ * by its value.  Replaces a key listed with the same blob.
+ */
+static int
+add_lazy(struct conn *c, struct wire *w)
+{
+	struct agent *a = c->agent;
+	struct lazykey *k, *old;
+	const uint8_t *blob;
+	size_t bloblen;
+	uint32_t n, i;
+	int r;
+
+	if (conn_forwarded(c) || c->nbinds > 0)
+		return ERR_DENIED;
+	if ((k = calloc(1, sizeof(*k))) == NULL)
+		return ERR_ALLOC;
+	k->agent = a;
+	if ((r = wire_get_cstring(w, &k->path)) != 0 ||
+	    (r = wire_get_string(w, &blob, &bloblen)) != 0 ||
+	    (r = wire_get_cstring(w, &k->comment)) != 0 ||
+	    (r = wire_get_u32(w, &n)) != 0)
+		goto fail;
+	r = ERR_FORMAT;
+	if (k->path[0] != '/' || bloblen == 0 || n > LAZY_MAX_ARGS)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		if ((r = wire_get_cstring(w, &k->args[k->nargs])) != 0)
+			goto fail;
+		k->nargs++;
+	}
+	if ((r = wire_end(w)) != 0)
+		goto fail;
+	/* ssh-add's options this may pass, each whole. */
+	r = ERR_FORMAT;
+	for (i = 0; i < n; i++) {
+		if (strcmp(k->args[i], "-c") == 0)
+			continue;
+		if ((strcmp(k->args[i], "-t") != 0 &&
+			strcmp(k->args[i], "-H") != 0 &&
+			strcmp(k->args[i], "-h") != 0) ||
+		    i + 1 >= n || k->args[i + 1][0] == '-')
+			goto fail;
+		i++;
+	}
+	r = ERR_ALLOC;
+	if ((k->blob = malloc(bloblen)) == NULL)
+		goto fail;
+	memcpy(k->blob, blob, bloblen);
+	k->bloblen = bloblen;
+	if ((old = lazy_find(a, blob, bloblen)) != NULL)
+		lazy_unlist(a, old);
+	r = ERR_FULL;
+	if (a->nlazy >= LAZY_MAX)
+		goto fail;
+	k->next = a->lazy;
+	a->lazy = k;
+	a->nlazy++;
+	log_debug("conn %lu: %s listed until its first use", c->id, k->path);
+	return 0;
+fail:
+	lazy_free(k);
+	return r;
+}
+
 /* ---- destination constraints ---- */
 
 /* Whether the path c's requests came by permits a key under dest, for
@@ -1232,7 +1648,7 @@ merge_lists(struct conn *c)
 			r = merge_one(c, &view, i, &count);
 	wire_init(&ours, AGENTPROTO_MAX_FRAME);
 	if (r == 0)
-		r = keystore_list_if(c->agent->ks, &ours, visible_here, c);
+		r = list_ours(c, &ours);
 	if (r == 0)
 		r = merge_one(c, &ours, -1, &count);
 	wire_free(&ours);
@@ -1358,6 +1774,9 @@ handle_sign_local(struct conn *c, struct wire *body)
 {
 	struct agentproto_sign req;
 	const struct destcons *dest;
+	const uint8_t *whole = wire_ptr(body);
+	size_t wholelen = wire_avail(body);
+	struct lazykey *k;
 	enum fwd_policy fwd;
 	const char *comment;
 	int confirm, r;
@@ -1368,6 +1787,10 @@ handle_sign_local(struct conn *c, struct wire *body)
 	}
 	if ((r = keystore_find(c->agent->ks, req.key, req.keylen, &c->key,
 		 &confirm, &comment)) != 0) {
+		/* Listed only, until now: loaded first. */
+		if (r == ERR_NOT_FOUND &&
+		    (k = lazy_find(c->agent, req.key, req.keylen)) != NULL)
+			return lazy_wait(c, k, whole, wholelen);
 		log_debug("conn %lu: sign: %s", c->id, sserr_str(r));
 		return r;
 	}
@@ -1485,8 +1908,7 @@ handle_list(struct conn *c, struct wire *body)
 		return up_start(c, UP_LIST);
 	wire_reset(&c->u.out);
 	if ((r = agentproto_begin(&c->u.out, AGENT_IDENTITIES_ANSWER)) == 0 &&
-	    (r = keystore_list_if(c->agent->ks, &c->u.out, visible_here, c)) ==
-		0)
+	    (r = list_ours(c, &c->u.out)) == 0)
 		r = agentproto_finish(&c->u.out, 0);
 	return r;
 }
@@ -1847,6 +2269,8 @@ handle_extension(struct conn *c, struct wire *body)
 		}
 		return r;
 	}
+	if (wire_str_is(name, namelen, "first-use@sshenv"))
+		return add_lazy(c, &rest);
 	/* A proxy (another sshenv agent's stable socket, maybe this one's
 	 * through ssh -A to this host) asks: served from our keys alone,
 	 * so that no request goes round in circles. */
@@ -1895,12 +2319,22 @@ dispatch(struct conn *c, uint8_t type, struct wire *body)
 		if ((r = agentproto_remove(body, &key, &len)) != 0)
 			return r;
 		r = keystore_remove_if(a->ks, key, len, visible_here, c);
+		/* One listed before its first use goes too (hidden ones
+		 * stay: a forwarded request sees none of them). */
+		if (lazy_find(a, key, len) != NULL &&
+		    visible_here(key, len, NULL, c)) {
+			lazy_remove(a, key, len);
+			if (r == ERR_NOT_FOUND)
+				r = 0;
+		}
 		revalidate_confirms(a);
 		return r;
 	case AGENTC_REMOVE_ALL_IDENTITIES:
 		if ((r = agentproto_empty(body)) != 0)
 			return r;
 		r = keystore_remove_all(a->ks);
+		if (r == 0)
+			lazy_remove_all(a);
 		revalidate_confirms(a);
 		return r;
 	case AGENTC_LOCK:
@@ -2101,6 +2535,7 @@ agent_stop(struct agent *a)
 	a->pool = NULL;
 	/* Keys go now, not when the last signature job drains. */
 	keystore_remove_all(a->ks);
+	lazy_remove_all(a);
 	if (a->sockpath != NULL)
 		unlink(a->sockpath);
 	if (a->sockdir != NULL)
@@ -2637,6 +3072,50 @@ close_inherited(int handed, int line, int line2)
 	compat_close_inherited(keep, n);
 }
 
+/*
+ * This program's own file, for ssh-add to run as its askpass shim
+ * (agent_askpass_shim): the file /proc says we run, else argv[0] when
+ * it is a full path; NULL if neither (askpass is then run directly).
+ */
+static char *
+own_binary(const char *argv0)
+{
+	char buf[PATHS_MAX];
+	ssize_t n = -1;
+
+#ifndef SSHENV_PORTABLE
+	n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+#endif
+	if (n > 0 && buf[0] == '/') {
+		buf[n] = '\0';
+		if (access(buf, X_OK) == 0)
+			return strdup(buf);
+	}
+	if (argv0 != NULL && argv0[0] == '/' && access(argv0, X_OK) == 0)
+		return strdup(argv0);
+	return NULL;
+}
+
+int
+agent_askpass_shim(int argc, char **argv)
+{
+	const char *real = getenv("SSHENV_ASKPASS");
+	char *args[3];
+
+	if (real == NULL || *real == '\0' || argc != 2)
+		return 1;
+	/* ssh-add asks again after a wrong passphrase: that is a no. */
+	if (strncmp(argv[1], "Bad passphrase", 14) == 0)
+		return 1;
+	unsetenv("SSHENV_ASKPASS");
+	unsetenv("SSHENV_ASKPASS_SHIM");
+	args[0] = (char *)real;
+	args[1] = argv[1];
+	args[2] = NULL;
+	execv(real, args);
+	return 1;
+}
+
 int
 agent_main(int argc, char **argv)
 {
@@ -2668,6 +3147,7 @@ agent_main(int argc, char **argv)
 	a.line = o.line;
 	a.line2 = o.line2;
 	a.debug = o.debug;
+	a.self = own_binary(argv[0]);
 	if ((rc = open_listener(&a, &o, &fd, shown, sizeof(shown))) != 0)
 		goto out;
 	rc = EXIT_ERROR;
@@ -2705,5 +3185,6 @@ out:
 		free(a.upaths[--a.nupaths]);
 	free(a.sockpath);
 	free(a.sockdir);
+	free(a.self);
 	return rc;
 }

@@ -528,26 +528,30 @@ opens_without_passphrase(const char *path)
 }
 
 /*
- * Runs the real ssh-add for one key, with its [key NAME] settings (k, or
- * NULL) over the general ones; its chatter goes to stderr.
+ * The options of ssh-add for one key: its [key NAME] settings (k, or
+ * NULL) over the general ones.  Pointers into a, valid while a is.
  */
-static int
-ssh_add(const struct client *cl, const char *sock, const char *path,
-    const struct config_key *k)
-{
-	char *args[12 + 2 * CONFIG_MAXDEST], life[16], khosts[PATHS_MAX];
-	char dest[sizeof(k->destinations)], *tok, *save = NULL;
-	const char *home = getenv("HOME");
-	pid_t pid, ours = getpgrp();
-	int n = 0, st, nul, tty = have_terminal(), ttyfd = -1;
+struct add_opts {
+	char *v[10 + 2 * CONFIG_MAXDEST];
+	int n;
+	char life[16], khosts[PATHS_MAX];
+	char dest[sizeof(((struct config_key *)0)->destinations)];
+};
 
-	args[n++] = "ssh-add";
+static void
+add_options(const struct client *cl, const struct config_key *k,
+    struct add_opts *a)
+{
+	const char *home = getenv("HOME");
+	char *tok, *save = NULL;
+
+	a->n = 0;
 	if (k != NULL && k->confirm >= 0 ? k->confirm : cl->cfg.confirm)
-		args[n++] = "-c";
+		a->v[a->n++] = "-c";
 	if (k != NULL && k->lifetime != 0) {
-		snprintf(life, sizeof(life), "%u", k->lifetime);
-		args[n++] = "-t";
-		args[n++] = life;
+		snprintf(a->life, sizeof(a->life), "%u", k->lifetime);
+		a->v[a->n++] = "-t";
+		a->v[a->n++] = a->life;
 	}
 	/*
 	 * Destination constraints: ssh-add finds each host's keys in the
@@ -556,24 +560,43 @@ ssh_add(const struct client *cl, const char *sock, const char *path,
 	 */
 	if (k != NULL && k->destinations[0] != '\0') {
 		if (home != NULL && *home == '/' &&
-		    snprintf(khosts, sizeof(khosts), "%s/.ssh/known_hosts",
-			home) < (int)sizeof(khosts) &&
-		    access(khosts, R_OK) == 0) {
-			args[n++] = "-H";
-			args[n++] = khosts;
+		    snprintf(a->khosts, sizeof(a->khosts),
+			"%s/.ssh/known_hosts", home) < (int)sizeof(a->khosts) &&
+		    access(a->khosts, R_OK) == 0) {
+			a->v[a->n++] = "-H";
+			a->v[a->n++] = a->khosts;
 		}
 		if (access("/etc/ssh/ssh_known_hosts", R_OK) == 0) {
-			args[n++] = "-H";
-			args[n++] = "/etc/ssh/ssh_known_hosts";
+			a->v[a->n++] = "-H";
+			a->v[a->n++] = "/etc/ssh/ssh_known_hosts";
 		}
-		memcpy(dest, k->destinations, sizeof(dest));
-		for (tok = strtok_r(dest, " \t", &save);
-		     tok != NULL && n < 9 + 2 * CONFIG_MAXDEST;
+		memcpy(a->dest, k->destinations, sizeof(a->dest));
+		for (tok = strtok_r(a->dest, " \t", &save);
+		     tok != NULL && a->n < 7 + 2 * CONFIG_MAXDEST;
 		     tok = strtok_r(NULL, " \t", &save)) {
-			args[n++] = "-h";
-			args[n++] = tok;
+			a->v[a->n++] = "-h";
+			a->v[a->n++] = tok;
 		}
 	}
+}
+
+/*
+ * Runs the real ssh-add for one key, with its [key NAME] settings (k, or
+ * NULL) over the general ones; its chatter goes to stderr.
+ */
+static int
+ssh_add(const struct client *cl, const char *sock, const char *path,
+    const struct config_key *k)
+{
+	char *args[14 + 2 * CONFIG_MAXDEST];
+	struct add_opts ao;
+	pid_t pid, ours = getpgrp();
+	int i, n = 0, st, nul, tty = have_terminal(), ttyfd = -1;
+
+	args[n++] = "ssh-add";
+	add_options(cl, k, &ao);
+	for (i = 0; i < ao.n; i++)
+		args[n++] = ao.v[i];
 	if (cl->quiet)
 		args[n++] = "-q";
 	args[n++] = (char *)path;
@@ -639,6 +662,51 @@ ssh_add(const struct client *cl, const char *sock, const char *path,
 	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : ERR_DENIED;
 }
 
+/*
+ * [agent] load = first-use: the agent lists the key from its .pub at once
+ * and runs ssh-add for path (with these options) when a signature first
+ * needs it.  0, or an error: then the key is loaded now, as at login.
+ */
+static int
+list_for_first_use(const struct client *cl, const char *sock, const char *path,
+    const char *pub, const struct config_key *k)
+{
+	struct wire body, blob, reply;
+	struct add_opts ao;
+	char comment[1024];
+	uint8_t type;
+	int i, r;
+
+	if (path[0] != '/')
+		return ERR_FORMAT;
+	wire_init(&blob, 64 * 1024);
+	wire_init(&body, 128 * 1024);
+	wire_init(&reply, 4096);
+	if ((r = keyname_read_pub_comment(pub, &blob, comment,
+		 sizeof(comment))) != 0)
+		goto out;
+	add_options(cl, k, &ao);
+	if ((r = wire_put_cstring(&body, "first-use@sshenv")) != 0 ||
+	    (r = wire_put_cstring(&body, path)) != 0 ||
+	    (r = wire_put_string(&body, wire_ptr(&blob), wire_avail(&blob))) !=
+		0 ||
+	    (r = wire_put_cstring(&body, comment)) != 0 ||
+	    (r = wire_put_u32(&body, (uint32_t)ao.n)) != 0)
+		goto out;
+	for (i = 0; i < ao.n && r == 0; i++)
+		r = wire_put_cstring(&body, ao.v[i]);
+	if (r == 0)
+		r = agentclient_call(sock, AGENT_TIMEOUT_MS, AGENTC_EXTENSION,
+		    wire_ptr(&body), wire_avail(&body), &type, &reply);
+	if (r == 0 && type != AGENT_SUCCESS)
+		r = ERR_UNSUPPORTED; /* an agent of ours from before */
+out:
+	wire_free(&reply);
+	wire_free(&body);
+	wire_free(&blob);
+	return r;
+}
+
 /* Loads each key the agent does not hold yet. */
 static void
 load_keys(const struct client *cl, const char *sock, char **names, int n)
@@ -676,6 +744,15 @@ load_keys(const struct client *cl, const char *sock, char **names, int n)
 		if (access(path, R_OK) != 0) {
 			say("key %s: %s", path, strerror(errno));
 			continue;
+		}
+		if (cl->cfg.load == LOAD_FIRST_USE && have != -1) {
+			r = list_for_first_use(cl, sock, path, pub,
+			    config_key_for(&cl->cfg, path));
+			if (r == 0)
+				continue;
+			say("key %s: cannot list it until its first use (%s): "
+			    "loading it now",
+			    path, sserr_str(r));
 		}
 		r = ssh_add(cl, sock, path, config_key_for(&cl->cfg, path));
 		if (r == ERR_BUSY)

@@ -25,6 +25,7 @@ static const char *const forwarded_choices[] = { "ignore", "keep", "follow",
 static const char *const policy_choices[] = { "stop", "lock", "keep", NULL };
 static const char *const level_choices[] = { "error", "info", "debug", NULL };
 static const char *const use_choices[] = { "allow", "confirm", "deny", NULL };
+static const char *const load_choices[] = { "login", "first-use", NULL };
 
 #define F(field) \
 	offsetof(struct config, field), sizeof(((struct config *)0)->field)
@@ -38,6 +39,7 @@ static const struct option options[] = {
 	{ "agent", "forwarded", OPT_CHOICE, F(forwarded), forwarded_choices,
 	    "follow" },
 	{ "agent", "keys", OPT_STRING, F(keys), NULL, "" },
+	{ "agent", "load", OPT_CHOICE, F(load), load_choices, "login" },
 	{ "agent", "upstream", OPT_STRING, F(upstream), NULL, "" },
 	{ "session", "linger", OPT_SECONDS, F(linger), NULL, "10" },
 	{ "session", "on_last_logout", OPT_CHOICE, F(policy), policy_choices,

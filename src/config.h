@@ -17,8 +17,10 @@ enum logout_policy { POLICY_STOP, POLICY_LOCK, POLICY_KEEP };
 enum fwd_mode { FWD_IGNORE, FWD_KEEP, FWD_FOLLOW };
 /* [forwarding] use: what requests from other hosts may do. */
 enum fwd_use { FWD_USE_ALLOW, FWD_USE_CONFIRM, FWD_USE_DENY };
+/* [agent] load: keys loaded at login, or listed and loaded on first use. */
+enum key_load { LOAD_LOGIN, LOAD_FIRST_USE };
 
-#define CONFIG_NOPTIONS 15 /* the keys in config.c's table */
+#define CONFIG_NOPTIONS 16 /* the keys in config.c's table */
 #define CONFIG_MAXFILES 2  /* /etc/sshenv.conf and the user's */
 #define CONFIG_MAXKEYS 16  /* [key NAME] sections */
 #define CONFIG_MAXDEST 16  /* destinations of one key */
@@ -45,6 +47,7 @@ struct config {
 	uint32_t idle_timeout;	   /* [agent] idle_timeout, seconds, 0 none */
 	int forwarded;		   /* [agent] forwarded, enum fwd_mode */
 	char keys[1024];	   /* [agent] keys, space separated */
+	int load;		   /* [agent] load, enum key_load */
 	char upstream[1024];	   /* [agent] upstream: agents to merge */
 	uint32_t linger;	   /* [session] linger, seconds */
 	enum logout_policy policy; /* [session] on_last_logout */

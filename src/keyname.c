@@ -11,7 +11,14 @@
 int
 keyname_read_pub(const char *path, struct wire *out)
 {
-	char line[16384], *b64, *end;
+	return keyname_read_pub_comment(path, out, NULL, 0);
+}
+
+int
+keyname_read_pub_comment(const char *path, struct wire *out, char *comment,
+    size_t size)
+{
+	char line[16384], *b64, *end, *c;
 	unsigned char bin[12288];
 	FILE *f;
 	int n;
@@ -27,7 +34,12 @@ keyname_read_pub(const char *path, struct wire *out)
 		return ERR_FORMAT;
 	b64++;
 	end = b64 + strcspn(b64, " \n");
+	c = *end == ' ' ? end + 1 : end;
 	*end = '\0';
+	if (comment != NULL && size > 0) {
+		c[strcspn(c, "\r\n")] = '\0';
+		snprintf(comment, size, "%s", c);
+	}
 	if ((n = wire_base64_decode(b64, bin, sizeof(bin))) < 0)
 		return ERR_FORMAT;
 	return wire_put(out, bin, (size_t)n);

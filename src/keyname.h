@@ -17,5 +17,9 @@ int keyname_path(const char *name, char *out, size_t size);
 /* The decoded blob of the public key file at path, appended to out.
  * 0, ERR_NOT_FOUND, ERR_FORMAT, or a wire error. */
 int keyname_read_pub(const char *path, struct wire *out);
+/* The same, and the comment that follows the key on its line (empty if
+ * none) into comment, cut to size. */
+int keyname_read_pub_comment(const char *path, struct wire *out, char *comment,
+    size_t size);
 
 #endif
