@@ -240,11 +240,11 @@ if [ $sshenv_ok = 1 ]; then
 	# What the system-wide login files run for every user: init
 	# --all-users, with the switch on, then off (the user's file wins).
 	printf '[login]\nall_users = yes\n' >>"$tmp/config/sshenv/config"
-	measure allusers-on -n "$warm_runs" -w 10 -t 30 -- "$sshenv" init -q \
+	measure allusers-on -n "$warm_runs" -w 10 -t 30 -- "$sshenv" init \
 	    --all-users
 	printf 'all_users = no\n' >>"$tmp/config/sshenv/config"
 	measure allusers-off -n "$warm_runs" -w 10 -t 30 -- "$sshenv" init \
-	    -q --all-users
+	    --all-users
 	printf '[session]\nlinger = 1\n' >"$tmp/config/sshenv/config"
 	st=$("$sshenv" status --json 2>/dev/null)
 	sp=$(echo "$st" | json_num supervisor_pid)

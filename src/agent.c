@@ -3134,6 +3134,9 @@ agent_main(int argc, char **argv)
 	 * supervisor's one, which we would inherit.  Made on first use.
 	 */
 	setenv("UV_THREADPOOL_SIZE", "16", 1);
+	/* Non-dumpable before anyone can know we run: the socket comes
+	 * next, and the parent of `sshenv agent` waits for it. */
+	harden();
 	close_inherited(o.fd, o.line, o.line2);
 	memset(&a, 0, sizeof(a));
 	a.budget.max = AGENT_BUFFER_BUDGET;
@@ -3167,7 +3170,6 @@ agent_main(int argc, char **argv)
 	}
 	log_init("sshenv-agent", o.foreground && !o.to_syslog,
 	    o.debug ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
-	harden();
 	if (keystore_new(&a.ks) != 0 || uselog_new(&a.uses) != 0)
 		goto out;
 	/* The list fits one answer: type byte and count aside. */

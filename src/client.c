@@ -166,17 +166,18 @@ setup(struct client *cl)
 		say("%s", cl->config_error);
 		return EXIT_ERROR;
 	}
-	if (r != 0 && !cl->quiet)
-		say("%s (ignored: the default applies there)",
-		    cl->config_error);
 	/*
 	 * init --all-users, from the system-wide login snippets, for every
-	 * user: nothing happens (not even a runtime directory) unless the
+	 * user: nothing happens (not even a runtime directory, or a word of a
+	 * config error to users who never chose sshenv) unless the
 	 * admin turned it on and the user did not turn it off ([login]
 	 * all_users, the user's file winning as for every key).
 	 */
 	if (cl->all_users && !cl->cfg.all_users)
 		return NOT_ON;
+	if (r != 0 && !cl->quiet)
+		say("%s (ignored: the default applies there)",
+		    cl->config_error);
 	r = rtpaths_init(&cl->paths, cl->cfg.rundir, cl->cfg.envfile);
 	if (r != 0) {
 		say("runtime directory: %s", sserr_str(r));

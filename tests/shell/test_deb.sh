@@ -24,6 +24,7 @@ D=''		# everything: the package, sshd's files, the homes, outputs
 P=''		# the sshd's port
 DEB=''		# the package built
 sshd_pid=''
+hold=''		# the sleeper that keeps a held login's input open
 users=''	# the accounts made, to remove
 zprofile=/etc/zsh/zprofile
 PY=/usr/bin/python3
@@ -108,7 +109,7 @@ oneTimeSetUp() {
 	chmod 0777 "$D/out"
 	# make deb, as a user runs it; variables of an outer make stay out.
 	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES \
-	    timeout -k 5 900 make --no-print-directory -C "$top" deb \
+	    timeout -k 5 600 make --no-print-directory -C "$top" deb \
 	    DEBDIR="$D/deb" >"$D/build.log" 2>&1
 	for DEB in "$D"/deb/sshenv_*.deb; do break; done
 	ssh-keygen -q -t ed25519 -N '' -f "$D/key" &&
@@ -119,10 +120,9 @@ oneTimeSetUp() {
 
 oneTimeTearDown() {
 	[ -n "$D" ] || return 0
-	if dpkg-query -W -f='${Status}' sshenv 2>/dev/null |
-	    grep -q 'ok installed'; then
-		dpkg --purge sshenv >/dev/null 2>&1
-	fi
+	# Whatever state a test left it in (none when it went as it should).
+	dpkg --purge --force-remove-reinstreq sshenv >/dev/null 2>&1
+	[ -n "$hold" ] && kill "$hold" 2>/dev/null
 	[ -f "$D/zprofile" ] && cat "$D/zprofile" >"$zprofile"
 	[ -n "$sshd_pid" ] && kill "$sshd_pid" 2>/dev/null
 	for _u in $users; do
@@ -130,7 +130,7 @@ oneTimeTearDown() {
 	done
 	for _u in $users; do
 		wait_for 5 eval '! pgrep -u "$_u" >/dev/null'
-		userdel "$_u" 2>/dev/null
+		userdel -f "$_u" 2>/dev/null
 	done
 	rm -rf "$D"
 	D=''
@@ -250,7 +250,8 @@ test_make_deb_builds_a_lintian_clean_package() {
 test_dpkg_installs_it_in_debians_places() {
 	need || return
 	dpkg -i "$DEB" >"$D/dpkg.out" 2>&1
-	assertEquals "dpkg -i: $(cat "$D/dpkg.out")" 0 $?
+	rc=$?
+	assertEquals "dpkg -i: $(cat "$D/dpkg.out")" 0 "$rc"
 	installed || return
 	dpkg -L sshenv >"$D/files"
 	for _f in /usr/bin/sshenv $LIBEXEC/sshenv-supervisor \
@@ -280,7 +281,8 @@ test_dpkg_installs_it_in_debians_places() {
 	    "$(grep -Ev '^(#|\[|$)' /etc/sshenv.conf)"
 	_v=$(dpkg-query -W -f='${Version}' sshenv)
 	/usr/bin/sshenv --version >"$D/version" 2>&1
-	assertEquals "sshenv --version: $(cat "$D/version")" 0 $?
+	rc=$?
+	assertEquals "sshenv --version: $(cat "$D/version")" 0 "$rc"
 	assertEquals "the package's version, three programs of one build" \
 	    "sshenv $_v
 sshenv-supervisor $_v
@@ -315,9 +317,10 @@ test_all_users_gives_every_shell_the_agent() {
 	# The line sshenv(1) gives the admin for zsh.
 	_line=$(LC_ALL=C MANWIDTH=80 man -l /usr/share/man/man1/sshenv.1.gz \
 	    2>/dev/null |
-	    sed -n 's/^ *\(emulate sh -c .*\)$/\1/p' | head -n 1)
+	    sed -n 's/^ *\(.*emulate sh -c .*\)$/\1/p' | head -n 1)
 	assertEquals "sshenv(1) gives the zsh line" \
-	    "emulate sh -c '. /etc/profile.d/sshenv.sh'" "$_line"
+	    "[ -r /etc/profile.d/sshenv.sh ] && emulate sh -c '. /etc/profile.d/sshenv.sh'" \
+	    "$_line"
 	echo "$_line" >>"$zprofile"
 	for _s in bash:/bin/bash tcsh:/usr/bin/tcsh fish:/usr/bin/fish \
 	    zsh:/usr/bin/zsh; do
@@ -333,7 +336,6 @@ test_all_users_gives_every_shell_the_agent() {
 		    "$(wc -l <"$D/out/$_u.agents")"
 		profiles_as_made "$_u"
 	done
-	cat "$D/zprofile" >"$zprofile"
 }
 
 test_a_user_opts_out() {
@@ -393,6 +395,62 @@ test_a_missing_or_crashing_binary_costs_a_login_nothing() {
 	cp "$D/sshenv.real" /usr/bin/sshenv
 }
 
+# hold_login USER: a login that stays while the package changes, its
+# input a fifo held open (fd 3 and a sleeper) until release_login.
+hold_login() {
+	rm -f "$D/fifo"
+	mkfifo "$D/fifo"
+	timeout -k 2 120 ssh -tt -F /dev/null -p "$P" -i "$D/key" \
+	    -o UserKnownHostsFile="$D/known_hosts" \
+	    -o GlobalKnownHostsFile=/dev/null -o BatchMode=yes \
+	    -o IdentitiesOnly=yes -o LogLevel=ERROR "$1@127.0.0.1" \
+	    <"$D/fifo" >"$D/out/$1.tty" 2>&1 &
+	held_ssh=$!
+	exec 3<>"$D/fifo"
+	sleep 120 >"$D/fifo" &
+	hold=$!
+	rm -f "$D/out/$1.sock"
+	echo "printenv SSH_AUTH_SOCK >$D/out/$1.sock" >&3
+	wait_for 20 test -s "$D/out/$1.sock"
+}
+
+release_login() {
+	echo exit >&3
+	exec 3>&-
+	kill "$hold" 2>/dev/null
+	hold=''
+	wait "$held_ssh" 2>/dev/null
+}
+
+# supervisor_of USER: the pid of the user's supervisor, or nothing.
+supervisor_of() {
+	pgrep -u "$1" -f "$LIBEXEC/sshenv-supervisor|/usr/bin/../libexec/sshenv/sshenv-supervisor" |
+	    head -n 1
+}
+
+# An upgrade (here the same package again) stops the supervisors of the
+# old files; the next login starts a new one.
+test_an_upgrade_stops_the_old_supervisors() {
+	need || return
+	assertTrue "the package is installed" installed || return
+	switch yes
+	_u=sshenvdu$$
+	mkuser "$_u" /bin/bash
+	hold_login "$_u"
+	_sv=$(supervisor_of "$_u")
+	assertNotEquals "a supervisor for the login: $(cat "$D/out/$_u.tty")" \
+	    "" "$_sv"
+	dpkg -i "$DEB" >"$D/dpkg.out" 2>&1
+	rc=$?
+	assertEquals "dpkg -i again: $(cat "$D/dpkg.out")" 0 "$rc"
+	assertFalse "the old supervisor stopped" "kill -0 '${_sv:-0}' 2>/dev/null"
+	assertEquals "and its agent" "" \
+	    "$(pgrep -u "$_u" -f 'sshenv-agent')"
+	release_login
+	login "$_u"
+	got_agent "$_u"
+}
+
 test_purge_leaves_nothing() {
 	need || return
 	assertTrue "the package is installed" installed || return
@@ -400,23 +458,15 @@ test_purge_leaves_nothing() {
 	_u=sshenvdz$$
 	mkuser "$_u" /bin/bash
 	dpkg -L sshenv >"$D/files"
-	# A login still running while the package goes: a fifo for its
-	# input, held open by a sleeper until the end.
-	mkfifo "$D/fifo"
-	timeout -k 2 120 ssh -tt -F /dev/null -p "$P" -i "$D/key" \
-	    -o UserKnownHostsFile="$D/known_hosts" \
-	    -o GlobalKnownHostsFile=/dev/null -o BatchMode=yes \
-	    -o IdentitiesOnly=yes -o LogLevel=ERROR "$_u@127.0.0.1" \
-	    <"$D/fifo" >"$D/out/$_u.tty" 2>&1 &
-	_ssh=$!
-	sleep 120 >"$D/fifo" &
-	_hold=$!
-	echo "printenv SSH_AUTH_SOCK >$D/out/$_u.sock" >"$D/fifo"
-	wait_for 20 test -s "$D/out/$_u.sock"
+	# zsh logins outlive the package with the documented line in place.
+	echo "[ -r /etc/profile.d/sshenv.sh ] &&" \
+	    "emulate sh -c '. /etc/profile.d/sshenv.sh'" >>"$zprofile"
+	hold_login "$_u"
 	assertTrue "the open login has the agent: $(cat "$D/out/$_u.tty")" \
 	    "pgrep -u '$_u' -f '$LIBEXEC/sshenv-agent' >/dev/null"
 	dpkg --purge sshenv >"$D/purge.out" 2>&1
-	assertEquals "dpkg --purge: $(cat "$D/purge.out")" 0 $?
+	rc=$?
+	assertEquals "dpkg --purge: $(cat "$D/purge.out")" 0 "$rc"
 	assertFalse "purged" installed
 	# The removal stopped the user's supervisor and agent, at once.
 	assertEquals "processes of $_u from the package" "" \
@@ -434,14 +484,18 @@ test_purge_leaves_nothing() {
 	assertEquals "no unit left" "" \
 	    "$(find /usr/lib/systemd/user /etc/systemd/user -name 'sshenv*' \
 		2>/dev/null)"
-	echo exit >"$D/fifo"
-	kill "$_hold" 2>/dev/null
-	wait "$_ssh" 2>/dev/null
-	# And nothing of sshenv's in any home but the records of its runs.
+	release_login
 	for _u in $users; do
 		assertEquals "$_u: processes left" "" \
 		    "$(pgrep -a -u "$_u" -f 'sshenv-(agent|supervisor)')"
 	done
+	_z=sshenvdzsh$$
+	login "$_z"
+	assertTrue "a zsh login after the purge: $(tail -c 600 "$D/out/$_z.tty")" \
+	    "[ -f '$D/out/$_z.done' ]"
+	assertEquals "it said nothing of sshenv" "" \
+	    "$(grep -i 'profile.d/sshenv' "$D/out/$_z.tty" | grep -v printenv)"
+	cat "$D/zprofile" >"$zprofile"
 }
 
 # Once, in the plain build's pass (the package builds its own binaries);

@@ -1448,5 +1448,24 @@ time.sleep(30)' "$CTL" &
 	    "grep -q 'refusing runtime directory' '$T/env.err'"
 }
 
+# init --all-users (what the system-wide login files run): nothing at
+# all, not a word, with [login] all_users off (the default), even with a
+# bad line elsewhere in the file; a login as any other with it on.
+test_init_all_users_follows_the_switch() {
+	lib_config '[agent]' 'linger = 5x'
+	lib_login_init a --all-users
+	assertEquals "exit status, switch off" 0 "$rc"
+	assertEquals "snippet" "" "$(cat "$T/a.env")"
+	assertEquals "messages" "" "$(cat "$T/a.ierr")"
+	assertTrue "no supervisor" lib_none_left
+	assertFalse "no runtime directory" "[ -e '$RUNDIR' ]"
+	lib_config '[login]' 'all_users = yes'
+	lib_login_init b --all-users
+	assertEquals "exit status, switch on: $(cat "$T/b.ierr")" 0 "$rc"
+	assertEquals "the login's agent" "$SOCK" \
+	    "$(lib_var "$T/b.env" SSH_AUTH_SOCK)"
+	assertTrue "it answers" lib_answers
+}
+
 # shellcheck disable=SC1091
 . /usr/bin/shunit2
