@@ -1056,6 +1056,44 @@ out:
 }
 
 /*
+ * key-info@sshenv's last part: the count of keys listed and not loaded
+ * (none while locked), then for each its blob, comment, fingerprint
+ * ("SHA256:...") and file.
+ */
+static int
+describe_lazy(struct agent *a, struct wire *out)
+{
+	struct lazykey *k;
+	struct crypto_key *key;
+	const char *comment;
+	struct wire some;
+	char fp[64];
+	uint32_t n = 0;
+	int confirm, r = 0;
+
+	wire_init(&some, AGENTPROTO_MAX_FRAME);
+	for (k = a->lazy; k != NULL && !keystore_locked(a->ks) && r == 0;
+	     k = k->next) {
+		if (keystore_find(a->ks, k->blob, k->bloblen, &key, &confirm,
+			&comment) == 0) {
+			crypto_key_unref(key);
+			continue;
+		}
+		if ((r = crypto_fingerprint(k->blob, k->bloblen, fp,
+			 sizeof(fp))) == 0 &&
+		    (r = wire_put_string(&some, k->blob, k->bloblen)) == 0 &&
+		    (r = wire_put_cstring(&some, k->comment)) == 0 &&
+		    (r = wire_put_cstring(&some, fp)) == 0 &&
+		    (r = wire_put_cstring(&some, k->path)) == 0)
+			n++;
+	}
+	if (r == 0 && (r = wire_put_u32(out, n)) == 0)
+		r = wire_put(out, wire_ptr(&some), wire_avail(&some));
+	wire_free(&some);
+	return r;
+}
+
+/*
  * ssh-add is done: the key is held now, or it is not (a wrong
  * passphrase, a cancel, no one to ask, the file gone).  Each request
  * that waited is served again, or refused; the next use asks again.
@@ -2220,6 +2258,8 @@ handle_extension(struct conn *c, struct wire *body)
 			r = keystore_describe(c->agent->ks,
 			    (uint64_t)compat_boottime_ms(), &c->u.out, fwd_tag,
 			    c->agent);
+		if (r == 0)
+			r = describe_lazy(c->agent, &c->u.out);
 		if (r == 0)
 			r = agentproto_finish(&c->u.out, 0);
 		return r;

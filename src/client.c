@@ -928,6 +928,7 @@ struct keyinfo {
 	uint32_t ndest; /* destination constraints */
 	uint32_t used;	/* seconds since it last signed; UINT32_MAX never */
 	int fwd;	/* its forwarding policy, enum fwd_use */
+	int listed;	/* listed only: loaded at its first use */
 };
 
 /*
@@ -1055,6 +1056,47 @@ key_infos(const char *sock, struct keyinfo *keys, int max, int *locked,
 		}
 		free(fp);
 		fp = NULL;
+	}
+	/* Then the keys listed until their first use (none from an older
+	 * agent): each with its file. */
+	if (wire_avail(&reply) > 0 && n >= 0 && !*locked &&
+	    wire_get_u32(&reply, &count) == 0) {
+		for (i = 0; i < count; i++) {
+			char *file = NULL;
+
+			if (wire_get_string(&reply, &b, &bl) != 0 ||
+			    wire_get_string(&reply, &cm, &cl) != 0 ||
+			    wire_get_cstring(&reply, &fp) != 0 ||
+			    wire_get_cstring(&reply, &file) != 0) {
+				free(file);
+				n = -1;
+				goto out;
+			}
+			if (n < max) {
+				memset(&keys[n], 0, sizeof(keys[n]));
+				wire_view(&blob, b, bl);
+				if (wire_get_string(&blob, &t, &tl) == 0)
+					snprintf(keys[n].type,
+					    sizeof(keys[n].type), "%.*s",
+					    (int)tl, (const char *)t);
+				snprintf(keys[n].comment,
+				    sizeof(keys[n].comment), "%.*s", (int)cl,
+				    (const char *)cm);
+				printable(keys[n].comment);
+				snprintf(keys[n].fp, sizeof(keys[n].fp), "%s",
+				    fp);
+				snprintf(keys[n].file, sizeof(keys[n].file),
+				    "%s", file);
+				printable(keys[n].file);
+				keys[n].used = UINT32_MAX;
+				keys[n].fwd = FWD_USE_ALLOW;
+				keys[n].listed = 1;
+				n++;
+			}
+			free(file);
+			free(fp);
+			fp = NULL;
+		}
 	}
 out:
 	free(fp);
@@ -1299,8 +1341,9 @@ print_status_json(const struct client *cl, const struct ctl_reply *rp,
 			json_str(stdout, d->keys[k].file);
 		else
 			printf("null");
-		printf(", \"confirm\": %s, \"destinations\": %u, "
-		       "\"forwarding\": ",
+		printf(", \"loaded\": %s, \"confirm\": %s, "
+		       "\"destinations\": %u, \"forwarding\": ",
+		    d->keys[k].listed ? "false" : "true",
 		    d->keys[k].confirm ? "true" : "false", d->keys[k].ndest);
 		json_str(stdout, config_fwd_use_name(d->keys[k].fwd));
 		printf(", \"last_used_ago\": ");
@@ -1417,6 +1460,8 @@ client_status(int argc, char **argv)
 		if (d.keys[k].file[0] != '\0')
 			printf(" [%s]",
 			    tilde(d.keys[k].file, path, sizeof(path)));
+		if (d.keys[k].listed)
+			printf(" listed only: loaded at its first use");
 		if (d.keys[k].confirm)
 			printf(" confirm");
 		if (d.keys[k].ndest != 0)
@@ -1425,7 +1470,9 @@ client_status(int argc, char **argv)
 		if (d.keys[k].fwd != FWD_USE_ALLOW)
 			printf(" forwarded: %s",
 			    config_fwd_use_name(d.keys[k].fwd));
-		if (d.keys[k].used == UINT32_MAX) {
+		if (d.keys[k].listed) {
+			/* nothing to tell of its use yet */
+		} else if (d.keys[k].used == UINT32_MAX) {
 			printf(" never used");
 		} else {
 			span(d.keys[k].used, when, sizeof(when));

@@ -65,7 +65,8 @@ sign_pp() {
 # held: how many keys the agent holds loaded (status's key_list).
 held() {
 	sshenv status --json >"$T/st.json" 2>/dev/null &&
-	    "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)["key_list"]))' \
+	    "$PY" -c 'import json,sys
+print(sum(1 for k in json.load(sys.stdin)["key_list"] if k["loaded"]))' \
 		<"$T/st.json"
 }
 
@@ -82,6 +83,15 @@ test_no_question_at_login_the_key_listed() {
 	    "$(cut -d' ' -f1,2 "$HOME/.ssh/pp.pub")" \
 	    "$(echo "$out" | cut -d' ' -f1,2)"
 	assertEquals "none held yet" 0 "$(held)"
+	# status tells it listed only, with its file.
+	sshenv status >"$T/st.txt" 2>&1
+	assertTrue "status: $(cat "$T/st.txt")" \
+	    "grep -q 'pp@sshenv-test \[~/.ssh/pp\] listed only' '$T/st.txt'"
+	assertEquals "status --json: listed, not loaded" \
+	    "False $HOME/.ssh/pp" \
+	    "$("$PY" -c 'import json,sys
+k=json.load(sys.stdin)["key_list"][0]; print(k["loaded"], k["file"])' \
+		<"$T/st.json")"
 	# A second login lists nothing again and asks nothing.
 	lib_login_init b
 	assertEquals "second init" 0 "$rc"
@@ -99,6 +109,9 @@ test_first_use_asks_once_then_signs_without_asking() {
 	assertTrue "the question names the key file: $(cat "$T/prompts")" \
 	    "grep -q '$HOME/.ssh/pp' '$T/prompts'"
 	assertEquals "held now" 1 "$(held)"
+	sshenv status >"$T/st.txt" 2>&1
+	assertFalse "loaded, not listed only: $(cat "$T/st.txt")" \
+	    "grep -q 'listed only' '$T/st.txt'"
 	sign_pp
 	assertEquals "second use: $out" 0 "$rc"
 	assertEquals "no second question" 1 "$(questions)"
