@@ -34,17 +34,27 @@ override BUILD := $(BUILD)-portable
 PORTFLAGS = -DSSHENV_PORTABLE
 endif
 
+# sd-bus (libsystemd) for logind's suspend and lock signals, where it is
+# (not in the portable build: Cygwin and the BSDs have no logind).
+ifneq ($(PORTABLE),1)
+ifeq ($(shell pkg-config --exists libsystemd 2>/dev/null && echo y),y)
+PKGS += libsystemd
+SDBUS_FLAGS = -DSSHENV_SDBUS
+SDBUS_LIBS := $(shell pkg-config --libs libsystemd)
+endif
+endif
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(CPPFLAGS) $(CFLAGS) \
-	$(SANFLAGS) $(PORTFLAGS) -Isrc $(PKG_CFLAGS) -MMD -MP
+	$(SANFLAGS) $(PORTFLAGS) $(SDBUS_FLAGS) -Isrc $(PKG_CFLAGS) -MMD -MP
 ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
 LIBS = $(PKG_LIBS) -lpthread
 # One program per process, each linking only what it needs: a link error
 # below means a module started to need a library its program must not
 # load (the client runs at every login: libc and inih only).
 CLIENT_LIBS := $(shell pkg-config --libs inih 2>/dev/null)
-SUPERVISOR_LIBS := $(shell pkg-config --libs libuv inih 2>/dev/null)
+SUPERVISOR_LIBS := $(shell pkg-config --libs libuv inih 2>/dev/null) \
+	$(SDBUS_LIBS)
 AGENT_LIBS := $(shell pkg-config --libs libuv libcrypto 2>/dev/null) -lpthread
 
 # A build is its sources and the flags they were compiled with; the

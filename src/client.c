@@ -1323,6 +1323,11 @@ print_status_json(const struct client *cl, const struct ctl_reply *rp,
 		json_str(stdout, rp->agent_lost);
 	else
 		printf("null");
+	printf(", \"logind\": ");
+	if (rp != NULL && rp->logind[0] != '\0')
+		json_str(stdout, rp->logind);
+	else
+		printf("null");
 	printf(", \"config_error\": ");
 	if (rp != NULL && rp->config_error[0] != '\0')
 		json_str(stdout, rp->config_error);
@@ -1485,6 +1490,8 @@ client_status(int argc, char **argv)
 		printf("\n");
 	}
 	print_upstreams(&rp);
+	if (rp.logind[0] != '\0')
+		printf("logind: %s\n", rp.logind);
 	printf("sessions %u:", rp.nsessions);
 	for (i = 0; i < rp.nsessions; i++)
 		printf(" %u", rp.sessions[i]);

@@ -26,6 +26,7 @@ static const char *const policy_choices[] = { "stop", "lock", "keep", NULL };
 static const char *const level_choices[] = { "error", "info", "debug", NULL };
 static const char *const use_choices[] = { "allow", "confirm", "deny", NULL };
 static const char *const load_choices[] = { "login", "first-use", NULL };
+static const char *const event_choices[] = { "none", "forget", "lock", NULL };
 
 #define F(field) \
 	offsetof(struct config, field), sizeof(((struct config *)0)->field)
@@ -44,6 +45,10 @@ static const struct option options[] = {
 	{ "session", "linger", OPT_SECONDS, F(linger), NULL, "10" },
 	{ "session", "on_last_logout", OPT_CHOICE, F(policy), policy_choices,
 	    "stop" },
+	{ "session", "on_suspend", OPT_CHOICE, F(on_suspend), event_choices,
+	    "none" },
+	{ "session", "on_screen_lock", OPT_CHOICE, F(on_screen_lock),
+	    event_choices, "none" },
 	{ "files", "environment", OPT_PATH, F(envfile), NULL, "" },
 	{ "files", "write_environment", OPT_BOOL, F(write_env), NULL, "yes" },
 	{ "files", "runtime_dir", OPT_PATH, F(rundir), NULL, "" },

@@ -19,8 +19,10 @@ enum fwd_mode { FWD_IGNORE, FWD_KEEP, FWD_FOLLOW };
 enum fwd_use { FWD_USE_ALLOW, FWD_USE_CONFIRM, FWD_USE_DENY };
 /* [agent] load: keys loaded at login, or listed and loaded on first use. */
 enum key_load { LOAD_LOGIN, LOAD_FIRST_USE };
+/* [session] on_suspend, on_screen_lock: what logind's signal does. */
+enum key_event { EVENT_NONE, EVENT_FORGET, EVENT_LOCK };
 
-#define CONFIG_NOPTIONS 16 /* the keys in config.c's table */
+#define CONFIG_NOPTIONS 18 /* the keys in config.c's table */
 #define CONFIG_MAXFILES 2  /* /etc/sshenv.conf and the user's */
 #define CONFIG_MAXKEYS 16  /* [key NAME] sections */
 #define CONFIG_MAXDEST 16  /* destinations of one key */
@@ -51,6 +53,8 @@ struct config {
 	char upstream[1024];	   /* [agent] upstream: agents to merge */
 	uint32_t linger;	   /* [session] linger, seconds */
 	enum logout_policy policy; /* [session] on_last_logout */
+	int on_suspend;		   /* [session] on_suspend, enum key_event */
+	int on_screen_lock;	   /* [session] on_screen_lock, ditto */
 	char envfile[PATHS_MAX];   /* [files] environment */
 	int write_env;		   /* [files] write_environment */
 	char rundir[PATHS_MAX];	   /* [files] runtime_dir */

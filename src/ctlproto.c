@@ -160,6 +160,8 @@ put_reply(struct wire *out, const struct ctl_reply *rp)
 			if ((r = wire_put_u32(out, rp->ups[i].sid)) != 0 ||
 			    (r = wire_put_cstring(out, rp->ups[i].path)) != 0)
 				return r;
+		if ((r = wire_put_cstring(out, rp->logind)) != 0)
+			return r;
 		break;
 	default: return ERR_INTERNAL;
 	}
@@ -230,6 +232,8 @@ ctlproto_get_reply(uint8_t type, struct wire *body, struct ctl_reply *rp)
 			    (r = get_str(body, rp->ups[i].path,
 				 sizeof(rp->ups[i].path))) != 0)
 				goto out;
+		if ((r = get_str(body, rp->logind, sizeof(rp->logind))) != 0)
+			goto out;
 		break;
 	default: r = ERR_UNSUPPORTED; goto out;
 	}

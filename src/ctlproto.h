@@ -13,7 +13,7 @@
 
 #include "wire.h"
 
-#define CTLPROTO_VERSION 5
+#define CTLPROTO_VERSION 6
 #define CTLPROTO_MAX_FRAME (64 * 1024)
 #define CTLPROTO_MAX_SESSIONS 1024
 #define CTLPROTO_SOCK_MAX 108
@@ -71,6 +71,8 @@ struct ctl_reply {
 		uint32_t sid;
 		char path[CTLPROTO_SOCK_MAX];
 	} ups[CTLPROTO_MAX_UPSTREAMS];
+	/* What the supervisor hears of logind (suspend, screen lock). */
+	char logind[200];
 };
 
 /* Appends a whole request frame to out, or nothing (an error). */

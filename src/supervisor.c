@@ -39,6 +39,7 @@
 #include "ctlproto.h"
 #include "envfile.h"
 #include "log.h"
+#include "logind.h"
 #include "rtpaths.h"
 #include "session.h"
 #include "sserr.h"
@@ -176,6 +177,8 @@ struct supervisor {
 	char config_warning[PATHS_MAX + 512];
 	char agent_lost[128]; /* when and why an agent died, for status */
 	uint8_t lock_pass[32];
+	struct logind logind; /* suspend and screen lock */
+	int lock_by_event;    /* locked for logind: kept till the next init */
 };
 
 static void dispatch(struct supervisor *sv, enum sv_event ev);
@@ -345,6 +348,7 @@ reply_status(struct ctlconn *c, int32_t keys)
 	memcpy(rp.agent_lost, sv->agent_lost, sizeof(rp.agent_lost));
 	snprintf(rp.config_error, sizeof(rp.config_error), "%.*s",
 	    (int)sizeof(rp.config_error) - 1, sv->config_warning);
+	snprintf(rp.logind, sizeof(rp.logind), "%s", logind_state(&sv->logind));
 	{
 		const char *paths[CTLPROTO_MAX_UPSTREAMS];
 		uint32_t sids[CTLPROTO_MAX_UPSTREAMS], i;
@@ -437,12 +441,15 @@ lock_done(struct supervisor *sv, int op, int result)
 	if (op == JOB_LOCK) {
 		sv->lock = result == 0 ? LK_LOCKED : LK_OPEN;
 		if (result == 0)
-			log_info("agent locked: no session left");
+			log_info("agent locked: %s",
+			    sv->lock_by_event ? "suspend or screen lock" :
+						"no session left");
 		else
 			log_error("cannot lock the agent: %s",
 			    sserr_str(result));
-		/* Someone logged in while it locked. */
-		if (session_count(sv->sessions) > 0)
+		/* Someone logged in while it locked (for a screen lock or
+		 * a suspend the sessions are there: the next init opens). */
+		if (session_count(sv->sessions) > 0 && !sv->lock_by_event)
 			lock_wanted_open(sv);
 	} else {
 		sv->lock = result == 0 ? LK_OPEN : LK_LOCKED;
@@ -452,8 +459,10 @@ lock_done(struct supervisor *sv, int op, int result)
 			log_error("cannot unlock the agent: %s",
 			    sserr_str(result));
 	}
-	if (sv->lock == LK_OPEN)
+	if (sv->lock == LK_OPEN) {
 		compat_wipe(sv->lock_pass, sizeof(sv->lock_pass));
+		sv->lock_by_event = 0;
+	}
 	serve_waiting(sv);
 }
 
@@ -1152,6 +1161,43 @@ signal_agent(struct supervisor *sv, int signo)
 		kill((pid_t)sv->agent_pid, signo);
 }
 
+/*
+ * logind says the machine is about to sleep, or one of the user's
+ * sessions is to be locked: [session] on_suspend or on_screen_lock says
+ * what the agent's keys do.  forget: the agent drops them all (SIGUSR1,
+ * as a screen locker sends ssh-agent); lock: sealed as on_last_logout =
+ * lock does, until the next `sshenv init`.
+ */
+static void
+on_logind(void *arg, enum logind_event ev)
+{
+	struct supervisor *sv = arg;
+	int what = ev == LOGIND_SLEEP ? sv->cfg.on_suspend :
+					sv->cfg.on_screen_lock;
+	const char *name = ev == LOGIND_SLEEP ? "suspend" : "screen lock";
+	char note[96];
+
+	if (!serving(sv))
+		what = EVENT_NONE;
+	switch (what) {
+	case EVENT_FORGET:
+		log_info("%s: the agent forgets its keys", name);
+		signal_agent(sv, SIGUSR1);
+		snprintf(note, sizeof(note), "%s: keys forgotten", name);
+		break;
+	case EVENT_LOCK:
+		log_info("%s: locking the agent", name);
+		if (sv->lock == LK_OPEN) {
+			lock_now(sv);
+			sv->lock_by_event = sv->lock == LK_LOCKING;
+		}
+		snprintf(note, sizeof(note), "%s: keys locked", name);
+		break;
+	default: snprintf(note, sizeof(note), "%s: nothing to do", name); break;
+	}
+	logind_note(&sv->logind, note);
+}
+
 /* ---- the table ---- */
 
 /*
@@ -1256,6 +1302,7 @@ close_all(struct supervisor *sv)
 		uv_close((uv_handle_t *)&sv->wanted, NULL);
 	session_set_close(sv->sessions);
 	sv->sessions = NULL;
+	logind_stop(&sv->logind);
 }
 
 /* The work of entering a state, whichever way it was entered. */
@@ -1626,6 +1673,7 @@ init_handles(struct supervisor *sv)
 	uv_timer_init(&sv->loop, &sv->linger);
 	uv_timer_init(&sv->loop, &sv->timer);
 	uv_timer_init(&sv->loop, &sv->poll);
+	logind_start(&sv->loop, &sv->logind, on_logind, sv);
 	sv->linger.data = sv->timer.data = sv->poll.data = sv;
 	if ((r = uvsig_start(&sv->loop, &sv->signals, signos, 3, on_signal,
 		 sv)) != 0)

@@ -7,7 +7,7 @@ import os
 import struct
 import sys
 
-VERSION = 5
+VERSION = 6
 
 
 def u8(v):
@@ -45,7 +45,9 @@ def main():
                                        "signal 9") +
               s("reload refused, the old settings stay: "
                 "/home/u/.config/sshenv/config:3: linger: not a duration") +
-              u32(1) + u32(42) + s("/tmp/ssh-XXXXabcd/agent.41"))
+              u32(1) + u32(42) + s("/tmp/ssh-XXXXabcd/agent.41") +
+              s("listening to systemd-logind; last: suspend: keys "
+                "forgotten at 17:21:00"))
     replies = b"".join([
         frame(64, b""),						# OK
         frame(65, s("/tmp/a.sock") + u32(4242) + s("") + u8(1)),	# ENV

@@ -316,8 +316,12 @@ test_all_users_gives_every_shell_the_agent() {
 	cp "$zprofile" "$D/zprofile"
 	# The line sshenv(1) gives the admin for zsh.
 	_line=$(LC_ALL=C MANWIDTH=80 man -l /usr/share/man/man1/sshenv.1.gz \
-	    2>/dev/null |
-	    sed -n 's/^ *\(.*emulate sh -c .*\)$/\1/p' | head -n 1)
+	    2>/dev/null | sed -n '/^ *\[ -r \/etc\/profile.d\/sshenv.sh \] &&$/{
+N
+s/^ *//
+s/\n */ /
+p
+}')
 	assertEquals "sshenv(1) gives the zsh line" \
 	    "[ -r /etc/profile.d/sshenv.sh ] && emulate sh -c '. /etc/profile.d/sshenv.sh'" \
 	    "$_line"

@@ -398,7 +398,7 @@ test_other_uid_refused_by_supervisor() {
 		return 0
 	fi
 	chmod 0666 "$ctl"
-	status_req=000000050400000005	# STATUS, protocol version 5
+	status_req=000000050400000006	# STATUS, protocol version 6
 	poke "$PUB/ctl.sock" hex "$status_req"
 	assertContains 'root gets a status reply through the link' "$out" \
 	    'reply 66 ' || return 0

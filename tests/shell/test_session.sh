@@ -1367,7 +1367,7 @@ test_stop_with_an_idle_client() {
 	lib_login_init a || return 0
 	d=$(lib_pids daemon)
 	# A STATUS request (type 4, version 5), sent only after the stop.
-	raw "$CTL" 000000050400000005 "$T/go" >"$T/held.out" &
+	raw "$CTL" 000000050400000006 "$T/go" >"$T/held.out" &
 	held=$!
 	lib_track "$held"
 	lib_wait 5 test -e "$T/go.up" || { fail "no held client"; return; }

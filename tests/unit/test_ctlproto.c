@@ -681,7 +681,8 @@ enum {
 	ST_NSESS = 9,
 	ST_SESS = 10,
 	ST_LOST = 11,
-	ST_CONFIG = 12
+	ST_CONFIG = 12,
+	ST_LOGIND = 16
 };
 
 static const struct field error_tpl[] = { { F_U32, 5, NULL, 0 }, STR("oops"),
@@ -694,7 +695,8 @@ static const struct field status_tpl[] = { STR("/r/a.sock"),
 	{ F_U8, 0, NULL, 0 }, { F_U8, 1, NULL, 0 }, STR("stop"), STR("running"),
 	{ F_U8, 1, NULL, 0 }, { F_U32, 2, NULL, 0 }, { F_U32S, 2, NULL, 0 },
 	STR(""), STR(""), { F_U32, 1, NULL, 0 }, { F_U32, 42, NULL, 0 },
-	STR("/tmp/ssh-x/agent.41"), { F_END, 0, NULL, 0 } };
+	STR("/tmp/ssh-x/agent.41"), STR("listening to systemd-logind"),
+	{ F_END, 0, NULL, 0 } };
 
 /* Writes the fields into bodybuf; returns the length. */
 static size_t
@@ -780,6 +782,7 @@ test_reply_long_strings(void)
 		    sizeof(got_rp.agent_lost) },
 		{ CTL_R_STATUS, status_tpl, ST_CONFIG,
 		    sizeof(got_rp.config_error) },
+		{ CTL_R_STATUS, status_tpl, ST_LOGIND, sizeof(got_rp.logind) },
 	};
 	static const size_t over[] = { 0, 1, 100 };
 	struct field f = { F_STR, 0, NULL, 0 };

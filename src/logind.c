@@ -1,0 +1,250 @@
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "logind.h"
+
+#ifdef SSHENV_SDBUS
+#include <systemd/sd-bus.h>
+
+#define LOGIN1 "org.freedesktop.login1"
+/* A call to the bus (only at start, and logind's answer to a Lock's
+ * owner) is never worth a login's wait. */
+#define BUS_CALL_USEC 2000000
+
+static void update(struct logind *l);
+
+static void
+lost(struct logind *l, const char *why)
+{
+	snprintf(l->base, sizeof(l->base), "not listening: %s", why);
+	if (l->handles) {
+		uv_poll_stop(&l->poll);
+		uv_timer_stop(&l->timer);
+	}
+	sd_bus_flush_close_unref(l->bus);
+	l->bus = NULL;
+}
+
+static void
+process(struct logind *l)
+{
+	int r;
+
+	while (l->bus != NULL && (r = sd_bus_process(l->bus, NULL)) > 0)
+		;
+	if (l->bus == NULL)
+		return;
+	if (r < 0) {
+		lost(l, "the system bus went away");
+		return;
+	}
+	update(l);
+}
+
+static void
+on_poll(uv_poll_t *p, int status, int events)
+{
+	(void)status;
+	(void)events;
+	process(p->data);
+}
+
+static void
+on_timer(uv_timer_t *t)
+{
+	process(t->data);
+}
+
+/* Waits for what sd-bus waits for: its fd's events, its next timeout. */
+static void
+update(struct logind *l)
+{
+	struct timespec ts;
+	uint64_t usec, now;
+	int ev = sd_bus_get_events(l->bus), uvev = 0;
+
+	if (ev < 0) {
+		lost(l, "the system bus went away");
+		return;
+	}
+	if (ev & POLLIN)
+		uvev |= UV_READABLE;
+	if (ev & POLLOUT)
+		uvev |= UV_WRITABLE;
+	uv_poll_start(&l->poll, uvev, on_poll);
+	if (sd_bus_get_timeout(l->bus, &usec) < 0 || usec == UINT64_MAX) {
+		uv_timer_stop(&l->timer);
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+	uv_timer_start(&l->timer, on_timer,
+	    usec > now ? (usec - now + 999) / 1000 : 0, 0);
+}
+
+static int
+on_sleep(sd_bus_message *m, void *arg, sd_bus_error *err)
+{
+	struct logind *l = arg;
+	int start = 0;
+
+	(void)err;
+	if (sd_bus_message_read(m, "b", &start) < 0 || !start)
+		return 0;
+	l->fn(l->arg, LOGIND_SLEEP);
+	return 0;
+}
+
+/* logind's answer: whose session is to be locked. */
+static int
+on_owner(sd_bus_message *m, void *arg, sd_bus_error *err)
+{
+	struct logind *l = arg;
+	const char *upath;
+	uint32_t uid;
+
+	(void)err;
+	if (sd_bus_message_is_method_error(m, NULL) ||
+	    sd_bus_message_enter_container(m, 'v', "(uo)") < 0 ||
+	    sd_bus_message_read(m, "(uo)", &uid, &upath) < 0) {
+		logind_note(l,
+		    "a session lock, whose owner logind did not "
+		    "tell: ignored");
+		return 0;
+	}
+	if (uid != (uint32_t)getuid()) {
+		logind_note(l, "another user's session lock: ignored");
+		return 0;
+	}
+	l->fn(l->arg, LOGIND_LOCK);
+	return 0;
+}
+
+static int
+on_lock(sd_bus_message *m, void *arg, sd_bus_error *err)
+{
+	struct logind *l = arg;
+	const char *path = sd_bus_message_get_path(m);
+
+	(void)err;
+	if (path == NULL ||
+	    sd_bus_call_method_async(l->bus, NULL, LOGIN1, path,
+		"org.freedesktop.DBus.Properties", "Get", on_owner, l, "ss",
+		LOGIN1 ".Session", "User") < 0)
+		logind_note(l,
+		    "a session lock that could not be looked "
+		    "into: ignored");
+	return 0;
+}
+
+int
+logind_start(uv_loop_t *loop, struct logind *l, logind_fn *fn, void *arg)
+{
+	sd_bus_message *reply = NULL;
+	sd_bus_error err = SD_BUS_ERROR_NULL;
+	int r, has = 0;
+
+	memset(l, 0, sizeof(*l));
+	l->fn = fn;
+	l->arg = arg;
+	if ((r = sd_bus_open_system((sd_bus **)&l->bus)) < 0) {
+		l->bus = NULL;
+		snprintf(l->base, sizeof(l->base),
+		    "not listening: no system bus (%s)", strerror(-r));
+		return 0;
+	}
+	sd_bus_set_method_call_timeout(l->bus, BUS_CALL_USEC);
+	if (sd_bus_add_match_async(l->bus, NULL,
+		"type='signal',sender='" LOGIN1 "',path='/org/freedesktop/"
+		"login1',interface='" LOGIN1
+		".Manager',member='PrepareForSleep'",
+		on_sleep, NULL, l) < 0 ||
+	    sd_bus_add_match_async(l->bus, NULL,
+		"type='signal',sender='" LOGIN1 "',interface='" LOGIN1
+		".Session',member='Lock'",
+		on_lock, NULL, l) < 0) {
+		lost(l, "cannot ask the system bus for logind's signals");
+		return 0;
+	}
+	/* Whether logind runs, to say so: its signals are heard once it
+	 * does, whenever that is. */
+	if (sd_bus_call_method(l->bus, "org.freedesktop.DBus",
+		"/org/freedesktop/DBus", "org.freedesktop.DBus", "NameHasOwner",
+		&err, &reply, "s", LOGIN1) >= 0)
+		(void)sd_bus_message_read(reply, "b", &has);
+	sd_bus_message_unref(reply);
+	sd_bus_error_free(&err);
+	snprintf(l->base, sizeof(l->base), "%s",
+	    has ? "listening to systemd-logind" :
+		  "listening, but systemd-logind does not run");
+	uv_poll_init(loop, &l->poll, sd_bus_get_fd(l->bus));
+	uv_timer_init(loop, &l->timer);
+	l->poll.data = l;
+	l->timer.data = l;
+	l->handles = 1;
+	process(l);
+	return 0;
+}
+
+void
+logind_stop(struct logind *l)
+{
+	if (l->bus != NULL) {
+		sd_bus_flush_close_unref(l->bus);
+		l->bus = NULL;
+	}
+	if (l->handles) {
+		uv_close((uv_handle_t *)&l->poll, NULL);
+		uv_close((uv_handle_t *)&l->timer, NULL);
+		l->handles = 0;
+	}
+}
+
+#else /* !SSHENV_SDBUS */
+
+int
+logind_start(uv_loop_t *loop, struct logind *l, logind_fn *fn, void *arg)
+{
+	(void)loop;
+	memset(l, 0, sizeof(*l));
+	l->fn = fn;
+	l->arg = arg;
+	snprintf(l->base, sizeof(l->base),
+	    "not listening: built without sd-bus");
+	return 0;
+}
+
+void
+logind_stop(struct logind *l)
+{
+	(void)l;
+}
+
+#endif
+
+void
+logind_note(struct logind *l, const char *what)
+{
+	char when[16];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (localtime_r(&now, &tm) == NULL ||
+	    strftime(when, sizeof(when), "%H:%M:%S", &tm) == 0)
+		when[0] = '\0';
+	snprintf(l->last, sizeof(l->last), "%s at %s", what, when);
+}
+
+const char *
+logind_state(struct logind *l)
+{
+	if (l->last[0] != '\0')
+		snprintf(l->state, sizeof(l->state), "%s; last: %s", l->base,
+		    l->last);
+	else
+		snprintf(l->state, sizeof(l->state), "%s", l->base);
+	return l->state;
+}
