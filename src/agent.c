@@ -90,7 +90,7 @@ enum req_state {
 	REQ_WRITING,  /* the answer is on its way: c->wreq */
 	REQ_STARTING, /* needs crypto, not ready yet: seed_done resumes it */
 	REQ_UPSTREAM, /* other agents asked, off the loop: c->upwork */
-	REQ_LOADING,  /* its key is listed only: ssh-add loads it (c->lazy) */
+	REQ_LOADING, /* its key is listed only: ssh-add loads it (c->loading) */
 };
 
 /* What a connection asks of its upstreams (upstream.h). */
@@ -109,13 +109,19 @@ enum up_op { UP_LIST, UP_BIND, UP_SIGN };
  */
 #define LAZY_MAX 64
 #define LAZY_MAX_ARGS 32
+#define LAZY_MAX_BLOB (16 * 1024)
+#define LAZY_MAX_COMMENT 1024
+
+struct loader;
 
 struct lazykey {
 	struct lazykey *next;
 	struct agent *agent;
-	uv_process_t proc; /* ssh-add, while loading */
-	int loading;
-	int removed; /* unlisted while loading: freed when ssh-add is */
+	/* The ssh-add loading it, until its handles are closed: the key
+	 * counts as loading till then, and is freed no earlier. */
+	struct loader *loader;
+	int resuming; /* its waiting requests are being served again */
+	int removed;  /* unlisted meanwhile: freed once neither holds */
 	uint8_t *blob;
 	size_t bloblen;
 	char *comment;
@@ -182,8 +188,8 @@ struct conn {
 	struct wire upreply;  /* UP_SIGN: the answer, type first */
 	struct route *routes; /* from the last list, merged */
 	size_t nroutes;
-	int unanswered;	      /* askpass timed out: SIGTERM sent, KILL next */
-	struct lazykey *lazy; /* REQ_LOADING: the key being loaded */
+	int unanswered;		/* askpass timed out: SIGTERM sent, KILL next */
+	struct loader *loading; /* REQ_LOADING: the ssh-add it waits for */
 };
 
 /* [forwarding] use: what forwarded requests may do. */
@@ -954,16 +960,35 @@ lazy_find(struct agent *a, const uint8_t *blob, size_t len)
 	return NULL;
 }
 
-static void
-lazy_proc_closed(uv_handle_t *h)
-{
-	struct lazykey *k = h->data;
+/*
+ * One run of ssh-add for a key, and the timer that bounds it (the
+ * question may be left unanswered): freed once both handles are closed.
+ */
+struct loader {
+	uv_process_t proc;
+	uv_timer_t timer;
+	struct lazykey *k;
+	int open; /* handles not closed yet */
+	int status, signo;
+};
 
-	if (k->removed)
-		lazy_free(k);
+/* Whether the key may be freed: neither loading nor being resumed. */
+static int
+lazy_idle(const struct lazykey *k)
+{
+	return k->loader == NULL && !k->resuming;
 }
 
-/* Unlisted: at once, or when its ssh-add is gone (told to go now). */
+/* The group of the ssh-add (and of the askpass it runs) goes: loading
+ * a key is never worth keeping a removal or a stop waiting. */
+static void
+loader_kill(struct loader *l)
+{
+	if (l->proc.pid <= 0 || kill(-l->proc.pid, SIGKILL) != 0)
+		uv_process_kill(&l->proc, SIGKILL);
+}
+
+/* Unlisted: freed at once, or when its ssh-add is done (killed now). */
 static void
 lazy_unlist(struct agent *a, struct lazykey *k)
 {
@@ -975,13 +1000,13 @@ lazy_unlist(struct agent *a, struct lazykey *k)
 			a->nlazy--;
 			break;
 		}
-	if (!k->loading) {
+	if (lazy_idle(k)) {
 		lazy_free(k);
 		return;
 	}
 	k->removed = 1;
-	if (k->proc.pid <= 0 || kill(-k->proc.pid, SIGTERM) != 0)
-		uv_process_kill(&k->proc, SIGTERM);
+	if (k->loader != NULL)
+		loader_kill(k->loader);
 }
 
 static void
@@ -1028,7 +1053,9 @@ list_ours(struct conn *c, struct wire *out)
 			     wire_avail(&held))) != 0))
 			goto out;
 		/* What still fits one answer (the same keys both times). */
-		room = AGENTPROTO_MAX_FRAME - 64 - wire_avail(&held);
+		room = wire_avail(&held) + 64 < AGENTPROTO_MAX_FRAME ?
+		    AGENTPROTO_MAX_FRAME - 64 - wire_avail(&held) :
+		    0;
 		for (k = a->lazy; k != NULL && !keystore_locked(a->ks);
 		     k = k->next) {
 			need = 8 + k->bloblen + strlen(k->comment);
@@ -1094,14 +1121,16 @@ describe_lazy(struct agent *a, struct wire *out)
 }
 
 /*
- * ssh-add is done: the key is held now, or it is not (a wrong
- * passphrase, a cancel, no one to ask, the file gone).  Each request
- * that waited is served again, or refused; the next use asks again.
+ * ssh-add is done and its handles closed: the key is held now, or it is
+ * not (a wrong passphrase, a cancel, no answer in time, no one to ask,
+ * the file gone, the key unlisted meanwhile).  Each request that waited
+ * is served again, or refused; the next use asks again.  Serving one
+ * may serve that connection's next requests (a removal, another use):
+ * the key is kept meanwhile.
  */
 static void
-on_lazy_exit(uv_process_t *proc, int64_t status, int signo)
+lazy_resume(struct lazykey *k, const struct loader *l)
 {
-	struct lazykey *k = proc->data;
 	struct agent *a = k->agent;
 	struct conn *c, *next;
 	struct crypto_key *key;
@@ -1109,25 +1138,27 @@ on_lazy_exit(uv_process_t *proc, int64_t status, int signo)
 	struct wire body;
 	int confirm, held, r;
 
-	k->loading = 0;
 	held = !k->removed &&
 	    keystore_find(a->ks, k->blob, k->bloblen, &key, &confirm,
 		&comment) == 0;
 	if (held)
 		crypto_key_unref(key);
-	log_info("%s %s (ssh-add: %s %ld)", k->path,
+	log_info("%s %s (ssh-add: %s %d)", k->path,
 	    held ? "loaded on first use" : "not loaded",
-	    signo != 0 ? "signal" : "exit",
-	    signo != 0 ? (long)signo : (long)status);
+	    l->signo != 0 ? "signal" : "exit",
+	    l->signo != 0 ? l->signo : l->status);
+	k->resuming = 1;
 	for (c = (struct conn *)a->conns; c != NULL; c = next) {
 		next = (struct conn *)c->u.next;
-		if (c->state != REQ_LOADING || c->lazy != k)
+		/* Those that waited for this run (one that came meanwhile
+		 * may wait for the next). */
+		if (c->state != REQ_LOADING || c->loading != l)
 			continue;
 		uvconn_ref(&c->u);
-		c->lazy = NULL;
+		c->loading = NULL;
 		c->state = REQ_IDLE;
 		r = ERR_DENIED;
-		if (held && !c->u.closing) {
+		if (held && !k->removed && !c->u.closing) {
 			wire_view(&body, c->upbody, c->upbodylen);
 			r = handle_sign_local(c, &body);
 		}
@@ -1136,7 +1167,44 @@ on_lazy_exit(uv_process_t *proc, int64_t status, int signo)
 		next = (struct conn *)c->u.next;
 		uvconn_unref(&c->u);
 	}
-	uv_close((uv_handle_t *)proc, lazy_proc_closed);
+	k->resuming = 0;
+	if (k->removed)
+		lazy_free(k);
+}
+
+static void
+loader_closed(uv_handle_t *h)
+{
+	struct loader *l = h->data;
+	struct lazykey *k = l->k;
+
+	if (--l->open > 0)
+		return;
+	k->loader = NULL;
+	lazy_resume(k, l);
+	free(l);
+}
+
+static void
+on_lazy_exit(uv_process_t *proc, int64_t status, int signo)
+{
+	struct loader *l = proc->data;
+
+	l->status = (int)status;
+	l->signo = signo;
+	uv_close((uv_handle_t *)&l->proc, loader_closed);
+	uv_close((uv_handle_t *)&l->timer, loader_closed);
+}
+
+/* No answer in time: a no, as for a confirmation. */
+static void
+on_lazy_timeout(uv_timer_t *t)
+{
+	struct loader *l = t->data;
+
+	log_info("%s: no passphrase in %u s: refused", l->k->path,
+	    l->k->agent->confirm_timeout);
+	loader_kill(l);
 }
 
 /* The path of the socket we serve, for the ssh-add we run. */
@@ -1167,6 +1235,7 @@ lazy_spawn(struct agent *a, struct lazykey *k)
 	const char *askpass = getenv("SSH_ASKPASS"), *req;
 	char sock[PATHS_MAX], *args[LAZY_MAX_ARGS + 4], **env;
 	char *sockvar = NULL, *askvar = NULL, *realvar = NULL;
+	struct loader *l;
 	size_t i, n = 0;
 	int j, r;
 
@@ -1232,15 +1301,31 @@ lazy_spawn(struct agent *a, struct lazykey *k)
 	opts.exit_cb = on_lazy_exit;
 	/* Its own process group: the askpass it runs goes with it. */
 	opts.flags = UV_PROCESS_DETACHED;
-	k->proc.data = k;
-	r = uv_spawn(&a->loop, &k->proc, &opts);
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		goto out;
+	l->k = k;
+	l->proc.data = l;
+	l->timer.data = l;
+	r = uv_spawn(&a->loop, &l->proc, &opts);
 	if (r != 0) {
 		log_error("cannot run ssh-add: %s", uv_strerror(r));
-		uv_close((uv_handle_t *)&k->proc, NULL);
-		r = ERR_SYSTEM;
+		/* A handle that failed to spawn is closed all the same: the
+		 * key is loading (refused) until it is. */
+		uv_timer_init(&a->loop, &l->timer);
+		l->status = 127;
+		l->open = 2;
+		k->loader = l;
+		uv_close((uv_handle_t *)&l->proc, loader_closed);
+		uv_close((uv_handle_t *)&l->timer, loader_closed);
+		r = 0;
 		goto out;
 	}
-	k->loading = 1;
+	uv_timer_init(&a->loop, &l->timer);
+	l->open = 2;
+	k->loader = l;
+	if (a->confirm_timeout != 0)
+		uv_timer_start(&l->timer, on_lazy_timeout,
+		    (uint64_t)a->confirm_timeout * 1000, 0);
 	log_info("%s: first use, loading it", k->path);
 	r = 0;
 out:
@@ -1273,9 +1358,9 @@ lazy_wait(struct conn *c, struct lazykey *k, const uint8_t *whole,
 	if (whole != c->upbody &&
 	    (r = keep_body(c, AGENTC_SIGN_REQUEST, whole, wholelen)) != 0)
 		return r;
-	if (!k->loading && (r = lazy_spawn(c->agent, k)) != 0)
+	if (k->loader == NULL && (r = lazy_spawn(c->agent, k)) != 0)
 		return r;
-	c->lazy = k;
+	c->loading = k->loader;
 	c->state = REQ_LOADING;
 	return REQ_PENDING;
 }
@@ -1307,7 +1392,9 @@ add_lazy(struct conn *c, struct wire *w)
 	    (r = wire_get_u32(w, &n)) != 0)
 		goto fail;
 	r = ERR_FORMAT;
-	if (k->path[0] != '/' || bloblen == 0 || n > LAZY_MAX_ARGS)
+	if (k->path[0] != '/' || strlen(k->path) >= PATHS_MAX || bloblen == 0 ||
+	    bloblen > LAZY_MAX_BLOB || strlen(k->comment) > LAZY_MAX_COMMENT ||
+	    n > LAZY_MAX_ARGS)
 		goto fail;
 	for (i = 0; i < n; i++) {
 		if ((r = wire_get_cstring(w, &k->args[k->nargs])) != 0)
@@ -3201,6 +3288,7 @@ agent_main(int argc, char **argv)
 			/* The child owns the socket and its directory now. */
 			free(a.sockpath);
 			free(a.sockdir);
+			free(a.self);
 			close(fd);
 			return EXIT_OK;
 		}

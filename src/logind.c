@@ -85,6 +85,23 @@ update(struct logind *l)
 	    usec > now ? (usec - now + 999) / 1000 : 0, 0);
 }
 
+/*
+ * logind broadcasts its signals, and the bus delivers a broadcast to us
+ * only from the owner of org.freedesktop.login1 (the match's sender).  A
+ * signal addressed to us alone passes no match rule: anyone on the bus
+ * may send one.  Such a signal is not logind's.
+ */
+static int
+spoofed(struct logind *l, sd_bus_message *m)
+{
+	if (sd_bus_message_get_destination(m) == NULL)
+		return 0;
+	logind_note(l,
+	    "a signal sent to this supervisor alone, not "
+	    "logind's: ignored");
+	return 1;
+}
+
 static int
 on_sleep(sd_bus_message *m, void *arg, sd_bus_error *err)
 {
@@ -92,6 +109,8 @@ on_sleep(sd_bus_message *m, void *arg, sd_bus_error *err)
 	int start = 0;
 
 	(void)err;
+	if (spoofed(l, m))
+		return 0;
 	if (sd_bus_message_read(m, "b", &start) < 0 || !start)
 		return 0;
 	l->fn(l->arg, LOGIND_SLEEP);
@@ -130,6 +149,8 @@ on_lock(sd_bus_message *m, void *arg, sd_bus_error *err)
 	const char *path = sd_bus_message_get_path(m);
 
 	(void)err;
+	if (spoofed(l, m))
+		return 0;
 	if (path == NULL ||
 	    sd_bus_call_method_async(l->bus, NULL, LOGIN1, path,
 		"org.freedesktop.DBus.Properties", "Get", on_owner, l, "ss",
@@ -140,12 +161,27 @@ on_lock(sd_bus_message *m, void *arg, sd_bus_error *err)
 	return 0;
 }
 
+/* Whether logind runs, to say so: its signals are heard once it does,
+ * whenever that is. */
+static int
+on_has_owner(sd_bus_message *m, void *arg, sd_bus_error *err)
+{
+	struct logind *l = arg;
+	int has = 0;
+
+	(void)err;
+	if (!sd_bus_message_is_method_error(m, NULL))
+		(void)sd_bus_message_read(m, "b", &has);
+	snprintf(l->base, sizeof(l->base), "%s",
+	    has ? "listening to systemd-logind" :
+		  "listening, but systemd-logind does not run");
+	return 0;
+}
+
 int
 logind_start(uv_loop_t *loop, struct logind *l, logind_fn *fn, void *arg)
 {
-	sd_bus_message *reply = NULL;
-	sd_bus_error err = SD_BUS_ERROR_NULL;
-	int r, has = 0;
+	int r;
 
 	memset(l, 0, sizeof(*l));
 	l->fn = fn;
@@ -169,18 +205,17 @@ logind_start(uv_loop_t *loop, struct logind *l, logind_fn *fn, void *arg)
 		lost(l, "cannot ask the system bus for logind's signals");
 		return 0;
 	}
-	/* Whether logind runs, to say so: its signals are heard once it
-	 * does, whenever that is. */
-	if (sd_bus_call_method(l->bus, "org.freedesktop.DBus",
+	snprintf(l->base, sizeof(l->base), "listening (asking the bus)");
+	if (sd_bus_call_method_async(l->bus, NULL, "org.freedesktop.DBus",
 		"/org/freedesktop/DBus", "org.freedesktop.DBus", "NameHasOwner",
-		&err, &reply, "s", LOGIN1) >= 0)
-		(void)sd_bus_message_read(reply, "b", &has);
-	sd_bus_message_unref(reply);
-	sd_bus_error_free(&err);
-	snprintf(l->base, sizeof(l->base), "%s",
-	    has ? "listening to systemd-logind" :
-		  "listening, but systemd-logind does not run");
-	uv_poll_init(loop, &l->poll, sd_bus_get_fd(l->bus));
+		on_has_owner, l, "s", LOGIN1) < 0) {
+		lost(l, "cannot ask the system bus whether logind runs");
+		return 0;
+	}
+	if (uv_poll_init(loop, &l->poll, sd_bus_get_fd(l->bus)) != 0) {
+		lost(l, "cannot watch the system bus connection");
+		return 0;
+	}
 	uv_timer_init(loop, &l->timer);
 	l->poll.data = l;
 	l->timer.data = l;
@@ -192,14 +227,15 @@ logind_start(uv_loop_t *loop, struct logind *l, logind_fn *fn, void *arg)
 void
 logind_stop(struct logind *l)
 {
-	if (l->bus != NULL) {
-		sd_bus_flush_close_unref(l->bus);
-		l->bus = NULL;
-	}
+	/* The fd leaves the loop's poll set before it is closed. */
 	if (l->handles) {
 		uv_close((uv_handle_t *)&l->poll, NULL);
 		uv_close((uv_handle_t *)&l->timer, NULL);
 		l->handles = 0;
+	}
+	if (l->bus != NULL) {
+		sd_bus_flush_close_unref(l->bus);
+		l->bus = NULL;
 	}
 }
 
@@ -224,6 +260,13 @@ logind_stop(struct logind *l)
 }
 
 #endif
+
+void
+logind_off(struct logind *l, const char *why)
+{
+	snprintf(l->base, sizeof(l->base), "%s", why);
+	l->last[0] = '\0';
+}
 
 void
 logind_note(struct logind *l, const char *what)

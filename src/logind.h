@@ -38,6 +38,8 @@ int logind_start(uv_loop_t *loop, struct logind *l, logind_fn *fn, void *arg);
 void logind_stop(struct logind *l);
 /* What status shows: "listening to systemd-logind", or why not. */
 const char *logind_state(struct logind *l);
+/* Not started, for this reason (status says so). */
+void logind_off(struct logind *l, const char *why);
 /* Notes the last event and what came of it, for status. */
 void logind_note(struct logind *l, const char *what);
 

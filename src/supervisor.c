@@ -179,6 +179,7 @@ struct supervisor {
 	uint8_t lock_pass[32];
 	struct logind logind; /* suspend and screen lock */
 	int lock_by_event;    /* locked for logind: kept till the next init */
+	int logind_on;	      /* logind_start'ed */
 };
 
 static void dispatch(struct supervisor *sv, enum sv_event ev);
@@ -1168,6 +1169,31 @@ signal_agent(struct supervisor *sv, int signo)
  * as a screen locker sends ssh-agent); lock: sealed as on_last_logout =
  * lock does, until the next `sshenv init`.
  */
+static void on_logind(void *arg, enum logind_event ev);
+
+/*
+ * Listens to logind only while on_suspend or on_screen_lock asks for it
+ * (a login never waits on the system bus for nothing); a reload starts
+ * or stops it.
+ */
+static void
+logind_follow(struct supervisor *sv)
+{
+	int want = sv->cfg.on_suspend != EVENT_NONE ||
+	    sv->cfg.on_screen_lock != EVENT_NONE;
+
+	if (want && !sv->logind_on) {
+		logind_start(&sv->loop, &sv->logind, on_logind, sv);
+		sv->logind_on = 1;
+	} else if (!want && sv->logind_on) {
+		logind_stop(&sv->logind);
+		sv->logind_on = 0;
+	}
+	if (!want)
+		logind_off(&sv->logind,
+		    "off (on_suspend and on_screen_lock are none)");
+}
+
 static void
 on_logind(void *arg, enum logind_event ev)
 {
@@ -1302,7 +1328,9 @@ close_all(struct supervisor *sv)
 		uv_close((uv_handle_t *)&sv->wanted, NULL);
 	session_set_close(sv->sessions);
 	sv->sessions = NULL;
-	logind_stop(&sv->logind);
+	if (sv->logind_on)
+		logind_stop(&sv->logind);
+	sv->logind_on = 0;
 }
 
 /* The work of entering a state, whichever way it was entered. */
@@ -1446,6 +1474,9 @@ handle(struct ctlconn *c)
 		    c->unwatched == UNWATCHED_UNKNOWN)
 			uv_timer_stop(&sv->linger);
 		dispatch(sv, EV_WANTED);
+		/* A login opens what a suspend or a screen lock locked, even
+		 * one still being locked. */
+		sv->lock_by_event = 0;
 		lock_wanted_open(sv);
 		serve_one(c);
 		/* After the answer: the login need not wait for the disk. */
@@ -1614,6 +1645,7 @@ on_signal(uv_signal_t *s, int signo)
 	sv->cfg = nc;
 	log_set_level(sv->cfg.log_level);
 	log_info("configuration reloaded");
+	logind_follow(sv);
 	sv->policy_dirty = 1;
 	send_policy(sv);
 }
@@ -1673,7 +1705,7 @@ init_handles(struct supervisor *sv)
 	uv_timer_init(&sv->loop, &sv->linger);
 	uv_timer_init(&sv->loop, &sv->timer);
 	uv_timer_init(&sv->loop, &sv->poll);
-	logind_start(&sv->loop, &sv->logind, on_logind, sv);
+	logind_follow(sv);
 	sv->linger.data = sv->timer.data = sv->poll.data = sv;
 	if ((r = uvsig_start(&sv->loop, &sv->signals, signos, 3, on_signal,
 		 sv)) != 0)

@@ -155,7 +155,8 @@ test_uses_that_come_together_ask_once() {
 	# shellcheck disable=SC2154 # set by the eval above
 	for p in "$p1" "$p2" "$p3"; do
 		wait "$p"
-		assertEquals "a use that waited signs: $(cat "$T"/t*.out)" 0 $?
+		rc=$?
+		assertEquals "a use that waited signs: $(cat "$T"/t*.out)" 0 "$rc"
 	done
 	assertEquals "one question for three uses" 1 "$(questions)"
 }
@@ -204,6 +205,124 @@ test_ssh_add_D_unlists_it() {
 	assertEquals "ssh-add -D: $out" 0 "$rc"
 	lib_sa -L
 	assertEquals "nothing listed: $out" 1 "$rc"
+}
+
+# raw HEX-FRAMES...: sends the frames (hex) at once on one connection to
+# the agent, prints the type of each answer, one a line.
+raw() {
+	"$PY" - "$SOCK" "$@" <<'EOF'
+import socket, struct, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(60)
+s.connect(sys.argv[1])
+s.sendall(b"".join(bytes.fromhex(f) for f in sys.argv[2:]))
+buf = b""
+for _ in sys.argv[2:]:
+    while True:
+        if len(buf) >= 4 and len(buf) >= 4 + struct.unpack(">I", buf[:4])[0]:
+            n = struct.unpack(">I", buf[:4])[0]
+            print(buf[4])
+            buf = buf[4 + n:]
+            break
+        d = s.recv(65536)
+        if not d:
+            print("closed")
+            sys.exit(0)
+        buf += d
+EOF
+}
+
+# frame TYPE HEX-BODY: a frame in hex.
+frame() {
+	printf '%08x%02x%s' $((${#2} / 2 + 1)) "$1" "$2"
+}
+
+# str TEXT | str -x HEX: an SSH string in hex.
+str() {
+	if [ "$1" = -x ]; then
+		printf '%08x%s' $((${#2} / 2)) "$2"
+	else
+		_h=$(printf '%s' "$1" | od -An -tx1 | tr -d ' \n')
+		printf '%08x%s' $((${#_h} / 2)) "$_h"
+	fi
+}
+
+# The blob of pp.pub, in hex.
+pp_blob() {
+	cut -d' ' -f2 "$HOME/.ssh/pp.pub" | base64 -d | od -An -tx1 |
+	    tr -d ' \n'
+}
+
+sign_frame() {
+	frame 13 "$(str -x "$(pp_blob)")$(str data)00000000"
+}
+
+# A use, then a removal of every key, in one write, the load failing:
+# the removal is served while the failed load's requests are answered.
+test_a_removal_right_behind_a_failed_load() {
+	login || return
+	answer cancel
+	_apid=$(lib_status agent_pid)
+	assertEquals "SIGN refused, then REMOVE_ALL done" "5
+6" "$(raw "$(sign_frame)" "$(frame 19 '')")"
+	assertTrue "the agent goes on" lib_answers
+	assertEquals "the same agent (it did not crash)" "$_apid" \
+	    "$(lib_status agent_pid)"
+	lib_sa -L
+	assertEquals "nothing listed after the removal: $out" 1 "$rc"
+}
+
+# Two uses in one write, the first load failing: the second asks again
+# (its own question), and neither waits for ever.
+test_two_uses_in_one_write_after_a_failure() {
+	login || return
+	answer cancel cancel
+	assertEquals "both refused" "5
+5" "$(raw "$(sign_frame)" "$(sign_frame)")"
+	assertEquals "a question each" 2 "$(questions)"
+	answer 'right pass'
+	sign_pp
+	assertEquals "then a use signs: $out" 0 "$rc"
+}
+
+# A stop while the question is on the screen: the agent does not wait
+# for it, and nothing is left.
+test_stop_during_the_question() {
+	login || return
+	answer 'right pass'
+	echo 30 >"$T/askdelay"
+	SSH_AUTH_SOCK=$SOCK timeout -k 2 60 ssh-add -T "$HOME/.ssh/pp.pub" \
+	    </dev/null >"$T/t.out" 2>&1 &
+	tp=$!
+	assertTrue "asked" 'lib_wait 10 test -s "$T/prompts"'
+	timeout -k 2 20 sshenv stop -q >/dev/null 2>&1
+	rc=$?
+	assertEquals "sshenv stop" 0 "$rc"
+	assertTrue "nothing left: $(lib_pids '')" 'lib_wait 10 lib_none_left'
+	wait "$tp"
+	rc=$?
+	assertNotEquals "the use was refused" 0 "$rc"
+	pkill -f "$T/askpass" 2>/dev/null || :
+}
+
+# first-use@sshenv takes a full path and ssh-add's -c, -t, -H, -h only.
+test_first_use_requests_are_checked() {
+	login || return
+	_pub=$(str -x "$(pp_blob)")
+	ext() {
+		frame 27 "$(str first-use@sshenv)$(str "$1")$_pub$(str c)$2"
+	}
+	assertEquals "a good one" 6 "$(raw "$(ext "$HOME/.ssh/pp" \
+	    "00000002$(str -t)$(str 60)")")"
+	assertEquals "a relative path" 5 "$(raw "$(ext .ssh/pp 00000000)")"
+	assertEquals "-s (a PKCS#11 module)" 5 "$(raw "$(ext "$HOME/.ssh/pp" \
+	    "00000002$(str -s)$(str /tmp/x.so)")")"
+	assertEquals "-t without its value" 5 "$(raw "$(ext "$HOME/.ssh/pp" \
+	    "00000001$(str -t)")")"
+	assertEquals "a value that is an option" 5 \
+	    "$(raw "$(ext "$HOME/.ssh/pp" "00000002$(str -h)$(str -D)")")"
+	assertEquals "a count past the options" 5 \
+	    "$(raw "$(ext "$HOME/.ssh/pp" "00000009$(str -c)")")"
 }
 
 # shellcheck disable=SC1091 # shunit2 is found on PATH

@@ -103,7 +103,15 @@ login_with_key() {
 	lib_sa "$HOME/.ssh/k1"
 	assertEquals "ssh-add: $out" 0 "$rc" || return 1
 	built_with_sdbus || return 1
-	assertEquals "status" "listening to systemd-logind" "$(status_logind)"
+	assertTrue "status: $(status_logind)" 'lib_wait 10 listening'
+}
+
+listening() {
+	[ "$(status_logind)" = "listening to systemd-logind" ]
+}
+
+no_logind() {
+	[ "$(status_logind)" = "listening, but systemd-logind does not run" ]
 }
 
 has_key() {
@@ -181,8 +189,8 @@ test_without_logind_or_a_bus_logins_work_and_status_says_so() {
 	lib_login_init a
 	assertEquals "init without logind: $(cat "$T/a.ierr")" 0 "$rc"
 	built_with_sdbus || return 0
-	assertEquals "status" \
-	    "listening, but systemd-logind does not run" "$(status_logind)"
+	assertTrue "status: $(status_logind)" 'lib_wait 10 no_logind'
+	sshenv status >/dev/null
 	sshenv stop -q >/dev/null 2>&1
 	lib_wait 10 lib_none_left
 	export DBUS_SYSTEM_BUS_ADDRESS="unix:path=$T/no-such-bus"
@@ -194,6 +202,47 @@ test_without_logind_or_a_bus_logins_work_and_status_says_so() {
 	*) ok=0 ;;
 	esac
 	assertEquals "status: $(status_logind)" 1 "$ok"
+}
+
+# A signal sent to the supervisor's own connection passes no match rule
+# (anyone on the bus may send one): it is not logind's, and ignored.
+test_a_signal_sent_to_the_supervisor_alone_is_ignored() {
+	need || return
+	lib_config '[session]' 'linger = 1' 'on_suspend = forget' \
+	    'on_screen_lock = forget'
+	start_bus && start_logind || { fail "no bus or logind stand-in"; return; }
+	login_with_key || return 0
+	spid=$(lib_status supervisor_pid)
+	# The supervisor's unique name on the bus, by its pid.
+	name=$("$PY" - "$spid" <<'EOF'
+import dbus, os, sys
+bus = dbus.bus.BusConnection(os.environ["DBUS_SYSTEM_BUS_ADDRESS"])
+d = bus.get_object("org.freedesktop.DBus", "/org/freedesktop/DBus")
+for n in d.ListNames(dbus_interface="org.freedesktop.DBus"):
+    if n.startswith(":"):
+        try:
+            p = d.GetConnectionUnixProcessID(n,
+                dbus_interface="org.freedesktop.DBus")
+        except dbus.exceptions.DBusException:
+            continue
+        if int(p) == int(sys.argv[1]):
+            print(n)
+EOF
+)
+	assertNotEquals "the supervisor is on the bus" "" "$name"
+	dbus-send --bus="$DBUS_SYSTEM_BUS_ADDRESS" --type=signal \
+	    --dest="$name" /org/freedesktop/login1 \
+	    org.freedesktop.login1.Manager.PrepareForSleep boolean:true
+	assertTrue "ignored: $(status_logind)" \
+	    'lib_wait 10 last_was "a signal sent to this supervisor alone"'
+	assertTrue "the keys stay" has_key
+	dbus-send --bus="$DBUS_SYSTEM_BUS_ADDRESS" --type=signal \
+	    --dest="$name" /org/freedesktop/login1/session/mine \
+	    org.freedesktop.login1.Session.Lock
+	say_logind 'lock other'
+	assertTrue "logind's own comes after: $(status_logind)" \
+	    'lib_wait 10 last_was "another user"'
+	assertTrue "the keys stay" has_key
 }
 
 # shellcheck disable=SC1091 # shunit2 is found on PATH

@@ -1122,10 +1122,12 @@ path, file, fp, fp2, sid, tty, frm = sys.argv[1:]
 d = json.load(open(path, encoding="utf-8"))
 k = d["key_list"]
 want = [{"type": "ssh-ed25519", "fingerprint": fp,
-         "comment": "me@sshenv-test", "file": file, "confirm": True,
+         "comment": "me@sshenv-test", "file": file, "loaded": True,
+         "confirm": True,
          "destinations": 0, "forwarding": "allow", "last_used_ago": None},
         {"type": "ecdsa-sha2-nistp256", "fingerprint": fp2,
-         "comment": "other@sshenv-test", "file": None, "confirm": False,
+         "comment": "other@sshenv-test", "file": None, "loaded": True,
+         "confirm": False,
          "destinations": 0, "forwarding": "allow", "last_used_ago": None,
          "lifetime_left": None}]
 got = [{x: y for x, y in e.items()
@@ -1274,7 +1276,8 @@ want = {"running": True, "supervisor_pid": int(sv),
         "policy": "stop",
         "systemd": False,
         "sessions": [int(sid)], "environment_file": envfile,
-        "agent_lost": None, "config_error": None, "key_list": []}
+        "agent_lost": None, "config_error": None, "key_list": [],
+        "logind": "off (on_suspend and on_screen_lock are none)"}
 bad = [k for k in want if k not in d or d[k] != want[k]
        or type(d[k]) is not type(want[k])]
 if bad or set(d) != set(want) | {"session_list", "upstream_list"}:
@@ -1301,7 +1304,7 @@ d = json.load(open(sys.argv[1]))
 keys = {"running", "supervisor_pid", "agent_pid", "socket", "keys",
         "locked", "lingering", "agent_state", "policy", "systemd",
         "sessions", "environment_file", "agent_lost", "config_error",
-        "key_list", "session_list", "upstream_list"}
+        "key_list", "session_list", "upstream_list", "logind"}
 if d.get("running") is not False or set(d) != keys:
     print("got", d, "missing:", sorted(keys - set(d)),
           "extra:", sorted(set(d) - keys))
