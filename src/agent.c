@@ -1168,7 +1168,9 @@ lazy_resume(struct lazykey *k, const struct loader *l)
 		uvconn_unref(&c->u);
 	}
 	k->resuming = 0;
-	if (k->removed)
+	/* Unlisted meanwhile, and not loading again (a use served above may
+	 * have started another run: its close frees the key). */
+	if (k->removed && k->loader == NULL)
 		lazy_free(k);
 }
 
@@ -3239,7 +3241,8 @@ agent_askpass_shim(int argc, char **argv)
 	args[0] = (char *)real;
 	args[1] = argv[1];
 	args[2] = NULL;
-	execv(real, args);
+	/* Found as ssh-add finds it (execlp): a bare name on PATH. */
+	execvp(real, args);
 	return 1;
 }
 

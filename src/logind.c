@@ -20,9 +20,11 @@ static void
 lost(struct logind *l, const char *why)
 {
 	snprintf(l->base, sizeof(l->base), "not listening: %s", why);
+	/* The fd leaves the loop's poll set before it is closed. */
 	if (l->handles) {
-		uv_poll_stop(&l->poll);
-		uv_timer_stop(&l->timer);
+		uv_close((uv_handle_t *)&l->poll, NULL);
+		uv_close((uv_handle_t *)&l->timer, NULL);
+		l->handles = 0;
 	}
 	sd_bus_flush_close_unref(l->bus);
 	l->bus = NULL;

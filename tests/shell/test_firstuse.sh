@@ -22,7 +22,7 @@ setUp() {
 	# line of answers (taken), "cancel" a cancel; askdelay: a slow user.
 	cat >"$T/askpass" <<'EOF'
 #!/bin/sh
-d=$(dirname "$0")
+d=__T__
 printf '%s\n' "$1" | head -n 1 >>"$d/prompts"
 [ -f "$d/askdelay" ] && sleep "$(cat "$d/askdelay")"
 a=$(head -n 1 "$d/answers" 2>/dev/null)
@@ -30,6 +30,7 @@ sed -i 1d "$d/answers" 2>/dev/null
 [ "$a" = cancel ] && exit 1
 printf '%s\n' "$a"
 EOF
+	sed -i "s|__T__|$T|" "$T/askpass"
 	chmod +x "$T/askpass"
 	: >"$T/answers"
 	export SSH_ASKPASS="$T/askpass"
@@ -283,6 +284,71 @@ test_two_uses_in_one_write_after_a_failure() {
 	answer 'right pass'
 	sign_pp
 	assertEquals "then a use signs: $out" 0 "$rc"
+}
+
+# conns "HEX-FRAME..." ...: one connection per argument, all opened, then
+# each sends its frames at once; prints each connection's answer types,
+# a line each ("closed" if it was closed, "timeout" after 60 s).
+conns() {
+	"$PY" - "$SOCK" "$@" <<'EOF'
+import socket, struct, sys, time
+socks = []
+for arg in sys.argv[2:]:
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sys.argv[1])
+    socks.append((s, arg.split()))
+for s, frames in socks:
+    s.sendall(b"".join(bytes.fromhex(f) for f in frames))
+for s, frames in socks:
+    s.settimeout(60)
+    got, buf = [], b""
+    try:
+        while len(got) < len(frames):
+            if len(buf) >= 4 and len(buf) >= 4 + struct.unpack(">I", buf[:4])[0]:
+                n = struct.unpack(">I", buf[:4])[0]
+                got.append(str(buf[4]))
+                buf = buf[4 + n:]
+                continue
+            d = s.recv(65536)
+            if not d:
+                got.append("closed")
+                break
+            buf += d
+    except socket.timeout:
+        got.append("timeout")
+    print(" ".join(got))
+EOF
+}
+
+# Three connections behind a slow failed load: one uses the key twice,
+# one uses it and then removes it, one uses it twice.  Resuming them
+# starts a new load and unlists the key at once: every request is
+# answered and the agent lives on.
+test_a_new_load_and_a_removal_while_requests_resume() {
+	login || return
+	answer cancel cancel cancel cancel
+	echo 1 >"$T/askdelay"
+	_apid=$(lib_status agent_pid)
+	_rm=$(frame 18 "$(str -x "$(pp_blob)")")
+	conns "$(sign_frame) $(sign_frame)" "$(sign_frame) $_rm" \
+	    "$(sign_frame) $(sign_frame)" >"$T/conns.out"
+	assertEquals "every request answered" "5 5
+5 6
+5 5" "$(cat "$T/conns.out")"
+	assertTrue "the agent goes on" lib_answers
+	assertEquals "the same agent (it did not crash)" "$_apid" \
+	    "$(lib_status agent_pid)"
+}
+
+# SSH_ASKPASS as a bare name is found on PATH, as ssh-add finds it.
+test_an_askpass_named_without_a_path() {
+	cp "$T/askpass" "$T/bin/sshenv-test-askpass"
+	export SSH_ASKPASS=sshenv-test-askpass
+	login || return
+	answer 'right pass'
+	sign_pp
+	assertEquals "signs: $out" 0 "$rc"
+	assertEquals "asked once" 1 "$(questions)"
 }
 
 # A stop while the question is on the screen: the agent does not wait
