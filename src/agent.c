@@ -828,6 +828,36 @@ on_confirm_timeout(uv_timer_t *t)
 }
 
 /*
+ * Starts file with args and env in a process group of its own (so that
+ * what it starts, a dialog, goes with it), stdin from nowhere, stdout to
+ * out_fd (nowhere if -1), stderr ours.  uv_spawn's result: the handle is
+ * to be closed either way.
+ */
+static int
+spawn_detached(uv_loop_t *loop, uv_process_t *proc, const char *file,
+    char **args, char **env, int out_fd, uv_exit_cb exit_cb)
+{
+	uv_process_options_t opts;
+	uv_stdio_container_t stdio[3];
+
+	memset(&opts, 0, sizeof(opts));
+	memset(stdio, 0, sizeof(stdio));
+	stdio[0].flags = UV_IGNORE;
+	stdio[1].flags = out_fd >= 0 ? UV_INHERIT_FD : UV_IGNORE;
+	stdio[1].data.fd = out_fd;
+	stdio[2].flags = UV_INHERIT_FD;
+	stdio[2].data.fd = 2;
+	opts.file = file;
+	opts.args = args;
+	opts.env = env;
+	opts.stdio = stdio;
+	opts.stdio_count = 3;
+	opts.exit_cb = exit_cb;
+	opts.flags = UV_PROCESS_DETACHED;
+	return uv_spawn(loop, proc, &opts);
+}
+
+/*
  * askpass is a graphical program: used, as ssh-agent uses it, only with a
  * display to show it on, or when SSH_ASKPASS_REQUIRE=force says so (and
  * never with SSH_ASKPASS_REQUIRE=never).
@@ -852,8 +882,6 @@ static int
 start_confirm(struct conn *c, const char *comment)
 {
 	extern char **environ;
-	uv_process_options_t opts;
-	uv_stdio_container_t stdio[3];
 	const uint8_t *blob;
 	size_t bloblen, n = 0, i;
 	char fp[64], prompt[768], *args[3], **env;
@@ -893,23 +921,9 @@ start_confirm(struct conn *c, const char *comment)
 		free(env);
 		return ERR_SYSTEM;
 	}
-	memset(&opts, 0, sizeof(opts));
-	memset(stdio, 0, sizeof(stdio));
-	stdio[0].flags = UV_IGNORE;
-	stdio[1].flags = UV_INHERIT_FD;
-	stdio[1].data.fd = answer[1];
-	stdio[2].flags = UV_INHERIT_FD;
-	stdio[2].data.fd = 2;
-	opts.file = askpass;
-	opts.args = args;
-	opts.env = env;
-	opts.stdio = stdio;
-	opts.stdio_count = 3;
-	opts.exit_cb = on_askpass_exit;
-	/* Its own process group, so that what it runs goes with it. */
-	opts.flags = UV_PROCESS_DETACHED;
 	c->proc.data = c;
-	r = uv_spawn(&c->agent->loop, &c->proc, &opts);
+	r = spawn_detached(&c->agent->loop, &c->proc, askpass, args, env,
+	    answer[1], on_askpass_exit);
 	free(env);
 	close(answer[1]);
 	c->askfd = answer[0];
@@ -1232,8 +1246,6 @@ static int
 lazy_spawn(struct agent *a, struct lazykey *k)
 {
 	extern char **environ;
-	uv_process_options_t opts;
-	uv_stdio_container_t stdio[3];
 	const char *askpass = getenv("SSH_ASKPASS"), *req;
 	char sock[PATHS_MAX], *args[LAZY_MAX_ARGS + 4], **env;
 	char *sockvar = NULL, *askvar = NULL, *realvar = NULL;
@@ -1289,26 +1301,13 @@ lazy_spawn(struct agent *a, struct lazykey *k)
 		args[n++] = k->args[j];
 	args[n++] = k->path;
 	args[n] = NULL;
-	memset(&opts, 0, sizeof(opts));
-	memset(stdio, 0, sizeof(stdio));
-	stdio[0].flags = UV_IGNORE;
-	stdio[1].flags = UV_IGNORE;
-	stdio[2].flags = UV_INHERIT_FD;
-	stdio[2].data.fd = 2;
-	opts.file = "ssh-add";
-	opts.args = args;
-	opts.env = env;
-	opts.stdio = stdio;
-	opts.stdio_count = 3;
-	opts.exit_cb = on_lazy_exit;
-	/* Its own process group: the askpass it runs goes with it. */
-	opts.flags = UV_PROCESS_DETACHED;
 	if ((l = calloc(1, sizeof(*l))) == NULL)
 		goto out;
 	l->k = k;
 	l->proc.data = l;
 	l->timer.data = l;
-	r = uv_spawn(&a->loop, &l->proc, &opts);
+	r = spawn_detached(&a->loop, &l->proc, "ssh-add", args, env, -1,
+	    on_lazy_exit);
 	if (r != 0) {
 		log_error("cannot run ssh-add: %s", uv_strerror(r));
 		/* A handle that failed to spawn is closed all the same: the

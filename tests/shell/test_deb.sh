@@ -19,6 +19,8 @@
 # shellcheck disable=SC2034 # read by shunit2
 SHUNIT_COLOR=none
 top=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=tests/shell/bins.inc
+. "$top/tests/shell/bins.inc"
 
 D=''		# everything: the package, sshd's files, the homes, outputs
 P=''		# the sshd's port
@@ -44,18 +46,6 @@ runnable() {
 	    ! dpkg-query -W -f='${Status}' sshenv 2>/dev/null |
 	    grep -q 'ok installed' &&
 	    [ ! -e /usr/bin/sshenv ] && [ ! -e /etc/sshenv.conf ]
-}
-
-# wait_for SECONDS CMD...: until CMD succeeds, polling, at most SECONDS.
-wait_for() {
-	_n=$(($1 * 10))
-	shift
-	while [ "$_n" -gt 0 ]; do
-		"$@" && return 0
-		sleep 0.1
-		_n=$((_n - 1))
-	done
-	"$@"
 }
 
 start_sshd() {

@@ -23,18 +23,6 @@ PB='' PC=''	# the two sshds' ports
 sshd_pids=''
 bg_pids=''
 
-# wait_for SECONDS CMD...: until CMD succeeds, polling, at most SECONDS.
-wait_for() {
-	_n=$(($1 * 10))
-	shift
-	while [ "$_n" -gt 0 ]; do
-		"$@" && return 0
-		sleep 0.1
-		_n=$((_n - 1))
-	done
-	"$@"
-}
-
 # as_user CMD...: CMD as the account, in its home.
 as_user() {
 	(cd "$D/home" && runuser -u "$U" -- env HOME="$D/home" \

@@ -91,18 +91,6 @@ tearDown() {
 
 # ---------------------------------------------------------------- helpers
 
-# wait_for SECONDS CMD...: runs CMD every 50 ms until it succeeds; 1 if it
-# has not within SECONDS (a whole number).
-wait_for() {
-	_n=$(($1 * 20))
-	shift
-	while ! "$@"; do
-		_n=$((_n - 1))
-		[ "$_n" -gt 0 ] || return 1
-		sleep 0.05
-	done
-}
-
 # pids [WHAT]: this test's "sshenv WHAT" processes, on one line.
 pids() {
 	pgrep -f "$(sshenv_re "$T/bin" "${1:-}")" | tr '\n' ' ' | sed 's/ $//'
