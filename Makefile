@@ -12,7 +12,8 @@ SYSTEMDUSERDIR ?= $(PREFIX)/lib/systemd/user
 # turns it on).
 SYSCONFDIR ?= /etc
 FISHVENDORDIR ?= $(PREFIX)/share/fish/vendor_conf.d
-# The helpers (sshenv-supervisor, sshenv-agent) go in LIBEXECDIR/sshenv.
+# The helpers (sshenv-supervisor, sshenv-agent, sshenv-token) go in
+# LIBEXECDIR/sshenv.
 # The client looks beside itself, then in ../libexec/sshenv relative to
 # itself, then in the LIBEXECDIR compiled in (rtpaths_helper).
 LIBEXECDIR ?= $(PREFIX)/libexec
@@ -43,10 +44,21 @@ SDBUS_FLAGS = -DSSHENV_SDBUS
 SDBUS_LIBS := $(shell pkg-config --libs libsystemd)
 endif
 endif
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+# PKCS#11's definitions are p11-kit's header (no library: modules are
+# loaded by path); libfido2 for FIDO keys on USB ("internal" provider),
+# where it is (not in the portable build).
+P11_CFLAGS := $(shell pkg-config --cflags p11-kit-1 2>/dev/null)
+ifneq ($(PORTABLE),1)
+ifeq ($(shell pkg-config --exists libfido2 2>/dev/null && echo y),y)
+FIDO_FLAGS = -DSSHENV_FIDO2 $(shell pkg-config --cflags libfido2)
+FIDO_LIBS := $(shell pkg-config --libs libfido2)
+endif
+endif
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(P11_CFLAGS)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(CPPFLAGS) $(CFLAGS) \
-	$(SANFLAGS) $(PORTFLAGS) $(SDBUS_FLAGS) -Isrc $(PKG_CFLAGS) -MMD -MP
+	$(SANFLAGS) $(PORTFLAGS) $(SDBUS_FLAGS) $(FIDO_FLAGS) -Isrc $(PKG_CFLAGS) \
+	-MMD -MP
 ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
 LIBS = $(PKG_LIBS) -lpthread
 # One program per process, each linking only what it needs: a link error
@@ -56,13 +68,16 @@ CLIENT_LIBS := $(shell pkg-config --libs inih 2>/dev/null)
 SUPERVISOR_LIBS := $(shell pkg-config --libs libuv inih 2>/dev/null) \
 	$(SDBUS_LIBS)
 AGENT_LIBS := $(shell pkg-config --libs libuv libcrypto 2>/dev/null) -lpthread
+# The token helper: one per PKCS#11 module or FIDO provider, which it
+# loads (never the agent); no libuv.
+TOKEN_LIBS := $(shell pkg-config --libs libcrypto 2>/dev/null) $(FIDO_LIBS)
 
 # A build is its sources and the flags they were compiled with; the
 # client and the supervisor refuse helpers of another build (version.h).
 BUILD_ID := $(shell cat $(sort $(wildcard src/*.[ch])) | \
 	{ cat; echo '$(ALL_CFLAGS)'; } | sha256sum | cut -c1-16)
 
-MAIN_SRCS := src/main.c src/main_agent.c src/main_supervisor.c
+MAIN_SRCS := src/main.c src/main_agent.c src/main_supervisor.c src/main_token.c
 LIB_SRCS := $(filter-out $(MAIN_SRCS),$(wildcard src/*.c))
 LIB_OBJS := $(LIB_SRCS:src/%.c=$(BUILD)/obj/%.o)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
@@ -76,7 +91,8 @@ BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 	deps-bench deps-deb unit fuzz fuzz-build check-unit deb install-all-users \
 	uninstall-all-users
 
-PROGRAMS = $(BUILD)/sshenv $(BUILD)/sshenv-supervisor $(BUILD)/sshenv-agent
+PROGRAMS = $(BUILD)/sshenv $(BUILD)/sshenv-supervisor $(BUILD)/sshenv-agent \
+	$(BUILD)/sshenv-token
 
 all: $(PROGRAMS) $(UNIT_BINS) $(TOOL_BINS) $(BENCH_BINS)
 
@@ -110,6 +126,8 @@ $(BUILD)/sshenv-supervisor: $(BUILD)/obj/main_supervisor.o $(BUILD)/libsshenv.a
 	$(CC) $(ALL_LDFLAGS) -Wl,--as-needed -o $@ $^ $(SUPERVISOR_LIBS)
 $(BUILD)/sshenv-agent: $(BUILD)/obj/main_agent.o $(BUILD)/libsshenv.a
 	$(CC) $(ALL_LDFLAGS) -Wl,--as-needed -o $@ $^ $(AGENT_LIBS)
+$(BUILD)/sshenv-token: $(BUILD)/obj/main_token.o $(BUILD)/libsshenv.a
+	$(CC) $(ALL_LDFLAGS) -Wl,--as-needed -o $@ $^ $(TOKEN_LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(BUILD)/libsshenv.a
 	@mkdir -p $(@D)
@@ -213,10 +231,11 @@ bench: deps-bench
 # build's, without rebuilding anything).
 SSHENV_BINARY ?= $(BUILD)/sshenv
 SSHENV_HELPERS = $(addprefix $(dir $(SSHENV_BINARY)),sshenv-supervisor \
-	sshenv-agent)
+	sshenv-agent sshenv-token)
 INST_SNIPPETS := $(notdir $(wildcard shell/*))
 INST_FILES = $(BINDIR)/sshenv $(HELPERDIR)/sshenv-supervisor \
-	$(HELPERDIR)/sshenv-agent $(MANDIR)/man1/sshenv.1 \
+	$(HELPERDIR)/sshenv-agent $(HELPERDIR)/sshenv-token \
+	$(MANDIR)/man1/sshenv.1 \
 	$(MANDIR)/man5/sshenv.conf.5 $(DATADIR)/sshenv.conf \
 	$(INST_SNIPPETS:%=$(DATADIR)/shell/%) \
 	$(SYSTEMDUSERDIR)/sshenv.socket $(SYSTEMDUSERDIR)/sshenv.service

@@ -3,7 +3,8 @@
 # "bench" or "deb", to test, benchmark or build the Debian package).
 # Idempotent and silent when all is there.
 set -eu
-want="make gcc pkg-config libuv1-dev libinih-dev libssl-dev libsystemd-dev"
+want="make gcc pkg-config libuv1-dev libinih-dev libssl-dev libsystemd-dev \
+	libp11-kit-dev libfido2-dev"
 case "${1:-build}" in
 test)  want="$want clang libclang-rt-14-dev shunit2 openssh-client openssh-server procps util-linux \
 	bash dash zsh ksh tcsh fish tmux valgrind systemd python3 man-db groff-base \

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,11 +30,14 @@
 #include "destcons.h"
 #include "sserr.h"
 #include "keystore.h"
+#include "keytype.h"
 #include "knownhosts.h"
 #include "log.h"
 #include "rtpaths.h"
 #include "shellenv.h"
 #include "signpool.h"
+#include "tokenproto.h"
+#include "tokens.h"
 #include "uvconn.h"
 #include "uvsig.h"
 #include "uselog.h"
@@ -91,6 +95,7 @@ enum req_state {
 	REQ_STARTING, /* needs crypto, not ready yet: seed_done resumes it */
 	REQ_UPSTREAM, /* other agents asked, off the loop: c->upwork */
 	REQ_LOADING, /* its key is listed only: ssh-add loads it (c->loading) */
+	REQ_TOKEN,   /* a token's helper logs in and lists: c->tokwork */
 };
 
 /* What a connection asks of its upstreams (upstream.h). */
@@ -190,6 +195,10 @@ struct conn {
 	size_t nroutes;
 	int unanswered;		/* askpass timed out: SIGTERM sent, KILL next */
 	struct loader *loading; /* REQ_LOADING: the ssh-add it waits for */
+	/* A token's key signs, or a module loads, on libuv's pool (they
+	 * may wait for a person: not on our signing threads). */
+	uv_work_t tokwork;
+	struct tokenadd *tokadd; /* REQ_TOKEN: the add under way */
 };
 
 /* [forwarding] use: what forwarded requests may do. */
@@ -245,12 +254,45 @@ struct agent {
 	int nlazy;
 	char *self;		     /* our binary (the askpass shim) */
 	struct uvconn_budget budget; /* their input buffers, together */
+	struct tokens *tokens;	     /* PKCS#11 modules, FIDO providers */
+	char *providers;	     /* -P: the allowlist of their paths */
+	int remote_providers;	     /* -O allow-remote-pkcs11: another host may
+				 add them */
+	int websafe_off;	     /* -O no-restrict-websafe */
 };
 
 static void conn_process(struct conn *c);
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 static void start_reading(struct conn *c);
 static void rearm_expiry(struct agent *a);
+
+/* What an ADD_SMARTCARD_KEY holds while its module loads. */
+struct tokenadd {
+	struct token *token; /* held once */
+	uint8_t *pin;	     /* secure heap */
+	size_t pinlen;
+	struct wire keys; /* TOKEN_KEYS' body */
+	int result;
+	uint32_t life;
+	int confirm;
+	uint8_t *dest, *certs; /* copies of the constraints, or NULL */
+	size_t destlen, certslen;
+	int certs_only;
+};
+
+static void
+tokenadd_free(struct tokenadd *t)
+{
+	if (t == NULL)
+		return;
+	if (t->token != NULL)
+		token_hold(t->token, -1);
+	crypto_secure_free(t->pin, t->pinlen + 1);
+	wire_free(&t->keys);
+	free(t->dest);
+	free(t->certs);
+	free(t);
+}
 
 /* Drops what the current request holds: key, data, passphrase. */
 static void
@@ -278,6 +320,8 @@ request_drop(struct conn *c)
 	if (c->askfd >= 0)
 		close(c->askfd);
 	c->askfd = -1;
+	tokenadd_free(c->tokadd);
+	c->tokadd = NULL;
 }
 
 static void
@@ -736,7 +780,35 @@ sign_done(struct signjob *job)
 	uvconn_unref(&c->u);
 }
 
-/* The key may be slow (RSA-4096): sign off the loop. */
+static int pool_queue(struct conn *c, uv_work_t *w, uv_work_cb work,
+    uv_after_work_cb done);
+
+static struct conn *
+tokwork_conn(uv_work_t *w)
+{
+	char *p = (char *)w - offsetof(struct conn, tokwork);
+
+	return (struct conn *)(void *)p;
+}
+
+static void
+tok_sign_work(uv_work_t *w)
+{
+	sign_work(&tokwork_conn(w)->job);
+}
+
+static void
+tok_sign_done(uv_work_t *w, int status)
+{
+	struct conn *c = tokwork_conn(w);
+
+	if (status != 0)
+		c->sign_result = ERR_SYSTEM;
+	sign_done(&c->job);
+}
+
+/* The key may be slow (RSA-4096): sign off the loop.  A token's key
+ * signs on libuv's pool: its helper may wait for a touch or a PIN. */
 static int
 start_sign(struct conn *c)
 {
@@ -745,7 +817,13 @@ start_sign(struct conn *c)
 	wire_reset(&c->sig);
 	c->job.work = sign_work;
 	c->job.done = sign_done;
-	signpool_submit(c->agent->pool, &c->job);
+	if (crypto_key_signer(c->key) == NULL) {
+		signpool_submit(c->agent->pool, &c->job);
+	} else if (pool_queue(c, &c->tokwork, tok_sign_work, tok_sign_done) !=
+	    0) {
+		c->sign_result = ERR_SYSTEM;
+		sign_done(&c->job);
+	}
 	return REQ_PENDING;
 }
 
@@ -1622,18 +1700,27 @@ up_start(struct conn *c, enum up_op op)
 	c->upresult = 0;
 	c->state = REQ_UPSTREAM;
 	uvconn_ref(&c->u);
-	if (uv_queue_work(&c->agent->loop, &c->upwork, up_work, up_done) != 0) {
+	if (pool_queue(c, &c->upwork, up_work, up_done) != 0) {
 		c->state = REQ_IDLE;
 		uvconn_unref(&c->u);
 		return ERR_SYSTEM;
 	}
+	return REQ_PENDING;
+}
+
+/* Queues work for c on libuv's pool.  0 or ERR_SYSTEM. */
+static int
+pool_queue(struct conn *c, uv_work_t *w, uv_work_cb work, uv_after_work_cb done)
+{
+	if (uv_queue_work(&c->agent->loop, w, work, done) != 0)
+		return ERR_SYSTEM;
 	/* The pool has read its size: askpass and a command of ours need
 	 * not inherit it. */
 	if (!c->agent->pool_started) {
 		c->agent->pool_started = 1;
 		unsetenv("UV_THREADPOOL_SIZE");
 	}
-	return REQ_PENDING;
+	return 0;
 }
 
 /* Keeps a copy of the request's body (wiped once it is served). */
@@ -1895,6 +1982,8 @@ handle_sign(struct conn *c, struct wire *body)
 	return sign_routed(c, body);
 }
 
+static int websafe(const struct conn *c, const struct agentproto_sign *req);
+
 static int
 handle_sign_local(struct conn *c, struct wire *body)
 {
@@ -1921,6 +2010,13 @@ handle_sign_local(struct conn *c, struct wire *body)
 		return r;
 	}
 	c->use = use_begin(c, &req, comment);
+	if (!websafe(c, &req)) {
+		log_error("conn %lu: a FIDO key made for the web (not for "
+			  "\"ssh:\") asked to sign what is not SSH's: refused",
+		    c->id);
+		use_end(c, USE_DENIED);
+		return ERR_DENIED;
+	}
 	dest = keystore_dest(c->agent->ks, req.key, req.keylen);
 	if (dest != NULL && (r = check_destination(c, dest, &req)) != 0) {
 		use_end(c, USE_CONSTRAINT);
@@ -1972,20 +2068,391 @@ revalidate_confirms(struct agent *a)
 	}
 }
 
+/* ---- tokens: PKCS#11 modules and FIDO providers (tokens.h) ---- */
+
+/* The helpers' set, made at first need: sshenv-token beside us. */
+static struct tokens *
+agent_tokens(struct agent *a)
+{
+	char path[PATHS_MAX];
+	const char *slash;
+	int n;
+
+	if (a->tokens != NULL || a->self == NULL)
+		return a->tokens;
+	if ((slash = strrchr(a->self, '/')) == NULL)
+		return NULL;
+	n = snprintf(path, sizeof(path), "%.*s/sshenv-token",
+	    (int)(slash - a->self), a->self);
+	if (n < 0 || (size_t)n >= sizeof(path) ||
+	    tokens_new(&a->loop, path, &a->tokens) != 0)
+		a->tokens = NULL;
+	return a->tokens;
+}
+
+/*
+ * Whether a provider may be used: not on request of another host
+ * (CVE-2023-38408: a forwarded agent had ssh-agent load any library)
+ * unless -O allow-remote-pkcs11 says so, and only if its real path (in
+ * real) is in the allowlist.
+ */
+static int
+provider_check(struct conn *c, const uint8_t *given, size_t len,
+    char real[PATH_MAX], const char *what)
+{
+	struct agent *a = c->agent;
+	const char *allow = a->providers != NULL ? a->providers :
+						   TOKENS_DEFAULT_ALLOW;
+	char path[PATH_MAX];
+
+	if (len >= sizeof(path))
+		return ERR_TOO_LONG;
+	memcpy(path, given, len);
+	path[len] = '\0';
+	if ((conn_forwarded(c) || c->nbinds > 0) && !a->remote_providers) {
+		log_error("conn %lu: %s %s from another host refused "
+			  "(-O allow-remote-pkcs11 allows it)",
+		    c->id, what, path);
+		return ERR_DENIED;
+	}
+	if (realpath(path, real) == NULL) {
+		log_info("conn %lu: %s %s: %s", c->id, what, path,
+		    strerror(errno));
+		return ERR_NOT_FOUND;
+	}
+	if (!tokens_allowed(allow, real)) {
+		log_error("conn %lu: %s %s refused: not in the allowlist (%s)",
+		    c->id, what, real, allow);
+		return ERR_DENIED;
+	}
+	if (agent_tokens(a) == NULL) {
+		log_error("conn %lu: no token helper beside %s", c->id,
+		    a->self != NULL ? a->self : "the agent");
+		return ERR_UNSUPPORTED;
+	}
+	return 0;
+}
+
+/* Whether an add-identity key is a FIDO key. */
+static int
+key_is_sk(const uint8_t *key, size_t len)
+{
+	struct wire w;
+	const uint8_t *name;
+	size_t n;
+	int cert;
+
+	wire_view(&w, key, len);
+	return wire_get_string(&w, &name, &n) == 0 &&
+	    keytype_is_sk(keytype_lookup(name, n, &cert));
+}
+
+/*
+ * The helper of a FIDO key's provider (given, or "internal" when
+ * none): *started says a new one was started, held once for the caller.
+ */
+static int
+sk_token(struct conn *c, const uint8_t *given, size_t len, struct token **tok,
+    int *started)
+{
+	struct agent *a = c->agent;
+	char real[PATH_MAX];
+	const char *path = "internal";
+	int r;
+
+	*tok = NULL;
+	*started = 0;
+	if (given != NULL &&
+	    !(len == 8 &&
+		strncasecmp((const char *)given, "internal", 8) == 0)) {
+		if ((r = provider_check(c, given, len, real,
+			 "FIDO provider")) != 0)
+			return r;
+		path = real;
+	} else if (agent_tokens(a) == NULL) {
+		return ERR_UNSUPPORTED;
+	}
+	if ((*tok = tokens_find(a->tokens, TOKEN_SK, path)) != NULL)
+		return 0;
+	r = tokens_start(a->tokens, TOKEN_SK, path, tok);
+	*started = r == 0;
+	return r;
+}
+
+/*
+ * As ssh-agent: a FIDO key whose application is not SSH's ("ssh:...")
+ * was made for the web, and signs only what SSH asks (a login, an
+ * SSHSIG): a forwarded agent must not answer a web site's challenge.
+ */
+static int
+websafe(const struct conn *c, const struct agentproto_sign *req)
+{
+	struct crypto_sk sk;
+
+	if (c->agent->websafe_off || !crypto_key_sk(c->key, &sk) ||
+	    (sk.applen >= 4 && memcmp(sk.app, "ssh:", 4) == 0))
+		return 1;
+	return agentproto_userauth(req->data, req->datalen, req->key,
+		   req->keylen, &(struct agentproto_userauth){ 0 }) == 0 ||
+	    agentproto_sshsig(req->data, req->datalen) == 0;
+}
+
+static void
+tok_load_work(uv_work_t *w)
+{
+	struct tokenadd *t = tokwork_conn(w)->tokadd;
+
+	t->result = token_load(t->token, t->pin, t->pinlen, &t->keys);
+}
+
+/* One key of a token into the store; 1 if added, 0 if already held. */
+static int
+tokenadd_one(struct conn *c, const uint8_t *blob, size_t len,
+    const uint8_t *label, size_t labellen)
+{
+	struct agent *a = c->agent;
+	struct tokenadd *t = c->tokadd;
+	struct crypto_signer signer;
+	struct crypto_key *k = NULL;
+	struct destcons *dest = NULL;
+	const char *path = token_path(t->token), *comment;
+	uint64_t expires = 0;
+	int confirm, r;
+
+	/* As ssh-agent: a key held already keeps what it has. */
+	if (keystore_find(a->ks, blob, len, &k, &confirm, &comment) == 0) {
+		crypto_key_unref(k);
+		return 0;
+	}
+	if (t->dest != NULL &&
+	    (r = destcons_parse(t->dest, t->destlen, &dest)) != 0)
+		return r;
+	if (t->life != 0)
+		expires = (uint64_t)compat_boottime_ms() +
+		    (uint64_t)t->life * 1000;
+	token_signer(t->token, &signer);
+	/* Named by its label, or else by its module. */
+	if (labellen == 0) {
+		label = (const uint8_t *)path;
+		labellen = strlen(path);
+	}
+	r = keystore_add_signed(a->ks, NULL, 0, blob, len, &signer, label,
+	    labellen, expires, t->confirm, dest, visible_here, c);
+	return r == 0 ? 1 : r;
+}
+
+/*
+ * The keys the module listed (and the certificates given for them)
+ * into the store.  0 if at least one was added, as ssh-agent answers.
+ */
+static int
+tokenadd_finish(struct conn *c)
+{
+	struct tokenadd *t = c->tokadd;
+	struct wire keys = t->keys, certs;
+	struct crypto_key *ck;
+	const uint8_t *blob, *label, *cert, *plain;
+	size_t len, labellen, certlen, plainlen;
+	uint32_t n, i;
+	int added = 0, r;
+
+	if ((r = wire_get_u32(&keys, &n)) != 0)
+		return r;
+	for (i = 0; i < n; i++) {
+		if ((r = wire_get_string(&keys, &blob, &len)) != 0 ||
+		    (r = wire_get_string(&keys, &label, &labellen)) != 0)
+			return r;
+		if (t->certs_only)
+			continue;
+		if ((r = tokenadd_one(c, blob, len, label, labellen)) < 0)
+			log_info("conn %lu: a key of %s: %s", c->id,
+			    token_path(t->token), sserr_str(r));
+		added += r > 0;
+	}
+	/* Each certificate goes with the token key it certifies. */
+	wire_view(&certs, t->certs, t->certs != NULL ? t->certslen : 0);
+	while (wire_avail(&certs) > 0) {
+		if ((r = wire_get_string(&certs, &cert, &certlen)) != 0)
+			return r;
+		if (crypto_key_external(cert, certlen, NULL, &ck) != 0) {
+			log_info("conn %lu: a bad certificate: skipped", c->id);
+			continue;
+		}
+		plain = crypto_key_plain(ck, &plainlen);
+		keys = t->keys;
+		wire_get_u32(&keys, &n);
+		for (i = 0; i < n; i++) {
+			if (wire_get_string(&keys, &blob, &len) != 0 ||
+			    wire_get_string(&keys, &label, &labellen) != 0)
+				break;
+			if (len != plainlen || memcmp(blob, plain, len) != 0)
+				continue;
+			r = tokenadd_one(c, cert, certlen, label, labellen);
+			added += r > 0;
+			break;
+		}
+		if (i == n)
+			log_info("conn %lu: a certificate for no key of the "
+				 "token: skipped",
+			    c->id);
+		crypto_key_unref(ck);
+	}
+	log_info("conn %lu: %s: %d key%s added", c->id, token_path(t->token),
+	    added, added == 1 ? "" : "s");
+	if (added > 0) {
+		idle_rearm(c->agent);
+		if (t->life != 0)
+			rearm_expiry(c->agent);
+	}
+	return added > 0 ? 0 : ERR_NOT_FOUND;
+}
+
+static void
+tok_load_done(uv_work_t *w, int status)
+{
+	struct conn *c = tokwork_conn(w);
+	int r = status != 0 ? ERR_SYSTEM : c->tokadd->result;
+
+	/* Stopping, or locked meanwhile: nothing is added. */
+	if (r == 0 && c->agent->stopping)
+		r = ERR_DENIED;
+	if (r == 0 && keystore_locked(c->agent->ks))
+		r = ERR_LOCKED;
+	if (r == 0)
+		r = tokenadd_finish(c);
+	else
+		log_info("conn %lu: %s not added: %s", c->id,
+		    token_path(c->tokadd->token), sserr_str(r));
+	request_end(c, r); /* drops the add, and with it our hold */
+	uvconn_unref(&c->u);
+}
+
+static int
+handle_add_smartcard(struct conn *c, struct wire *body, int constrained)
+{
+	struct agent *a = c->agent;
+	struct agentproto_smartcard req;
+	struct tokenadd *t;
+	char real[PATH_MAX];
+	int r;
+
+	if ((r = agentproto_smartcard(body, constrained, &req)) != 0) {
+		log_info("conn %lu: PKCS#11 add refused: %s", c->id,
+		    sserr_str(r));
+		return r;
+	}
+	if (keystore_locked(a->ks))
+		return ERR_LOCKED;
+	if ((r = provider_check(c, req.id, req.idlen, real,
+		 "PKCS#11 module")) != 0)
+		return r;
+	if (tokens_find(a->tokens, TOKEN_PKCS11, real) != NULL) {
+		log_info("conn %lu: %s is loaded already (ssh-add -e "
+			 "removes it)",
+		    c->id, real);
+		return ERR_EXISTS;
+	}
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return ERR_ALLOC;
+	wire_init(&t->keys, TOKENPROTO_MAX_FRAME);
+	t->life = req.cons.lifetime != 0 ? req.cons.lifetime : a->lifetime;
+	t->confirm = req.cons.confirm;
+	t->certs_only = req.cons.certs_only;
+	r = ERR_ALLOC;
+	if ((t->pin = crypto_secure_alloc(req.pinlen + 1)) == NULL ||
+	    (req.cons.dest != NULL &&
+		(t->dest = malloc(req.cons.destlen + 1)) == NULL) ||
+	    (req.cons.certs != NULL &&
+		(t->certs = malloc(req.cons.certslen + 1)) == NULL)) {
+		tokenadd_free(t);
+		return r;
+	}
+	memcpy(t->pin, req.pin, req.pinlen);
+	t->pinlen = req.pinlen;
+	if (t->dest != NULL)
+		memcpy(t->dest, req.cons.dest, t->destlen = req.cons.destlen);
+	if (t->certs != NULL)
+		memcpy(t->certs, req.cons.certs,
+		    t->certslen = req.cons.certslen);
+	if ((r = tokens_start(a->tokens, TOKEN_PKCS11, real, &t->token)) != 0) {
+		tokenadd_free(t);
+		return r;
+	}
+	c->tokadd = t;
+	c->state = REQ_TOKEN;
+	uvconn_ref(&c->u);
+	if (pool_queue(c, &c->tokwork, tok_load_work, tok_load_done) != 0) {
+		c->state = REQ_IDLE;
+		uvconn_unref(&c->u);
+		return ERR_SYSTEM; /* request_end drops the add */
+	}
+	return REQ_PENDING;
+}
+
+static int
+handle_remove_smartcard(struct conn *c, struct wire *body)
+{
+	struct agent *a = c->agent;
+	struct agentproto_smartcard req;
+	char path[PATH_MAX], real[PATH_MAX];
+	struct token *t = NULL;
+	size_t n;
+	int r;
+
+	if ((r = agentproto_smartcard(body, 0, &req)) != 0)
+		return r;
+	if (req.idlen >= sizeof(path))
+		return ERR_TOO_LONG;
+	memcpy(path, req.id, req.idlen);
+	path[req.idlen] = '\0';
+	if (realpath(path, real) != NULL && a->tokens != NULL)
+		t = tokens_find(a->tokens, TOKEN_PKCS11, real);
+	if (t == NULL) {
+		log_info("conn %lu: PKCS#11 module %s is not loaded", c->id,
+		    path);
+		return ERR_NOT_FOUND;
+	}
+	/* Held across: the keys' going may drop the last other hold. */
+	token_hold(t, 1);
+	n = keystore_remove_signer(a->ks, t);
+	token_stop(t);
+	token_hold(t, -1);
+	revalidate_confirms(a);
+	log_info("conn %lu: %s removed, and its %zu key%s", c->id, real, n,
+	    n == 1 ? "" : "s");
+	return 0;
+}
+
 static int
 handle_add(struct conn *c, struct wire *body, int constrained)
 {
 	struct agentproto_add req;
 	struct destcons *dest = NULL;
+	struct crypto_signer signer;
+	struct token *tok = NULL;
 	uint64_t expires = 0;
 	size_t ndest;
 	uint32_t life;
-	int r;
+	int r, sk, started = 0;
 
 	if ((r = agentproto_add(body, constrained, &req)) != 0) {
 		log_info("conn %lu: add refused: %s", c->id, sserr_str(r));
 		return r;
 	}
+	/* A FIDO key signs through its provider, in a helper of its own. */
+	sk = key_is_sk(req.key, req.keylen);
+	if (req.provider != NULL && !sk) {
+		log_info("conn %lu: add refused: a FIDO provider for a key "
+			 "that is not on a security key",
+		    c->id);
+		return ERR_DENIED;
+	}
+	if (sk &&
+	    (r = sk_token(c, req.provider, req.providerlen, &tok, &started)) !=
+		0)
+		return r;
+	if (sk)
+		token_signer(tok, &signer);
 	life = req.lifetime != 0 ? req.lifetime : c->agent->lifetime;
 	if (life != 0) {
 		/* Lifetimes count through suspend, as ssh-agent's do. */
@@ -1997,11 +2464,17 @@ handle_add(struct conn *c, struct wire *body, int constrained)
 		log_info("conn %lu: add refused: bad destination constraint: "
 			 "%s",
 		    c->id, sserr_str(r));
+		if (started)
+			token_hold(tok, -1);
 		return r;
 	}
 	ndest = destcons_count(dest); /* dest is the store's from here */
-	r = keystore_add_dest(c->agent->ks, req.key, req.keylen, req.comment,
-	    req.commentlen, expires, req.confirm, dest, visible_here, c);
+	r = keystore_add_signed(c->agent->ks, req.key, req.keylen, NULL, 0,
+	    sk ? &signer : NULL, req.comment, req.commentlen, expires,
+	    req.confirm, dest, visible_here, c);
+	/* The store holds the helper now, if it took the key. */
+	if (started)
+		token_hold(tok, -1);
 	revalidate_confirms(c->agent);
 	if (r == ERR_FULL)
 		log_error("conn %lu: key refused: the agent is full (%zu keys; "
@@ -2432,7 +2905,9 @@ dispatch(struct conn *c, uint8_t type, struct wire *body)
 	if (a->fwd == FWD_DENY && conn_forwarded(c) &&
 	    (type == AGENTC_ADD_IDENTITY || type == AGENTC_ADD_ID_CONSTRAINED ||
 		type == AGENTC_REMOVE_ALL_IDENTITIES || type == AGENTC_LOCK ||
-		type == AGENTC_UNLOCK)) {
+		type == AGENTC_UNLOCK || type == AGENTC_ADD_SMARTCARD_KEY ||
+		type == AGENTC_ADD_SMARTCARD_KEY_CONSTRAINED ||
+		type == AGENTC_REMOVE_SMARTCARD_KEY)) {
 		log_info("conn %lu: request %u from another host denied by "
 			 "policy",
 		    c->id, type);
@@ -2468,6 +2943,11 @@ dispatch(struct conn *c, uint8_t type, struct wire *body)
 	case AGENTC_LOCK:
 	case AGENTC_UNLOCK: return handle_lock(c, body, type == AGENTC_LOCK);
 	case AGENTC_EXTENSION: return handle_extension(c, body);
+	case AGENTC_ADD_SMARTCARD_KEY: return handle_add_smartcard(c, body, 0);
+	case AGENTC_ADD_SMARTCARD_KEY_CONSTRAINED:
+		return handle_add_smartcard(c, body, 1);
+	case AGENTC_REMOVE_SMARTCARD_KEY:
+		return handle_remove_smartcard(c, body);
 	default: return ERR_UNSUPPORTED;
 	}
 }
@@ -2664,6 +3144,7 @@ agent_stop(struct agent *a)
 	/* Keys go now, not when the last signature job drains. */
 	keystore_remove_all(a->ks);
 	lazy_remove_all(a);
+	tokens_close(a->tokens);
 	if (a->sockpath != NULL)
 		unlink(a->sockpath);
 	if (a->sockdir != NULL)
@@ -2896,7 +3377,8 @@ agent_usage(void)
 {
 	fprintf(stderr,
 	    "usage: sshenv agent [-cDdks] [-a socket] [-F allow|confirm|deny] "
-	    "[-I time] [-P allowed] [-t life] [-U socket] [-W time] "
+	    "[-I time] [-O option] [-P allowed] [-t life] [-U socket] "
+	    "[-W time] "
 	    "[command [arg ...]]\n");
 }
 
@@ -2948,9 +3430,12 @@ struct agent_opts {
 	uint32_t idle_timeout;	  /* -I */
 	char *ups[UPSTREAM_MAX];  /* -U: agents to serve beside ours */
 	int nups;
-	int to_syslog;	/* -L syslog: even with -D */
-	int fwd;	/* -F: the forwarding policy */
-	char **command; /* to run with the agent, or NULL */
+	int to_syslog;	       /* -L syslog: even with -D */
+	int fwd;	       /* -F: the forwarding policy */
+	char **command;	       /* to run with the agent, or NULL */
+	const char *providers; /* -P */
+	int remote_providers;  /* -O allow-remote-pkcs11 */
+	int websafe_off;       /* -O no-restrict-websafe */
 };
 
 /* ARGS_OK to go on, or the exit code: EXIT_OK after --help, EXIT_USAGE
@@ -2968,15 +3453,16 @@ parse_args(int argc, char **argv, struct agent_opts *o)
 	o->fd = -1;
 	o->line = o->line2 = -1;
 	if (argc == 2 && strcmp(argv[1], "--help") == 0) {
-		printf(
-		    "usage: sshenv agent [-cDdks] [-a socket] "
-		    "[-F allow|confirm|deny] [-I time] [-P allowed] [-t life] "
-		    "[-U socket] [-W time] [command [arg ...]]\n");
+		printf("usage: sshenv agent [-cDdks] [-a socket] "
+		       "[-F allow|confirm|deny] [-I time] [-O option] "
+		       "[-P allowed] [-t life] [-U socket] [-W time] "
+		       "[command [arg ...]]\n");
 		return EXIT_OK;
 	}
 	optind = 1;
 	o->confirm_timeout = CONFIRM_TIMEOUT_S;
-	while ((opt = getopt(argc, argv, "+a:C:cDdF:I:kL:P:S:st:U:W:")) != -1) {
+	while (
+	    (opt = getopt(argc, argv, "+a:C:cDdF:I:kL:O:P:S:st:U:W:")) != -1) {
 		switch (opt) {
 		case 'a': o->sock = optarg; break;
 		case 'F':
@@ -2999,9 +3485,20 @@ parse_args(int argc, char **argv, struct agent_opts *o)
 		case 'd': o->debug = o->foreground = 1; break;
 		case 'k': o->do_kill = 1; break;
 		case 'P':
-			/* ssh-agent's allowlist of PKCS#11 and FIDO providers:
-			 * sshenv loads none, so any list holds (what it
-			 * loads, it will check against this). */
+			/* The providers' allowlist, as ssh-agent's. */
+			o->providers = optarg;
+			break;
+		case 'O':
+			if (strcmp(optarg, "allow-remote-pkcs11") == 0) {
+				o->remote_providers = 1;
+			} else if (strcmp(optarg, "no-restrict-websafe") == 0) {
+				o->websafe_off = 1;
+			} else {
+				fprintf(stderr,
+				    "sshenv agent: unknown -O option '%s'\n",
+				    optarg);
+				return EXIT_USAGE;
+			}
 			break;
 		case 'S':
 		case 'C':
@@ -3279,6 +3776,10 @@ agent_main(int argc, char **argv)
 	a.line = o.line;
 	a.line2 = o.line2;
 	a.debug = o.debug;
+	a.remote_providers = o.remote_providers;
+	a.websafe_off = o.websafe_off;
+	if (o.providers != NULL && (a.providers = strdup(o.providers)) == NULL)
+		return EXIT_ERROR;
 	a.self = own_binary(argv[0]);
 	if ((rc = open_listener(&a, &o, &fd, shown, sizeof(shown))) != 0)
 		goto out;
@@ -3318,5 +3819,6 @@ out:
 	free(a.sockpath);
 	free(a.sockdir);
 	free(a.self);
+	free(a.providers);
 	return rc;
 }

@@ -43,6 +43,7 @@ skip_key(struct wire *body)
 	size_t nlen, n;
 	enum keytype t;
 	const char *f;
+	uint8_t b;
 	int r, cert;
 
 	if ((r = wire_get_string(body, &name, &nlen)) != 0)
@@ -52,11 +53,58 @@ skip_key(struct wire *body)
 	f = cert ? keytypes[t].cert_fields : keytypes[t].fields;
 	for (; *f != '\0'; f++) {
 		r = *f == 's' ? wire_get_string(body, &p, &n) :
+		    *f == 'b' ? wire_get_u8(body, &b) :
 				wire_get_mpint(body, &p, &n, 1);
 		if (r != 0)
 			return r;
 	}
 	return 0;
+}
+
+/* A path or name that C will read: no NUL inside, not empty. */
+static int
+nul_free(const uint8_t *p, size_t n)
+{
+	return n > 0 && n < 4096 && memchr(p, '\0', n) == NULL;
+}
+
+static int
+get_extension(struct wire *body, const uint8_t *name, size_t namelen,
+    struct agentproto_add *out)
+{
+	uint8_t b;
+	int r;
+
+	/*
+	 * Each extension's body has its own shape, so one we do not know
+	 * cannot even be skipped: refuse.  One given twice is refused too.
+	 */
+	if (wire_str_is(name, namelen,
+		"restrict-destination-v00@openssh.com")) {
+		if (out->dest != NULL)
+			return ERR_FORMAT;
+		return wire_get_string(body, &out->dest, &out->destlen);
+	}
+	if (wire_str_is(name, namelen, "sk-provider@openssh.com")) {
+		if (out->provider != NULL)
+			return ERR_FORMAT;
+		if ((r = wire_get_string(body, &out->provider,
+			 &out->providerlen)) != 0)
+			return r;
+		return nul_free(out->provider, out->providerlen) ? 0 :
+								   ERR_FORMAT;
+	}
+	if (wire_str_is(name, namelen, "associated-certs-v00@openssh.com")) {
+		if (out->certs != NULL)
+			return ERR_FORMAT;
+		if ((r = wire_get_u8(body, &b)) != 0 ||
+		    (r = wire_get_string(body, &out->certs, &out->certslen)) !=
+			0)
+			return r;
+		out->certs_only = b != 0;
+		return 0;
+	}
+	return ERR_UNSUPPORTED;
 }
 
 static int
@@ -81,17 +129,7 @@ get_constraints(struct wire *body, struct agentproto_add *out)
 		case AGENT_CONSTRAIN_EXTENSION:
 			if ((r = wire_get_string(body, &name, &namelen)) != 0)
 				return r;
-			/*
-			 * Each extension's body has its own shape, so one we
-			 * do not know cannot even be skipped: refuse.
-			 */
-			if (!wire_str_is(name, namelen,
-				"restrict-destination-v00@openssh.com"))
-				return ERR_UNSUPPORTED;
-			if (out->dest != NULL)
-				return ERR_FORMAT;
-			if ((r = wire_get_string(body, &out->dest,
-				 &out->destlen)) != 0)
+			if ((r = get_extension(body, name, namelen, out)) != 0)
 				return r;
 			break;
 		default: return ERR_UNSUPPORTED;
@@ -117,6 +155,34 @@ agentproto_add(struct wire *body, int constrained, struct agentproto_add *out)
 		r = get_constraints(body, out);
 	else
 		r = wire_end(body);
+	/* Certificates go with a token's keys only. */
+	if (r == 0 && out->certs != NULL)
+		r = ERR_UNSUPPORTED;
+out:
+	if (r != 0)
+		memset(out, 0, sizeof(*out));
+	return r;
+}
+
+int
+agentproto_smartcard(struct wire *body, int constrained,
+    struct agentproto_smartcard *out)
+{
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if ((r = wire_get_string(body, &out->id, &out->idlen)) != 0 ||
+	    (r = wire_get_string(body, &out->pin, &out->pinlen)) != 0)
+		goto out;
+	if (!nul_free(out->id, out->idlen) ||
+	    memchr(out->pin, '\0', out->pinlen) != NULL) {
+		r = ERR_FORMAT;
+		goto out;
+	}
+	r = constrained ? get_constraints(body, &out->cons) : wire_end(body);
+	/* A FIDO provider is for FIDO keys: none here. */
+	if (r == 0 && out->cons.provider != NULL)
+		r = ERR_UNSUPPORTED;
 out:
 	if (r != 0)
 		memset(out, 0, sizeof(*out));
@@ -258,6 +324,23 @@ out:
 	if (r != 0)
 		memset(out, 0, sizeof(*out));
 	return r;
+}
+
+int
+agentproto_sshsig(const uint8_t *data, size_t len)
+{
+	struct wire w;
+	const uint8_t *p;
+	size_t n;
+	int r, i;
+
+	if (len < 6 || memcmp(data, "SSHSIG", 6) != 0)
+		return ERR_FORMAT;
+	wire_view(&w, data + 6, len - 6);
+	for (i = 0; i < 4; i++)
+		if ((r = wire_get_string(&w, &p, &n)) != 0)
+			return r;
+	return wire_end(&w);
 }
 
 int

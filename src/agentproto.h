@@ -27,7 +27,10 @@ enum {
 	AGENTC_REMOVE_ALL_IDENTITIES = 19,
 	AGENTC_LOCK = 22,
 	AGENTC_UNLOCK = 23,
+	AGENTC_ADD_SMARTCARD_KEY = 20,
+	AGENTC_REMOVE_SMARTCARD_KEY = 21,
 	AGENTC_ADD_ID_CONSTRAINED = 25,
+	AGENTC_ADD_SMARTCARD_KEY_CONSTRAINED = 26,
 	AGENTC_EXTENSION = 27,
 	AGENT_EXTENSION_FAILURE = 28,
 	AGENT_EXTENSION_RESPONSE = 29
@@ -67,6 +70,16 @@ struct agentproto_add {
 	 * constraints string (destcons_parse reads them); NULL if absent. */
 	const uint8_t *dest;
 	size_t destlen;
+	/* sk-provider@openssh.com: a FIDO key's provider (a path, or
+	 * "internal"), NUL-free; NULL if absent. */
+	const uint8_t *provider;
+	size_t providerlen;
+	/* associated-certs-v00@openssh.com (smartcard adds only): whether
+	 * only the certificates are to be added, and the contents of the
+	 * certificates string (a run of strings); NULL if absent. */
+	int certs_only;
+	const uint8_t *certs;
+	size_t certslen;
 };
 /*
  * ADD_IDENTITY (constrained = 0) or ADD_ID_CONSTRAINED.  ERR_KEY_TYPE for a
@@ -75,6 +88,20 @@ struct agentproto_add {
  */
 int
 agentproto_add(struct wire *body, int constrained, struct agentproto_add *out);
+
+/*
+ * ADD_SMARTCARD_KEY (constrained = 0), ADD_SMARTCARD_KEY_CONSTRAINED, and
+ * REMOVE_SMARTCARD_KEY (constrained = 0): the module's path (NUL-free)
+ * and the PIN in *id and *pin; constraints as agentproto_add's (no key,
+ * no comment, no sk-provider).
+ */
+struct agentproto_smartcard {
+	const uint8_t *id, *pin;
+	size_t idlen, pinlen;
+	struct agentproto_add cons;
+};
+int agentproto_smartcard(struct wire *body, int constrained,
+    struct agentproto_smartcard *out);
 
 /* REMOVE_IDENTITY: the key blob. */
 int agentproto_remove(struct wire *body, const uint8_t **key, size_t *len);
@@ -110,6 +137,14 @@ struct agentproto_userauth {
 };
 int agentproto_userauth(const uint8_t *data, size_t len, const uint8_t *key,
     size_t keylen, struct agentproto_userauth *out);
+
+/*
+ * 0 if data is exactly what ssh-keygen -Y sign asks an agent to sign
+ * (PROTOCOL.sshsig): "SSHSIG", then the namespace, a reserved string,
+ * the hash algorithm and the hash, nothing more; else ERR_FORMAT or a
+ * wire error.
+ */
+int agentproto_sshsig(const uint8_t *data, size_t len);
 
 /*
  * Reply building: begin writes a length placeholder and the type, finish

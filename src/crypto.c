@@ -25,16 +25,25 @@ struct crypto_key {
 	int refs;
 	enum keytype type;
 	int cert;
-	EVP_PKEY *pkey;
+	EVP_PKEY *pkey; /* NULL for a key that signs elsewhere */
 	uint8_t *blob;
 	size_t bloblen;
+	uint8_t *plain; /* the plain key's blob: blob, or what it certifies */
+	size_t plainlen;
+	/* A FIDO key's parts, which its provider needs to sign. */
+	uint8_t *app;
+	size_t applen;
+	uint8_t skflags;
+	uint8_t *handle; /* secure heap */
+	size_t handlelen;
+	struct crypto_signer signer; /* sign NULL: none */
 };
 
 /* The public half of a key as it appears on the wire. */
 struct pubparts {
 	enum keytype type;
-	const uint8_t *pk, *q, *e, *n;
-	size_t pklen, qlen, elen, nlen;
+	const uint8_t *pk, *q, *e, *n, *app;
+	size_t pklen, qlen, elen, nlen, applen;
 };
 
 int
@@ -96,6 +105,18 @@ get_pubparts(struct wire *w, enum keytype t, int n_first, struct pubparts *pp)
 	int r;
 
 	memset(pp, 0, sizeof(*pp));
+	/* A FIDO key: its plain type's fields, then the application (a
+	 * text, "ssh:" for SSH's own). */
+	if (keytype_is_sk(t)) {
+		if ((r = get_pubparts(w, keytypes[t].base, n_first, pp)) != 0 ||
+		    (r = wire_get_string(w, &pp->app, &pp->applen)) != 0)
+			return r;
+		pp->type = t;
+		if (pp->applen == 0 || pp->applen > 1024 ||
+		    memchr(pp->app, '\0', pp->applen) != NULL)
+			return ERR_KEY_INVALID;
+		return 0;
+	}
 	pp->type = t;
 	switch (t) {
 	case KT_ED25519:
@@ -140,17 +161,22 @@ put_pubblob(struct wire *out, const struct pubparts *pp)
 
 	if ((r = wire_put_cstring(out, keytypes[pp->type].name)) != 0)
 		return r;
-	switch (pp->type) {
-	case KT_ED25519: return wire_put_string(out, pp->pk, pp->pklen);
+	switch (keytypes[pp->type].base) {
+	case KT_ED25519: r = wire_put_string(out, pp->pk, pp->pklen); break;
 	case KT_RSA:
 		if ((r = wire_put_mpint(out, pp->e, pp->elen)) != 0)
 			return r;
-		return wire_put_mpint(out, pp->n, pp->nlen);
+		r = wire_put_mpint(out, pp->n, pp->nlen);
+		break;
 	default:
 		if ((r = wire_put_cstring(out, keytypes[pp->type].curve)) != 0)
 			return r;
-		return wire_put_string(out, pp->q, pp->qlen);
+		r = wire_put_string(out, pp->q, pp->qlen);
+		break;
 	}
+	if (r == 0 && keytype_is_sk(pp->type))
+		r = wire_put_string(out, pp->app, pp->applen);
+	return r;
 }
 
 static BIGNUM *
@@ -299,6 +325,9 @@ verify_pubparts(const struct pubparts *pp, const uint8_t *data, size_t dlen,
 	EVP_PKEY *pkey = NULL;
 	EVP_MD_CTX *ctx = NULL;
 
+	/* FIDO signatures (a CA on a security key) are not checked here. */
+	if (keytype_is_sk(pp->type))
+		return ERR_KEY_TYPE;
 	if ((r = get_sigparts(sig, siglen, &alg, &alen, &s, &sl)) != 0)
 		return r;
 	switch (pp->type) {
@@ -646,10 +675,15 @@ out:
 	return r;
 }
 
+static int set_blobs(struct crypto_key *k, const struct pubparts *pp,
+    const uint8_t *cert, size_t certlen);
+static int parse_sk(struct wire *w, const struct pubparts *pp, int iscert,
+    struct crypto_key *k);
+
 int
 crypto_key_parse(const uint8_t *blob, size_t len, struct crypto_key **out)
 {
-	struct wire w, pubw;
+	struct wire w;
 	const uint8_t *name, *cert = NULL, *sk, *pk, *d;
 	size_t nlen, certlen = 0, sklen, pklen, dl;
 	struct pubparts pp;
@@ -660,7 +694,6 @@ crypto_key_parse(const uint8_t *blob, size_t len, struct crypto_key **out)
 
 	*out = NULL;
 	wire_view(&w, blob, len);
-	wire_init(&pubw, BLOB_MAX);
 	if ((r = wire_get_string(&w, &name, &nlen)) != 0)
 		goto out;
 	if ((t = keytype_lookup(name, nlen, &iscert)) == KT_NONE) {
@@ -710,6 +743,8 @@ crypto_key_parse(const uint8_t *blob, size_t len, struct crypto_key **out)
 			goto out;
 		r = build_rsa(&pp, &rp, &k->pkey);
 		break;
+	case KT_SK_ED25519:
+	case KT_SK_P256: r = parse_sk(&w, &pp, iscert, k); break;
 	default:
 		if ((r = wire_get_mpint(&w, &d, &dl, 0)) != 0 ||
 		    (r = wire_end(&w)) != 0)
@@ -717,27 +752,165 @@ crypto_key_parse(const uint8_t *blob, size_t len, struct crypto_key **out)
 		r = build_ecdsa(&pp, d, dl, &k->pkey);
 		break;
 	}
-	if (r != 0)
+	if (r != 0 || (r = set_blobs(k, &pp, cert, certlen)) != 0)
 		goto out;
-	if (iscert) {
-		r = wire_put(&pubw, cert, certlen);
-	} else {
-		r = put_pubblob(&pubw, &pp);
-	}
-	if (r != 0)
-		goto out;
-	if ((k->blob = malloc(wire_avail(&pubw))) == NULL) {
-		r = ERR_ALLOC;
-		goto out;
-	}
-	k->bloblen = wire_avail(&pubw);
-	memcpy(k->blob, wire_ptr(&pubw), k->bloblen);
 	*out = k;
 	k = NULL;
 out:
-	wire_free(&pubw);
 	crypto_key_unref(k);
 	return r;
+}
+
+/* k's blob (the certificate, if cert is not NULL) and its plain blob. */
+static int
+set_blobs(struct crypto_key *k, const struct pubparts *pp, const uint8_t *cert,
+    size_t certlen)
+{
+	struct wire w;
+	int r;
+
+	wire_init(&w, BLOB_MAX);
+	if ((r = put_pubblob(&w, pp)) != 0)
+		goto out;
+	r = ERR_ALLOC;
+	if ((k->plain = malloc(wire_avail(&w))) == NULL)
+		goto out;
+	k->plainlen = wire_avail(&w);
+	memcpy(k->plain, wire_ptr(&w), k->plainlen);
+	if (cert == NULL) {
+		cert = k->plain;
+		certlen = k->plainlen;
+	}
+	if ((k->blob = malloc(certlen)) == NULL)
+		goto out;
+	k->bloblen = certlen;
+	memcpy(k->blob, cert, certlen);
+	r = 0;
+out:
+	wire_free(&w);
+	return r;
+}
+
+/*
+ * The rest of a FIDO key after its public parts: for a certificate the
+ * certified key again (Ed25519) and the application, then the flags, the
+ * key handle and a reserved string.  No private key: the token has it.
+ */
+static int
+parse_sk(struct wire *w, const struct pubparts *pp, int iscert,
+    struct crypto_key *k)
+{
+	const uint8_t *p, *handle;
+	size_t n, handlelen;
+	int r;
+
+	if (iscert && pp->type == KT_SK_ED25519) {
+		if ((r = wire_get_string(w, &p, &n)) != 0)
+			return r;
+		if (n != pp->pklen || memcmp(p, pp->pk, n) != 0)
+			return ERR_KEY_INVALID;
+	}
+	if (iscert) {
+		if ((r = wire_get_string(w, &p, &n)) != 0)
+			return r;
+		if (n != pp->applen || memcmp(p, pp->app, n) != 0)
+			return ERR_KEY_INVALID;
+	}
+	if ((r = wire_get_u8(w, &k->skflags)) != 0 ||
+	    (r = wire_get_string(w, &handle, &handlelen)) != 0 ||
+	    (r = wire_get_string(w, &p, &n)) != 0 || /* reserved */
+	    (r = wire_end(w)) != 0)
+		return r;
+	if (handlelen == 0 || handlelen > 4096)
+		return ERR_KEY_INVALID;
+	if ((k->app = malloc(pp->applen)) == NULL ||
+	    (k->handle = crypto_secure_alloc(handlelen)) == NULL)
+		return ERR_ALLOC;
+	memcpy(k->app, pp->app, pp->applen);
+	k->applen = pp->applen;
+	memcpy(k->handle, handle, handlelen);
+	k->handlelen = handlelen;
+	return 0;
+}
+
+int
+crypto_key_external(const uint8_t *blob, size_t len,
+    const struct crypto_signer *signer, struct crypto_key **out)
+{
+	struct crypto_key *k = NULL;
+	struct pubparts pp;
+	struct wire w;
+	const uint8_t *name;
+	size_t nlen;
+	enum keytype t;
+	int cert, r;
+
+	*out = NULL;
+	wire_view(&w, blob, len);
+	if ((r = wire_get_string(&w, &name, &nlen)) != 0)
+		return r;
+	/* A FIDO key comes with its key handle, by ADD_IDENTITY. */
+	if ((t = keytype_lookup(name, nlen, &cert)) == KT_NONE ||
+	    keytype_is_sk(t))
+		return ERR_KEY_TYPE;
+	r = cert ? parse_cert(blob, len, t, &pp, NULL) :
+		   parse_pubblob(blob, len, &pp);
+	if (r != 0)
+		return r;
+	if ((k = calloc(1, sizeof(*k))) == NULL)
+		return ERR_ALLOC;
+	k->refs = 1;
+	k->type = t;
+	k->cert = cert;
+	if ((r = set_blobs(k, &pp, cert ? blob : NULL, len)) != 0) {
+		crypto_key_unref(k);
+		return r;
+	}
+	crypto_key_set_signer(k, signer);
+	*out = k;
+	return 0;
+}
+
+void
+crypto_key_set_signer(struct crypto_key *k, const struct crypto_signer *s)
+{
+	if (k->signer.hold != NULL)
+		k->signer.hold(k->signer.arg, -1);
+	memset(&k->signer, 0, sizeof(k->signer));
+	if (s != NULL) {
+		k->signer = *s;
+		if (s->hold != NULL)
+			s->hold(s->arg, 1);
+	}
+}
+
+const struct crypto_signer *
+crypto_key_signer(const struct crypto_key *k)
+{
+	return k->signer.sign != NULL ? &k->signer : NULL;
+}
+
+const uint8_t *
+crypto_key_plain(const struct crypto_key *k, size_t *len)
+{
+	*len = k->plainlen;
+	return k->plain;
+}
+
+int
+crypto_key_sk(const struct crypto_key *k, struct crypto_sk *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!keytype_is_sk(k->type))
+		return 0;
+	out->alg = keytypes[k->type].name;
+	out->ecdsa = k->type == KT_SK_P256;
+	out->app = k->app;
+	out->applen = k->applen;
+	out->flags = k->skflags;
+	out->handle = k->handle;
+	out->handlelen = k->handlelen;
+	return 1;
 }
 
 struct crypto_key *
@@ -752,8 +925,12 @@ crypto_key_unref(struct crypto_key *k)
 {
 	if (k == NULL || --k->refs > 0)
 		return;
+	crypto_key_set_signer(k, NULL);
 	EVP_PKEY_free(k->pkey);
 	free(k->blob);
+	free(k->plain);
+	free(k->app);
+	crypto_secure_free(k->handle, k->handlelen);
 	free(k);
 }
 
@@ -836,6 +1013,11 @@ crypto_sign(const struct crypto_key *k, const uint8_t *data, size_t dlen,
 	size_t slen = 0;
 	int r;
 
+	/* A token's key: its helper signs. */
+	if (k->signer.sign != NULL)
+		return k->signer.sign(k->signer.arg, k, data, dlen, flags, out);
+	if (k->pkey == NULL)
+		return ERR_UNSUPPORTED;
 	switch (k->type) {
 	case KT_ED25519: alg = keytypes[k->type].name; break;
 	case KT_RSA:

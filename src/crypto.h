@@ -52,6 +52,43 @@ void crypto_key_unref(struct crypto_key *k);
 const uint8_t *crypto_key_blob(const struct crypto_key *k, size_t *len);
 
 /*
+ * A key whose private half is somewhere else (a token behind a helper
+ * process): crypto_sign hands its requests to sign, on the caller's
+ * thread.  hold(arg, +1) and hold(arg, -1) are called as keys take and
+ * drop it, so that what arg names outlives them.
+ */
+struct crypto_signer {
+	int (*sign)(void *arg, const struct crypto_key *k, const uint8_t *data,
+	    size_t dlen, uint32_t flags, struct wire *out);
+	void (*hold)(void *arg, int delta);
+	void *arg;
+};
+/*
+ * A key of which only its public blob (a plain key or a certificate,
+ * whose CA signature must hold) is known, signed by signer.  FIDO keys
+ * are refused (ERR_KEY_TYPE): they come with their key handle.
+ */
+int crypto_key_external(const uint8_t *blob, size_t len,
+    const struct crypto_signer *signer, struct crypto_key **out);
+/* Sets (NULL: clears) the signer of k, a FIDO key's provider. */
+void crypto_key_set_signer(struct crypto_key *k, const struct crypto_signer *s);
+/* k's signer, or NULL if it signs here. */
+const struct crypto_signer *crypto_key_signer(const struct crypto_key *k);
+/* The plain public key blob: the blob, or the key a certificate holds. */
+const uint8_t *crypto_key_plain(const struct crypto_key *k, size_t *len);
+
+/* What a FIDO key's provider needs (views into the key). */
+struct crypto_sk {
+	const char *alg; /* the key type name, as its signatures' */
+	int ecdsa;	 /* 1: ECDSA P-256; 0: Ed25519 */
+	const uint8_t *app, *handle;
+	size_t applen, handlelen;
+	uint8_t flags;
+};
+/* 1 and *out for a FIDO key; 0 otherwise. */
+int crypto_key_sk(const struct crypto_key *k, struct crypto_sk *out);
+
+/*
  * Signs data with k, appending an SSH signature blob (string algorithm,
  * string signature) to out.  flags pick the RSA hash; for an RSA key with
  * neither flag, ssh-rsa (SHA-1) is used as the protocol says.  Safe to call

@@ -29,6 +29,9 @@ struct entry {
 	uint64_t used; /* when it last signed, on the caller's clock; 0 never */
 	int confirm;
 	struct destcons *dest; /* NULL: none */
+	/* A token's key: who signs (sign NULL: we do).  With no secret, only
+	 * the blob is known (PKCS#11); with one, it is a FIDO key's. */
+	struct crypto_signer signer;
 };
 
 struct keystore {
@@ -79,6 +82,8 @@ entry_free(struct entry *e)
 	}
 	free(e->blob);
 	destcons_free(e->dest);
+	if (e->signer.hold != NULL)
+		e->signer.hold(e->signer.arg, -1);
 	if (e->comment != NULL) {
 		compat_wipe(e->comment, e->commentlen);
 		free(e->comment);
@@ -158,6 +163,32 @@ keystore_add_dest(struct keystore *ks, const uint8_t *secret, size_t len,
     const uint8_t *comment, size_t commentlen, uint64_t expires, int confirm,
     struct destcons *dest, keystore_visible_fn *visible, void *arg)
 {
+	return keystore_add_signed(ks, secret, len, NULL, 0, NULL, comment,
+	    commentlen, expires, confirm, dest, visible, arg);
+}
+
+/* The usable key of an entry, from its secret or its blob. */
+static int
+entry_key(struct entry *e)
+{
+	int r;
+
+	if (e->secret == NULL)
+		return crypto_key_external(e->blob, e->bloblen, &e->signer,
+		    &e->key);
+	if ((r = crypto_key_parse(e->secret, e->secretlen, &e->key)) != 0)
+		return r;
+	if (e->signer.sign != NULL)
+		crypto_key_set_signer(e->key, &e->signer);
+	return 0;
+}
+
+int
+keystore_add_signed(struct keystore *ks, const uint8_t *secret, size_t len,
+    const uint8_t *pub, size_t publen, const struct crypto_signer *signer,
+    const uint8_t *comment, size_t commentlen, uint64_t expires, int confirm,
+    struct destcons *dest, keystore_visible_fn *visible, void *arg)
+{
 	struct entry *e = NULL, **old;
 	const uint8_t *blob;
 	size_t bloblen, room, lroom;
@@ -172,7 +203,30 @@ keystore_add_dest(struct keystore *ks, const uint8_t *secret, size_t len,
 		return ERR_ALLOC;
 	}
 	e->dest = dest;
-	if ((r = crypto_key_parse(secret, len, &e->key)) != 0)
+	if (signer != NULL) {
+		e->signer = *signer;
+		if (signer->hold != NULL)
+			signer->hold(signer->arg, 1);
+	}
+	if (secret != NULL) {
+		r = crypto_key_parse(secret, len, &e->key);
+		if (r == 0 && signer != NULL)
+			crypto_key_set_signer(e->key, signer);
+		/* A FIDO key signs only through its provider. */
+		if (r == 0 && signer == NULL &&
+		    crypto_key_signer(e->key) == NULL) {
+			struct crypto_sk sk;
+
+			if (crypto_key_sk(e->key, &sk))
+				r = ERR_UNSUPPORTED;
+		}
+	} else {
+		r = signer == NULL ?
+		    ERR_FORMAT :
+		    crypto_key_external(pub, publen, signer, &e->key);
+		len = 0;
+	}
+	if (r != 0)
 		goto out;
 	blob = crypto_key_blob(e->key, &bloblen);
 	/* The same key again replaces it (the new constraints and comment
@@ -201,12 +255,14 @@ keystore_add_dest(struct keystore *ks, const uint8_t *secret, size_t len,
 	}
 	r = ERR_ALLOC;
 	if ((e->blob = malloc(bloblen)) == NULL ||
-	    (e->secret = crypto_secure_alloc(len)) == NULL ||
+	    (secret != NULL &&
+		(e->secret = crypto_secure_alloc(len)) == NULL) ||
 	    (e->comment = malloc(commentlen + 1)) == NULL)
 		goto out;
 	memcpy(e->blob, blob, bloblen);
 	e->bloblen = bloblen;
-	memcpy(e->secret, secret, len);
+	if (secret != NULL)
+		memcpy(e->secret, secret, len);
 	e->secretlen = len;
 	memcpy(e->comment, comment, commentlen);
 	e->comment[commentlen] = '\0';
@@ -286,6 +342,23 @@ keystore_remove_if(struct keystore *ks, const uint8_t *blob, size_t len,
 		return ERR_NOT_FOUND;
 	unlink_entry(ks, pp);
 	return 0;
+}
+
+size_t
+keystore_remove_signer(struct keystore *ks, const void *arg)
+{
+	struct entry **pp;
+	size_t n = 0;
+
+	for (pp = &ks->head; *pp != NULL;) {
+		if ((*pp)->signer.sign != NULL && (*pp)->signer.arg == arg) {
+			unlink_entry(ks, pp);
+			n++;
+			continue;
+		}
+		pp = &(*pp)->next;
+	}
+	return n;
 }
 
 int
@@ -413,6 +486,8 @@ keystore_lock(struct keystore *ks, const uint8_t *pass, size_t len)
 		goto out;
 	/* Seal everything first, so a failure leaves the store unlocked. */
 	for (e = ks->head; e != NULL; e = e->next) {
+		if (e->secret == NULL)
+			continue; /* a token's: only its blob is known */
 		wire_reset(&w);
 		if ((r = crypto_seal(kek, e->secret, e->secretlen, &w)) != 0)
 			goto out;
@@ -461,9 +536,12 @@ keystore_unlock(struct keystore *ks, const uint8_t *pass, size_t len)
 	}
 	for (pp = &ks->head; *pp != NULL;) {
 		e = *pp;
-		if (crypto_open(kek, e->sealed, e->sealedlen, &e->secret,
-			&e->secretlen) != 0 ||
-		    crypto_key_parse(e->secret, e->secretlen, &e->key) != 0) {
+		/* A token's key is made anew: a signature begun before the
+		 * lock does not count as made by the unlocked key. */
+		if ((e->sealed != NULL &&
+			crypto_open(kek, e->sealed, e->sealedlen, &e->secret,
+			    &e->secretlen) != 0) ||
+		    entry_key(e) != 0) {
 			/* Cannot happen short of memory corruption: drop it. */
 			unlink_entry(ks, pp);
 			continue;

@@ -13,6 +13,7 @@
 
 struct keystore;
 struct crypto_key;
+struct crypto_signer;
 struct destcons;
 struct wire;
 
@@ -60,6 +61,20 @@ int keystore_add(struct keystore *ks, const uint8_t *secret, size_t len,
 int keystore_add_dest(struct keystore *ks, const uint8_t *secret, size_t len,
     const uint8_t *comment, size_t commentlen, uint64_t expires, int confirm,
     struct destcons *dest, keystore_visible_fn *visible, void *arg);
+/*
+ * The same, for a key that signs elsewhere (signer, whose hold keeps it
+ * while the store holds the key): a FIDO key in its add-identity form
+ * (secret), or a token's key of which only its public blob (pub, a
+ * plain key or a certificate) is known (secret NULL).  A FIDO key
+ * without a signer is refused (ERR_UNSUPPORTED) by keystore_add too.
+ */
+int keystore_add_signed(struct keystore *ks, const uint8_t *secret, size_t len,
+    const uint8_t *pub, size_t publen, const struct crypto_signer *signer,
+    const uint8_t *comment, size_t commentlen, uint64_t expires, int confirm,
+    struct destcons *dest, keystore_visible_fn *visible, void *arg);
+/* Removes every key whose signer's arg is arg, locked or not; how many. */
+size_t keystore_remove_signer(struct keystore *ks, const void *arg);
+
 /* The destination constraints of the usable key with this blob, or NULL
  * (none, no such key, or locked); valid until the store changes. */
 const struct destcons *

@@ -31,6 +31,9 @@ static const char *const messages[] = {
 	[-ERR_NO_SERVER] = "no server answers",
 	[-ERR_PROTOCOL] = "protocol error",
 	[-ERR_FULL] = "full",
+	[-ERR_PIN] = "PIN incorrect or required",
+	[-ERR_NOT_PROVIDER] = "not a PKCS#11 module or FIDO middleware",
+	[-ERR_TIMEOUT] = "no answer in time",
 };
 
 const char *

@@ -37,7 +37,10 @@ enum {
 	ERR_NO_SERVER = -27,	 /* nothing answers on the socket */
 	ERR_PROTOCOL = -28,	 /* peer broke the protocol */
 	ERR_FULL = -29,		 /* at a bound: no room for more */
-	ERR_LAST = -29
+	ERR_PIN = -30,		 /* a token's PIN: wrong, or needed */
+	ERR_NOT_PROVIDER = -31,	 /* not a PKCS#11 module or FIDO middleware */
+	ERR_TIMEOUT = -32,	 /* no answer in time */
+	ERR_LAST = -32
 };
 
 /* A static, human-readable message for code; never NULL. */

@@ -1,0 +1,398 @@
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "crypto.h"
+#include "log.h"
+#include "sserr.h"
+#include "tokenproto.h"
+#include "tokens.h"
+#include "version.h"
+#include "wire.h"
+
+/* How long a helper may take: to log in and list, to sign (a FIDO key
+ * waits for a touch, and maybe a PIN). */
+#define LOAD_MS 30000
+#define SIGN_MS 30000
+#define SK_SIGN_MS 120000
+
+struct token {
+	uv_process_t proc; /* first: the handle's data is the token */
+	struct token *next;
+	struct tokens *set;
+	enum token_kind kind;
+	char *path;
+	int fd;		 /* our end of the socketpair */
+	uv_mutex_t lock; /* one call at a time */
+	int holds;
+	int running;	 /* the process has not exited */
+	int proc_closed; /* its handle is closed */
+	int stopped;
+};
+
+struct tokens {
+	uv_loop_t *loop;
+	char *helper;
+	struct token *head;
+	int closing;
+};
+
+int
+tokens_allowed(const char *patterns, const char *path)
+{
+	char pat[4096];
+	const char *p = patterns, *end;
+	size_t n;
+	int yes = 0, neg;
+
+	while (*p != '\0') {
+		end = strchr(p, ',');
+		n = end != NULL ? (size_t)(end - p) : strlen(p);
+		neg = n > 0 && *p == '!';
+		if (n - (size_t)neg < sizeof(pat)) {
+			memcpy(pat, p + neg, n - (size_t)neg);
+			pat[n - (size_t)neg] = '\0';
+			if (pat[0] != '\0' && fnmatch(pat, path, 0) == 0) {
+				if (neg)
+					return 0;
+				yes = 1;
+			}
+		}
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	return yes;
+}
+
+int
+tokens_new(uv_loop_t *loop, const char *helper, struct tokens **out)
+{
+	struct tokens *ts;
+
+	*out = NULL;
+	if ((ts = calloc(1, sizeof(*ts))) == NULL ||
+	    (ts->helper = strdup(helper)) == NULL) {
+		free(ts);
+		return ERR_ALLOC;
+	}
+	ts->loop = loop;
+	*out = ts;
+	return 0;
+}
+
+static void
+unlink_token(struct token *t)
+{
+	struct token **pp;
+
+	for (pp = &t->set->head; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == t) {
+			*pp = t->next;
+			return;
+		}
+}
+
+/* Freed once nothing holds it and its handle is closed. */
+static void
+maybe_free(struct token *t)
+{
+	struct tokens *ts = t->set;
+
+	if (t->holds > 0 || !t->proc_closed)
+		return;
+	unlink_token(t);
+	if (t->fd >= 0)
+		close(t->fd);
+	uv_mutex_destroy(&t->lock);
+	free(t->path);
+	free(t);
+	if (ts->closing && ts->head == NULL) {
+		free(ts->helper);
+		free(ts);
+	}
+}
+
+static void
+on_closed(uv_handle_t *h)
+{
+	struct token *t = h->data;
+
+	t->proc_closed = 1;
+	maybe_free(t);
+}
+
+static void
+on_helper_exit(uv_process_t *p, int64_t status, int signo)
+{
+	struct token *t = p->data;
+
+	t->running = 0;
+	if (!t->stopped)
+		log_error("token helper for %s ended (status %d, signal %d)",
+		    t->path, (int)status, signo);
+	t->stopped = 1;
+	/* A call in progress returns now (its read sees the end). */
+	shutdown(t->fd, SHUT_RDWR);
+	uv_close((uv_handle_t *)p, on_closed);
+}
+
+void
+token_stop(struct token *t)
+{
+	if (t->stopped)
+		return;
+	t->stopped = 1;
+	/* The helper reads the end and exits; a call in progress fails. */
+	shutdown(t->fd, SHUT_RDWR);
+	if (t->running)
+		uv_process_kill(&t->proc, SIGTERM);
+}
+
+void
+tokens_close(struct tokens *ts)
+{
+	struct token *t;
+
+	if (ts == NULL)
+		return;
+	ts->closing = 1;
+	for (t = ts->head; t != NULL; t = t->next)
+		token_stop(t);
+	if (ts->head == NULL) {
+		free(ts->helper);
+		free(ts);
+	}
+}
+
+struct token *
+tokens_find(struct tokens *ts, enum token_kind kind, const char *path)
+{
+	struct token *t;
+
+	for (t = ts->head; t != NULL; t = t->next)
+		if (!t->stopped && t->kind == kind &&
+		    strcmp(t->path, path) == 0)
+			return t;
+	return NULL;
+}
+
+int
+tokens_start(struct tokens *ts, enum token_kind kind, const char *path,
+    struct token **out)
+{
+	extern char **environ;
+	uv_process_options_t opts;
+	uv_stdio_container_t stdio[3];
+	char *args[4], **env = NULL, idvar[128];
+	struct token *t;
+	int sv[2] = { -1, -1 }, r;
+	size_t i, n = 0;
+
+	*out = NULL;
+	if ((t = calloc(1, sizeof(*t))) == NULL ||
+	    (t->path = strdup(path)) == NULL) {
+		free(t);
+		return ERR_ALLOC;
+	}
+	t->set = ts;
+	t->kind = kind;
+	t->fd = -1;
+	uv_mutex_init(&t->lock);
+	for (i = 0; environ[i] != NULL; i++)
+		;
+	if ((env = calloc(i + 2, sizeof(*env))) == NULL) {
+		r = ERR_ALLOC;
+		goto fail;
+	}
+	/* The helper checks that it is of our build (version.h). */
+	snprintf(idvar, sizeof(idvar), "%s=%s", VERSION_ENV, version_build_id);
+	for (i = 0; environ[i] != NULL; i++)
+		if (strncmp(environ[i], VERSION_ENV "=", sizeof(VERSION_ENV)) !=
+		    0)
+			env[n++] = environ[i];
+	env[n] = idvar;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+		r = ERR_SYSTEM;
+		goto fail;
+	}
+	memset(&opts, 0, sizeof(opts));
+	memset(stdio, 0, sizeof(stdio));
+	stdio[0].flags = UV_INHERIT_FD;
+	stdio[0].data.fd = sv[1];
+	stdio[1].flags = UV_IGNORE;
+	stdio[2].flags = UV_INHERIT_FD;
+	stdio[2].data.fd = 2;
+	args[0] = ts->helper;
+	args[1] = kind == TOKEN_PKCS11 ? "pkcs11" : "sk";
+	args[2] = t->path;
+	args[3] = NULL;
+	opts.file = ts->helper;
+	opts.args = args;
+	opts.env = env;
+	opts.stdio = stdio;
+	opts.stdio_count = 3;
+	opts.exit_cb = on_helper_exit;
+	t->proc.data = t;
+	r = uv_spawn(ts->loop, &t->proc, &opts);
+	close(sv[1]);
+	free(env);
+	env = NULL;
+	t->fd = sv[0];
+	if (r != 0) {
+		log_error("cannot start %s: %s", ts->helper, uv_strerror(r));
+		/* The handle is to be closed all the same. */
+		t->stopped = 1;
+		t->next = ts->head;
+		ts->head = t;
+		uv_close((uv_handle_t *)&t->proc, on_closed);
+		return ERR_SYSTEM;
+	}
+	t->running = 1;
+	t->holds = 1;
+	t->next = ts->head;
+	ts->head = t;
+	*out = t;
+	return 0;
+fail:
+	free(env);
+	if (sv[0] >= 0) {
+		close(sv[0]);
+		close(sv[1]);
+	}
+	uv_mutex_destroy(&t->lock);
+	free(t->path);
+	free(t);
+	return r;
+}
+
+void
+token_hold(void *arg, int delta)
+{
+	struct token *t = arg;
+
+	t->holds += delta;
+	if (t->holds > 0)
+		return;
+	token_stop(t);
+	maybe_free(t);
+}
+
+const char *
+token_path(const struct token *t)
+{
+	return t->path;
+}
+
+enum token_kind
+token_kind(const struct token *t)
+{
+	return t->kind;
+}
+
+/*
+ * One request and its answer, under the token's lock: the answer's
+ * type and a view of its body in *body (valid while in is).  A
+ * TOKEN_FAIL becomes its code, logged with the helper's words.
+ */
+static int
+call(struct token *t, uint8_t type, const struct wire *req, uint8_t want,
+    int timeout_ms, struct wire *in, struct wire *body)
+{
+	char msg[256];
+	uint8_t got;
+	int r;
+
+	uv_mutex_lock(&t->lock);
+	r = tokenproto_send(t->fd, type, wire_ptr(req), wire_avail(req));
+	if (r == 0)
+		r = tokenproto_recv(t->fd, timeout_ms, in, &got, body);
+	uv_mutex_unlock(&t->lock);
+	if (r != 0) {
+		log_error("token helper for %s: %s", t->path,
+		    r == ERR_NO_SERVER || r == ERR_SYSTEM ? "gone" :
+							    sserr_str(r));
+		/* A helper that fell silent is not asked again. */
+		if (r == ERR_TIMEOUT)
+			shutdown(t->fd, SHUT_RDWR);
+		return r == ERR_TIMEOUT ? r : ERR_NO_SERVER;
+	}
+	if (got == TOKEN_FAIL) {
+		r = tokenproto_fail(body, msg, sizeof(msg));
+		log_info("%s: %s", t->path, msg);
+		return r;
+	}
+	return got == want ? 0 : ERR_PROTOCOL;
+}
+
+int
+token_load(struct token *t, const uint8_t *pin, size_t pinlen,
+    struct wire *keys)
+{
+	struct wire req, in, body;
+	int r;
+
+	wire_init(&req, 4096);
+	wire_init(&in, TOKENPROTO_MAX_FRAME + 4);
+	if ((r = wire_put_string(&req, pin, pinlen)) == 0)
+		r = call(t, TOKEN_LOAD, &req, TOKEN_KEYS, LOAD_MS, &in, &body);
+	if (r == 0)
+		r = wire_put(keys, wire_ptr(&body), wire_avail(&body));
+	wire_free(&req); /* wire_free wipes */
+	wire_free(&in);
+	return r;
+}
+
+/* crypto_signer's sign: on a thread of libuv's pool. */
+static int
+token_sign(void *arg, const struct crypto_key *k, const uint8_t *data,
+    size_t dlen, uint32_t flags, struct wire *out)
+{
+	struct token *t = arg;
+	struct wire req, in, body;
+	struct crypto_sk sk;
+	const uint8_t *blob, *sig;
+	size_t bloblen, siglen;
+	char fp[64], desc[128];
+	int r;
+
+	blob = crypto_key_plain(k, &bloblen);
+	wire_init(&req, TOKENPROTO_MAX_FRAME - 1);
+	wire_init(&in, TOKENPROTO_MAX_FRAME + 4);
+	r = wire_put_string(&req, blob, bloblen);
+	if (r == 0)
+		r = wire_put_string(&req, data, dlen);
+	if (r == 0)
+		r = wire_put_u32(&req, flags);
+	if (r == 0 && crypto_key_sk(k, &sk)) {
+		if (crypto_fingerprint(blob, bloblen, fp, sizeof(fp)) != 0)
+			fp[0] = '\0';
+		snprintf(desc, sizeof(desc), "%s %s",
+		    sk.ecdsa ? "ECDSA-SK" : "ED25519-SK", fp);
+		if ((r = wire_put_string(&req, sk.app, sk.applen)) == 0 &&
+		    (r = wire_put_u8(&req, sk.flags)) == 0 &&
+		    (r = wire_put_string(&req, sk.handle, sk.handlelen)) == 0)
+			r = wire_put_cstring(&req, desc);
+	}
+	if (r == 0)
+		r = call(t, TOKEN_SIGN, &req, TOKEN_SIG,
+		    t->kind == TOKEN_SK ? SK_SIGN_MS : SIGN_MS, &in, &body);
+	if (r == 0 && (r = wire_get_string(&body, &sig, &siglen)) == 0 &&
+	    (r = wire_end(&body)) == 0)
+		r = wire_put(out, sig, siglen);
+	wire_free(&req);
+	wire_free(&in);
+	return r;
+}
+
+void
+token_signer(struct token *t, struct crypto_signer *out)
+{
+	out->sign = token_sign;
+	out->hold = token_hold;
+	out->arg = t;
+}
