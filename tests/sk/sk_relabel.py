@@ -12,6 +12,7 @@ signs, for the new application.
 File format: OpenSSH's PROTOCOL.key ("openssh-key-v1"), cipher "none".
 """
 import base64
+import os
 import struct
 import sys
 
@@ -90,7 +91,8 @@ def main():
     text = "-----BEGIN OPENSSH PRIVATE KEY-----\n"
     text += "".join(b64[i:i + 70] + "\n" for i in range(0, len(b64), 70))
     text += "-----END OPENSSH PRIVATE KEY-----\n"
-    with open(dst, "w", opener=lambda p, f: __import__("os").open(p, f, 0o600)) as f:
+    fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
         f.write(text)
     with open(dst + ".pub", "w") as f:
         f.write("%s %s %s\n" % (ktype.decode(), base64.b64encode(pub).decode(),
