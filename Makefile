@@ -86,6 +86,9 @@ TOOL_SRCS := $(wildcard tests/tools/*.c)
 TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tools/%)
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
+SK_SOFT := $(BUILD)/tools/sk-soft.so
+SK_SOFT_CFLAGS := $(shell pkg-config --cflags libcrypto 2>/dev/null)
+SK_SOFT_LIBS := $(shell pkg-config --libs libcrypto 2>/dev/null || echo -lcrypto)
 
 .PHONY: FORCE all check run bench install uninstall clean deps deps-test \
 	deps-bench deps-deb unit fuzz fuzz-build check-unit deb install-all-users \
@@ -94,7 +97,7 @@ BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 PROGRAMS = $(BUILD)/sshenv $(BUILD)/sshenv-supervisor $(BUILD)/sshenv-agent \
 	$(BUILD)/sshenv-token
 
-all: $(PROGRAMS) $(UNIT_BINS) $(TOOL_BINS) $(BENCH_BINS)
+all: $(PROGRAMS) $(UNIT_BINS) $(TOOL_BINS) $(BENCH_BINS) $(SK_SOFT)
 
 # Objects follow the flags too: a stamp rewritten only when they change.
 $(BUILD)/cflags: FORCE
@@ -137,6 +140,15 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(BUILD)/libsshenv.a
 $(BUILD)/tools/%: tests/tools/%.c tests/tools/hex.h $(BUILD)/libsshenv.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libsshenv.a $(LIBS)
+
+# The software security key (tests/sk) that the FIDO suites enroll and
+# sign with.  The uninstrumented OpenSSH tools dlopen() it, so it is built
+# with fixed plain flags: never SANFLAGS (nor a CFLAGS that might carry
+# them), even in the SAN=1 tree.
+$(SK_SOFT): tests/sk/sk_soft.c Makefile
+	@mkdir -p $(@D)
+	$(CC) -O2 -g -fPIC -shared -std=c11 -D_GNU_SOURCE -Wall -Wextra \
+		-Werror $(SK_SOFT_CFLAGS) -o $@ $< $(SK_SOFT_LIBS)
 
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libsshenv.a
 	@mkdir -p $(@D)

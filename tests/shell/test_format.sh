@@ -18,7 +18,7 @@ test_tree_is_formatted() {
 	fi
 	cd "$top" || return 1
 	files=$(ls src/*.[ch] tests/unit/*.[ch] tests/tools/*.[ch] \
-	    tests/fuzz/*.c bench/*.c)
+	    tests/fuzz/*.c tests/sk/*.c bench/*.c)
 	# shellcheck disable=SC2086 # a list of file names without spaces
 	out=$(clang-format --dry-run -Werror $files 2>&1)
 	assertEquals "files not formatted (run clang-format -i on them): \
