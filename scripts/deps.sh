@@ -9,7 +9,7 @@ case "${1:-build}" in
 test)  want="$want clang libclang-rt-14-dev shunit2 openssh-client openssh-server procps util-linux \
 	bash dash zsh ksh tcsh fish tmux valgrind systemd python3 man-db groff-base \
 	clang-format build-essential dpkg-dev debhelper lintian dbus-daemon \
-	python3-dbus python3-gi" ;;
+	python3-dbus python3-gi softhsm2 openssl" ;;
 deb)   want="$want build-essential dpkg-dev debhelper lintian" ;;
 bench) want="$want openssh-client keychain procps" ;;
 esac
