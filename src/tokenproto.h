@@ -25,7 +25,9 @@ enum {
 	 * string key (a plain public key blob), string data, u32 flags;
 	 * for a FIDO key then string application, byte flags, string key
 	 * handle and string a description for a prompt ("ED25519-SK
-	 * SHA256:...").  -> TOKEN_SIG: string signature blob.
+	 * SHA256:...").  -> TOKEN_SIG, whose body is the signature blob
+	 * (string algorithm, string signature, and a FIDO key's flags and
+	 * counter).
 	 */
 	TOKEN_SIGN = 3,
 	TOKEN_SIG = 4,

@@ -355,8 +355,8 @@ token_sign(void *arg, const struct crypto_key *k, const uint8_t *data,
 	struct token *t = arg;
 	struct wire req, in, body;
 	struct crypto_sk sk;
-	const uint8_t *blob, *sig;
-	size_t bloblen, siglen;
+	const uint8_t *blob;
+	size_t bloblen;
 	char fp[64], desc[128];
 	int r;
 
@@ -381,9 +381,11 @@ token_sign(void *arg, const struct crypto_key *k, const uint8_t *data,
 	if (r == 0)
 		r = call(t, TOKEN_SIGN, &req, TOKEN_SIG,
 		    t->kind == TOKEN_SK ? SK_SIGN_MS : SIGN_MS, &in, &body);
-	if (r == 0 && (r = wire_get_string(&body, &sig, &siglen)) == 0 &&
-	    (r = wire_end(&body)) == 0)
-		r = wire_put(out, sig, siglen);
+	/* The body is the signature blob (crypto_sign's form). */
+	if (r == 0)
+		r = wire_avail(&body) > 0 ?
+		    wire_put(out, wire_ptr(&body), wire_avail(&body)) :
+		    ERR_PROTOCOL;
 	wire_free(&req);
 	wire_free(&in);
 	return r;
