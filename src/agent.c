@@ -2070,6 +2070,18 @@ revalidate_confirms(struct agent *a)
 
 /* ---- tokens: PKCS#11 modules and FIDO providers (tokens.h) ---- */
 
+/* A module's helper died, and its login with it: its keys go. */
+static void
+token_dead(void *arg, struct token *t)
+{
+	struct agent *a = arg;
+	size_t n = keystore_remove_signer(a->ks, t);
+
+	log_error("the keys of %s (%zu) are removed: its helper is gone",
+	    token_path(t), n);
+	revalidate_confirms(a);
+}
+
 /* The helpers' set, made at first need: sshenv-token beside us. */
 static struct tokens *
 agent_tokens(struct agent *a)
@@ -2085,7 +2097,7 @@ agent_tokens(struct agent *a)
 	n = snprintf(path, sizeof(path), "%.*s/sshenv-token",
 	    (int)(slash - a->self), a->self);
 	if (n < 0 || (size_t)n >= sizeof(path) ||
-	    tokens_new(&a->loop, path, &a->tokens) != 0)
+	    tokens_new(&a->loop, path, token_dead, a, &a->tokens) != 0)
 		a->tokens = NULL;
 	return a->tokens;
 }

@@ -22,7 +22,7 @@ enum key_load { LOAD_LOGIN, LOAD_FIRST_USE };
 /* [session] on_suspend, on_screen_lock: what logind's signal does. */
 enum key_event { EVENT_NONE, EVENT_FORGET, EVENT_LOCK };
 
-#define CONFIG_NOPTIONS 18 /* the keys in config.c's table */
+#define CONFIG_NOPTIONS 20 /* the keys in config.c's table */
 #define CONFIG_MAXFILES 2  /* /etc/sshenv.conf and the user's */
 #define CONFIG_MAXKEYS 16  /* [key NAME] sections */
 #define CONFIG_MAXDEST 16  /* destinations of one key */
@@ -51,6 +51,8 @@ struct config {
 	char keys[1024];	   /* [agent] keys, space separated */
 	int load;		   /* [agent] load, enum key_load */
 	char upstream[1024];	   /* [agent] upstream: agents to merge */
+	char providers[1024];	   /* [agent] providers: their allowlist */
+	int remote_providers;	   /* [agent] allow_remote_providers */
 	uint32_t linger;	   /* [session] linger, seconds */
 	enum logout_policy policy; /* [session] on_last_logout */
 	int on_suspend;		   /* [session] on_suspend, enum key_event */

@@ -1030,7 +1030,7 @@ spawn_agent(struct supervisor *sv)
 {
 	uv_process_options_t opts;
 	uv_stdio_container_t stdio[6];
-	char life[16], wait[16], idle[16], *args[24];
+	char life[16], wait[16], idle[16], *args[28];
 	int n = 0, r, line[2], pline[2];
 
 	/*
@@ -1086,6 +1086,15 @@ spawn_agent(struct supervisor *sv)
 		snprintf(life, sizeof(life), "%u", sv->cfg.lifetime);
 		args[n++] = "-t";
 		args[n++] = life;
+	}
+	/* PKCS#11 modules and FIDO providers the agent may load. */
+	if (sv->cfg.providers[0] != '\0') {
+		args[n++] = "-P";
+		args[n++] = sv->cfg.providers;
+	}
+	if (sv->cfg.remote_providers) {
+		args[n++] = "-O";
+		args[n++] = "allow-remote-pkcs11";
 	}
 	args[n] = NULL;
 	memset(&opts, 0, sizeof(opts));

@@ -19,6 +19,10 @@
 #define LOAD_MS 30000
 #define SIGN_MS 30000
 #define SK_SIGN_MS 120000
+/* A FIDO helper that ends by itself is started again at most this many
+ * times a minute. */
+#define RESPAWN_MAX 3
+#define RESPAWN_WINDOW_MS 60000
 
 struct token {
 	uv_process_t proc; /* first: the handle's data is the token */
@@ -32,6 +36,8 @@ struct token {
 	int running;	 /* the process has not exited */
 	int proc_closed; /* its handle is closed */
 	int stopped;
+	int respawn; /* to start again once its handle is closed */
+	uint64_t respawned[RESPAWN_MAX]; /* when, the oldest first */
 };
 
 struct tokens {
@@ -39,6 +45,8 @@ struct tokens {
 	char *helper;
 	struct token *head;
 	int closing;
+	void (*dead)(void *arg, struct token *t);
+	void *arg;
 };
 
 int
@@ -70,7 +78,8 @@ tokens_allowed(const char *patterns, const char *path)
 }
 
 int
-tokens_new(uv_loop_t *loop, const char *helper, struct tokens **out)
+tokens_new(uv_loop_t *loop, const char *helper,
+    void (*dead)(void *arg, struct token *t), void *arg, struct tokens **out)
 {
 	struct tokens *ts;
 
@@ -81,6 +90,8 @@ tokens_new(uv_loop_t *loop, const char *helper, struct tokens **out)
 		return ERR_ALLOC;
 	}
 	ts->loop = loop;
+	ts->dead = dead;
+	ts->arg = arg;
 	*out = ts;
 	return 0;
 }
@@ -117,27 +128,63 @@ maybe_free(struct token *t)
 	}
 }
 
+static int spawn(struct token *t);
+
 static void
 on_closed(uv_handle_t *h)
 {
 	struct token *t = h->data;
 
 	t->proc_closed = 1;
+	if (t->respawn) {
+		t->respawn = 0;
+		if (t->holds > 0 && !t->set->closing && spawn(t) == 0) {
+			log_info("token helper for %s started again", t->path);
+			return;
+		}
+		t->stopped = 1;
+	}
 	maybe_free(t);
+}
+
+/* Whether a FIDO helper may start again: not too often. */
+static int
+may_respawn(struct token *t)
+{
+	uint64_t now = uv_now(t->set->loop);
+	int i;
+
+	if (t->kind != TOKEN_SK || t->set->closing || t->holds == 0 ||
+	    (t->respawned[0] != 0 && now - t->respawned[0] < RESPAWN_WINDOW_MS))
+		return 0;
+	for (i = 0; i + 1 < RESPAWN_MAX; i++)
+		t->respawned[i] = t->respawned[i + 1];
+	t->respawned[RESPAWN_MAX - 1] = now;
+	return 1;
 }
 
 static void
 on_helper_exit(uv_process_t *p, int64_t status, int signo)
 {
 	struct token *t = p->data;
+	int unexpected = !t->stopped;
 
 	t->running = 0;
-	if (!t->stopped)
-		log_error("token helper for %s ended (status %d, signal %d)",
-		    t->path, (int)status, signo);
-	t->stopped = 1;
 	/* A call in progress returns now (its read sees the end). */
 	shutdown(t->fd, SHUT_RDWR);
+	if (unexpected)
+		log_error("token helper for %s ended (status %d, signal %d)",
+		    t->path, (int)status, signo);
+	if (unexpected && may_respawn(t)) {
+		t->respawn = 1;
+	} else {
+		t->stopped = 1;
+		if (unexpected && t->set->dead != NULL) {
+			t->holds++;
+			t->set->dead(t->set->arg, t);
+			t->holds--;
+		}
+	}
 	uv_close((uv_handle_t *)p, on_closed);
 }
 
@@ -181,34 +228,26 @@ tokens_find(struct tokens *ts, enum token_kind kind, const char *path)
 	return NULL;
 }
 
-int
-tokens_start(struct tokens *ts, enum token_kind kind, const char *path,
-    struct token **out)
+/*
+ * Starts t's process, on a new socketpair (which replaces the old one
+ * under the lock, a call in progress having failed already).  0, or an
+ * error (ERR_SYSTEM: the handle is being closed).
+ */
+static int
+spawn(struct token *t)
 {
 	extern char **environ;
+	struct tokens *ts = t->set;
 	uv_process_options_t opts;
 	uv_stdio_container_t stdio[3];
 	char *args[4], **env = NULL, idvar[128];
-	struct token *t;
 	int sv[2] = { -1, -1 }, r;
 	size_t i, n = 0;
 
-	*out = NULL;
-	if ((t = calloc(1, sizeof(*t))) == NULL ||
-	    (t->path = strdup(path)) == NULL) {
-		free(t);
-		return ERR_ALLOC;
-	}
-	t->set = ts;
-	t->kind = kind;
-	t->fd = -1;
-	uv_mutex_init(&t->lock);
 	for (i = 0; environ[i] != NULL; i++)
 		;
-	if ((env = calloc(i + 2, sizeof(*env))) == NULL) {
-		r = ERR_ALLOC;
-		goto fail;
-	}
+	if ((env = calloc(i + 2, sizeof(*env))) == NULL)
+		return ERR_ALLOC;
 	/* The helper checks that it is of our build (version.h). */
 	snprintf(idvar, sizeof(idvar), "%s=%s", VERSION_ENV, version_build_id);
 	for (i = 0; environ[i] != NULL; i++)
@@ -217,8 +256,8 @@ tokens_start(struct tokens *ts, enum token_kind kind, const char *path,
 			env[n++] = environ[i];
 	env[n] = idvar;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
-		r = ERR_SYSTEM;
-		goto fail;
+		free(env);
+		return ERR_ALLOC; /* no handle to close */
 	}
 	memset(&opts, 0, sizeof(opts));
 	memset(stdio, 0, sizeof(stdio));
@@ -228,7 +267,7 @@ tokens_start(struct tokens *ts, enum token_kind kind, const char *path,
 	stdio[2].flags = UV_INHERIT_FD;
 	stdio[2].data.fd = 2;
 	args[0] = ts->helper;
-	args[1] = kind == TOKEN_PKCS11 ? "pkcs11" : "sk";
+	args[1] = t->kind == TOKEN_PKCS11 ? "pkcs11" : "sk";
 	args[2] = t->path;
 	args[3] = NULL;
 	opts.file = ts->helper;
@@ -241,33 +280,56 @@ tokens_start(struct tokens *ts, enum token_kind kind, const char *path,
 	r = uv_spawn(ts->loop, &t->proc, &opts);
 	close(sv[1]);
 	free(env);
-	env = NULL;
+	uv_mutex_lock(&t->lock);
+	if (t->fd >= 0)
+		close(t->fd);
 	t->fd = sv[0];
+	uv_mutex_unlock(&t->lock);
+	t->proc_closed = 0;
 	if (r != 0) {
 		log_error("cannot start %s: %s", ts->helper, uv_strerror(r));
 		/* The handle is to be closed all the same. */
 		t->stopped = 1;
-		t->next = ts->head;
-		ts->head = t;
 		uv_close((uv_handle_t *)&t->proc, on_closed);
 		return ERR_SYSTEM;
 	}
 	t->running = 1;
+	t->stopped = 0;
+	return 0;
+}
+
+int
+tokens_start(struct tokens *ts, enum token_kind kind, const char *path,
+    struct token **out)
+{
+	struct token *t;
+	int r;
+
+	*out = NULL;
+	if ((t = calloc(1, sizeof(*t))) == NULL ||
+	    (t->path = strdup(path)) == NULL) {
+		free(t);
+		return ERR_ALLOC;
+	}
+	t->set = ts;
+	t->kind = kind;
+	t->fd = -1;
 	t->holds = 1;
+	uv_mutex_init(&t->lock);
 	t->next = ts->head;
 	ts->head = t;
+	if ((r = spawn(t)) != 0) {
+		/* Freed now, or when its handle is closed. */
+		t->holds = 0;
+		t->stopped = 1;
+		if (r != ERR_SYSTEM) {
+			t->proc_closed = 1;
+			maybe_free(t);
+		}
+		return r;
+	}
 	*out = t;
 	return 0;
-fail:
-	free(env);
-	if (sv[0] >= 0) {
-		close(sv[0]);
-		close(sv[1]);
-	}
-	uv_mutex_destroy(&t->lock);
-	free(t->path);
-	free(t);
-	return r;
 }
 
 void

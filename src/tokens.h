@@ -31,8 +31,15 @@ enum token_kind { TOKEN_PKCS11, TOKEN_SK };
  */
 int tokens_allowed(const char *patterns, const char *path);
 
-/* The set, whose helpers are the program at helper (copied). */
-int tokens_new(uv_loop_t *loop, const char *helper, struct tokens **out);
+/*
+ * The set, whose helpers are the program at helper (copied).  A FIDO
+ * provider's helper that ends by itself is started again (a few times a
+ * minute at most: it holds nothing but the library); when a PKCS#11
+ * module's does (its login is gone with it), or a FIDO one too often,
+ * dead(arg, token) is called, on the loop, for its keys to go.
+ */
+int tokens_new(uv_loop_t *loop, const char *helper,
+    void (*dead)(void *arg, struct token *t), void *arg, struct tokens **out);
 /* Stops every helper; the set goes once their handles are closed. */
 void tokens_close(struct tokens *ts);
 
