@@ -1,0 +1,273 @@
+#!/bin/sh
+# sshenv's own promises about token keys, beyond what any agent must do
+# (pkcs11.inc, fido.inc): a PKCS#11 module or FIDO provider is loaded only
+# in a helper process (sshenv-token), never in the agent, and a library
+# that is not one is refused before any of its code runs; a locked agent
+# signs with no token key; a helper that dies costs its keys (PKCS#11:
+# the login went with it) or is started again (FIDO); the "internal"
+# provider with no authenticator fails the request, and says why; the
+# agent's end ends its helpers.
+# Arguments: none, or -- test_name... to run some tests only.
+# SSHENV_BIN, SSHENV_BUILD: the build under test (tests/run.sh exports
+# them).
+
+tk_dir=$(CDPATH='' cd -- "$(dirname -- "$0")" && pwd)
+SSHENV_BUILD=${SSHENV_BUILD:-$tk_dir/../../build}
+SSHENV_BIN=${SSHENV_BIN:-$SSHENV_BUILD/sshenv}
+fido_allow=$(realpath -- "$SSHENV_BUILD/tools")/'*'
+
+# p11_agent_exec SOCK: sshenv's agent; its allowlist takes the token's
+# module, the build's FIDO middleware and the test's own libraries.
+p11_agent_exec() {
+	fido_env_exec "$SSHENV_BIN" agent -D \
+	    -P "$P11_ALLOW,$fido_allow,$it_tmp/lib/*" -a "$1"
+}
+
+P11_INC=$tk_dir/pkcs11.inc
+# shellcheck source=tests/shell/pkcs11.inc
+. "$P11_INC"
+# shellcheck source=tests/shell/fido.inc
+. "$tk_dir/fido.inc"
+# The tests are this file's.
+INTEROP_TESTS=$tk_dir/test_tokens.sh
+
+# ---------------------------------------------------------------- helpers
+
+# tk_helpers: the pids of the agent's sshenv-token children.
+tk_helpers() {
+	for tk_p in $(pgrep -P "$it_agent_pid" 2>/dev/null); do
+		[ "$(cat "/proc/$tk_p/comm" 2>/dev/null)" = sshenv-token ] &&
+			echo "$tk_p"
+	done
+}
+
+# tk_maps PID LIB: how many of PID's mappings are of the library LIB.
+tk_maps() {
+	grep -c -F -- "$2" "/proc/$1/maps" 2>/dev/null
+}
+
+# tk_wait N CMD...: until CMD succeeds, at most N tenths of a second.
+tk_wait() {
+	tk_n=$1
+	shift
+	while [ "$tk_n" -gt 0 ]; do
+		"$@" && return 0
+		sleep 0.1
+		tk_n=$((tk_n - 1))
+	done
+	"$@"
+}
+
+tk_no_helper() {
+	[ -z "$(tk_helpers)" ]
+}
+
+tk_no_keys() {
+	timeout -k 2 10 ssh-add -l >/dev/null 2>&1
+	[ $? -eq 1 ]
+}
+
+tk_in_log() {
+	grep -q -F -- "$1" "$it_agent_log"
+}
+
+# ------------------------------------------------------------- tests
+
+# The module runs in sshenv-token, never in the agent: mapped there and
+# not here, one helper for the module, gone with ssh-add -e.
+test_tokens_module_only_in_helper() {
+	it_need_agent || return 0
+	p11_need_token || return 0
+	p11_add
+	assertEquals "ssh-add -s: $out $err" 0 "$rc" || return 0
+	real=$(realpath "$P11_MODULE")
+	helpers=$(tk_helpers)
+	assertEquals "one sshenv-token for the module: $helpers" 1 \
+	    "$(printf '%s\n' "$helpers" | grep -c .)" || return 0
+	assertTrue "the helper maps $real" \
+	    "[ $(tk_maps "$helpers" "$real") -gt 0 ]" || return 0
+	assertEquals "the agent does not map $real" 0 \
+	    "$(tk_maps "$it_agent_pid" "$real")" || return 0
+	run sa -T "$it_tmp/p11/ecdsa256.pub"
+	assertEquals "a token key signs: $out $err" 0 "$rc" || return 0
+	assertEquals "the agent still does not map it" 0 \
+	    "$(tk_maps "$it_agent_pid" "$real")" || return 0
+	run sa -e "$P11_MODULE"
+	assertEquals "ssh-add -e: $out $err" 0 "$rc" || return 0
+	tk_wait 50 tk_no_helper
+	assertTrue "the helper is gone after ssh-add -e: $(tk_helpers)" \
+	    tk_no_helper || return 0
+}
+
+# A FIDO key signs through the provider in sshenv-token: the middleware's
+# trace names it; the agent never maps the middleware.
+test_tokens_fido_only_in_helper() {
+	it_need_agent || return 0
+	fido_need_keys || return 0
+	run sa_sk "$it_tmp/keys/sk-ed25519"
+	assertEquals "ssh-add -S: $out $err" 0 "$rc" || return 0
+	run sa -T "$it_tmp/keys/sk-ed25519.pub"
+	assertEquals "ssh-add -T: $out $err" 0 "$rc" || return 0
+	assertEquals "the middleware signed in sshenv-token: \
+$(tail -n 3 "$it_tmp/sk.log")" 1 \
+	    "$(fido_log_count 'prog=sshenv-token .*result=ok')" || return 0
+	assertEquals "the agent does not map the middleware" 0 \
+	    "$(tk_maps "$it_agent_pid" "$(realpath "$fido_provider")")" ||
+		return 0
+}
+
+# A library in the allowlist that is not a PKCS#11 module is refused
+# before it is loaded: its constructor (which would leave a file) never
+# runs, in the agent or in a helper.  One that is a module by its symbols
+# is loaded (in the helper), proving the marker would show.
+test_tokens_not_a_module_never_runs() {
+	it_need_agent || return 0
+	command -v cc >/dev/null || {
+		echo 'SKIP: no C compiler'
+		startSkipping
+		return 0
+	}
+	mkdir -p "$it_tmp/lib" || return 0
+	cat >"$it_tmp/lib/ctor.c" <<EOC
+#include <stdio.h>
+__attribute__((constructor)) static void
+mark(void)
+{
+	FILE *f = fopen("$it_tmp/lib/ran", "a");
+
+	if (f != NULL)
+		fclose(f);
+}
+#ifdef MODULE
+int C_GetFunctionList(void **list) { *list = 0; return 5; }
+#endif
+EOC
+	cc -shared -fPIC -o "$it_tmp/lib/plain.so" "$it_tmp/lib/ctor.c" &&
+		cc -shared -fPIC -DMODULE -o "$it_tmp/lib/module.so" \
+		    "$it_tmp/lib/ctor.c"
+	assertEquals 'the test libraries build' 0 $? || return 0
+	rm -f "$it_tmp/lib/ran"
+	run sa_askpass "$p11_pin" -s "$it_tmp/lib/plain.so"
+	assertNotEquals "ssh-add -s of a library with no C_GetFunctionList: \
+$out $err" 0 "$rc" || return 0
+	assertFalse 'its constructor never ran' "[ -e '$it_tmp/lib/ran' ]" ||
+		return 0
+	assertTrue 'the agent says why' "tk_in_log 'not a PKCS#11 module'" ||
+		return 0
+	run sa_askpass "$p11_pin" -s "$it_tmp/lib/module.so"
+	assertNotEquals "ssh-add -s of a module that fails C_GetFunctionList: \
+$out $err" 0 "$rc" || return 0
+	assertTrue 'that one was loaded, in the helper' \
+	    "[ -e '$it_tmp/lib/ran' ]" || return 0
+	assertFalse 'and never in the agent' \
+	    "grep -q -F '$it_tmp/lib/' /proc/$it_agent_pid/maps" || return 0
+}
+
+# Locked, the agent lists and signs with no token key; unlocked, it does
+# again, through the same helper.
+test_tokens_lock_unlock() {
+	it_need_agent || return 0
+	p11_need_token || return 0
+	fido_need_keys || return 0
+	p11_add
+	assertEquals "ssh-add -s: $out $err" 0 "$rc" || return 0
+	run sa_sk "$it_tmp/keys/sk-ecdsa"
+	assertEquals "ssh-add -S: $out $err" 0 "$rc" || return 0
+	run sa_askpass 'token lock' -x
+	assertEquals "ssh-add -x: $out $err" 0 "$rc" || return 0
+	assertTrue 'locked, no key is listed' tk_no_keys || return 0
+	for pub in "$it_tmp/p11/rsa2048.pub" "$it_tmp/keys/sk-ecdsa.pub"; do
+		run sa -T "$pub"
+		assertNotEquals "locked, $pub signs nothing: $out" 0 "$rc" ||
+			return 0
+	done
+	run sa_askpass 'token lock' -X
+	assertEquals "ssh-add -X: $out $err" 0 "$rc" || return 0
+	for pub in "$it_tmp/p11/rsa2048.pub" "$it_tmp/keys/sk-ecdsa.pub"; do
+		run sa -T "$pub"
+		assertEquals "unlocked, $pub signs: $out $err" 0 "$rc" ||
+			return 0
+	done
+}
+
+# A PKCS#11 helper killed takes its keys with it (its login is gone):
+# they are unlisted, the agent says why, and ssh-add -s works again.
+test_tokens_pkcs11_helper_dies() {
+	it_need_agent || return 0
+	p11_need_token || return 0
+	p11_add
+	assertEquals "ssh-add -s: $out $err" 0 "$rc" || return 0
+	helper=$(tk_helpers)
+	assertNotEquals 'a helper runs' '' "$helper" || return 0
+	kill -KILL "$helper"
+	tk_wait 50 tk_no_keys
+	assertTrue 'its keys are gone' tk_no_keys || return 0
+	assertTrue "the agent says why: $(tail -n 3 "$it_agent_log")" \
+	    "tk_in_log 'its helper is gone'" || return 0
+	p11_add
+	assertEquals "ssh-add -s again: $out $err" 0 "$rc" || return 0
+	run sa -T "$it_tmp/p11/rsa2048.pub"
+	assertEquals "and its keys sign: $out $err" 0 "$rc" || return 0
+}
+
+# A FIDO helper killed is started again: the key stays and signs.
+test_tokens_fido_helper_restarts() {
+	it_need_agent || return 0
+	fido_need_keys || return 0
+	run sa_sk "$it_tmp/keys/sk-ed25519"
+	assertEquals "ssh-add -S: $out $err" 0 "$rc" || return 0
+	run sa -T "$it_tmp/keys/sk-ed25519.pub"
+	assertEquals "ssh-add -T: $out $err" 0 "$rc" || return 0
+	helper=$(tk_helpers)
+	assertNotEquals 'a helper runs' '' "$helper" || return 0
+	kill -KILL "$helper"
+	tk_wait 50 tk_in_log 'started again'
+	assertTrue "the agent starts it again: $(tail -n 3 "$it_agent_log")" \
+	    "tk_in_log 'started again'" || return 0
+	run sa -T "$it_tmp/keys/sk-ed25519.pub"
+	assertEquals "the key signs again: $out $err" 0 "$rc" || return 0
+	assertNotEquals 'through a new helper' "$helper" "$(tk_helpers)" ||
+		return 0
+}
+
+# The "internal" provider (libfido2) with no authenticator plugged in:
+# the key is added (as ssh-agent does), its signature fails, and the
+# agent's log says why.
+test_tokens_internal_without_device() {
+	it_need_agent || return 0
+	fido_need_keys || return 0
+	run sa -S internal "$it_tmp/keys/sk-ecdsa"
+	assertEquals "ssh-add -S internal: $out $err" 0 "$rc" || return 0
+	run sa -T "$it_tmp/keys/sk-ecdsa.pub"
+	assertNotEquals "no authenticator: no signature: $out" 0 "$rc" ||
+		return 0
+	assertTrue "the agent says why: $(tail -n 3 "$it_agent_log")" \
+	    "tk_in_log 'no FIDO authenticator found' ||
+	     tk_in_log 'built without libfido2'" || return 0
+}
+
+# The agent's end ends its helpers, the module's and the provider's.
+test_tokens_stop_ends_helpers() {
+	it_need_agent || return 0
+	p11_need_token || return 0
+	fido_need_keys || return 0
+	p11_add
+	assertEquals "ssh-add -s: $out $err" 0 "$rc" || return 0
+	run sa_sk "$it_tmp/keys/sk-ed25519"
+	assertEquals "ssh-add -S: $out $err" 0 "$rc" || return 0
+	helpers=$(tk_helpers)
+	assertEquals "two helpers: $helpers" 2 \
+	    "$(printf '%s\n' "$helpers" | grep -c .)" || return 0
+	it_stop "$it_agent_pid" 'the agent' || return 0
+	it_agent_pid=''
+	for p in $helpers; do
+		assertFalse "helper $p is gone" "kill -0 $p 2>/dev/null" ||
+			return 0
+	done
+}
+
+if [ -r /usr/bin/shunit2 ]; then
+	. /usr/bin/shunit2
+else
+	. /usr/share/shunit2/shunit2
+fi
