@@ -19,6 +19,11 @@ fido_allow=$(realpath -- "$SSHENV_BUILD/tools")/'*'
 # p11_agent_exec SOCK: sshenv's agent; its allowlist takes the token's
 # module, the build's FIDO middleware and the test's own libraries.
 p11_agent_exec() {
+	# tk_presence_agent: the middleware waits for the touch notice.
+	if [ -f "$it_tmp/tk.wait" ]; then
+		SK_SOFT_WAIT=$it_tmp/confirm.log
+		export SK_SOFT_WAIT
+	fi
 	fido_env_exec "$SSHENV_BIN" agent -D \
 	    -P "$P11_ALLOW,$fido_allow,$it_tmp/lib/*" -a "$1"
 }
@@ -69,6 +74,32 @@ tk_no_keys() {
 
 tk_in_log() {
 	grep -q -F -- "$1" "$it_agent_log"
+}
+
+# tk_restart: a fresh agent, in the environment the files now say.
+tk_restart() {
+	it_stop "$it_agent_pid" 'the agent under test' || return 1
+	it_agent_pid=''
+	it_agent_start
+	assertEquals "the agent answers again: $(tail -n 5 "$it_agent_log")" \
+	    0 $?
+}
+
+# tk_smartcard_hex CERTS_ONLY PUB...: an ADD_SMARTCARD_KEY_CONSTRAINED
+# frame (26) for the token's module and PIN, its certificates those of
+# the files PUB (associated-certs-v00@openssh.com), in hex.
+tk_smartcard_hex() {
+	tk_only=$1
+	shift
+	tk_certs=''
+	for tk_c in "$@"; do
+		tk_certs=$tk_certs$(str_hex "$(blob_hex "$tk_c")")
+	done
+	tk_body=1a$(str_hex "$(hex_of "$P11_MODULE")")$(str_hex \
+	    "$(hex_of "$p11_pin")")ff$(str_hex \
+	    "$(hex_of associated-certs-v00@openssh.com)")0$tk_only$(str_hex \
+	    "$tk_certs")
+	printf '%08x%s\n' $((${#tk_body} / 2)) "$tk_body"
 }
 
 # ------------------------------------------------------------- tests
@@ -264,6 +295,85 @@ test_tokens_stop_ends_helpers() {
 		assertFalse "helper $p is gone" "kill -0 $p 2>/dev/null" ||
 			return 0
 	done
+}
+
+# Before a FIDO key that wants a touch signs, the user is told so through
+# SSH_ASKPASS (a notice, as ssh-agent gives), naming the key.
+test_tokens_fido_presence_notice() {
+	it_need_agent || return 0
+	fido_need_keys || return 0
+	: >"$it_tmp/tk.wait"
+	tk_restart || return 0
+	rm -f "$it_tmp/tk.wait"
+	run sa_sk "$it_tmp/keys/sk-ed25519"
+	assertEquals "ssh-add -S: $out $err" 0 "$rc" || return 0
+	: >"$it_tmp/confirm.log"
+	run sa -T "$it_tmp/keys/sk-ed25519.pub"
+	assertEquals "ssh-add -T: $out $err" 0 "$rc" || return 0
+	assertContains "the notice names the key: $(cat "$it_tmp/confirm.log")" \
+	    "$(cat "$it_tmp/confirm.log")" \
+	    "Confirm user presence for key ED25519-SK \
+$(fp_of "$it_tmp/keys/sk-ed25519.pub")" || return 0
+}
+
+# Destination constraints hold for token keys as for others: a key for
+# host B signs no SSHSIG here, while the same key added plainly does.
+test_tokens_destination_constraint() {
+	it_need_agent || return 0
+	p11_need_token || return 0
+	run sa_askpass "$p11_pin" -H "$it_tmp/hosts_bc" -h hostb \
+	    -s "$P11_MODULE"
+	assertEquals "ssh-add -h hostb -s: $out $err" 0 "$rc" || return 0
+	run it_sign "$it_tmp/p11/ecdsa256.pub" "$it_tmp/data/msg" \
+	    "$it_tmp/data/tk-dest.sig"
+	assertNotEquals "SSHSIG with the constrained token key refused" 0 \
+	    "$rc" || return 0
+	run sa -e "$P11_MODULE"
+	assertEquals "ssh-add -e: $out $err" 0 "$rc" || return 0
+	p11_add
+	assertEquals "ssh-add -s: $out $err" 0 "$rc" || return 0
+	run it_sign "$it_tmp/p11/ecdsa256.pub" "$it_tmp/data/msg" \
+	    "$it_tmp/data/tk-dest.sig"
+	assertEquals "unconstrained, it signs: $err" 0 "$rc" || return 0
+}
+
+# Certificates for token keys (associated-certs-v00@openssh.com, which
+# ssh-add sends from OpenSSH 9.6; here as a raw frame): listed beside the
+# keys, or alone with certs_only; a login with the certificate alone
+# works, through the CA.  A certificate for no key of the token is not
+# added.
+test_tokens_associated_certificates() {
+	it_need_agent || return 0
+	p11_need_token || return 0
+	fido_need_keys || return 0
+	run "$fido_build/tools/agentpoke" "$SOCK" hex "$(tk_smartcard_hex 0 \
+	    "$it_tmp/p11/rsa2048-cert.pub" "$it_tmp/keys/cert-sk-ecdsa-cert.pub")"
+	assertEquals "the add is answered SUCCESS: $out" 'reply 6 1' "$out" ||
+		return 0
+	run sa -L
+	assertEquals "ssh-add -L: $err" 0 "$rc" || return 0
+	assertEquals "the three keys and the one certificate: $out" 4 \
+	    "$(printf '%s\n' "$out" | grep -c .)" || return 0
+	assertTrue "the certificate is listed" "has_line '$(p11_blobs "$out")' \
+'$(cut -d' ' -f1,2 "$it_tmp/p11/rsa2048-cert.pub")'" || return 0
+	run sa -e "$P11_MODULE"
+	assertEquals "ssh-add -e: $out $err" 0 "$rc" || return 0
+	run "$fido_build/tools/agentpoke" "$SOCK" hex "$(tk_smartcard_hex 1 \
+	    "$it_tmp/p11/rsa2048-cert.pub")"
+	assertEquals "certs_only: SUCCESS: $out" 'reply 6 1' "$out" ||
+		return 0
+	run sa -L
+	assertEquals "certs_only: the certificate alone: $out" \
+	    "$(cut -d' ' -f1,2 "$it_tmp/p11/rsa2048-cert.pub")" \
+	    "$(p11_blobs "$out")" || return 0
+	it_need_sshd || return 0
+	: >"$it_tmp/sshd.log"
+	run p11_ssh rsa2048-cert 'rsa-sha2-256-cert-v01@openssh.com' \
+	    'echo tk-cert-ok'
+	assertEquals "login with the token key's certificate: $err; sshd: \
+$(tail -n 3 "$it_tmp/sshd.log")" tk-cert-ok "$out" || return 0
+	assertContains 'sshd took the certificate' \
+	    "$(cat "$it_tmp/sshd.log")" 'ID p11-cert-rsa2048 ' || return 0
 }
 
 if [ -r /usr/bin/shunit2 ]; then

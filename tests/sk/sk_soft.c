@@ -31,6 +31,10 @@
  *                application=ssh: pin=no result=ok
  *                (prog: the process that loaded us; result: ok,
  *                pin-required or error).  Never the PIN itself.
+ *   SK_SOFT_WAIT a file: before a signature that asks for the user's
+ *                presence, wait (5 s at most) until it is not empty, as
+ *                a person would wait for the agent's "touch your key"
+ *                notice before touching it.
  *
  * Built without sanitizers: the OpenSSH tools that dlopen() it are not.
  */
@@ -463,6 +467,26 @@ out:
 	return ret;
 }
 
+/* SK_SOFT_WAIT: the notice is shown (the file has something), or 5 s. */
+static void
+wait_for_notice(void)
+{
+	const char *path = getenv("SK_SOFT_WAIT");
+	struct timespec ts = { 0, 50 * 1000 * 1000 };
+	FILE *f;
+	int i, c;
+
+	for (i = 0; path != NULL && i < 100; i++) {
+		if ((f = fopen(path, "r")) != NULL) {
+			c = fgetc(f);
+			fclose(f);
+			if (c != EOF)
+				return;
+		}
+		nanosleep(&ts, NULL);
+	}
+}
+
 int
 sk_sign(uint32_t alg, const uint8_t *data, size_t data_len,
     const char *application, const uint8_t *key_handle, size_t key_handle_len,
@@ -495,6 +519,8 @@ sk_sign(uint32_t alg, const uint8_t *data, size_t data_len,
 		ret = SSH_SK_ERR_PIN_REQUIRED;
 		goto out;
 	}
+	if (flags & SSH_SK_USER_PRESENCE_REQD)
+		wait_for_notice();
 	priv = key_handle + HANDLE_MAGIC_LEN + 1;
 	pub = priv + PRIV_LEN;
 	if ((resp = calloc(1, sizeof(*resp))) == NULL)
