@@ -119,13 +119,13 @@ static int
 print_versions(void)
 {
 	static const char *const helpers[] = { "sshenv-supervisor",
-		"sshenv-agent" };
+		"sshenv-agent", "sshenv-token" };
 	char path[PATHS_MAX], *args[3];
 	size_t i;
 
 	version_print("sshenv");
 	fflush(stdout);
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < sizeof(helpers) / sizeof(helpers[0]); i++) {
 		if (rtpaths_helper(helpers[i], path, sizeof(path)) != 0) {
 			printf("%s not found\n", helpers[i]);
 			continue;

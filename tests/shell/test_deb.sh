@@ -245,7 +245,8 @@ test_dpkg_installs_it_in_debians_places() {
 	installed || return
 	dpkg -L sshenv >"$D/files"
 	for _f in /usr/bin/sshenv $LIBEXEC/sshenv-supervisor \
-	    $LIBEXEC/sshenv-agent /usr/share/man/man1/sshenv.1.gz \
+	    $LIBEXEC/sshenv-agent $LIBEXEC/sshenv-token \
+	    /usr/share/man/man1/sshenv.1.gz \
 	    /usr/share/man/man5/sshenv.conf.5.gz \
 	    /usr/share/sshenv/sshenv.conf /usr/share/sshenv/shell/profile.sh \
 	    /usr/lib/systemd/user/sshenv.socket \
@@ -273,10 +274,11 @@ test_dpkg_installs_it_in_debians_places() {
 	/usr/bin/sshenv --version >"$D/version" 2>&1
 	rc=$?
 	assertEquals "sshenv --version: $(cat "$D/version")" 0 "$rc"
-	assertEquals "the package's version, three programs of one build" \
+	assertEquals "the package's version, four programs of one build" \
 	    "sshenv $_v
 sshenv-supervisor $_v
-sshenv-agent $_v" "$(sed 's/ (build [0-9a-f]*)$//' "$D/version")"
+sshenv-agent $_v
+sshenv-token $_v" "$(sed 's/ (build [0-9a-f]*)$//' "$D/version")"
 	assertEquals "one build" 1 \
 	    "$(grep -o '(build [0-9a-f]*)' "$D/version" | sort -u | wc -l)"
 	# What the package ships of the units is each user's to enable.

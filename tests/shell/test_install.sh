@@ -53,6 +53,7 @@ expected() {
 		echo "bin/sshenv 755"
 		echo "libexec/sshenv/sshenv-agent 755"
 		echo "libexec/sshenv/sshenv-supervisor 755"
+		echo "libexec/sshenv/sshenv-token 755"
 		echo "share/man/man1/sshenv.1 644"
 		echo "share/man/man5/sshenv.conf.5 644"
 		echo "share/sshenv/sshenv.conf 644"
@@ -100,7 +101,7 @@ test_install_puts_every_file_with_its_mode() {
 	_r=$T/dest/usr/local
 	assertTrue "the binary is the one under test" \
 	    "cmp -s '$SSHENV_BIN' '$_r/bin/sshenv'"
-	for _h in sshenv-supervisor sshenv-agent; do
+	for _h in sshenv-supervisor sshenv-agent sshenv-token; do
 		assertTrue "$_h is the one under test" \
 		    "cmp -s '$(dirname "$SSHENV_BIN")/$_h' \
 		    '$_r/libexec/sshenv/$_h'"
@@ -167,11 +168,11 @@ test_installed_client_runs_its_helpers() {
 	_r=$T/dest/usr/local
 	"$_r/bin/sshenv" --version >"$T/ver" 2>&1
 	assertEquals "sshenv --version status: $(cat "$T/ver")" 0 $?
-	assertEquals "three programs, one build: $(cat "$T/ver")" 1 \
+	assertEquals "four programs, one build: $(cat "$T/ver")" 1 \
 	    "$(sed -n 's/.*(build \([0-9a-f]*\))$/\1/p' "$T/ver" |
 	    sort -u | wc -l)"
 	assertEquals "each named: $(cat "$T/ver")" \
-	    "sshenv sshenv-supervisor sshenv-agent" \
+	    "sshenv sshenv-supervisor sshenv-agent sshenv-token" \
 	    "$(awk '{ print $1 }' "$T/ver" | tr '\n' ' ' | sed 's/ $//')"
 	# `sshenv agent` is the helper: its own answer to -k without a pid.
 	env -u SSH_AGENT_PID "$_r/bin/sshenv" agent -k >"$T/k.out" 2>&1

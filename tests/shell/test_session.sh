@@ -834,6 +834,30 @@ test_configured_upstream() {
 	    "configured: $T/mine/agent.sock, 1 key"
 }
 
+# [agent] providers and allow_remote_providers reach the agent the
+# supervisor starts (-P, -O allow-remote-pkcs11); what the agent does with
+# them is test_pkcs11_sshenv's and test_tokens'.
+test_providers_reach_the_agent() {
+	lib_config '[agent]' 'providers = /nonexistent/*.so' \
+	    'allow_remote_providers = yes'
+	lib_login_init a || return 0
+	assertEquals "init: $(cat "$T/a.ierr")" 0 "$rc"
+	agent=$(lib_pids agent)
+	args=$(tr '\0' ' ' <"/proc/$agent/cmdline")
+	assertContains "the allowlist: $args" "$args" ' -P /nonexistent/*.so '
+	assertContains "remote adds allowed: $args" "$args" \
+	    ' -O allow-remote-pkcs11'
+	lib_config ''
+	sshenv reload >/dev/null 2>&1
+	sshenv stop -q >/dev/null 2>&1
+	lib_login_init b || return 0
+	agent=$(lib_pids agent)
+	args=$(tr '\0' ' ' <"/proc/$agent/cmdline")
+	assertNotContains "by default no -P: the agent's own list: $args" \
+	    "$args" ' -P '
+	assertNotContains "nor remote adds: $args" "$args" ' -O '
+}
+
 test_forwarded_agent_ignored() {
 	lib_config '[agent]' 'forwarded = ignore'
 	forwarded_agent

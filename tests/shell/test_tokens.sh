@@ -376,6 +376,32 @@ $(tail -n 3 "$it_tmp/sshd.log")" tk-cert-ok "$out" || return 0
 	    "$(cat "$it_tmp/sshd.log")" 'ID p11-cert-rsa2048 ' || return 0
 }
 
+# Through a forwarded agent, another host may not have the agent load a
+# FIDO middleware (CVE-2023-38408 was a PKCS#11 module loaded so); the
+# "internal" provider, no library of anyone's, it may use.
+test_tokens_remote_fido_provider_refused() {
+	it_need_agent || return 0
+	it_need_sshd || return 0
+	fido_need_keys || return 0
+	run sa "$it_tmp/keys/ed25519"
+	assertEquals "ssh-add (the login's key): $err" 0 "$rc" || return 0
+	run it_ssh -A "ssh-add -S '$fido_provider' '$it_tmp/keys/sk-ed25519' \
+	    </dev/null; echo add=\$?; ssh-add -S internal \
+	    '$it_tmp/keys/sk-ecdsa' </dev/null; echo internal=\$?"
+	assertEquals "ssh -A: $err" 0 "$rc" || return 0
+	has_line "$out" add=1
+	assertTrue "a middleware from another host is refused: $out" $? ||
+		return 0
+	assertTrue "the agent says why: $(tail -n 3 "$it_agent_log")" \
+	    "tk_in_log 'from another host refused'" || return 0
+	has_line "$out" internal=0
+	assertTrue "the internal provider is not a library: taken: $out" $? ||
+		return 0
+	run sa -l
+	assertEquals "the login's key and the internal one are held: $out" \
+	    2 "$(printf '%s\n' "$out" | grep -c .)" || return 0
+}
+
 if [ -r /usr/bin/shunit2 ]; then
 	. /usr/bin/shunit2
 else
