@@ -2082,21 +2082,16 @@ token_dead(void *arg, struct token *t)
 	revalidate_confirms(a);
 }
 
-/* The helpers' set, made at first need: sshenv-token beside us. */
+/* The helpers' set, made at first need: sshenv-token, found as the
+ * client finds us (beside us, first). */
 static struct tokens *
 agent_tokens(struct agent *a)
 {
 	char path[PATHS_MAX];
-	const char *slash;
-	int n;
 
-	if (a->tokens != NULL || a->self == NULL)
+	if (a->tokens != NULL)
 		return a->tokens;
-	if ((slash = strrchr(a->self, '/')) == NULL)
-		return NULL;
-	n = snprintf(path, sizeof(path), "%.*s/sshenv-token",
-	    (int)(slash - a->self), a->self);
-	if (n < 0 || (size_t)n >= sizeof(path) ||
+	if (rtpaths_helper("sshenv-token", path, sizeof(path)) != 0 ||
 	    tokens_new(&a->loop, path, token_dead, a, &a->tokens) != 0)
 		a->tokens = NULL;
 	return a->tokens;
@@ -2138,8 +2133,9 @@ provider_check(struct conn *c, const uint8_t *given, size_t len,
 		return ERR_DENIED;
 	}
 	if (agent_tokens(a) == NULL) {
-		log_error("conn %lu: no token helper beside %s", c->id,
-		    a->self != NULL ? a->self : "the agent");
+		log_error("conn %lu: cannot find sshenv-token, the helper that "
+			  "loads it",
+		    c->id);
 		return ERR_UNSUPPORTED;
 	}
 	return 0;
