@@ -1052,6 +1052,44 @@ out:
 }
 
 int
+crypto_digest(const char *md, const uint8_t *data, size_t len, uint8_t out[64],
+    size_t *outlen)
+{
+	const EVP_MD *m = EVP_get_digestbyname(md);
+	unsigned int n = 0;
+
+	*outlen = 0;
+	if (m == NULL || EVP_MD_get_size(m) > 64 ||
+	    EVP_Digest(data, len, out, &n, m, NULL) != 1)
+		return ERR_CRYPTO;
+	*outlen = n;
+	return 0;
+}
+
+int
+crypto_ecdsa_der_rs(const uint8_t *der, size_t len, uint8_t *r, size_t *rlen,
+    uint8_t *s, size_t *slen, size_t room)
+{
+	const unsigned char *p = der;
+	const BIGNUM *rb, *sb;
+	ECDSA_SIG *esig;
+	int rc = ERR_FORMAT;
+
+	*rlen = *slen = 0;
+	if ((esig = d2i_ECDSA_SIG(NULL, &p, (long)len)) == NULL)
+		return ERR_FORMAT;
+	ECDSA_SIG_get0(esig, &rb, &sb);
+	if (p == der + len && BN_num_bytes(rb) <= (int)room &&
+	    BN_num_bytes(sb) <= (int)room) {
+		*rlen = (size_t)BN_bn2bin(rb, r);
+		*slen = (size_t)BN_bn2bin(sb, s);
+		rc = 0;
+	}
+	ECDSA_SIG_free(esig);
+	return rc;
+}
+
+int
 crypto_fingerprint(const uint8_t *blob, size_t len, char *buf, size_t size)
 {
 	uint8_t dgst[32];

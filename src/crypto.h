@@ -123,6 +123,19 @@ struct crypto_cert {
  */
 int crypto_cert_info(const uint8_t *blob, size_t len, struct crypto_cert *out);
 
+/*
+ * The digest md ("SHA1", "SHA256", "SHA384", "SHA512") of data into out,
+ * which has room for 64 bytes; *outlen its length.  0 or ERR_CRYPTO.
+ */
+int crypto_digest(const char *md, const uint8_t *data, size_t len,
+    uint8_t out[64], size_t *outlen);
+/*
+ * r and s of a DER ECDSA signature (as libfido2 gives it), big-endian,
+ * each at most room bytes.  0 or ERR_FORMAT.
+ */
+int crypto_ecdsa_der_rs(const uint8_t *der, size_t len, uint8_t *r,
+    size_t *rlen, uint8_t *s, size_t *slen, size_t room);
+
 /* "SHA256:<base64>" of a public key blob into buf; 0 or ERR_TOO_LONG. */
 int crypto_fingerprint(const uint8_t *blob, size_t len, char *buf, size_t size);
 

@@ -3,8 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
 #include <p11-kit/pkcs11.h>
 
 #include "compat.h"
@@ -426,8 +424,7 @@ pkcs11_sign(struct pkcs11 *p, const uint8_t *key, size_t keylen,
 	struct slot *sl = NULL;
 	const uint8_t *di;
 	const char *md, *alg;
-	unsigned int hlen;
-	size_t dilen, at;
+	size_t dilen, at, hlen;
 	CK_RV rv;
 	int i, r;
 
@@ -469,8 +466,7 @@ pkcs11_sign(struct pkcs11 *p, const uint8_t *key, size_t keylen,
 	}
 	if (di != NULL)
 		memcpy(in, di, dilen);
-	if (EVP_Digest(data, dlen, in + dilen, &hlen, EVP_get_digestbyname(md),
-		NULL) != 1)
+	if (crypto_digest(md, data, dlen, in + dilen, &hlen) != 0)
 		return ERR_CRYPTO;
 	if ((rv = p->f->C_SignInit(sl->session, &mech, priv)) != CKR_OK) {
 		say(err, errsize, "C_SignInit", rv);

@@ -3,14 +3,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/ecdsa.h>
-#include <openssl/evp.h>
-
 #ifdef SSHENV_FIDO2
 #include <fido.h>
 #endif
 
 #include "compat.h"
+#include "crypto.h"
 #include "elfsym.h"
 #include "skprov.h"
 #include "sserr.h"
@@ -212,28 +210,6 @@ skprov_sign(struct skprov *p, const struct skprov_req *req, const char *pin,
 
 #define MAX_DEVICES 8
 
-/* r and s of a DER ECDSA signature, as libfido2 gives it. */
-static int
-der_to_rs(const uint8_t *der, size_t len, struct sksig *out)
-{
-	const unsigned char *p = der;
-	const BIGNUM *r, *s;
-	ECDSA_SIG *esig;
-	int rc = ERR_PROTOCOL;
-
-	if ((esig = d2i_ECDSA_SIG(NULL, &p, (long)len)) == NULL)
-		return ERR_PROTOCOL;
-	ECDSA_SIG_get0(esig, &r, &s);
-	if (BN_num_bytes(r) <= (int)sizeof(out->r) &&
-	    BN_num_bytes(s) <= (int)sizeof(out->s)) {
-		out->rlen = (size_t)BN_bn2bin(r, out->r);
-		out->slen = (size_t)BN_bn2bin(s, out->s);
-		rc = 0;
-	}
-	ECDSA_SIG_free(esig);
-	return rc;
-}
-
 /*
  * The first authenticator that knows the key handle (each is asked
  * without a touch first, as OpenSSH's own middleware does), then the
@@ -246,16 +222,15 @@ internal_sign(const struct skprov_req *req, const char *pin, struct sksig *out,
 	fido_dev_info_t *devlist = NULL;
 	fido_assert_t *assert = NULL;
 	fido_dev_t *dev = NULL;
-	uint8_t hash[32];
-	unsigned int hlen;
+	uint8_t hash[64];
+	size_t hlen;
 	char *app = NULL;
 	size_t ndevs = 0, i;
 	const uint8_t *sig;
 	size_t siglen;
 	int r = ERR_NOT_FOUND, fr;
 
-	if (EVP_Digest(req->data, req->datalen, hash, &hlen, EVP_sha256(),
-		NULL) != 1)
+	if (crypto_digest("SHA256", req->data, req->datalen, hash, &hlen) != 0)
 		return ERR_CRYPTO;
 	if ((app = malloc(req->applen + 1)) == NULL)
 		return ERR_ALLOC;
@@ -320,7 +295,10 @@ internal_sign(const struct skprov_req *req, const char *pin, struct sksig *out,
 		out->flags = fido_assert_flags(assert, 0);
 		out->counter = fido_assert_sigcount(assert, 0);
 		if (req->ecdsa)
-			r = der_to_rs(sig, siglen, out);
+			r = crypto_ecdsa_der_rs(sig, siglen, out->r, &out->rlen,
+			    out->s, &out->slen, sizeof(out->r));
+		else if (siglen != 64)
+			r = ERR_PROTOCOL;
 		else
 			r = copy_part(out->r, &out->rlen, 64, sig, siglen);
 		break;
