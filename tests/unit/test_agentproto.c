@@ -432,8 +432,8 @@ test_add_unknown_type(void)
 {
 	static const char *const names[] = {
 		"ssh-dss",
-		"sk-ssh-ed25519@openssh.com",
-		"sk-ecdsa-sha2-nistp256@openssh.com",
+		"sk-ssh-ed448@openssh.com",
+		"sk-ecdsa-sha2-nistp384@openssh.com",
 		"ssh-ed448",
 		"ecdsa-sha2-nistp192",
 		"ssh-ed25519-cert-v00@openssh.com",

@@ -612,7 +612,7 @@ test_parse_unknown_type(void)
 {
 	static const char *const names[] = {
 		"ssh-dss",
-		"sk-ssh-ed25519@openssh.com",
+		"sk-ecdsa-sha2-nistp384@openssh.com",
 		"ssh-ed448",
 		"",
 		"ecdsa-sha2-nistp192",

@@ -1,9 +1,9 @@
 /*
  * keytype: the one table of key types.  Every entry is found by both its
- * names and by no other, its field shapes use only the two field kinds
- * the decoder knows, the ECDSA entries carry their curve, group and
- * digest, and names we do not hold (or that only share a prefix) are not
- * found.
+ * names and by no other, its field shapes use only the field kinds the
+ * decoder knows, the ECDSA entries carry their curve, group and digest,
+ * the FIDO ones say so and name their plain type, and names we do not
+ * hold (or that only share a prefix) are not found.
  */
 #include <string.h>
 
@@ -15,13 +15,14 @@ shape_ok(const char *f)
 {
 	if (f == NULL || *f == '\0')
 		return 0;
-	return strspn(f, "sm") == strlen(f);
+	return strspn(f, "smb") == strlen(f);
 }
 
 static void
 test_every_entry_found_by_its_names(void)
 {
 	int i, cert;
+	size_t n;
 
 	for (i = 0; i < KT_NONE; i++) {
 		const struct keytype_info *k = &keytypes[i];
@@ -39,10 +40,13 @@ test_every_entry_found_by_its_names(void)
 			     strlen(k->cert_name), &cert),
 		    i);
 		CHECK_EQ(cert, 1);
-		/* A certificate's name is the key's with the suffix. */
-		CHECK(strncmp(k->cert_name, k->name, strlen(k->name)) == 0);
-		CHECK(strcmp(k->cert_name + strlen(k->name),
-			  "-cert-v01@openssh.com") == 0);
+		/* A certificate's name is the key's with the suffix (before
+		 * "@openssh.com", for the FIDO types). */
+		n = strlen(k->name);
+		if (n > 12 && strcmp(k->name + n - 12, "@openssh.com") == 0)
+			n -= 12;
+		CHECK(strncmp(k->cert_name, k->name, n) == 0);
+		CHECK(strcmp(k->cert_name + n, "-cert-v01@openssh.com") == 0);
 	}
 }
 
@@ -54,8 +58,20 @@ test_shapes_and_curves(void)
 	for (i = 0; i < KT_NONE; i++) {
 		CHECK(shape_ok(keytypes[i].fields));
 		CHECK(shape_ok(keytypes[i].cert_fields));
+		/* FIDO types, and only they, are FIDO; each names its plain
+		 * type, which is no FIDO type; a plain type names itself. */
+		if (strncmp(keytypes[i].name, "sk-", 3) == 0) {
+			CHECK(keytype_is_sk((enum keytype)i));
+			CHECK(!keytype_is_sk(keytypes[i].base));
+			CHECK(strstr(keytypes[i].name,
+				  keytypes[keytypes[i].base].name) != NULL);
+		} else {
+			CHECK(!keytype_is_sk((enum keytype)i));
+			CHECK_EQ(keytypes[i].base, i);
+		}
 		/* ECDSA types, and only they, name a curve. */
-		if (strncmp(keytypes[i].name, "ecdsa-", 6) == 0)
+		if (strncmp(keytypes[i].name, "ecdsa-", 6) == 0 ||
+		    strncmp(keytypes[i].name, "sk-ecdsa-", 9) == 0)
 			CHECK(keytypes[i].curve != NULL &&
 			    keytypes[i].group != NULL &&
 			    keytypes[i].md != NULL);
@@ -75,7 +91,9 @@ test_unknown_names(void)
 		"ssh-ed25519x",
 		"ssh-dss",
 		"ssh-rsa ",
-		"sk-ssh-ed25519@openssh.com",
+		"sk-ssh-ed25519",
+		"sk-ecdsa-sha2-nistp384@openssh.com",
+		"sk-ssh-ed25519-cert-v01",
 		"ecdsa-sha2-nistp256-cert-v01",
 		"SSH-RSA",
 	};
