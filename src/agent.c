@@ -199,6 +199,8 @@ struct conn {
 	 * may wait for a person: not on our signing threads). */
 	uv_work_t tokwork;
 	struct tokenadd *tokadd; /* REQ_TOKEN: the add under way */
+	struct token *signtok;	 /* held while its key signs */
+	int cancelled; /* closed while a token's signature waits (atomic) */
 };
 
 /* [forwarding] use: what forwarded requests may do. */
@@ -265,6 +267,9 @@ static void conn_process(struct conn *c);
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 static void start_reading(struct conn *c);
 static void rearm_expiry(struct agent *a);
+
+/* The longest label a token key is named by. */
+#define TOKEN_LABEL_MAX 256
 
 /* What an ADD_SMARTCARD_KEY holds while its module loads. */
 struct tokenadd {
@@ -369,6 +374,9 @@ conn_close(struct conn *c)
 {
 	if (c->u.closing)
 		return;
+	/* A token's signature not begun yet is not made (no touch asked
+	 * for a client that is gone). */
+	__atomic_store_n(&c->cancelled, 1, __ATOMIC_RELEASE);
 	/* A call to another agent returns now, not at its timeout. */
 	if (c->state == REQ_UPSTREAM)
 		upset_interrupt(c->ups);
@@ -794,7 +802,12 @@ tokwork_conn(uv_work_t *w)
 static void
 tok_sign_work(uv_work_t *w)
 {
-	sign_work(&tokwork_conn(w)->job);
+	struct conn *c = tokwork_conn(w);
+
+	if (__atomic_load_n(&c->cancelled, __ATOMIC_ACQUIRE))
+		c->sign_result = ERR_DENIED;
+	else
+		sign_work(&c->job);
 }
 
 static void
@@ -804,6 +817,9 @@ tok_sign_done(uv_work_t *w, int status)
 
 	if (status != 0)
 		c->sign_result = ERR_SYSTEM;
+	token_end(c->signtok);
+	token_hold(c->signtok, -1);
+	c->signtok = NULL;
 	sign_done(&c->job);
 }
 
@@ -812,18 +828,29 @@ tok_sign_done(uv_work_t *w, int status)
 static int
 start_sign(struct conn *c)
 {
+	const struct crypto_signer *signer;
+
 	c->state = REQ_SIGNING;
 	uvconn_ref(&c->u);
 	wire_reset(&c->sig);
 	c->job.work = sign_work;
 	c->job.done = sign_done;
-	if (crypto_key_signer(c->key) == NULL) {
+	signer = crypto_key_signer(c->key);
+	if (signer == NULL) {
 		signpool_submit(c->agent->pool, &c->job);
-	} else if (pool_queue(c, &c->tokwork, tok_sign_work, tok_sign_done) !=
-	    0) {
-		c->sign_result = ERR_SYSTEM;
-		sign_done(&c->job);
+		return REQ_PENDING;
 	}
+	/* A token with too much waiting already: refused, not queued. */
+	if ((c->sign_result = token_begin(signer->arg)) != 0) {
+		log_info("conn %lu: %s is busy: refused", c->id,
+		    token_path(signer->arg));
+		sign_done(&c->job);
+		return REQ_PENDING;
+	}
+	c->signtok = signer->arg;
+	token_hold(c->signtok, 1);
+	if (pool_queue(c, &c->tokwork, tok_sign_work, tok_sign_done) != 0)
+		tok_sign_done(&c->tokwork, UV_ECANCELED);
 	return REQ_PENDING;
 }
 
@@ -2225,6 +2252,8 @@ tokenadd_one(struct conn *c, const uint8_t *blob, size_t len,
 	struct destcons *dest = NULL;
 	const char *path = token_path(t->token), *comment;
 	uint64_t expires = 0;
+	char name[TOKEN_LABEL_MAX + 1];
+	size_t i;
 	int confirm, r;
 
 	/* As ssh-agent: a key held already keeps what it has. */
@@ -2239,13 +2268,19 @@ tokenadd_one(struct conn *c, const uint8_t *blob, size_t len,
 		expires = (uint64_t)compat_boottime_ms() +
 		    (uint64_t)t->life * 1000;
 	token_signer(t->token, &signer);
-	/* Named by its label, or else by its module. */
-	if (labellen == 0) {
-		label = (const uint8_t *)path;
-		labellen = strlen(path);
-	}
-	r = keystore_add_signed(a->ks, NULL, 0, blob, len, &signer, label,
-	    labellen, expires, t->confirm, dest, visible_here, c);
+	/* Named by its label (the module's words: cut at a NUL, no
+	 * control characters, which clients would refuse or print), or
+	 * else by its module. */
+	for (i = 0; i < labellen && i < TOKEN_LABEL_MAX && label[i] != '\0';
+	     i++)
+		name[i] = label[i] < 0x20 || label[i] == 0x7f ? '?' :
+								(char)label[i];
+	name[i] = '\0';
+	if (i == 0)
+		snprintf(name, sizeof(name), "%s", path);
+	r = keystore_add_signed(a->ks, NULL, 0, blob, len, &signer,
+	    (const uint8_t *)name, strlen(name), expires, t->confirm, dest,
+	    visible_here, c);
 	return r == 0 ? 1 : r;
 }
 
@@ -2264,8 +2299,22 @@ tokenadd_finish(struct conn *c)
 	uint32_t n, i;
 	int added = 0, r;
 
+	/* The whole answer and the certificates parse, or nothing is
+	 * added. */
 	if ((r = wire_get_u32(&keys, &n)) != 0)
 		return r;
+	for (i = 0; i < n; i++)
+		if ((r = wire_get_string(&keys, &blob, &len)) != 0 ||
+		    (r = wire_get_string(&keys, &label, &labellen)) != 0)
+			return r;
+	if ((r = wire_end(&keys)) != 0)
+		return r;
+	wire_view(&certs, t->certs, t->certs != NULL ? t->certslen : 0);
+	while (wire_avail(&certs) > 0)
+		if ((r = wire_get_string(&certs, &cert, &certlen)) != 0)
+			return r;
+	keys = t->keys;
+	wire_get_u32(&keys, &n);
 	for (i = 0; i < n; i++) {
 		if ((r = wire_get_string(&keys, &blob, &len)) != 0 ||
 		    (r = wire_get_string(&keys, &label, &labellen)) != 0)
@@ -2321,8 +2370,9 @@ tok_load_done(uv_work_t *w, int status)
 	struct conn *c = tokwork_conn(w);
 	int r = status != 0 ? ERR_SYSTEM : c->tokadd->result;
 
-	/* Stopping, or locked meanwhile: nothing is added. */
-	if (r == 0 && c->agent->stopping)
+	/* Stopping, locked, or the module removed (or its helper dead)
+	 * meanwhile: nothing is added. */
+	if (r == 0 && (c->agent->stopping || token_stopped(c->tokadd->token)))
 		r = ERR_DENIED;
 	if (r == 0 && keystore_locked(c->agent->ks))
 		r = ERR_LOCKED;
@@ -2413,7 +2463,7 @@ handle_remove_smartcard(struct conn *c, struct wire *body)
 		return ERR_TOO_LONG;
 	memcpy(path, req.id, req.idlen);
 	path[req.idlen] = '\0';
-	if (realpath(path, real) != NULL && a->tokens != NULL)
+	if (a->tokens != NULL && realpath(path, real) != NULL)
 		t = tokens_find(a->tokens, TOKEN_PKCS11, real);
 	if (t == NULL) {
 		log_info("conn %lu: PKCS#11 module %s is not loaded", c->id,
@@ -3149,8 +3199,9 @@ agent_stop(struct agent *a)
 	uvsig_close(&a->signals);
 	signpool_close(a->pool);
 	a->pool = NULL;
-	/* Keys go now, not when the last signature job drains. */
-	keystore_remove_all(a->ks);
+	/* Keys go now, not when the last signature job drains; sealed
+	 * ones too (and with them the holds on the token helpers). */
+	keystore_clear(a->ks);
 	lazy_remove_all(a);
 	tokens_close(a->tokens);
 	if (a->sockpath != NULL)

@@ -344,6 +344,13 @@ keystore_remove_if(struct keystore *ks, const uint8_t *blob, size_t len,
 	return 0;
 }
 
+void
+keystore_clear(struct keystore *ks)
+{
+	while (ks->head != NULL)
+		unlink_entry(ks, &ks->head);
+}
+
 size_t
 keystore_remove_signer(struct keystore *ks, const void *arg)
 {

@@ -15,12 +15,16 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 #include "compat.h"
 #include "crypto.h"
@@ -33,6 +37,24 @@
 
 #define SECURE_HEAP (64 * 1024)
 #define MAX_PIN 256
+/* A PIN left unasked this long is none (within the agent's 120 s). */
+#define PIN_WAIT_MS 100000
+
+/* The askpass running now (its process group), for SIGTERM to end. */
+static volatile pid_t asking;
+
+/* Told to stop (the agent's token_stop, or its end): askpass goes too,
+ * not left on a screen for a request nobody waits for. */
+static void
+on_term(int signo)
+{
+	pid_t p = asking;
+
+	(void)signo;
+	if (p > 0)
+		kill(-p, SIGTERM);
+	_exit(0);
+}
 
 enum mode { MODE_PKCS11, MODE_SK };
 
@@ -141,8 +163,12 @@ askpass_start(const char *prompt, const char *kind, int *outfd)
 		int null = open("/dev/null", O_RDWR);
 
 		/* Its own group, so that whatever it starts goes with it;
-		 * nothing of ours but the pipe it answers on. */
+		 * nothing of ours but the pipe it answers on; and it ends
+		 * if we are killed. */
 		setpgid(0, 0);
+#ifdef __linux__
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+#endif
 		dup2(null, 0);
 		dup2(p[1], 1);
 		execve(ap, args, env);
@@ -155,6 +181,7 @@ askpass_start(const char *prompt, const char *kind, int *outfd)
 		close(p[0]);
 		return -1;
 	}
+	asking = pid;
 	*outfd = p[0];
 	return pid;
 }
@@ -168,6 +195,7 @@ askpass_end(pid_t pid, int fd)
 	kill(pid, SIGTERM);
 	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 		;
+	asking = 0;
 	if (fd >= 0)
 		close(fd);
 }
@@ -177,15 +205,29 @@ static int
 ask_pin(const char *desc, char *pin, size_t size)
 {
 	char prompt[512];
+	struct pollfd pfd;
+	uint64_t deadline, now;
 	size_t n = 0;
 	ssize_t got;
-	int fd, status = -1;
+	int fd, status = 0;
 	pid_t pid;
 
 	snprintf(prompt, sizeof(prompt), "Enter PIN for %s: ", desc);
 	if ((pid = askpass_start(prompt, "", &fd)) < 0)
 		return ERR_PIN;
+	deadline = (uint64_t)compat_boottime_ms() + PIN_WAIT_MS;
 	while (n < size - 1) {
+		now = (uint64_t)compat_boottime_ms();
+		pfd.fd = fd;
+		pfd.events = POLLIN;
+		if (now >= deadline ||
+		    poll(&pfd, 1, (int)(deadline - now)) == 0) {
+			/* No answer in time: the question goes. */
+			kill(-pid, SIGTERM);
+			kill(pid, SIGTERM);
+			status = -1;
+			break;
+		}
 		got = read(fd, pin + n, size - 1 - n);
 		if (got < 0 && errno == EINTR)
 			continue;
@@ -194,8 +236,10 @@ ask_pin(const char *desc, char *pin, size_t size)
 		n += (size_t)got;
 	}
 	close(fd);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+	while (
+	    waitpid(pid, status < 0 ? NULL : &status, 0) < 0 && errno == EINTR)
 		;
+	asking = 0;
 	pin[n] = '\0';
 	pin[strcspn(pin, "\r\n")] = '\0';
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || pin[0] == '\0') {
@@ -341,6 +385,7 @@ token_main(int argc, char **argv)
 	/* A PIN and key handles pass through here: no core, no ptrace. */
 	compat_harden_process();
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGTERM, on_term);
 	if (crypto_init(SECURE_HEAP, &locked) != 0)
 		return 3;
 	wire_init(&in, TOKENPROTO_MAX_FRAME + 4);

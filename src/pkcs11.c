@@ -128,6 +128,7 @@ get_attr(struct pkcs11 *p, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o,
     CK_ATTRIBUTE_TYPE type, uint8_t **val, size_t *len)
 {
 	CK_ATTRIBUTE a = { type, NULL, 0 };
+	CK_ULONG n;
 
 	*val = NULL;
 	*len = 0;
@@ -136,7 +137,10 @@ get_attr(struct pkcs11 *p, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o,
 		return ERR_NOT_FOUND;
 	if ((a.pValue = calloc(1, a.ulValueLen + 1)) == NULL)
 		return ERR_ALLOC;
-	if (p->f->C_GetAttributeValue(s, o, &a, 1) != CKR_OK) {
+	n = a.ulValueLen;
+	/* A module that says more the second time is not believed. */
+	if (p->f->C_GetAttributeValue(s, o, &a, 1) != CKR_OK ||
+	    a.ulValueLen > n) {
 		free(a.pValue);
 		return ERR_NOT_FOUND;
 	}
@@ -482,6 +486,8 @@ pkcs11_sign(struct pkcs11 *p, const uint8_t *key, size_t keylen,
 	}
 	rv = p->f->C_Sign(sl->session, in, dilen + hlen, sig, &siglen);
 	compat_wipe(in, sizeof(in));
+	if (rv == CKR_OK && siglen > sizeof(sig))
+		rv = CKR_BUFFER_TOO_SMALL;
 	if (rv != CKR_OK) {
 		say(err, errsize, "C_Sign", rv);
 		return ERR_CRYPTO;

@@ -13,8 +13,9 @@
 
 struct wire;
 
-/* The largest frame either side sends or takes. */
-#define TOKENPROTO_MAX_FRAME (256 * 1024)
+/* The largest frame either side sends or takes: an agent request (256
+ * KiB at most) and what goes with it. */
+#define TOKENPROTO_MAX_FRAME (320 * 1024)
 
 enum {
 	/* string pin -> TOKEN_KEYS: u32 n, then n x (string blob, string
@@ -40,8 +41,9 @@ enum {
 int tokenproto_send(int fd, uint8_t type, const uint8_t *body, size_t len);
 
 /*
- * Reads one frame into in (reset first), within timeout_ms (-1: no
- * bound): *type and a view of its body.  ERR_TIMEOUT, ERR_NO_SERVER (the
+ * Reads one frame into in (reset first; made with wire_init(in,
+ * TOKENPROTO_MAX_FRAME + 4)), within timeout_ms (-1: no bound): *type
+ * and a view of its body.  ERR_TIMEOUT, ERR_NO_SERVER (the
  * other side closed), ERR_TOO_LONG, ERR_SYSTEM.
  */
 int tokenproto_recv(int fd, int timeout_ms, struct wire *in, uint8_t *type,

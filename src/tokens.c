@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <fnmatch.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,13 @@
  * times a minute. */
 #define RESPAWN_MAX 3
 #define RESPAWN_WINDOW_MS 60000
+/* A helper asked to stop (its socket shut) gets this long to end by
+ * itself (C_Finalize: a token logs out) before SIGKILL. */
+#define STOP_GRACE_MS 1000
+/* Signatures one token may have waiting or under way: the rest are
+ * refused, so that one slow token (a touch nobody gives) cannot hold
+ * all of libuv's pool. */
+#define TOKEN_MAX_PENDING 4
 
 struct token {
 	uv_process_t proc; /* first: the handle's data is the token */
@@ -38,16 +46,25 @@ struct token {
 	int stopped;
 	int respawn; /* to start again once its handle is closed */
 	uint64_t respawned[RESPAWN_MAX]; /* when, the oldest first */
+	uint64_t stop_at; /* stopped while running: SIGKILL after grace */
+	int pending;	  /* signatures queued or under way (loop) */
+	int hung;	  /* a call timed out (pool thread; atomic) */
 };
 
 struct tokens {
 	uv_loop_t *loop;
+	uv_timer_t reaper; /* SIGKILL for a helper past its grace */
+	uv_async_t wake;   /* from a pool thread: a helper hung */
+	int handles;	   /* of those two, not closed yet */
 	char *helper;
 	struct token *head;
 	int closing;
 	void (*dead)(void *arg, struct token *t);
 	void *arg;
 };
+
+static void set_maybe_free(struct tokens *ts);
+static void on_wake(uv_async_t *a);
 
 int
 tokens_allowed(const char *patterns, const char *path)
@@ -92,8 +109,41 @@ tokens_new(uv_loop_t *loop, const char *helper,
 	ts->loop = loop;
 	ts->dead = dead;
 	ts->arg = arg;
+	if (uv_async_init(loop, &ts->wake, on_wake) != 0) {
+		free(ts->helper);
+		free(ts);
+		return ERR_SYSTEM;
+	}
+	uv_timer_init(loop, &ts->reaper);
+	ts->wake.data = ts->reaper.data = ts;
+	ts->handles = 2;
 	*out = ts;
 	return 0;
+}
+
+static void
+on_set_closed(uv_handle_t *h)
+{
+	struct tokens *ts = h->data;
+
+	ts->handles--;
+	set_maybe_free(ts);
+}
+
+/* Once closed with no token left, the reaper goes; then the set. */
+static void
+set_maybe_free(struct tokens *ts)
+{
+	if (!ts->closing || ts->head != NULL)
+		return;
+	if (!uv_is_closing((uv_handle_t *)&ts->reaper)) {
+		uv_close((uv_handle_t *)&ts->reaper, on_set_closed);
+		return;
+	}
+	if (ts->handles > 0)
+		return;
+	free(ts->helper);
+	free(ts);
 }
 
 static void
@@ -122,10 +172,49 @@ maybe_free(struct token *t)
 	uv_mutex_destroy(&t->lock);
 	free(t->path);
 	free(t);
-	if (ts->closing && ts->head == NULL) {
-		free(ts->helper);
-		free(ts);
+	set_maybe_free(ts);
+}
+
+/* SIGKILL for each helper stopped more than its grace ago. */
+static void
+on_reaper(uv_timer_t *timer)
+{
+	struct tokens *ts = timer->data;
+	uint64_t now = uv_now(ts->loop), next = 0;
+	struct token *t;
+
+	for (t = ts->head; t != NULL; t = t->next) {
+		if (!t->running || t->stop_at == 0)
+			continue;
+		if (now - t->stop_at >= STOP_GRACE_MS) {
+			log_error("token helper for %s did not stop: killed",
+			    t->path);
+			uv_process_kill(&t->proc, SIGKILL);
+			t->stop_at = 0;
+		} else if (next == 0 || t->stop_at + STOP_GRACE_MS < next) {
+			next = t->stop_at + STOP_GRACE_MS;
+		}
 	}
+	if (next != 0 && !uv_is_closing((uv_handle_t *)timer))
+		uv_timer_start(&ts->reaper, on_reaper, next - now, 0);
+}
+
+/* A call on a pool thread timed out: that helper is killed now, and
+ * taken for dead (its keys go, or a FIDO one starts again). */
+static void
+on_wake(uv_async_t *a)
+{
+	struct tokens *ts = a->data;
+	struct token *t;
+
+	for (t = ts->head; t != NULL; t = t->next)
+		if (__atomic_exchange_n(&t->hung, 0, __ATOMIC_ACQ_REL) &&
+		    t->running && !t->stopped) {
+			log_error("token helper for %s is not answering: "
+				  "killed",
+			    t->path);
+			uv_process_kill(&t->proc, SIGKILL);
+		}
 }
 
 static int spawn(struct token *t);
@@ -138,9 +227,18 @@ on_closed(uv_handle_t *h)
 	t->proc_closed = 1;
 	if (t->respawn) {
 		t->respawn = 0;
-		if (t->holds > 0 && !t->set->closing && spawn(t) == 0) {
+		/* Not if it was stopped meanwhile. */
+		if (!t->stopped && t->holds > 0 && !t->set->closing &&
+		    spawn(t) == 0) {
 			log_info("token helper for %s started again", t->path);
 			return;
+		}
+		/* Never started again: as if it had died for good. */
+		if (!t->stopped && t->set->dead != NULL) {
+			t->stopped = 1;
+			t->holds++;
+			t->set->dead(t->set->arg, t);
+			t->holds--;
 		}
 		t->stopped = 1;
 	}
@@ -170,6 +268,7 @@ on_helper_exit(uv_process_t *p, int64_t status, int signo)
 	int unexpected = !t->stopped;
 
 	t->running = 0;
+	t->stop_at = 0;
 	/* A call in progress returns now (its read sees the end). */
 	shutdown(t->fd, SHUT_RDWR);
 	if (unexpected)
@@ -194,10 +293,17 @@ token_stop(struct token *t)
 	if (t->stopped)
 		return;
 	t->stopped = 1;
-	/* The helper reads the end and exits; a call in progress fails. */
+	/* The helper reads the end and exits; a call in progress fails.
+	 * One that does not (a module stuck in a call) is killed. */
 	shutdown(t->fd, SHUT_RDWR);
-	if (t->running)
+	if (t->running) {
 		uv_process_kill(&t->proc, SIGTERM);
+		t->stop_at = uv_now(t->set->loop);
+		if (!uv_is_active((uv_handle_t *)&t->set->reaper) &&
+		    !uv_is_closing((uv_handle_t *)&t->set->reaper))
+			uv_timer_start(&t->set->reaper, on_reaper,
+			    STOP_GRACE_MS, 0);
+	}
 }
 
 void
@@ -207,13 +313,13 @@ tokens_close(struct tokens *ts)
 
 	if (ts == NULL)
 		return;
-	ts->closing = 1;
 	for (t = ts->head; t != NULL; t = t->next)
 		token_stop(t);
-	if (ts->head == NULL) {
-		free(ts->helper);
-		free(ts);
-	}
+	/* The reaper still runs, for those: closed once they are gone
+	 * (the keys that hold them must be gone first: keystore_clear). */
+	ts->closing = 1;
+	uv_close((uv_handle_t *)&ts->wake, on_set_closed);
+	set_maybe_free(ts);
 }
 
 struct token *
@@ -344,6 +450,27 @@ token_hold(void *arg, int delta)
 	maybe_free(t);
 }
 
+int
+token_stopped(const struct token *t)
+{
+	return t->stopped;
+}
+
+int
+token_begin(struct token *t)
+{
+	if (t->stopped || t->pending >= TOKEN_MAX_PENDING)
+		return ERR_BUSY;
+	t->pending++;
+	return 0;
+}
+
+void
+token_end(struct token *t)
+{
+	t->pending--;
+}
+
 const char *
 token_path(const struct token *t)
 {
@@ -378,9 +505,12 @@ call(struct token *t, uint8_t type, const struct wire *req, uint8_t want,
 		log_error("token helper for %s: %s", t->path,
 		    r == ERR_NO_SERVER || r == ERR_SYSTEM ? "gone" :
 							    sserr_str(r));
-		/* A helper that fell silent is not asked again. */
-		if (r == ERR_TIMEOUT)
-			shutdown(t->fd, SHUT_RDWR);
+		/* A helper that fell silent (or out of step) is killed, on
+		 * the loop: its next answer would be this one's. */
+		if (r != ERR_NO_SERVER && r != ERR_SYSTEM) {
+			__atomic_store_n(&t->hung, 1, __ATOMIC_RELEASE);
+			uv_async_send(&t->set->wake);
+		}
 		return r == ERR_TIMEOUT ? r : ERR_NO_SERVER;
 	}
 	if (got == TOKEN_FAIL) {

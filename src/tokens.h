@@ -40,7 +40,12 @@ int tokens_allowed(const char *patterns, const char *path);
  */
 int tokens_new(uv_loop_t *loop, const char *helper,
     void (*dead)(void *arg, struct token *t), void *arg, struct tokens **out);
-/* Stops every helper; the set goes once their handles are closed. */
+/*
+ * Stops every helper; the set goes once no token is left (each is freed
+ * when its process has ended and nothing holds it: drop the keys first,
+ * keystore_clear).  A helper that does not end within a second of being
+ * told is killed.
+ */
 void tokens_close(struct tokens *ts);
 
 /* The running token of this kind for this (real) path, or NULL. */
@@ -58,6 +63,14 @@ int tokens_start(struct tokens *ts, enum token_kind kind, const char *path,
 void token_hold(void *token, int delta);
 /* Stops the helper now: calls in progress fail at once. */
 void token_stop(struct token *t);
+/* Whether it was stopped, or its helper ended for good. */
+int token_stopped(const struct token *t);
+/*
+ * On the loop, around each signature by one of its keys: begin refuses
+ * (ERR_BUSY) when the token is stopped or has too many under way.
+ */
+int token_begin(struct token *t);
+void token_end(struct token *t);
 const char *token_path(const struct token *t);
 enum token_kind token_kind(const struct token *t);
 
