@@ -49,7 +49,7 @@ tokenproto_recv(int fd, int timeout_ms, struct wire *in, uint8_t *type,
 {
 	struct pollfd pfd;
 	uint64_t deadline = 0, now;
-	size_t framelen;
+	size_t framelen, want;
 	uint8_t *p;
 	ssize_t n;
 	int r, wait;
@@ -80,9 +80,15 @@ tokenproto_recv(int fd, int timeout_ms, struct wire *in, uint8_t *type,
 			return ERR_SYSTEM;
 		if (r == 0)
 			continue; /* the deadline is checked above */
-		if ((r = wire_reserve(in, 4096, &p)) != 0)
+		/* No more than the room left: a frame of the largest size
+		 * fills in exactly. */
+		if ((want = in->max - wire_avail(in)) > 4096)
+			want = 4096;
+		if (want == 0)
+			return ERR_TOO_LONG;
+		if ((r = wire_reserve(in, want, &p)) != 0)
 			return r;
-		n = read(fd, p, 4096);
+		n = read(fd, p, want);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
