@@ -839,7 +839,7 @@ put_sshsig(struct wire *w, const char *magic, int nfields)
 
 	wire_reset(w);
 	CHECK_EQ(wire_put(w, magic, 6), 0);
-	for (i = 0; i < nfields; i++)
+	for (i = 0; i < nfields && i < 4; i++)
 		CHECK_EQ(wire_put_cstring(w, field[i]), 0);
 }
 
@@ -865,7 +865,9 @@ test_sshsig(void)
 	put_sshsig(&w, "SSHSIG", 3);
 	CHECK_EQ(agentproto_sshsig(wire_ptr(&w), wire_avail(&w)),
 	    ERR_TRUNCATED);
-	put_sshsig(&w, "SSHSIG", 5);
+	/* A fifth string. */
+	put_sshsig(&w, "SSHSIG", 4);
+	CHECK_EQ(wire_put_cstring(&w, "more"), 0);
 	CHECK_EQ(agentproto_sshsig(wire_ptr(&w), wire_avail(&w)), ERR_TRAILING);
 	put_sshsig(&w, "SSHSIH", 4);
 	CHECK_EQ(agentproto_sshsig(wire_ptr(&w), wire_avail(&w)), ERR_FORMAT);
