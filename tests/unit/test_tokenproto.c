@@ -350,6 +350,18 @@ test_fail_body(void)
 	CHECK_EQ(wire_put_cstring(&w, "0123456789abcdefghijklmnop"), 0);
 	CHECK_EQ(tokenproto_fail(&w, msg, sizeof(msg)), ERR_DENIED);
 	CHECK(strcmp(msg, "0123456789abcde") == 0);
+	/* One exactly as long as the buffer: cut by one, nothing past it. */
+	{
+		char buf[32];
+
+		memset(buf, 'x', sizeof(buf));
+		wire_reset(&w);
+		CHECK_EQ(wire_put_u32(&w, (uint32_t)-ERR_DENIED), 0);
+		CHECK_EQ(wire_put_cstring(&w, "0123456789abcdef"), 0);
+		CHECK_EQ(tokenproto_fail(&w, buf, 16), ERR_DENIED);
+		CHECK(strcmp(buf, "0123456789abcde") == 0);
+		CHECK_EQ(buf[16], 'x');
+	}
 	/* A code outside the table is the helper's bug. */
 	for (i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
 		wire_reset(&w);
