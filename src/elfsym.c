@@ -37,6 +37,9 @@ check(const uint8_t *img, size_t size, const char *const *names)
 	if (size < sizeof(*eh) || memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 ||
 	    eh->e_ident[EI_CLASS] !=
 		(sizeof(void *) == 8 ? ELFCLASS64 : ELFCLASS32) ||
+	    eh->e_ident[EI_DATA] !=
+		(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ? ELFDATA2LSB :
+							     ELFDATA2MSB) ||
 	    eh->e_type != ET_DYN || eh->e_shentsize != sizeof(ElfW(Shdr)) ||
 	    !within(size, eh->e_shoff,
 		(uint64_t)eh->e_shnum * sizeof(ElfW(Shdr))) ||

@@ -80,12 +80,14 @@ tokenproto_recv(int fd, int timeout_ms, struct wire *in, uint8_t *type,
 			return ERR_SYSTEM;
 		if (r == 0)
 			continue; /* the deadline is checked above */
-		/* No more than the largest frame: never past it. */
-		want = TOKENPROTO_MAX_FRAME + 4 - wire_avail(in);
-		if (want > 4096)
+		/* No more than the room left: a frame of the largest size
+		 * fills in exactly. */
+		if ((want = in->max - wire_avail(in)) > 4096)
 			want = 4096;
-		if (want == 0 || (r = wire_reserve(in, want, &p)) != 0)
+		if (want == 0)
 			return ERR_TOO_LONG;
+		if ((r = wire_reserve(in, want, &p)) != 0)
+			return r;
 		n = read(fd, p, want);
 		if (n < 0 && errno == EINTR)
 			continue;

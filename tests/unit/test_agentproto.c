@@ -1,7 +1,8 @@
 /*
  * agentproto: framing limits, and every request decoder on valid input,
  * on every truncation of it, with trailing bytes and with the values the
- * protocol says to refuse.  Reply framing by begin/finish.
+ * protocol says to refuse (FIDO keys and their provider, smartcard
+ * adds, SSHSIG data included).  Reply framing by begin/finish.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -265,7 +266,7 @@ test_sign(void)
 /* The private fields after each type name, from PROTOCOL.agent. */
 static const struct {
 	const char *name;
-	const char *fields; /* s: string, m: mpint */
+	const char *fields; /* s: string, m: mpint, b: byte */
 } shapes[] = {
 	{ "ssh-ed25519", "ss" },
 	{ "ecdsa-sha2-nistp256", "ssm" },
@@ -277,6 +278,11 @@ static const struct {
 	{ "ecdsa-sha2-nistp384-cert-v01@openssh.com", "sm" },
 	{ "ecdsa-sha2-nistp521-cert-v01@openssh.com", "sm" },
 	{ "ssh-rsa-cert-v01@openssh.com", "smmmm" },
+	/* PROTOCOL.u2f: no private key, a key handle instead. */
+	{ "sk-ssh-ed25519@openssh.com", "ssbss" },
+	{ "sk-ecdsa-sha2-nistp256@openssh.com", "sssbss" },
+	{ "sk-ssh-ed25519-cert-v01@openssh.com", "sssbss" },
+	{ "sk-ecdsa-sha2-nistp256-cert-v01@openssh.com", "ssbss" },
 };
 #define NSHAPES (sizeof(shapes) / sizeof(shapes[0]))
 
@@ -292,6 +298,8 @@ put_fake_key(struct wire *w, const char *name, const char *fields)
 	for (; *fields != '\0'; fields++, i++) {
 		if (*fields == 's')
 			CHECK_EQ(wire_put_string(w, "field-bytes", 5 + i), 0);
+		else if (*fields == 'b')
+			CHECK_EQ(wire_put_u8(w, 0x05), 0);
 		else
 			CHECK_EQ(wire_put_mpint(w, mp, sizeof(mp) - i % 2), 0);
 	}
@@ -305,6 +313,8 @@ check_add_zero(const struct agentproto_add *a)
 	CHECK(a->comment == NULL && a->commentlen == 0);
 	CHECK(a->lifetime == 0 && a->confirm == 0);
 	CHECK(a->dest == NULL && a->destlen == 0);
+	CHECK(a->provider == NULL && a->providerlen == 0);
+	CHECK(a->certs == NULL && a->certslen == 0 && a->certs_only == 0);
 }
 
 static void
@@ -582,6 +592,290 @@ test_add_bad_constraints(void)
 	CHECK_EQ(agentproto_add(&v, 1, &a), 0);
 	CHECK_EQ(a.lifetime, 0xffffffff);
 	wire_free(&body);
+}
+
+/* A FIDO key's add with its provider and the constraints around it. */
+static void
+put_sk_add(struct wire *body, const char *path, size_t pathlen)
+{
+	put_fake_key(body, "sk-ssh-ed25519@openssh.com", "ssbss");
+	CHECK_EQ(wire_put_cstring(body, "sk key"), 0);
+	CHECK_EQ(wire_put_u8(body, AGENT_CONSTRAIN_CONFIRM), 0);
+	CHECK_EQ(wire_put_u8(body, AGENT_CONSTRAIN_EXTENSION), 0);
+	CHECK_EQ(wire_put_cstring(body, "sk-provider@openssh.com"), 0);
+	CHECK_EQ(wire_put_string(body, path, pathlen), 0);
+}
+
+static void
+test_add_sk_provider(void)
+{
+	struct agentproto_add a;
+	struct wire body, v;
+	size_t n, keyend, end;
+	int r;
+
+	/* The key ends where its five fields do: the comment follows. */
+	wire_init(&body, 4096);
+	put_sk_add(&body, "/usr/lib/sk.so", 14);
+	wire_view(&v, wire_ptr(&body), wire_avail(&body));
+	CHECK_EQ(agentproto_add(&v, 1, &a), 0);
+	CHECK(a.key == wire_ptr(&body));
+	CHECK(a.commentlen == 6 && memcmp(a.comment, "sk key", 6) == 0);
+	CHECK_EQ(a.confirm, 1);
+	CHECK(a.providerlen == 14 && a.provider != NULL &&
+	    memcmp(a.provider, "/usr/lib/sk.so", 14) == 0);
+	CHECK(a.dest == NULL && a.certs == NULL);
+	/* Not a constrained add: the constraints are trailing bytes. */
+	memset(&a, 0xaa, sizeof(a));
+	wire_view(&v, wire_ptr(&body), wire_avail(&body));
+	CHECK_EQ(agentproto_add(&v, 0, &a), ERR_TRAILING);
+	check_add_zero(&a);
+
+	/* Every cut: truncated, or a shorter add at a constraint's end. */
+	keyend = 4 + 26 + 4 + 5 + 4 + 6 + 1 + 4 + 8 + 4 + 9 + 4 + 6;
+	end = wire_avail(&body);
+	for (n = 0; n < end; n++) {
+		memset(&a, 0xaa, sizeof(a));
+		wire_view(&v, wire_ptr(&body), n);
+		r = agentproto_add(&v, 1, &a);
+		if (n == keyend || n == keyend + 1) {
+			CHECK_EQ(r, 0);
+			CHECK(a.provider == NULL);
+			continue;
+		}
+		if (r != ERR_TRUNCATED)
+			fprintf(stderr, "  sk add cut to %zu: %d\n", n, r);
+		CHECK_EQ(r, ERR_TRUNCATED);
+		check_add_zero(&a);
+	}
+
+	/* Given twice: refused. */
+	CHECK_EQ(wire_put_u8(&body, AGENT_CONSTRAIN_EXTENSION), 0);
+	CHECK_EQ(wire_put_cstring(&body, "sk-provider@openssh.com"), 0);
+	CHECK_EQ(wire_put_cstring(&body, "internal"), 0);
+	memset(&a, 0xaa, sizeof(a));
+	wire_view(&v, wire_ptr(&body), wire_avail(&body));
+	CHECK_EQ(agentproto_add(&v, 1, &a), ERR_FORMAT);
+	check_add_zero(&a);
+
+	/* A path C could not read as given: empty, or with a NUL. */
+	wire_reset(&body);
+	put_sk_add(&body, "", 0);
+	memset(&a, 0xaa, sizeof(a));
+	wire_view(&v, wire_ptr(&body), wire_avail(&body));
+	CHECK_EQ(agentproto_add(&v, 1, &a), ERR_FORMAT);
+	check_add_zero(&a);
+	wire_reset(&body);
+	put_sk_add(&body, "/usr/lib/sk.so\0/tmp/evil.so", 27);
+	memset(&a, 0xaa, sizeof(a));
+	wire_view(&v, wire_ptr(&body), wire_avail(&body));
+	CHECK_EQ(agentproto_add(&v, 1, &a), ERR_FORMAT);
+	check_add_zero(&a);
+	wire_reset(&body);
+	put_sk_add(&body, "/x\0", 3);
+	wire_view(&v, wire_ptr(&body), wire_avail(&body));
+	CHECK_EQ(agentproto_add(&v, 1, &a), ERR_FORMAT);
+	wire_reset(&body);
+	put_sk_add(&body, "internal", 8);
+	wire_view(&v, wire_ptr(&body), wire_avail(&body));
+	CHECK_EQ(agentproto_add(&v, 1, &a), 0);
+	CHECK(a.providerlen == 8 && memcmp(a.provider, "internal", 8) == 0);
+
+	/* Certificates go with a token's keys only (ADD_SMARTCARD_KEY). */
+	wire_reset(&body);
+	put_fake_key(&body, "ssh-ed25519", "ss");
+	CHECK_EQ(wire_put_cstring(&body, "c"), 0);
+	CHECK_EQ(wire_put_u8(&body, AGENT_CONSTRAIN_EXTENSION), 0);
+	CHECK_EQ(wire_put_cstring(&body, "associated-certs-v00@openssh.com"),
+	    0);
+	CHECK_EQ(wire_put_u8(&body, 0), 0);
+	CHECK_EQ(wire_put_string(&body, "", 0), 0);
+	memset(&a, 0xaa, sizeof(a));
+	wire_view(&v, wire_ptr(&body), wire_avail(&body));
+	CHECK_EQ(agentproto_add(&v, 1, &a), ERR_UNSUPPORTED);
+	check_add_zero(&a);
+	wire_free(&body);
+}
+
+/* ADD_SMARTCARD_KEY: string id, string pin. */
+static void
+put_smartcard(struct wire *w, const char *id, size_t idlen, const char *pin,
+    size_t pinlen)
+{
+	CHECK_EQ(wire_put_string(w, id, idlen), 0);
+	CHECK_EQ(wire_put_string(w, pin, pinlen), 0);
+}
+
+/* agentproto_smartcard with its output preset to garbage. */
+static int
+smartcard(const struct wire *body, int constrained,
+    struct agentproto_smartcard *sc)
+{
+	struct wire v;
+	int r;
+
+	memset(sc, 0xaa, sizeof(*sc));
+	wire_view(&v, wire_ptr(body), wire_avail(body));
+	r = agentproto_smartcard(&v, constrained, sc);
+	if (r != 0)
+		CHECK(all_zero(sc, sizeof(*sc)));
+	return r;
+}
+
+static void
+test_smartcard(void)
+{
+	static const char id[] = "/usr/lib/x86_64-linux-gnu/p11.so";
+	struct agentproto_smartcard sc;
+	struct wire body, v;
+	size_t n, end;
+	int r;
+
+	wire_init(&body, 4096);
+	put_smartcard(&body, id, strlen(id), "1234", 4);
+	CHECK_EQ(smartcard(&body, 0, &sc), 0);
+	CHECK(sc.id == wire_ptr(&body) + 4 && sc.idlen == strlen(id));
+	CHECK(sc.pinlen == 4 && memcmp(sc.pin, "1234", 4) == 0);
+	CHECK(sc.cons.lifetime == 0 && sc.cons.confirm == 0);
+	CHECK(sc.cons.key == NULL && sc.cons.dest == NULL &&
+	    sc.cons.certs == NULL && sc.cons.provider == NULL);
+	/* Constrained, with no constraints: the same. */
+	CHECK_EQ(smartcard(&body, 1, &sc), 0);
+	CHECK(sc.idlen == strlen(id) && sc.pinlen == 4);
+	end = wire_avail(&body);
+	for (n = 0; n < end; n++) {
+		memset(&sc, 0xaa, sizeof(sc));
+		wire_view(&v, wire_ptr(&body), n);
+		r = agentproto_smartcard(&v, 0, &sc);
+		CHECK_EQ(r, ERR_TRUNCATED);
+		CHECK(all_zero(&sc, sizeof(sc)));
+	}
+	/* REMOVE_SMARTCARD_KEY sends the same; an empty PIN is a PIN. */
+	wire_reset(&body);
+	put_smartcard(&body, id, strlen(id), "", 0);
+	CHECK_EQ(smartcard(&body, 0, &sc), 0);
+	CHECK_EQ(sc.pinlen, 0);
+	/* A trailing byte, unconstrained. */
+	CHECK_EQ(wire_put_u8(&body, 0), 0);
+	CHECK_EQ(smartcard(&body, 0, &sc), ERR_TRAILING);
+
+	/* An empty id, or one with a NUL; a PIN with a NUL. */
+	wire_reset(&body);
+	put_smartcard(&body, "", 0, "1234", 4);
+	CHECK_EQ(smartcard(&body, 0, &sc), ERR_FORMAT);
+	CHECK_EQ(smartcard(&body, 1, &sc), ERR_FORMAT);
+	wire_reset(&body);
+	put_smartcard(&body, "/usr/lib/p.so\0x", 15, "1234", 4);
+	CHECK_EQ(smartcard(&body, 0, &sc), ERR_FORMAT);
+	wire_reset(&body);
+	put_smartcard(&body, id, strlen(id), "12\0004", 4);
+	CHECK_EQ(smartcard(&body, 0, &sc), ERR_FORMAT);
+
+	/* Constrained: every constraint an add takes but sk-provider. */
+	wire_reset(&body);
+	put_smartcard(&body, id, strlen(id), "1234", 4);
+	CHECK_EQ(wire_put_u8(&body, AGENT_CONSTRAIN_LIFETIME), 0);
+	CHECK_EQ(wire_put_u32(&body, 60), 0);
+	CHECK_EQ(wire_put_u8(&body, AGENT_CONSTRAIN_CONFIRM), 0);
+	CHECK_EQ(wire_put_u8(&body, AGENT_CONSTRAIN_EXTENSION), 0);
+	CHECK_EQ(wire_put_cstring(&body,
+		     "restrict-destination-v00@openssh.com"),
+	    0);
+	CHECK_EQ(wire_put_string(&body, "cons", 4), 0);
+	CHECK_EQ(wire_put_u8(&body, AGENT_CONSTRAIN_EXTENSION), 0);
+	CHECK_EQ(wire_put_cstring(&body, "associated-certs-v00@openssh.com"),
+	    0);
+	CHECK_EQ(wire_put_u8(&body, 1), 0);
+	CHECK_EQ(wire_put_string(&body, "certs", 5), 0);
+	CHECK_EQ(smartcard(&body, 1, &sc), 0);
+	CHECK(sc.idlen == strlen(id) && sc.pinlen == 4);
+	CHECK(sc.cons.lifetime == 60 && sc.cons.confirm == 1);
+	CHECK(sc.cons.destlen == 4 && sc.cons.dest != NULL &&
+	    memcmp(sc.cons.dest, "cons", 4) == 0);
+	CHECK_EQ(sc.cons.certs_only, 1);
+	CHECK(sc.cons.certslen == 5 && sc.cons.certs != NULL &&
+	    memcmp(sc.cons.certs, "certs", 5) == 0);
+	CHECK(sc.cons.provider == NULL);
+	/* Unconstrained, the constraints are trailing bytes. */
+	CHECK_EQ(smartcard(&body, 0, &sc), ERR_TRAILING);
+	end = wire_avail(&body);
+	/* The certificates given twice: refused. */
+	CHECK_EQ(wire_put_u8(&body, AGENT_CONSTRAIN_EXTENSION), 0);
+	CHECK_EQ(wire_put_cstring(&body, "associated-certs-v00@openssh.com"),
+	    0);
+	CHECK_EQ(wire_put_u8(&body, 0), 0);
+	CHECK_EQ(wire_put_string(&body, "", 0), 0);
+	CHECK_EQ(smartcard(&body, 1, &sc), ERR_FORMAT);
+	/* Only the certificates, given as 0: not certs_only. */
+	body.len = end - 4 - 5 - 1;
+	CHECK_EQ(wire_put_u8(&body, 0), 0);
+	CHECK_EQ(wire_put_string(&body, "certs", 5), 0);
+	CHECK_EQ(smartcard(&body, 1, &sc), 0);
+	CHECK_EQ(sc.cons.certs_only, 0);
+	/* Cut inside the certificates' string. */
+	body.len -= 1;
+	CHECK_EQ(smartcard(&body, 1, &sc), ERR_TRUNCATED);
+	/* A FIDO provider is for FIDO keys. */
+	body.len = end;
+	CHECK_EQ(wire_put_u8(&body, AGENT_CONSTRAIN_EXTENSION), 0);
+	CHECK_EQ(wire_put_cstring(&body, "sk-provider@openssh.com"), 0);
+	CHECK_EQ(wire_put_cstring(&body, "internal"), 0);
+	CHECK_EQ(smartcard(&body, 1, &sc), ERR_UNSUPPORTED);
+	/* A constraint we do not know. */
+	body.len = end;
+	CHECK_EQ(wire_put_u8(&body, 3), 0);
+	CHECK_EQ(smartcard(&body, 1, &sc), ERR_UNSUPPORTED);
+	wire_free(&body);
+}
+
+/* What ssh-keygen -Y sign has an agent sign: "SSHSIG" and 4 strings. */
+static void
+put_sshsig(struct wire *w, const char *magic, int nfields)
+{
+	static const char *const field[] = { "file", "", "sha512",
+		"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcd"
+		"ef" };
+	int i;
+
+	wire_reset(w);
+	CHECK_EQ(wire_put(w, magic, 6), 0);
+	for (i = 0; i < nfields && i < 4; i++)
+		CHECK_EQ(wire_put_cstring(w, field[i]), 0);
+}
+
+static void
+test_sshsig(void)
+{
+	struct wire w;
+	size_t n, len;
+	int r;
+
+	wire_init(&w, 4096);
+	put_sshsig(&w, "SSHSIG", 4);
+	CHECK_EQ(agentproto_sshsig(wire_ptr(&w), wire_avail(&w)), 0);
+	len = wire_avail(&w);
+	for (n = 0; n < len; n++) {
+		r = agentproto_sshsig(wire_ptr(&w), n);
+		if (r == 0)
+			fprintf(stderr, "  SSHSIG cut to %zu accepted\n", n);
+		CHECK(r != 0);
+	}
+	CHECK_EQ(wire_put_u8(&w, 0), 0);
+	CHECK_EQ(agentproto_sshsig(wire_ptr(&w), wire_avail(&w)), ERR_TRAILING);
+	put_sshsig(&w, "SSHSIG", 3);
+	CHECK_EQ(agentproto_sshsig(wire_ptr(&w), wire_avail(&w)),
+	    ERR_TRUNCATED);
+	/* A fifth string. */
+	put_sshsig(&w, "SSHSIG", 4);
+	CHECK_EQ(wire_put_cstring(&w, "more"), 0);
+	CHECK_EQ(agentproto_sshsig(wire_ptr(&w), wire_avail(&w)), ERR_TRAILING);
+	put_sshsig(&w, "SSHSIH", 4);
+	CHECK_EQ(agentproto_sshsig(wire_ptr(&w), wire_avail(&w)), ERR_FORMAT);
+	put_sshsig(&w, "sshsig", 4);
+	CHECK_EQ(agentproto_sshsig(wire_ptr(&w), wire_avail(&w)), ERR_FORMAT);
+	CHECK_EQ(agentproto_sshsig((const uint8_t *)"SSHSI", 5), ERR_FORMAT);
+	CHECK_EQ(agentproto_sshsig((const uint8_t *)"", 0), ERR_FORMAT);
+	wire_free(&w);
 }
 
 /* REMOVE_IDENTITY, LOCK and UNLOCK: exactly one string. */
@@ -966,6 +1260,9 @@ main(void)
 	RUN(test_add_unknown_type);
 	RUN(test_add_bad_mpint);
 	RUN(test_add_bad_constraints);
+	RUN(test_add_sk_provider);
+	RUN(test_smartcard);
+	RUN(test_sshsig);
 	RUN(test_remove_and_passphrase);
 	RUN(test_empty);
 	RUN(test_extension);

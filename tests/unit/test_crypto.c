@@ -3,7 +3,9 @@
  * fixtures in tests/data/; signing and verification, with OpenSSH's own
  * ssh-keygen as the referee (fingerprints, SSHSIG in both directions);
  * every way a key form can be cut short or made inconsistent; sealing,
- * key derivation and the small helpers.
+ * key derivation and the small helpers.  FIDO keys (built by hand:
+ * parsed, held and signed only through a provider) and keys known only by
+ * their public blob (crypto_key_external), with a fake signer.
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -995,6 +997,443 @@ keygen_fingerprint(struct rp_tmp *t, const char *path, char *fp, size_t size)
 	return r;
 }
 
+/*
+ * FIDO keys (PROTOCOL.u2f): the add-identity form is the plain type's
+ * public fields, the application, a flags byte, the key handle and a
+ * reserved string; the public blob stops after the application.
+ */
+struct skform {
+	int ecdsa;
+	const uint8_t *pk; /* Ed25519's pk, or the P-256 point Q */
+	size_t pklen;
+	const char *app;
+	size_t applen;
+	uint8_t flags;
+	const uint8_t *handle;
+	size_t handlelen;
+};
+
+static const uint8_t sk_handle[] = { 0x11, 0x22, 0x00, 0x33, 0x44, 0x55 };
+
+/* The public key field of fixture i's .pub blob (pk, or Q). */
+static int
+pub_point(int i, const uint8_t **p, size_t *n)
+{
+	const struct keyfile *kf;
+	struct wire w;
+	const uint8_t *q;
+
+	*p = NULL;
+	*n = 0;
+	if ((kf = key(i)) == NULL)
+		return -1;
+	wire_view(&w, kf->pub, kf->publen);
+	if (wire_get_string(&w, &q, n) != 0 ||
+	    (i == K_P256 && wire_get_string(&w, &q, n) != 0) ||
+	    wire_get_string(&w, p, n) != 0 || wire_end(&w) != 0) {
+		fprintf(stderr, "  %s.pub: unexpected blob\n", keyname[i]);
+		unit_failed_checks++;
+		return -1;
+	}
+	return 0;
+}
+
+/* A well-formed FIDO key of each kind, from the fixtures' points. */
+static int
+sk_default(struct skform *f, int ecdsa)
+{
+	memset(f, 0, sizeof(*f));
+	f->ecdsa = ecdsa;
+	f->app = "ssh:";
+	f->applen = 4;
+	f->flags = 0x01; /* user presence */
+	f->handle = sk_handle;
+	f->handlelen = sizeof(sk_handle);
+	return pub_point(ecdsa ? K_P256 : K_ED25519, &f->pk, &f->pklen);
+}
+
+static const char *
+sk_type(const struct skform *f)
+{
+	return f->ecdsa ? "sk-ecdsa-sha2-nistp256@openssh.com" :
+			  "sk-ssh-ed25519@openssh.com";
+}
+
+/* The public blob: type, key fields, application. */
+static void
+sk_blob(struct wire *w, const struct skform *f)
+{
+	CHECK_EQ(wire_put_cstring(w, sk_type(f)), 0);
+	if (f->ecdsa)
+		CHECK_EQ(wire_put_cstring(w, "nistp256"), 0);
+	CHECK_EQ(wire_put_string(w, f->pk, f->pklen), 0);
+	CHECK_EQ(wire_put_string(w, f->app, f->applen), 0);
+}
+
+/* The add-identity form: the blob, then flags, key handle, reserved. */
+static void
+sk_form(struct wire *w, const struct skform *f)
+{
+	sk_blob(w, f);
+	CHECK_EQ(wire_put_u8(w, f->flags), 0);
+	CHECK_EQ(wire_put_string(w, f->handle, f->handlelen), 0);
+	CHECK_EQ(wire_put_string(w, "", 0), 0);
+}
+
+/* A signer that records what it was asked and signs with a marker. */
+struct fake_signer {
+	int holds; /* net hold(+1) and hold(-1) calls */
+	int calls;
+	const struct crypto_key *key;
+	uint8_t data[64];
+	size_t dlen;
+	uint32_t flags;
+};
+
+#define FAKE_SIG "fake-signature"
+
+static int
+fake_sign(void *arg, const struct crypto_key *k, const uint8_t *data,
+    size_t dlen, uint32_t flags, struct wire *out)
+{
+	struct fake_signer *fs = arg;
+
+	fs->calls++;
+	fs->key = k;
+	fs->dlen = dlen;
+	if (dlen <= sizeof(fs->data))
+		memcpy(fs->data, data, dlen);
+	fs->flags = flags;
+	return wire_put_cstring(out, FAKE_SIG);
+}
+
+static void
+fake_hold(void *arg, int delta)
+{
+	struct fake_signer *fs = arg;
+
+	fs->holds += delta;
+}
+
+static void
+fake_init(struct fake_signer *fs, struct crypto_signer *s)
+{
+	memset(fs, 0, sizeof(*fs));
+	s->sign = fake_sign;
+	s->hold = fake_hold;
+	s->arg = fs;
+}
+
+/* crypto_sign on k went to fs with k, the data and the flags. */
+static void
+check_signed_by(const struct crypto_key *k, struct fake_signer *fs)
+{
+	static const uint8_t data[] = "data to sign";
+	struct wire w;
+	int calls = fs->calls;
+
+	wire_init(&w, 1024);
+	CHECK_EQ(crypto_sign(k, data, sizeof(data), 0x1234, &w), 0);
+	CHECK_EQ(fs->calls, calls + 1);
+	CHECK(fs->key == k);
+	CHECK(fs->dlen == sizeof(data) &&
+	    memcmp(fs->data, data, sizeof(data)) == 0);
+	CHECK_EQ(fs->flags, 0x1234);
+	CHECK(wire_avail(&w) == 4 + strlen(FAKE_SIG) &&
+	    memcmp(wire_ptr(&w) + 4, FAKE_SIG, strlen(FAKE_SIG)) == 0);
+	wire_free(&w);
+}
+
+static void
+test_sk_parse(void)
+{
+	struct crypto_signer s;
+	struct fake_signer fs;
+	struct crypto_key *k;
+	struct crypto_sk sk;
+	struct skform f;
+	struct wire form, blob, sig;
+	const uint8_t *p;
+	size_t n;
+	int ecdsa, r;
+
+	for (ecdsa = 0; ecdsa < 2; ecdsa++) {
+		if (sk_default(&f, ecdsa) != 0)
+			continue;
+		wire_init(&form, 4096);
+		wire_init(&blob, 4096);
+		sk_form(&form, &f);
+		sk_blob(&blob, &f);
+		r = crypto_key_parse(wire_ptr(&form), wire_avail(&form), &k);
+		if (r != 0)
+			fprintf(stderr, "  %s: %s\n", sk_type(&f),
+			    sserr_str(r));
+		CHECK_EQ(r, 0);
+		if (r != 0)
+			goto next;
+		p = crypto_key_blob(k, &n);
+		CHECK(n == wire_avail(&blob) &&
+		    memcmp(p, wire_ptr(&blob), n) == 0);
+		p = crypto_key_plain(k, &n);
+		CHECK(n == wire_avail(&blob) &&
+		    memcmp(p, wire_ptr(&blob), n) == 0);
+		memset(&sk, 0xaa, sizeof(sk));
+		CHECK_EQ(crypto_key_sk(k, &sk), 1);
+		CHECK(sk.alg != NULL && strcmp(sk.alg, sk_type(&f)) == 0);
+		CHECK_EQ(sk.ecdsa, ecdsa);
+		CHECK(sk.applen == 4 && memcmp(sk.app, "ssh:", 4) == 0);
+		CHECK(sk.handlelen == sizeof(sk_handle) &&
+		    memcmp(sk.handle, sk_handle, sizeof(sk_handle)) == 0);
+		CHECK_EQ(sk.flags, 0x01);
+
+		/* No provider: nothing here can sign for it. */
+		CHECK(crypto_key_signer(k) == NULL);
+		wire_init(&sig, 1024);
+		CHECK_EQ(crypto_sign(k, (const uint8_t *)"x", 1, 0, &sig),
+		    ERR_UNSUPPORTED);
+		CHECK_EQ(wire_avail(&sig), 0);
+		wire_free(&sig);
+
+		/* With one, every request goes to it, and it is held. */
+		fake_init(&fs, &s);
+		crypto_key_set_signer(k, &s);
+		CHECK_EQ(fs.holds, 1);
+		CHECK(crypto_key_signer(k) != NULL &&
+		    crypto_key_signer(k)->arg == &fs);
+		check_signed_by(k, &fs);
+		/* Cleared: let go, and it signs nowhere again. */
+		crypto_key_set_signer(k, NULL);
+		CHECK_EQ(fs.holds, 0);
+		wire_init(&sig, 1024);
+		CHECK_EQ(crypto_sign(k, (const uint8_t *)"x", 1, 0, &sig),
+		    ERR_UNSUPPORTED);
+		CHECK_EQ(fs.calls, 1);
+		wire_free(&sig);
+		/* Set again, the last reference lets go of it. */
+		crypto_key_set_signer(k, &s);
+		crypto_key_ref(k);
+		crypto_key_unref(k);
+		CHECK_EQ(fs.holds, 1);
+		crypto_key_unref(k);
+		CHECK_EQ(fs.holds, 0);
+	next:
+		wire_free(&form);
+		wire_free(&blob);
+	}
+	/* A plain key is no FIDO key. */
+	if (key(K_ED25519) != NULL &&
+	    crypto_key_parse(keys[K_ED25519].form, keys[K_ED25519].formlen,
+		&k) == 0) {
+		memset(&sk, 0xaa, sizeof(sk));
+		CHECK_EQ(crypto_key_sk(k, &sk), 0);
+		CHECK(sk.app == NULL && sk.handle == NULL && sk.alg == NULL);
+		crypto_key_unref(k);
+	}
+}
+
+/* parse_wire of the form f, after a change. */
+static int
+sk_parse(const struct skform *f)
+{
+	struct wire w;
+	int r;
+
+	wire_init(&w, 4096);
+	sk_form(&w, f);
+	r = parse_wire(&w);
+	wire_free(&w);
+	return r;
+}
+
+static void
+test_sk_malformed(void)
+{
+	static const uint8_t shortpk[31] = { 1 };
+	uint8_t q[65];
+	struct skform f;
+	struct wire w;
+	char label[64];
+	int ecdsa;
+
+	for (ecdsa = 0; ecdsa < 2; ecdsa++) {
+		if (sk_default(&f, ecdsa) != 0)
+			continue;
+		CHECK_EQ(sk_parse(&f), 0);
+		f.applen = 0;
+		CHECK_EQ(sk_parse(&f), ERR_KEY_INVALID);
+		f.app = "ssh:\0x";
+		f.applen = 6;
+		CHECK_EQ(sk_parse(&f), ERR_KEY_INVALID);
+		f.app = "ssh:";
+		f.applen = 4;
+		f.handlelen = 0;
+		CHECK_EQ(sk_parse(&f), ERR_KEY_INVALID);
+		f.handlelen = sizeof(sk_handle);
+		CHECK_EQ(sk_parse(&f), 0);
+
+		wire_init(&w, 4096);
+		sk_form(&w, &f);
+		snprintf(label, sizeof(label), "%s", sk_type(&f));
+		check_truncations(wire_ptr(&w), wire_avail(&w), 0, label);
+		CHECK_EQ(wire_put_u8(&w, 0), 0);
+		CHECK_EQ(parse_wire(&w), ERR_TRAILING);
+		wire_free(&w);
+	}
+	/* Ed25519: a pk of 31 or 33 bytes. */
+	if (sk_default(&f, 0) == 0) {
+		f.pk = shortpk;
+		f.pklen = sizeof(shortpk);
+		CHECK_EQ(sk_parse(&f), ERR_KEY_INVALID);
+		f.pklen = 0;
+		CHECK_EQ(sk_parse(&f), ERR_KEY_INVALID);
+	}
+	/* P-256: a compressed point, or another curve's name. */
+	if (sk_default(&f, 1) == 0 && f.pklen == sizeof(q)) {
+		memcpy(q, f.pk, sizeof(q));
+		q[0] = 0x02;
+		f.pk = q;
+		f.pklen = 33;
+		CHECK_EQ(sk_parse(&f), ERR_KEY_INVALID);
+		sk_default(&f, 1);
+		wire_init(&w, 4096);
+		CHECK_EQ(wire_put_cstring(&w, sk_type(&f)), 0);
+		CHECK_EQ(wire_put_cstring(&w, "nistp384"), 0);
+		CHECK_EQ(wire_put_string(&w, f.pk, f.pklen), 0);
+		CHECK_EQ(wire_put_cstring(&w, "ssh:"), 0);
+		CHECK_EQ(wire_put_u8(&w, 1), 0);
+		CHECK_EQ(wire_put_string(&w, sk_handle, sizeof(sk_handle)), 0);
+		CHECK_EQ(wire_put_string(&w, "", 0), 0);
+		CHECK(parse_wire(&w) != 0);
+		wire_free(&w);
+	}
+}
+
+/* crypto_key_external on a blob: 0 and its key, or an error and none. */
+static int
+external(const uint8_t *blob, size_t len, const struct crypto_signer *s,
+    struct crypto_key **k)
+{
+	int r;
+
+	*k = (struct crypto_key *)(uintptr_t)1;
+	r = crypto_key_external(blob, len, s, k);
+	if (r != 0)
+		CHECK(*k == NULL);
+	return r;
+}
+
+static void
+test_external(void)
+{
+	const struct keyfile *kf;
+	struct crypto_signer s;
+	struct fake_signer fs;
+	struct crypto_key *k, *k2;
+	struct crypto_sk sk;
+	struct skform f;
+	struct wire w;
+	const uint8_t *p;
+	uint8_t *cert;
+	size_t n;
+	int i;
+
+	if ((kf = key(K_ED25519)) == NULL || kf->cert == NULL)
+		return;
+	fake_init(&fs, &s);
+
+	/* A plain key: its blob is both blobs; it signs through fs. */
+	CHECK_EQ(external(kf->pub, kf->publen, &s, &k), 0);
+	if (k != NULL) {
+		CHECK_EQ(fs.holds, 1);
+		p = crypto_key_blob(k, &n);
+		CHECK(n == kf->publen && memcmp(p, kf->pub, n) == 0);
+		p = crypto_key_plain(k, &n);
+		CHECK(n == kf->publen && memcmp(p, kf->pub, n) == 0);
+		CHECK_EQ(crypto_key_sk(k, &sk), 0);
+		CHECK(crypto_key_signer(k) != NULL &&
+		    crypto_key_signer(k)->arg == &fs);
+		check_signed_by(k, &fs);
+		/* Held once per key, not per reference. */
+		k2 = crypto_key_ref(k);
+		CHECK_EQ(fs.holds, 1);
+		crypto_key_unref(k2);
+		CHECK_EQ(fs.holds, 1);
+		crypto_key_unref(k);
+		CHECK_EQ(fs.holds, 0);
+	}
+
+	/* A certificate: the blob is the certificate, the plain blob the
+	 * key it certifies. */
+	CHECK_EQ(external(kf->cert, kf->certlen, &s, &k), 0);
+	if (k != NULL) {
+		CHECK_EQ(fs.holds, 1);
+		p = crypto_key_blob(k, &n);
+		CHECK(n == kf->certlen && memcmp(p, kf->cert, n) == 0);
+		p = crypto_key_plain(k, &n);
+		CHECK(n == kf->publen && memcmp(p, kf->pub, n) == 0);
+		check_signed_by(k, &fs);
+		crypto_key_unref(k);
+		CHECK_EQ(fs.holds, 0);
+	}
+
+	/* A certificate whose CA signature does not hold. */
+	if ((cert = malloc(kf->certlen)) != NULL) {
+		memcpy(cert, kf->cert, kf->certlen);
+		cert[kf->certlen - 1] ^= 1;
+		CHECK_EQ(external(cert, kf->certlen, &s, &k), ERR_CERT_INVALID);
+		free(cert);
+	}
+	/* A trailing byte, and every truncation. */
+	wire_init(&w, 4096);
+	CHECK_EQ(wire_put(&w, kf->pub, kf->publen), 0);
+	CHECK_EQ(wire_put_u8(&w, 0), 0);
+	CHECK_EQ(external(wire_ptr(&w), wire_avail(&w), &s, &k), ERR_TRAILING);
+	wire_free(&w);
+	for (n = 0; n < kf->publen; n++)
+		CHECK(external(kf->pub, n, &s, &k) != 0);
+	for (n = 0; n < kf->certlen; n += 7)
+		CHECK(external(kf->cert, n, &s, &k) != 0);
+	/* Every other fixture type, plain and certified. */
+	for (i = 0; i < K_COUNT; i++) {
+		if ((kf = key(i)) == NULL)
+			continue;
+		CHECK_EQ(external(kf->pub, kf->publen, &s, &k), 0);
+		crypto_key_unref(k);
+		if (kf->cert != NULL) {
+			CHECK_EQ(external(kf->cert, kf->certlen, &s, &k), 0);
+			crypto_key_unref(k);
+		}
+	}
+
+	/* FIDO keys come with their key handle: refused here. */
+	for (i = 0; i < 2; i++) {
+		if (sk_default(&f, i) != 0)
+			continue;
+		wire_init(&w, 4096);
+		sk_blob(&w, &f);
+		CHECK_EQ(external(wire_ptr(&w), wire_avail(&w), &s, &k),
+		    ERR_KEY_TYPE);
+		wire_free(&w);
+	}
+	wire_init(&w, 4096);
+	CHECK_EQ(wire_put_cstring(&w, "sk-ssh-ed25519-cert-v01@openssh.com"),
+	    0);
+	CHECK_EQ(wire_put_string(&w, "nonce", 5), 0);
+	CHECK_EQ(external(wire_ptr(&w), wire_avail(&w), &s, &k), ERR_KEY_TYPE);
+	wire_free(&w);
+	/* Nothing refused was held. */
+	CHECK_EQ(fs.holds, 0);
+
+	/* A signer without hold is fine too. */
+	s.hold = NULL;
+	kf = key(K_ED25519);
+	CHECK_EQ(external(kf->pub, kf->publen, &s, &k), 0);
+	if (k != NULL)
+		check_signed_by(k, &fs);
+	crypto_key_unref(k);
+	CHECK_EQ(fs.holds, 0);
+}
+
 static void
 test_fingerprint(void)
 {
@@ -1581,6 +2020,9 @@ main(void)
 	RUN(test_rsa_wrong_d);
 	RUN(test_cert_bad_signature);
 	RUN(test_cert_wrong_key);
+	RUN(test_sk_parse);
+	RUN(test_sk_malformed);
+	RUN(test_external);
 	RUN(test_fingerprint);
 	RUN(test_seal_open);
 	RUN(test_kdf);

@@ -1,6 +1,8 @@
 /*
  * keystore: adding, finding, listing and removing identities; the lock
  * (keys gone while locked, back and still signing after unlock); expiry.
+ * Keys that sign elsewhere (a token's, a FIDO key), with a fake signer
+ * whose holds are counted.
  * Keys come from the fixtures in tests/data/ through keyfile.h.
  */
 #include <stdint.h>
@@ -860,6 +862,324 @@ test_destination_visibility(void)
 	keystore_free(ks);
 }
 
+/* A signer that records what it was asked and signs with a marker. */
+struct fake_signer {
+	int holds; /* net hold(+1) and hold(-1) calls */
+	int calls;
+	const struct crypto_key *key;
+};
+
+#define FAKE_SIG "fake-signature"
+
+static int
+fake_sign(void *arg, const struct crypto_key *k, const uint8_t *data,
+    size_t dlen, uint32_t flags, struct wire *out)
+{
+	struct fake_signer *fs = arg;
+
+	(void)data;
+	(void)dlen;
+	(void)flags;
+	fs->calls++;
+	fs->key = k;
+	return wire_put_cstring(out, FAKE_SIG);
+}
+
+static void
+fake_hold(void *arg, int delta)
+{
+	struct fake_signer *fs = arg;
+
+	fs->holds += delta;
+}
+
+static void
+fake_init(struct fake_signer *fs, struct crypto_signer *s)
+{
+	memset(fs, 0, sizeof(*fs));
+	s->sign = fake_sign;
+	s->hold = fake_hold;
+	s->arg = fs;
+}
+
+/* A token's key: only its public blob (a plain key or a certificate). */
+static int
+add_external(struct keystore *ks, const uint8_t *pub, size_t publen,
+    const struct crypto_signer *s, const char *comment)
+{
+	return keystore_add_signed(ks, NULL, 0, pub, publen, s,
+	    (const uint8_t *)comment, strlen(comment), 0, 0, NULL, NULL, NULL);
+}
+
+/*
+ * A FIDO key (sk-ssh-ed25519) with key i's public key, its add form in
+ * form and its public blob in blob (both wires the caller frees).
+ */
+static void
+sk_key(int i, struct wire *form, struct wire *blob)
+{
+	static const uint8_t handle[] = { 9, 8, 7, 6, 5 };
+	const uint8_t *p;
+	size_t n;
+	struct wire w;
+	int pass;
+
+	wire_init(form, 4096);
+	wire_init(blob, 4096);
+	wire_view(&w, keys[i].pub, keys[i].publen);
+	CHECK_EQ(wire_get_string_eq(&w, "ssh-ed25519"), 0);
+	CHECK_EQ(wire_get_string(&w, &p, &n), 0);
+	for (pass = 0; pass < 2; pass++) {
+		struct wire *o = pass == 0 ? form : blob;
+
+		CHECK_EQ(wire_put_cstring(o, "sk-ssh-ed25519@openssh.com"), 0);
+		CHECK_EQ(wire_put_string(o, p, n), 0);
+		CHECK_EQ(wire_put_cstring(o, "ssh:"), 0);
+	}
+	CHECK_EQ(wire_put_u8(form, 1), 0);
+	CHECK_EQ(wire_put_string(form, handle, sizeof(handle)), 0);
+	CHECK_EQ(wire_put_string(form, "", 0), 0);
+}
+
+/*
+ * keystore_find on blob gives a key that signs through fs; the reference
+ * is kept in *keep if keep is not NULL, else released.
+ */
+static void
+check_found_signs(struct keystore *ks, const uint8_t *blob, size_t len,
+    struct fake_signer *fs, struct crypto_key **keep)
+{
+	static const uint8_t data[] = "to be signed";
+	struct crypto_key *k;
+	const char *comment;
+	struct wire w;
+	int confirm, calls = fs->calls;
+
+	CHECK_EQ(keystore_find(ks, blob, len, &k, &confirm, &comment), 0);
+	if (k == NULL)
+		return;
+	CHECK(crypto_key_signer(k) != NULL && crypto_key_signer(k)->arg == fs);
+	wire_init(&w, 4096);
+	CHECK_EQ(crypto_sign(k, data, sizeof(data), 0, &w), 0);
+	CHECK_EQ(fs->calls, calls + 1);
+	CHECK(fs->key == k);
+	CHECK(wire_avail(&w) == 4 + strlen(FAKE_SIG) &&
+	    memcmp(wire_ptr(&w) + 4, FAKE_SIG, strlen(FAKE_SIG)) == 0);
+	wire_free(&w);
+	if (keep != NULL)
+		*keep = k;
+	else
+		crypto_key_unref(k);
+}
+
+static void
+test_signed_external(void)
+{
+	static const char *const cm[] = { "token key", "token cert" };
+	const int want[] = { K_ED25519, -1 - K_P256 };
+	struct keystore *ks;
+	struct crypto_signer s;
+	struct fake_signer fs;
+	struct crypto_key *before = NULL, *after = NULL, *k;
+	const char *comment;
+	int confirm;
+
+	fake_init(&fs, &s);
+	CHECK_EQ(keystore_new(&ks), 0);
+	if (ks == NULL)
+		return;
+	CHECK_EQ(add_external(ks, keys[K_ED25519].pub, keys[K_ED25519].publen,
+		     &s, cm[0]),
+	    0);
+	CHECK_EQ(add_external(ks, keys[K_P256].cert, keys[K_P256].certlen, &s,
+		     cm[1]),
+	    0);
+	CHECK(fs.holds > 0);
+	check_list(ks, want, cm, 2);
+	check_found_signs(ks, keys[K_ED25519].pub, keys[K_ED25519].publen, &fs,
+	    &before);
+	check_found_signs(ks, keys[K_P256].cert, keys[K_P256].certlen, &fs,
+	    NULL);
+	/* No blob, no secret: nothing to add. */
+	CHECK(keystore_add_signed(ks, NULL, 0, NULL, 0, &s,
+		  (const uint8_t *)"x", 1, 0, 0, NULL, NULL, NULL) != 0);
+	CHECK_EQ(keystore_add_signed(ks, NULL, 0, keys[K_RSA].pub,
+		     keys[K_RSA].publen, NULL, (const uint8_t *)"x", 1, 0, 0,
+		     NULL, NULL, NULL),
+	    ERR_FORMAT);
+	CHECK_EQ(keystore_count(ks), 2);
+
+	/* Locked: gone from the list and from find. */
+	CHECK_EQ(keystore_lock(ks, (const uint8_t *)"pw", 2), 0);
+	check_list(ks, NULL, NULL, 0);
+	k = (struct crypto_key *)(uintptr_t)1;
+	CHECK_EQ(keystore_find(ks, keys[K_ED25519].pub, keys[K_ED25519].publen,
+		     &k, &confirm, &comment),
+	    ERR_LOCKED);
+	CHECK_EQ(keystore_unlock(ks, (const uint8_t *)"pw", 2), 0);
+	check_list(ks, want, cm, 2);
+	/* Back, as a new key (before is still held: no address reuse), so
+	 * that a signature begun before the lock is not the new key's. */
+	check_found_signs(ks, keys[K_ED25519].pub, keys[K_ED25519].publen, &fs,
+	    &after);
+	CHECK(after != NULL && after != before);
+	check_found_signs(ks, keys[K_P256].cert, keys[K_P256].certlen, &fs,
+	    NULL);
+	crypto_key_unref(before);
+	crypto_key_unref(after);
+
+	/* Removed by its blob, it lets go of the signer. */
+	CHECK_EQ(keystore_remove(ks, keys[K_P256].cert, keys[K_P256].certlen),
+	    0);
+	CHECK_EQ(keystore_count(ks), 1);
+	keystore_free(ks);
+	CHECK_EQ(fs.holds, 0);
+}
+
+static void
+test_signed_sk(void)
+{
+	struct keystore *ks;
+	struct crypto_signer s;
+	struct fake_signer fs;
+	struct crypto_key *k;
+	struct crypto_sk sk;
+	struct wire form, blob;
+	const char *comment;
+	int confirm;
+
+	fake_init(&fs, &s);
+	sk_key(K_ED25519, &form, &blob);
+	CHECK_EQ(keystore_new(&ks), 0);
+	if (ks == NULL)
+		goto out;
+	/* Without a provider, nothing could sign: refused. */
+	CHECK_EQ(keystore_add(ks, wire_ptr(&form), wire_avail(&form),
+		     (const uint8_t *)"sk", 2, 0, 0),
+	    ERR_UNSUPPORTED);
+	CHECK_EQ(keystore_count(ks), 0);
+	CHECK_EQ(keystore_add_signed(ks, wire_ptr(&form), wire_avail(&form),
+		     NULL, 0, &s, (const uint8_t *)"sk", 2, 0, 1, NULL, NULL,
+		     NULL),
+	    0);
+	CHECK_EQ(keystore_count(ks), 1);
+	check_found_signs(ks, wire_ptr(&blob), wire_avail(&blob), &fs, NULL);
+	/* Through the lock it keeps its provider and its key handle. */
+	CHECK_EQ(keystore_lock(ks, (const uint8_t *)"pw", 2), 0);
+	CHECK(fs.holds > 0);
+	CHECK_EQ(keystore_unlock(ks, (const uint8_t *)"pw", 2), 0);
+	check_found_signs(ks, wire_ptr(&blob), wire_avail(&blob), &fs, NULL);
+	CHECK_EQ(keystore_find(ks, wire_ptr(&blob), wire_avail(&blob), &k,
+		     &confirm, &comment),
+	    0);
+	if (k != NULL) {
+		CHECK_EQ(crypto_key_sk(k, &sk), 1);
+		CHECK(sk.handlelen == 5 && sk.handle[0] == 9);
+		CHECK(sk.applen == 4 && memcmp(sk.app, "ssh:", 4) == 0);
+		CHECK_EQ(confirm, 1);
+		CHECK(strcmp(comment, "sk") == 0);
+		crypto_key_unref(k);
+	}
+	keystore_free(ks);
+	CHECK_EQ(fs.holds, 0);
+out:
+	wire_free(&form);
+	wire_free(&blob);
+}
+
+static void
+test_remove_signer(void)
+{
+	static const char *const cm[] = { "plain", "b" };
+	static const char *const cm2[] = { "plain", "a2" };
+	struct keystore *ks;
+	struct crypto_signer sa, sb;
+	struct fake_signer fa, fb;
+	struct wire form, blob;
+	int want[3];
+
+	fake_init(&fa, &sa);
+	fake_init(&fb, &sb);
+	sk_key(K_ED25519, &form, &blob);
+	CHECK_EQ(keystore_new(&ks), 0);
+	if (ks == NULL)
+		goto out;
+	/* A's: an sk key and a token key; B's: one; and a plain one. */
+	CHECK_EQ(keystore_add_signed(ks, wire_ptr(&form), wire_avail(&form),
+		     NULL, 0, &sa, (const uint8_t *)"a1", 2, 0, 0, NULL, NULL,
+		     NULL),
+	    0);
+	CHECK_EQ(add(ks, K_RSA, "plain", 0, 0), 0);
+	CHECK_EQ(add_external(ks, keys[K_P256].pub, keys[K_P256].publen, &sb,
+		     "b"),
+	    0);
+	CHECK_EQ(add_external(ks, keys[K_P384].pub, keys[K_P384].publen, &sa,
+		     "a2"),
+	    0);
+	CHECK_EQ(keystore_count(ks), 4);
+	/* Nobody's: nothing goes. */
+	CHECK_EQ(keystore_remove_signer(ks, &ks), 0);
+	CHECK_EQ(keystore_remove_signer(ks, NULL), 0);
+	CHECK_EQ(keystore_count(ks), 4);
+	CHECK_EQ(keystore_remove_signer(ks, &fa), 2);
+	CHECK_EQ(fa.holds, 0);
+	want[0] = K_RSA;
+	want[1] = K_P256;
+	check_list(ks, want, cm, 2);
+	CHECK_EQ(keystore_remove_signer(ks, &fa), 0);
+
+	/* While locked too, and the rest comes back at unlock. */
+	CHECK_EQ(add_external(ks, keys[K_P384].pub, keys[K_P384].publen, &sa,
+		     "a2"),
+	    0);
+	CHECK_EQ(keystore_lock(ks, (const uint8_t *)"pw", 2), 0);
+	CHECK_EQ(keystore_remove_signer(ks, &fb), 1);
+	CHECK_EQ(fb.holds, 0);
+	CHECK_EQ(keystore_unlock(ks, (const uint8_t *)"pw", 2), 0);
+	want[1] = K_P384;
+	check_list(ks, want, cm2, 2);
+	CHECK(fa.holds > 0);
+	keystore_free(ks);
+	CHECK_EQ(fa.holds, 0);
+	CHECK_EQ(fb.holds, 0);
+out:
+	wire_free(&form);
+	wire_free(&blob);
+}
+
+/* A failed add lets go of what it took. */
+static void
+test_signed_add_fails(void)
+{
+	struct keystore *ks;
+	struct crypto_signer s;
+	struct fake_signer fs;
+	uint8_t *cert;
+
+	fake_init(&fs, &s);
+	CHECK_EQ(keystore_new(&ks), 0);
+	if (ks == NULL)
+		return;
+	CHECK(add_external(ks, keys[K_ED25519].pub, 10, &s, "x") != 0);
+	if ((cert = malloc(keys[K_RSA].certlen)) != NULL) {
+		memcpy(cert, keys[K_RSA].cert, keys[K_RSA].certlen);
+		cert[keys[K_RSA].certlen - 1] ^= 1;
+		CHECK_EQ(add_external(ks, cert, keys[K_RSA].certlen, &s, "x"),
+		    ERR_CERT_INVALID);
+		free(cert);
+	}
+	CHECK_EQ(fs.holds, 0);
+	/* Locked: refused, nothing held. */
+	CHECK_EQ(keystore_lock(ks, (const uint8_t *)"pw", 2), 0);
+	CHECK_EQ(add_external(ks, keys[K_ED25519].pub, keys[K_ED25519].publen,
+		     &s, "x"),
+	    ERR_LOCKED);
+	CHECK_EQ(fs.holds, 0);
+	CHECK_EQ(keystore_count(ks), 0);
+	keystore_free(ks);
+	CHECK_EQ(fs.holds, 0);
+}
+
 int
 main(void)
 {
@@ -894,6 +1214,10 @@ main(void)
 	RUN(test_expire_while_locked);
 	RUN(test_destination_visibility);
 	RUN(test_reference_outlives_entry);
+	RUN(test_signed_external);
+	RUN(test_signed_sk);
+	RUN(test_remove_signer);
+	RUN(test_signed_add_fails);
 	for (i = 0; i < K_COUNT; i++)
 		keyfile_free(&keys[i]);
 	UNIT_DONE();

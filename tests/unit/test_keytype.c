@@ -113,11 +113,42 @@ test_unknown_names(void)
 	    KT_NONE);
 }
 
+/* The FIDO types' fields, as PROTOCOL.u2f has them: no private key. */
+static void
+test_sk_fields(void)
+{
+	int i, n = 0;
+
+	for (i = 0; i < KT_NONE; i++) {
+		if (!keytype_is_sk((enum keytype)i)) {
+			CHECK(strchr(keytypes[i].fields, 'b') == NULL);
+			continue;
+		}
+		n++;
+		CHECK(strchr(keytypes[i].fields, 'm') == NULL);
+	}
+	CHECK_EQ(n, 2);
+	CHECK_EQ(keytype_is_sk(KT_NONE), 0);
+	CHECK_EQ(keytypes[KT_SK_ED25519].base, KT_ED25519);
+	CHECK_EQ(keytypes[KT_SK_P256].base, KT_P256);
+	/* pk, application, flags, key handle, reserved. */
+	CHECK(strcmp(keytypes[KT_SK_ED25519].fields, "ssbss") == 0);
+	/* The certificate, the pk again, then as above. */
+	CHECK(strcmp(keytypes[KT_SK_ED25519].cert_fields, "sssbss") == 0);
+	/* curve, Q, application, flags, key handle, reserved. */
+	CHECK(strcmp(keytypes[KT_SK_P256].fields, "sssbss") == 0);
+	/* The certificate, then the application on. */
+	CHECK(strcmp(keytypes[KT_SK_P256].cert_fields, "ssbss") == 0);
+	CHECK(strcmp(keytypes[KT_SK_P256].curve, "nistp256") == 0);
+	CHECK(strcmp(keytypes[KT_SK_P256].md, "SHA256") == 0);
+}
+
 int
 main(void)
 {
 	RUN(test_every_entry_found_by_its_names);
 	RUN(test_shapes_and_curves);
 	RUN(test_unknown_names);
+	RUN(test_sk_fields);
 	UNIT_DONE();
 }
