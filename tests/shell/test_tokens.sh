@@ -402,6 +402,112 @@ test_tokens_remote_fido_provider_refused() {
 	    2 "$(printf '%s\n' "$out" | grep -c .)" || return 0
 }
 
+# The largest request an agent takes (a SIGN_REQUEST of 256 KiB) goes
+# to the helper and back: signed, and the module keeps its keys.
+test_tokens_largest_request() {
+	it_need_agent || return 0
+	p11_need_token || return 0
+	p11_add
+	assertEquals "ssh-add -s: $out $err" 0 "$rc" || return 0
+	# 256 KiB in all: the type, the key blob, the data and the flags.
+	blob=$(blob_hex "$it_tmp/p11/rsa2048.pub")
+	n=$((256 * 1024 - 1 - 4 - ${#blob} / 2 - 4 - 4))
+	data=$(head -c "$n" /dev/zero | od -An -v -tx1 | tr -d ' \n')
+	body=0d$(str_hex "$blob")$(str_hex "$data")00000004
+	printf '%08x%s\n' $((${#body} / 2)) "$body" >"$it_tmp/big.hex"
+	run sh -c "'$fido_build/tools/agentpoke' -w 30 '$SOCK' lines \
+	    <'$it_tmp/big.hex'"
+	assertContains "a 256 KiB request is signed: $out" "$out" 'reply 14 ' ||
+		return 0
+	assertEquals "the module's keys are still there" 3 \
+	    "$(p11_listed "$(ssh-add -l 2>/dev/null)")" || return 0
+}
+
+# A module stuck in a call that ignores SIGTERM keeps neither its helper
+# nor the agent alive once the agent is told to stop: it is killed.
+test_tokens_stuck_module_does_not_keep_the_agent() {
+	it_need_agent || return 0
+	command -v cc >/dev/null || {
+		echo 'SKIP: no C compiler'
+		startSkipping
+		return 0
+	}
+	mkdir -p "$it_tmp/lib" || return 0
+	cat >"$it_tmp/lib/stuck.c" <<'EOC'
+#include <signal.h>
+#include <unistd.h>
+#include <p11-kit/pkcs11.h>
+
+static CK_RV
+init(void *args)
+{
+	(void)args;
+	signal(SIGTERM, SIG_IGN);
+	return CKR_OK;
+}
+
+static CK_RV
+slots(unsigned char present, CK_SLOT_ID *list, CK_ULONG *n)
+{
+	(void)present;
+	(void)list;
+	(void)n;
+	for (;;)
+		pause();
+}
+
+static CK_FUNCTION_LIST fl;
+
+CK_RV
+C_GetFunctionList(CK_FUNCTION_LIST **list)
+{
+	fl.version.major = 2;
+	fl.version.minor = 40;
+	fl.C_Initialize = init;
+	fl.C_GetSlotList = slots;
+	*list = &fl;
+	return CKR_OK;
+}
+EOC
+	cc -shared -fPIC $(pkg-config --cflags p11-kit-1) \
+	    -o "$it_tmp/lib/stuck.so" "$it_tmp/lib/stuck.c"
+	assertEquals 'the stuck module builds' 0 $? || return 0
+	sa_askpass "$p11_pin" -s "$it_tmp/lib/stuck.so" \
+	    >"$it_tmp/stuck.out" 2>&1 &
+	add=$!
+	tk_wait 50 eval '[ -n "$(tk_helpers)" ]'
+	helper=$(tk_helpers)
+	assertNotEquals 'its helper runs' '' "$helper" || return 0
+	it_stop "$it_agent_pid" 'the agent, its module stuck' || return 0
+	it_agent_pid=''
+	assertFalse "the helper is gone too" "kill -0 $helper 2>/dev/null" ||
+		return 0
+	wait "$add" || :
+}
+
+# A label is the module's to choose: one with control characters is
+# shown with '?' in their place (a client would print them, or refuse
+# the whole list for a NUL).  The token made here is deleted again.
+test_tokens_label_made_printable() {
+	it_need_agent || return 0
+	p11_need_token || return 0
+	softhsm2-util --init-token --free --label tk-odd --pin "$p11_pin" \
+	    --so-pin "$p11_so_pin" >"$it_tmp/odd.log" 2>&1 &&
+		openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
+		    -out "$it_tmp/odd.pem" >>"$it_tmp/odd.log" 2>&1 &&
+		softhsm2-util --import "$it_tmp/odd.pem" --token tk-odd \
+		    --label "$(printf 'odd\tlabel\033[31m')" --id 09 \
+		    --pin "$p11_pin" >>"$it_tmp/odd.log" 2>&1
+	assertEquals "the odd token: $(cat "$it_tmp/odd.log")" 0 $? || return 0
+	p11_add
+	assertEquals "ssh-add -s: $out $err" 0 "$rc"
+	run sa -l
+	softhsm2-util --delete-token --token tk-odd >/dev/null 2>&1
+	assertEquals "ssh-add -l: $err" 0 "$rc" || return 0
+	assertContains "the label, printable: $out" "$out" 'odd?label?[31m' ||
+		return 0
+}
+
 if [ -r /usr/bin/shunit2 ]; then
 	. /usr/bin/shunit2
 else
