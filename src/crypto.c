@@ -25,7 +25,14 @@ struct crypto_key {
 	int refs;
 	enum keytype type;
 	int cert;
-	EVP_PKEY *pkey; /* NULL for a key that signs elsewhere */
+	/*
+	 * The private parts, as a run of strings in the secure heap (see
+	 * keep_private): the EVP_PKEY that signs is made from them for each
+	 * signature and freed at once, for OpenSSL 3.0's import copies them
+	 * into ordinary heap.  NULL for a key that signs elsewhere.
+	 */
+	uint8_t *priv;
+	size_t privlen;
 	uint8_t *blob;
 	size_t bloblen;
 	uint8_t *plain; /* the plain key's blob: blob, or what it certifies */
@@ -559,7 +566,7 @@ build_ed25519(const struct pubparts *pp, const uint8_t *sk, size_t sklen,
 }
 
 static int
-build_ecdsa(const struct pubparts *pp, const uint8_t *d, size_t dlen,
+build_ecdsa(const struct pubparts *pp, const uint8_t *d, size_t dlen, int check,
     EVP_PKEY **out)
 {
 	OSSL_PARAM_BLD *bld = NULL;
@@ -577,7 +584,8 @@ build_ecdsa(const struct pubparts *pp, const uint8_t *d, size_t dlen,
 		pp->q, pp->qlen) ||
 	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, priv))
 		goto out;
-	if ((r = pkey_fromdata("EC", bld, EVP_PKEY_KEYPAIR, out)) != 0)
+	if ((r = pkey_fromdata("EC", bld, EVP_PKEY_KEYPAIR, out)) != 0 ||
+	    !check)
 		goto out;
 	/*
 	 * The point must be on the curve and be d times the generator.  The
@@ -609,7 +617,8 @@ struct rsapriv {
 };
 
 static int
-build_rsa(const struct pubparts *pp, const struct rsapriv *rp, EVP_PKEY **out)
+build_rsa(const struct pubparts *pp, const struct rsapriv *rp, int check,
+    EVP_PKEY **out)
 {
 	OSSL_PARAM_BLD *bld = NULL;
 	BIGNUM *n = NULL, *e = NULL, *d = NULL, *iqmp = NULL, *p = NULL;
@@ -632,6 +641,8 @@ build_rsa(const struct pubparts *pp, const struct rsapriv *rp, EVP_PKEY **out)
 	r = ERR_KEY_INVALID;
 	if (BN_num_bits(n) < RSA_MIN_BITS || BN_num_bits(n) > RSA_MAX_BITS)
 		goto out;
+	if (!check)
+		goto derive;
 	/*
 	 * n = p * q, iqmp = q^-1 mod p, and e * d = 1 modulo p - 1 and q - 1,
 	 * or the parts are not one key (and would sign garbage).
@@ -645,6 +656,7 @@ build_rsa(const struct pubparts *pp, const struct rsapriv *rp, EVP_PKEY **out)
 	    !BN_sub(dmq1, q, BN_value_one()) ||
 	    !BN_mod_mul(tmp, e, d, dmq1, bnctx) || !BN_is_one(tmp))
 		goto out;
+derive:
 	r = ERR_CRYPTO;
 	if (!BN_sub(tmp, p, BN_value_one()) || !BN_mod(dmp1, d, tmp, bnctx) ||
 	    !BN_sub(tmp, q, BN_value_one()) || !BN_mod(dmq1, d, tmp, bnctx))
@@ -679,6 +691,8 @@ static int set_blobs(struct crypto_key *k, const struct pubparts *pp,
     const uint8_t *cert, size_t certlen);
 static int parse_sk(struct wire *w, const struct pubparts *pp, int iscert,
     struct crypto_key *k);
+static int keep_private(struct crypto_key *k, const uint8_t *a, size_t alen,
+    const uint8_t *b, size_t blen, const struct rsapriv *rp);
 
 int
 crypto_key_parse(const uint8_t *blob, size_t len, struct crypto_key **out)
@@ -689,6 +703,7 @@ crypto_key_parse(const uint8_t *blob, size_t len, struct crypto_key **out)
 	struct pubparts pp;
 	struct rsapriv rp;
 	struct crypto_key *k = NULL;
+	EVP_PKEY *pkey = NULL; /* checked, then let go */
 	enum keytype t;
 	int iscert, r;
 
@@ -730,7 +745,8 @@ crypto_key_parse(const uint8_t *blob, size_t len, struct crypto_key **out)
 		if ((r = wire_get_string(&w, &sk, &sklen)) != 0 ||
 		    (r = wire_end(&w)) != 0)
 			goto out;
-		r = build_ed25519(&pp, sk, sklen, &k->pkey);
+		if ((r = build_ed25519(&pp, sk, sklen, &pkey)) == 0)
+			r = keep_private(k, sk, 32, pp.pk, pp.pklen, NULL);
 		break;
 	case KT_RSA:
 		if (!iscert && (r = get_pubparts(&w, t, 1, &pp)) != 0)
@@ -741,7 +757,8 @@ crypto_key_parse(const uint8_t *blob, size_t len, struct crypto_key **out)
 		    (r = wire_get_mpint(&w, &rp.q, &rp.ql, 0)) != 0 ||
 		    (r = wire_end(&w)) != 0)
 			goto out;
-		r = build_rsa(&pp, &rp, &k->pkey);
+		if ((r = build_rsa(&pp, &rp, 1, &pkey)) == 0)
+			r = keep_private(k, pp.n, pp.nlen, pp.e, pp.elen, &rp);
 		break;
 	case KT_SK_ED25519:
 	case KT_SK_P256: r = parse_sk(&w, &pp, iscert, k); break;
@@ -749,7 +766,8 @@ crypto_key_parse(const uint8_t *blob, size_t len, struct crypto_key **out)
 		if ((r = wire_get_mpint(&w, &d, &dl, 0)) != 0 ||
 		    (r = wire_end(&w)) != 0)
 			goto out;
-		r = build_ecdsa(&pp, d, dl, &k->pkey);
+		if ((r = build_ecdsa(&pp, d, dl, 1, &pkey)) == 0)
+			r = keep_private(k, d, dl, pp.q, pp.qlen, NULL);
 		break;
 	}
 	if (r != 0 || (r = set_blobs(k, &pp, cert, certlen)) != 0)
@@ -757,8 +775,110 @@ crypto_key_parse(const uint8_t *blob, size_t len, struct crypto_key **out)
 	*out = k;
 	k = NULL;
 out:
+	EVP_PKEY_free(pkey);
 	crypto_key_unref(k);
 	return r;
+}
+
+/* Appends one string (u32 length, bytes) at *p. */
+static void
+put_str(uint8_t **p, const uint8_t *s, size_t n)
+{
+	(*p)[0] = (uint8_t)(n >> 24);
+	(*p)[1] = (uint8_t)(n >> 16);
+	(*p)[2] = (uint8_t)(n >> 8);
+	(*p)[3] = (uint8_t)n;
+	memcpy(*p + 4, s, n);
+	*p += 4 + n;
+}
+
+/*
+ * Keeps k's private parts in the secure heap, as strings: Ed25519 seed
+ * and public key (a, b); ECDSA d and Q (a, b); RSA n, e (a, b), then
+ * d, iqmp, p and q (rp).
+ */
+static int
+keep_private(struct crypto_key *k, const uint8_t *a, size_t alen,
+    const uint8_t *b, size_t blen, const struct rsapriv *rp)
+{
+	uint8_t *p;
+	size_t n = 8 + alen + blen;
+
+	if (rp != NULL)
+		n += 16 + rp->dl + rp->iqmpl + rp->pl + rp->ql;
+	if ((k->priv = crypto_secure_alloc(n)) == NULL)
+		return ERR_ALLOC;
+	k->privlen = n;
+	p = k->priv;
+	put_str(&p, a, alen);
+	put_str(&p, b, blen);
+	if (rp != NULL) {
+		put_str(&p, rp->d, rp->dl);
+		put_str(&p, rp->iqmp, rp->iqmpl);
+		put_str(&p, rp->p, rp->pl);
+		put_str(&p, rp->q, rp->ql);
+	}
+	return 0;
+}
+
+/*
+ * The EVP_PKEY of k, made from its private parts for one signature
+ * (checked when the key was added: not again).  Its copies of them live
+ * in ordinary heap until EVP_PKEY_free, which wipes them.
+ */
+static int
+sign_pkey(const struct crypto_key *k, EVP_PKEY **out)
+{
+	struct pubparts pp;
+	struct rsapriv rp;
+	struct wire w;
+	const uint8_t *a, *b;
+	size_t alen, blen;
+	OSSL_PARAM params[3];
+	EVP_PKEY_CTX *ctx;
+	int r;
+
+	*out = NULL;
+	memset(&pp, 0, sizeof(pp));
+	pp.type = k->type;
+	wire_view(&w, k->priv, k->privlen);
+	if ((r = wire_get_string(&w, &a, &alen)) != 0 ||
+	    (r = wire_get_string(&w, &b, &blen)) != 0)
+		return r;
+	switch (k->type) {
+	case KT_ED25519:
+		/* Both halves: the public key is not derived again. */
+		params[0] =
+		    OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PRIV_KEY,
+			(void *)a, alen);
+		params[1] =
+		    OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
+			(void *)b, blen);
+		params[2] = OSSL_PARAM_construct_end();
+		r = ERR_CRYPTO;
+		if ((ctx = EVP_PKEY_CTX_new_from_name(NULL, "ED25519", NULL)) !=
+			NULL &&
+		    EVP_PKEY_fromdata_init(ctx) == 1 &&
+		    EVP_PKEY_fromdata(ctx, out, EVP_PKEY_KEYPAIR, params) == 1)
+			r = 0;
+		EVP_PKEY_CTX_free(ctx);
+		return r;
+	case KT_RSA:
+		pp.n = a;
+		pp.nlen = alen;
+		pp.e = b;
+		pp.elen = blen;
+		if ((r = wire_get_string(&w, &rp.d, &rp.dl)) != 0 ||
+		    (r = wire_get_string(&w, &rp.iqmp, &rp.iqmpl)) != 0 ||
+		    (r = wire_get_string(&w, &rp.p, &rp.pl)) != 0 ||
+		    (r = wire_get_string(&w, &rp.q, &rp.ql)) != 0)
+			return r;
+		return build_rsa(&pp, &rp, 0, out);
+	default:
+		pp.q = b;
+		pp.qlen = blen;
+		return build_ecdsa(&pp, a, alen, 0, out);
+	}
 }
 
 /* k's blob (the certificate, if cert is not NULL) and its plain blob. */
@@ -926,7 +1046,7 @@ crypto_key_unref(struct crypto_key *k)
 	if (k == NULL || --k->refs > 0)
 		return;
 	crypto_key_set_signer(k, NULL);
-	EVP_PKEY_free(k->pkey);
+	crypto_secure_free(k->priv, k->privlen);
 	free(k->blob);
 	free(k->plain);
 	free(k->app);
@@ -1011,12 +1131,13 @@ crypto_sign(const struct crypto_key *k, const uint8_t *data, size_t dlen,
 	const char *alg, *md = NULL;
 	uint8_t *sig = NULL;
 	size_t slen = 0;
+	EVP_PKEY *pkey = NULL;
 	int r;
 
 	/* A token's key: its helper signs. */
 	if (k->signer.sign != NULL)
 		return k->signer.sign(k->signer.arg, k, data, dlen, flags, out);
-	if (k->pkey == NULL)
+	if (k->priv == NULL)
 		return ERR_UNSUPPORTED;
 	switch (k->type) {
 	case KT_ED25519: alg = keytypes[k->type].name; break;
@@ -1038,7 +1159,11 @@ crypto_sign(const struct crypto_key *k, const uint8_t *data, size_t dlen,
 		md = keytypes[k->type].md;
 		break;
 	}
-	if ((r = raw_sign(k->pkey, md, data, dlen, &sig, &slen)) != 0)
+	if ((r = sign_pkey(k, &pkey)) != 0)
+		return r;
+	r = raw_sign(pkey, md, data, dlen, &sig, &slen);
+	EVP_PKEY_free(pkey);
+	if (r != 0)
 		return r;
 	if ((r = wire_put_cstring(out, alg)) != 0)
 		goto out;

@@ -625,6 +625,50 @@ test_keys_wiped_on_remove_all() {
 	assertTrue 'the other key stays' "[ $d -ge 1 ]" || return 0
 }
 
+# f_scan_unlocked PID: as f_scan, counting only what lies outside memory
+# locked in RAM (memscan -u): $seed and $d.
+f_scan_unlocked() {
+	# shellcheck disable=SC2046 # three counts
+	set -- $("$TOOLS/memscan" -u "$1" "$SEED" "$D_BE" "$D_LE" \
+	    2>"$T/memscan.err")
+	seed=${1:-x}
+	d=$((${2:-0} + ${3:-0}))
+	[ -n "${3:-}" ]
+}
+
+# Every byte of a loaded key lives in locked memory (OpenSSL's secure
+# heap), not only where it was added but after signatures too: the
+# signing form OpenSSL 3.0 copies to ordinary heap is made for each
+# signature and wiped with it.  Only where locked memory is allowed
+# (root here; the limit is the user's elsewhere, and status says so).
+test_keys_only_in_locked_memory() {
+	f_agent || return 0
+	f_load_keys || return 0
+	grep -q '^VmLck:[[:space:]]*[1-9]' "/proc/$apid/status"
+	assertTrue "the agent has locked memory: \
+$(grep VmLck "/proc/$apid/status")" $? || return 0
+	f_scan_unlocked "$apid"
+	assertTrue "memscan -u ran: $(cat "$T/memscan.err")" $? || return 0
+	assertEquals 'no ed25519 seed outside locked memory' 0 "$seed" ||
+		return 0
+	assertEquals 'no RSA d outside locked memory' 0 "$d" || return 0
+	printf 'data\n' >"$T/data"
+	cp "$K/rsa.pub" "$K/ed25519.pub" "$T/"
+	for k in rsa ed25519 rsa ed25519; do
+		SSH_AUTH_SOCK=$SA_SOCK timeout -k 2 15 ssh-keygen -Y sign \
+		    -n file -f "$T/$k.pub" <"$T/data" >/dev/null 2>&1
+		assertEquals "a $k signature" 0 $? || return 0
+	done
+	f_scan_unlocked "$apid"
+	assertEquals 'after signing, no ed25519 seed outside locked memory' \
+	    0 "$seed" || return 0
+	assertEquals 'after signing, no RSA d outside locked memory' 0 "$d" ||
+		return 0
+	f_scan "$apid"
+	assertTrue "while the keys are found in locked memory ($seed, $d)" \
+	    "[ $seed -ge 1 ] && [ $d -ge 1 ]" || return 0
+}
+
 # (e) Locked: only sealed copies remain; unlocked, the keys are back.
 test_keys_wiped_on_lock() {
 	f_agent || return 0

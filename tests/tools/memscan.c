@@ -12,6 +12,10 @@
  *                               kernel has released its memory
  *        memscan -p PID         tries to ptrace-attach: prints "attached"
  *                               (and detaches) or "denied: REASON"
+ *        memscan -u PID HEX...  counts only what lies outside memory
+ *                               locked in RAM (mappings without the
+ *                               "lo" flag in smaps): where a secret may
+ *                               reach swap
  *
  * Exit status: 0 done (whatever the count), 1 access denied (the reason on
  * stderr, or stdout for -p), 2 usage, 3 another failure or -x timed out
@@ -49,12 +53,13 @@ struct pattern {
 static struct pattern pats[MAX_PATTERNS];
 static int npats;
 static size_t maxlen;
+static int unlocked_only; /* -u */
 
 static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: memscan [-w seconds] [-x] pid hex...\n"
+	    "usage: memscan [-u] [-w seconds] [-x] pid hex...\n"
 	    "       memscan -p pid\n");
 	exit(2);
 }
@@ -134,6 +139,40 @@ scan_range(int fd, uint64_t start, uint64_t end, uint8_t *buf, long *counts)
 	}
 }
 
+/*
+ * -u: whether the mapping that starts at start is locked in RAM: its
+ * smaps VmFlags has "lo" (mlock, and OpenSSL's mlock2 with
+ * MLOCK_ONFAULT, which locks each page as it is first touched).  0 if
+ * it cannot be told.
+ */
+static int
+locked(pid_t pid, unsigned long long start)
+{
+	char path[64], line[512];
+	unsigned long long s, e;
+	int in = 0, yes = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/smaps", (long)pid);
+	if ((f = fopen(path, "re")) == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (sscanf(line, "%llx-%llx ", &s, &e) == 2 &&
+		    strchr(line, '-') < strchr(line, ' ')) {
+			if (in)
+				break;
+			in = s == start;
+			continue;
+		}
+		if (in && strncmp(line, "VmFlags:", 8) == 0) {
+			yes = strstr(line, " lo") != NULL;
+			break;
+		}
+	}
+	fclose(f);
+	return yes;
+}
+
 /* Fills counts (one per pattern); -1 (errno set) if memory is closed. */
 static int
 scan(pid_t pid, long *counts)
@@ -165,6 +204,8 @@ scan(pid_t pid, long *counts)
 			skipped++;
 			continue;
 		}
+		if (unlocked_only && locked(pid, start))
+			continue;
 		scan_range(fd, start, end, buf, counts);
 	}
 	if (skipped > 0)
@@ -271,9 +312,10 @@ main(int argc, char **argv)
 	int opt, exit_mode = 0, attach = 0, secs = 60, rc;
 	long pid;
 
-	while ((opt = getopt(argc, argv, "pw:x")) != -1) {
+	while ((opt = getopt(argc, argv, "puw:x")) != -1) {
 		switch (opt) {
 		case 'p': attach = 1; break;
+		case 'u': unlocked_only = 1; break;
 		case 'w':
 			if ((secs = atoi(optarg)) <= 0)
 				usage();
