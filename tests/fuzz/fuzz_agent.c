@@ -1,7 +1,9 @@
 /*
  * libFuzzer harness: a stream of agent protocol frames, decoded as the
  * agent decodes them, with every key, certificate, constraint and
- * session-bind signature going through crypto and the key store, and
+ * session-bind signature going through crypto and the key store (token
+ * keys too: FIDO keys and PKCS#11 certificates, with a signer that
+ * stands for their helper), and
  * destination constraints checked against the session-binds of the
  * stream (recorded whether or not their signatures hold, so that the
  * path check sees more than valid hosts).
@@ -159,6 +161,21 @@ static struct keystore *ks;
 static struct destcons_bind binds[MAX_BINDS];
 static size_t nbinds;
 
+/* What a token's helper would answer: a signature of sorts. */
+static int
+fake_sign(void *arg, const struct crypto_key *k, const uint8_t *data,
+    size_t dlen, uint32_t flags, struct wire *out)
+{
+	(void)arg;
+	(void)k;
+	(void)data;
+	(void)dlen;
+	(void)flags;
+	return wire_put_cstring(out, "token");
+}
+
+static const struct crypto_signer token = { fake_sign, NULL, NULL };
+
 static int
 visible(const uint8_t *blob, size_t len, const struct destcons *dest, void *arg)
 {
@@ -188,6 +205,7 @@ one(uint8_t type, struct wire *body)
 {
 	struct agentproto_sign sreq;
 	struct agentproto_add areq;
+	struct agentproto_smartcard card;
 	struct agentproto_bind b;
 	struct destcons *dest;
 	struct crypto_key *key;
@@ -205,7 +223,9 @@ one(uint8_t type, struct wire *body)
 			keystore_list_if(ks, &out, visible, NULL);
 		break;
 	case AGENTC_SIGN_REQUEST:
-		if (agentproto_sign(body, &sreq) == 0 && may_sign(&sreq) &&
+		if (agentproto_sign(body, &sreq) == 0)
+			agentproto_sshsig(sreq.data, sreq.datalen);
+		if (sreq.key != NULL && may_sign(&sreq) &&
 		    keystore_find(ks, sreq.key, sreq.keylen, &key, &confirm,
 			&comment) == 0) {
 			crypto_sign(key, sreq.data, sreq.datalen, sreq.flags,
@@ -220,9 +240,29 @@ one(uint8_t type, struct wire *body)
 			&areq) == 0 &&
 		    (areq.dest == NULL ||
 			destcons_parse(areq.dest, areq.destlen, &dest) == 0))
-			keystore_add_dest(ks, areq.key, areq.keylen,
-			    areq.comment, areq.commentlen, areq.lifetime,
-			    areq.confirm, dest, visible, NULL);
+			keystore_add_signed(ks, areq.key, areq.keylen, NULL, 0,
+			    areq.provider != NULL ? &token : NULL, areq.comment,
+			    areq.commentlen, areq.lifetime, areq.confirm, dest,
+			    visible, NULL);
+		break;
+	case AGENTC_ADD_SMARTCARD_KEY:
+	case AGENTC_ADD_SMARTCARD_KEY_CONSTRAINED:
+		/* The module's keys come from its helper; the certificates
+		 * given for them are what the request brings. */
+		if (agentproto_smartcard(body,
+			type == AGENTC_ADD_SMARTCARD_KEY_CONSTRAINED,
+			&card) != 0 ||
+		    card.cons.certs == NULL)
+			break;
+		wire_view(&rest, card.cons.certs, card.cons.certslen);
+		while (wire_get_string(&rest, &p, &n) == 0)
+			keystore_add_signed(ks, NULL, 0, p, n, &token, card.id,
+			    card.idlen, card.cons.lifetime, card.cons.confirm,
+			    NULL, visible, NULL);
+		break;
+	case AGENTC_REMOVE_SMARTCARD_KEY:
+		if (agentproto_smartcard(body, 0, &card) == 0)
+			keystore_remove_signer(ks, NULL);
 		break;
 	case AGENTC_REMOVE_IDENTITY:
 		if (agentproto_remove(body, &p, &n) == 0)
