@@ -62,6 +62,9 @@
  * 4096 x 16 KiB + 64 MiB at most. */
 #define AGENT_MAX_CONNS 4096
 #define AGENT_BUFFER_BUDGET (64 * 1024 * 1024)
+/* What OpenSSL made of a key to sign (its private parts, copied into
+ * ordinary heap) goes once no signature has used it this long. */
+#define SIGN_FORM_IDLE_MS 1000
 /* At stop, an askpass still asking gets this long after SIGTERM. */
 #define ASKPASS_GRACE_MS 1000
 /* A question left unanswered this long is a no (-W changes it). */
@@ -221,6 +224,7 @@ struct agent {
 	struct uvsig signals;
 	uv_timer_t expiry;
 	uv_timer_t idle;       /* -I: keys forgotten after so long unused */
+	uv_timer_t signform;   /* keys' signing forms, wiped once idle */
 	uint32_t idle_timeout; /* seconds; 0: never */
 	struct signpool *pool;
 	struct signjob seed; /* crypto_seed, first on the pool */
@@ -748,6 +752,16 @@ key_still_held(struct conn *c)
 	return same ? 0 : ERR_NOT_FOUND;
 }
 
+/* Signing forms unused for a while go, until none is left. */
+static void
+on_signform(uv_timer_t *t)
+{
+	struct agent *a = t->data;
+
+	if (keystore_forget(a->ks, SIGN_FORM_IDLE_MS) > 0)
+		uv_timer_start(t, on_signform, SIGN_FORM_IDLE_MS, 0);
+}
+
 static void
 sign_done(struct signjob *job)
 {
@@ -774,6 +788,10 @@ sign_done(struct signjob *job)
 		keystore_touch(c->agent->ks, kb, kl,
 		    (uint64_t)compat_boottime_ms());
 		idle_rearm(c->agent);
+		if (!c->agent->stopping &&
+		    !uv_is_active((uv_handle_t *)&c->agent->signform))
+			uv_timer_start(&c->agent->signform, on_signform,
+			    SIGN_FORM_IDLE_MS, 0);
 	}
 	if (r == 0 && !c->u.closing) {
 		wire_reset(&c->u.out);
@@ -3194,6 +3212,7 @@ agent_stop(struct agent *a)
 	uv_close((uv_handle_t *)&a->listener, NULL);
 	uv_close((uv_handle_t *)&a->expiry, NULL);
 	uv_close((uv_handle_t *)&a->idle, NULL);
+	uv_close((uv_handle_t *)&a->signform, NULL);
 	if (a->parent != 0)
 		uv_close((uv_handle_t *)&a->parent_check, NULL);
 	uvsig_close(&a->signals);
@@ -3332,6 +3351,8 @@ agent_serve(struct agent *a, int fd)
 	uv_timer_init(&a->loop, &a->expiry);
 	a->expiry.data = a;
 	uv_timer_init(&a->loop, &a->idle);
+	uv_timer_init(&a->loop, &a->signform);
+	a->signform.data = a;
 	a->idle.data = a;
 	uv_timer_init(&a->loop, &a->ask_grace);
 	a->ask_grace.data = a;

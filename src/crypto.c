@@ -1,5 +1,7 @@
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -33,6 +35,14 @@ struct crypto_key {
 	 */
 	uint8_t *priv;
 	size_t privlen;
+	/*
+	 * The import, kept while signatures come (a burst pays for one) and
+	 * freed by crypto_key_forget once idle: RSA's costs a Montgomery
+	 * set-up and blinding, a quarter of an RSA-3072 signature.
+	 */
+	pthread_mutex_t lock;
+	EVP_PKEY *pkey;
+	uint64_t used; /* CLOCK_MONOTONIC ms of the last signature */
 	uint8_t *blob;
 	size_t bloblen;
 	uint8_t *plain; /* the plain key's blob: blob, or what it certifies */
@@ -689,6 +699,30 @@ out:
 
 static int set_blobs(struct crypto_key *k, const struct pubparts *pp,
     const uint8_t *cert, size_t certlen);
+
+static struct crypto_key *
+key_new(void)
+{
+	struct crypto_key *k;
+
+	if ((k = calloc(1, sizeof(*k))) == NULL)
+		return NULL;
+	if (pthread_mutex_init(&k->lock, NULL) != 0) {
+		free(k);
+		return NULL;
+	}
+	k->refs = 1;
+	return k;
+}
+
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 static int parse_sk(struct wire *w, const struct pubparts *pp, int iscert,
     struct crypto_key *k);
 static int keep_private(struct crypto_key *k, const uint8_t *a, size_t alen,
@@ -715,11 +749,10 @@ crypto_key_parse(const uint8_t *blob, size_t len, struct crypto_key **out)
 		r = ERR_KEY_TYPE;
 		goto out;
 	}
-	if ((k = calloc(1, sizeof(*k))) == NULL) {
+	if ((k = key_new()) == NULL) {
 		r = ERR_ALLOC;
 		goto out;
 	}
-	k->refs = 1;
 	k->type = t;
 	k->cert = iscert;
 	if (iscert) {
@@ -977,9 +1010,8 @@ crypto_key_external(const uint8_t *blob, size_t len,
 		   parse_pubblob(blob, len, &pp);
 	if (r != 0)
 		return r;
-	if ((k = calloc(1, sizeof(*k))) == NULL)
+	if ((k = key_new()) == NULL)
 		return ERR_ALLOC;
-	k->refs = 1;
 	k->type = t;
 	k->cert = cert;
 	if ((r = set_blobs(k, &pp, cert ? blob : NULL, len)) != 0) {
@@ -1046,6 +1078,8 @@ crypto_key_unref(struct crypto_key *k)
 	if (k == NULL || --k->refs > 0)
 		return;
 	crypto_key_set_signer(k, NULL);
+	EVP_PKEY_free(k->pkey);
+	pthread_mutex_destroy(&k->lock);
 	crypto_secure_free(k->priv, k->privlen);
 	free(k->blob);
 	free(k->plain);
@@ -1124,6 +1158,44 @@ out:
 	return r;
 }
 
+/* A reference to k's import, made now if need be (one at a time). */
+static int
+take_pkey(const struct crypto_key *ck, EVP_PKEY **out)
+{
+	struct crypto_key *k = (struct crypto_key *)ck; /* the cache only */
+	int r = 0;
+
+	pthread_mutex_lock(&k->lock);
+	if (k->pkey == NULL)
+		r = sign_pkey(k, &k->pkey);
+	if (r == 0 && EVP_PKEY_up_ref(k->pkey) != 1)
+		r = ERR_CRYPTO;
+	if (r == 0) {
+		*out = k->pkey;
+		k->used = mono_ms();
+	}
+	pthread_mutex_unlock(&k->lock);
+	return r;
+}
+
+int
+crypto_key_forget(struct crypto_key *k, unsigned idle_ms)
+{
+	EVP_PKEY *gone = NULL;
+	int kept;
+
+	pthread_mutex_lock(&k->lock);
+	if (k->pkey != NULL && mono_ms() - k->used >= idle_ms) {
+		gone = k->pkey;
+		k->pkey = NULL;
+	}
+	kept = k->pkey != NULL;
+	pthread_mutex_unlock(&k->lock);
+	/* Wiped now, or by the last signature still using it. */
+	EVP_PKEY_free(gone);
+	return kept;
+}
+
 int
 crypto_sign(const struct crypto_key *k, const uint8_t *data, size_t dlen,
     uint32_t flags, struct wire *out)
@@ -1159,7 +1231,7 @@ crypto_sign(const struct crypto_key *k, const uint8_t *data, size_t dlen,
 		md = keytypes[k->type].md;
 		break;
 	}
-	if ((r = sign_pkey(k, &pkey)) != 0)
+	if ((r = take_pkey(k, &pkey)) != 0)
 		return r;
 	r = raw_sign(pkey, md, data, dlen, &sig, &slen);
 	EVP_PKEY_free(pkey);

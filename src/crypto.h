@@ -44,6 +44,15 @@ int crypto_seed(void);
  * key.  On success *out holds one reference the caller must release.
  */
 int crypto_key_parse(const uint8_t *blob, size_t len, struct crypto_key **out);
+/*
+ * A key's private parts stay in the secure heap; what OpenSSL makes of
+ * them to sign (OpenSSL 3.0 copies them into ordinary heap) is kept from
+ * a signature to the next and freed, wiped, by this once no signature
+ * has used it for idle_ms.  Returns 1 if it is still kept (to be asked
+ * again later), else 0.  Thread-safe.
+ */
+int crypto_key_forget(struct crypto_key *k, unsigned idle_ms);
+
 /* Takes another reference; returns k. */
 struct crypto_key *crypto_key_ref(struct crypto_key *k);
 /* Drops a reference; the last one wipes and frees.  Accepts NULL. */

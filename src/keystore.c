@@ -344,6 +344,18 @@ keystore_remove_if(struct keystore *ks, const uint8_t *blob, size_t len,
 	return 0;
 }
 
+size_t
+keystore_forget(struct keystore *ks, unsigned idle_ms)
+{
+	struct entry *e;
+	size_t n = 0;
+
+	for (e = ks->head; e != NULL; e = e->next)
+		if (e->key != NULL && e->secret != NULL)
+			n += (size_t)crypto_key_forget(e->key, idle_ms);
+	return n;
+}
+
 void
 keystore_clear(struct keystore *ks)
 {

@@ -72,6 +72,12 @@ int keystore_add_signed(struct keystore *ks, const uint8_t *secret, size_t len,
     const uint8_t *pub, size_t publen, const struct crypto_signer *signer,
     const uint8_t *comment, size_t commentlen, uint64_t expires, int confirm,
     struct destcons *dest, keystore_visible_fn *visible, void *arg);
+/*
+ * crypto_key_forget(key, idle_ms) for every usable key: what OpenSSL made
+ * of a key to sign goes once unused that long.  How many keep theirs.
+ */
+size_t keystore_forget(struct keystore *ks, unsigned idle_ms);
+
 /* Removes every key, locked or not (the agent's end). */
 void keystore_clear(struct keystore *ks);
 /* Removes every key whose signer's arg is arg, locked or not; how many. */
