@@ -45,10 +45,12 @@
 #include "wire.h"
 
 /*
- * Locked memory: half for the keys' secrets (256 RSA-3072 keys, or the
- * 1024-key bound of Ed25519 ones), half kept free for signing.
+ * Locked memory: half for the keys (each its secret and the private parts
+ * it signs from: 256 RSA-3072 keys, or the 1024-key bound of Ed25519
+ * ones), half kept free for signing.  Pages are locked as they are first
+ * touched: what is not used costs nothing.
  */
-#define SECURE_HEAP_SIZE (1024 * 1024)
+#define SECURE_HEAP_SIZE (2 * 1024 * 1024)
 /* As OpenSSH: how many session-bind records one connection may hold. */
 #define MAX_BINDS 16
 #define MAX_SESSION_ID 128
@@ -788,11 +790,12 @@ sign_done(struct signjob *job)
 		keystore_touch(c->agent->ks, kb, kl,
 		    (uint64_t)compat_boottime_ms());
 		idle_rearm(c->agent);
-		if (!c->agent->stopping &&
-		    !uv_is_active((uv_handle_t *)&c->agent->signform))
-			uv_timer_start(&c->agent->signform, on_signform,
-			    SIGN_FORM_IDLE_MS, 0);
 	}
+	/* Made for this signature, failed or not: it goes once idle. */
+	if (!c->agent->stopping &&
+	    !uv_is_active((uv_handle_t *)&c->agent->signform))
+		uv_timer_start(&c->agent->signform, on_signform,
+		    SIGN_FORM_IDLE_MS, 0);
 	if (r == 0 && !c->u.closing) {
 		wire_reset(&c->u.out);
 		r = agentproto_begin(&c->u.out, AGENT_SIGN_RESPONSE);

@@ -29,9 +29,10 @@ struct crypto_key {
 	int cert;
 	/*
 	 * The private parts, as a run of strings in the secure heap (see
-	 * keep_private): the EVP_PKEY that signs is made from them for each
-	 * signature and freed at once, for OpenSSL 3.0's import copies them
-	 * into ordinary heap.  NULL for a key that signs elsewhere.
+	 * keep_private): the EVP_PKEY that signs is made from them when a
+	 * signature needs it, and freed once idle (crypto_key_forget), for
+	 * OpenSSL 3.0's import copies them into ordinary heap.  NULL for a
+	 * key that signs elsewhere.
 	 */
 	uint8_t *priv;
 	size_t privlen;
@@ -855,9 +856,9 @@ keep_private(struct crypto_key *k, const uint8_t *a, size_t alen,
 }
 
 /*
- * The EVP_PKEY of k, made from its private parts for one signature
- * (checked when the key was added: not again).  Its copies of them live
- * in ordinary heap until EVP_PKEY_free, which wipes them.
+ * The EVP_PKEY of k, made from its private parts (checked when the key
+ * was added: not again).  Its copies of them live in ordinary heap until
+ * EVP_PKEY_free, which wipes them.
  */
 static int
 sign_pkey(const struct crypto_key *k, EVP_PKEY **out)

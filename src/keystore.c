@@ -92,8 +92,9 @@ entry_free(struct entry *e)
 }
 
 /*
- * What a secret of len bytes takes in OpenSSL's secure heap, a buddy
- * allocator: the next power of two, 32 bytes at least.
+ * What a key whose secret is len bytes takes in OpenSSL's secure heap, a
+ * buddy allocator (the next power of two, 32 bytes at least): the secret,
+ * and crypto's copy of the private parts it signs from, no larger.
  */
 static size_t
 secure_size(size_t len)
@@ -102,7 +103,7 @@ secure_size(size_t len)
 
 	while (n < len)
 		n <<= 1;
-	return n;
+	return 2 * n;
 }
 
 /* What a key takes in an identities answer: blob and comment strings. */

@@ -226,8 +226,8 @@ exit 3' "$T/pid3" </dev/null
 # must be set up in the child.
 test_forked_agent_has_locked_memory() {
 	if [ "$(id -u)" -ne 0 ] && [ "$(ulimit -l)" != unlimited ] &&
-	    [ "$(ulimit -l)" -lt 1100 ]; then
-		echo "SKIP: RLIMIT_MEMLOCK $(ulimit -l) kB is below the 1 MiB heap"
+	    [ "$(ulimit -l)" -lt 2100 ]; then
+		echo "SKIP: RLIMIT_MEMLOCK $(ulimit -l) kB is below the 2 MiB heap"
 		return 0
 	fi
 	eval "$(timeout 10 "$SSHENV_BIN" agent -s)"
@@ -238,12 +238,12 @@ test_forked_agent_has_locked_memory() {
 	while [ "$n" -gt 0 ]; do
 		locked=$(awk '/^VmLck:/ { print $2 }' \
 		    "/proc/$SSH_AGENT_PID/status")
-		[ "${locked:-0}" -ge 1024 ] && break
+		[ "${locked:-0}" -ge 2048 ] && break
 		n=$((n - 1))
 		sleep 0.05
 	done
 	assertTrue "the forked agent's secure heap is locked (VmLck \
-${locked:-?} kB)" "[ '${locked:-0}' -ge 1024 ]"
+${locked:-?} kB)" "[ '${locked:-0}' -ge 2048 ]"
 }
 
 . /usr/bin/shunit2

@@ -89,10 +89,10 @@ f_none_left() {
 	! pgrep -f "$(sshenv_re "$T/bin" "")" >/dev/null
 }
 
-# f_heap_locked PID: PID has its 1 MiB secure heap locked in memory.
+# f_heap_locked PID: PID has its 2 MiB secure heap locked in memory.
 f_heap_locked() {
 	_hl=$(awk '/^VmLck:/ { print $2 }' "/proc/$1/status" 2>/dev/null)
-	[ "${_hl:-0}" -ge 1024 ]
+	[ "${_hl:-0}" -ge 2048 ]
 }
 
 # f_pidfile NAME: the pid in $RUNDIR/NAME.pid, or nothing.
@@ -645,7 +645,7 @@ f_none_unlocked() {
 # heap), not only where it was added but after signatures too: the
 # signing form OpenSSL 3.0 copies to ordinary heap is kept only while
 # signatures come, and wiped a second after the last.  (Locked memory
-# is allowed here, as root; elsewhere the user's limit must allow 1 MiB.)
+# is allowed here, as root; elsewhere the user's limit must allow 2 MiB.)
 test_keys_only_in_locked_memory() {
 	f_agent || return 0
 	f_load_keys || return 0
@@ -814,7 +814,7 @@ $(cat "$T/agent.log")" "f_gone $apid" || return 0
 }
 
 # (e) The agent's process itself: no core file, ever (RLIMIT_CORE 0, soft
-# and hard), and its secure heap (1 MiB) locked in memory, which root can
+# and hard), and its secure heap (2 MiB) locked in memory, which root can
 # always do (CAP_IPC_LOCK).
 test_agent_process_hardening() {
 	f_agent || return 0

@@ -627,7 +627,9 @@ test_describe(void)
 	keystore_free(ks);
 }
 
-/* The power of two (32 at least) a secret takes in the secure heap. */
+/* What a key with a secret of n bytes takes in the secure heap: the
+ * secret and the private parts it signs from, each rounded up to a power
+ * of two (32 at least). */
 static size_t
 rounded(size_t n)
 {
@@ -635,7 +637,7 @@ rounded(size_t n)
 
 	while (r < n)
 		r <<= 1;
-	return r;
+	return 2 * r;
 }
 
 /*
