@@ -72,6 +72,17 @@ tk_no_keys() {
 	[ $? -eq 1 ]
 }
 
+# tk_need_cc: the test may go on: a C compiler builds its libraries in
+# $it_tmp/lib; else it is skipped.
+tk_need_cc() {
+	if ! command -v cc >/dev/null; then
+		echo 'SKIP: no C compiler'
+		startSkipping
+		return 1
+	fi
+	mkdir -p "$it_tmp/lib"
+}
+
 tk_in_log() {
 	grep -q -F -- "$1" "$it_agent_log"
 }
@@ -153,12 +164,7 @@ $(tail -n 3 "$it_tmp/sk.log")" 1 \
 # is loaded (in the helper), proving the marker would show.
 test_tokens_not_a_module_never_runs() {
 	it_need_agent || return 0
-	command -v cc >/dev/null || {
-		echo 'SKIP: no C compiler'
-		startSkipping
-		return 0
-	}
-	mkdir -p "$it_tmp/lib" || return 0
+	tk_need_cc || return 0
 	cat >"$it_tmp/lib/ctor.c" <<EOC
 #include <stdio.h>
 __attribute__((constructor)) static void
@@ -427,12 +433,7 @@ test_tokens_largest_request() {
 # nor the agent alive once the agent is told to stop: it is killed.
 test_tokens_stuck_module_does_not_keep_the_agent() {
 	it_need_agent || return 0
-	command -v cc >/dev/null || {
-		echo 'SKIP: no C compiler'
-		startSkipping
-		return 0
-	}
-	mkdir -p "$it_tmp/lib" || return 0
+	tk_need_cc || return 0
 	cat >"$it_tmp/lib/stuck.c" <<'EOC'
 #include <signal.h>
 #include <unistd.h>

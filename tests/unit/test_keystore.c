@@ -14,6 +14,7 @@
 #include "sserr.h"
 #include "keyfile.h"
 #include "keystore.h"
+#include "fakesigner.h"
 #include "unit.h"
 #include "wire.h"
 
@@ -865,44 +866,6 @@ test_destination_visibility(void)
 }
 
 /* A signer that records what it was asked and signs with a marker. */
-struct fake_signer {
-	int holds; /* net hold(+1) and hold(-1) calls */
-	int calls;
-	const struct crypto_key *key;
-};
-
-#define FAKE_SIG "fake-signature"
-
-static int
-fake_sign(void *arg, const struct crypto_key *k, const uint8_t *data,
-    size_t dlen, uint32_t flags, struct wire *out)
-{
-	struct fake_signer *fs = arg;
-
-	(void)data;
-	(void)dlen;
-	(void)flags;
-	fs->calls++;
-	fs->key = k;
-	return wire_put_cstring(out, FAKE_SIG);
-}
-
-static void
-fake_hold(void *arg, int delta)
-{
-	struct fake_signer *fs = arg;
-
-	fs->holds += delta;
-}
-
-static void
-fake_init(struct fake_signer *fs, struct crypto_signer *s)
-{
-	memset(fs, 0, sizeof(*fs));
-	s->sign = fake_sign;
-	s->hold = fake_hold;
-	s->arg = fs;
-}
 
 /* A token's key: only its public blob (a plain key or a certificate). */
 static int
