@@ -509,6 +509,34 @@ test_tokens_label_made_printable() {
 		return 0
 }
 
+# One token cannot hold every thread: with its helper busy (a PIN
+# question nobody answers), at most four signatures wait for it, and the
+# next is refused at once, saying why.  Each attempt either waits (then
+# counts) or is refused, so the refusal comes by the fifth.
+test_tokens_busy_token_refuses() {
+	it_need_agent || return 0
+	fido_need_keys || return 0
+	fido_agent_with_pin "$fido_pin" || return 0
+	run sa_sk "$it_tmp/keys/sk-ed25519"
+	assertEquals "ssh-add -S: $err" 0 "$rc" || return 0
+	# The PIN question: askpass waits a minute before answering.
+	echo 60 >"$it_tmp/confirm.sleep"
+	frame=$(sign_frame "$it_tmp/keys/sk-ed25519.pub" \
+	    "$(hex_of 'some data to sign')")
+	n=0
+	busy=''
+	while [ "$n" -lt 8 ] && [ -z "$busy" ]; do
+		n=$((n + 1))
+		out=$("$fido_build/tools/agentpoke" -w 1 "$SOCK" hex "$frame")
+		case $out in 'reply 5 1') busy=$n ;; esac
+	done
+	rm -f "$it_tmp/confirm.sleep"
+	assertEquals "attempt 5 was refused at once (waiting: $((n - 1)))" \
+	    5 "$busy" || return 0
+	assertTrue "the agent says why: $(tail -n 3 "$it_agent_log")" \
+	    "tk_in_log 'is busy: refused'" || return 0
+}
+
 if [ -r /usr/bin/shunit2 ]; then
 	. /usr/bin/shunit2
 else
