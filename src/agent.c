@@ -98,7 +98,7 @@ enum req_state {
 	REQ_HELD, /* an unlock attempt, or its FAILURE, held back: c->delay */
 	REQ_WRITING,  /* the answer is on its way: c->wreq */
 	REQ_STARTING, /* needs crypto, not ready yet: seed_done resumes it */
-	REQ_UPSTREAM, /* other agents asked, off the loop: c->upwork */
+	REQ_UPSTREAM, /* other agents asked: c->ups calls up_done */
 	REQ_LOADING, /* its key is listed only: ssh-add loads it (c->loading) */
 	REQ_TOKEN,   /* a token's helper logs in and lists: c->tokwork */
 };
@@ -186,16 +186,13 @@ struct conn {
 	struct upset *ups;
 	int ups_taken; /* decided at first need, for good */
 	int listed;    /* the merged list was made: routes hold */
-	uv_work_t upwork;
 	enum up_op upop;
-	int upidx; /* UP_SIGN: which upstream */
-	int upresult;
+	int upidx;	     /* UP_SIGN: which upstream */
 	int bind_result;     /* UP_BIND: our own answer to the bind */
 	int sign_after_list; /* a SIGN waits for the list to route it */
 	uint8_t *upbody;     /* the request's body, to send or redo */
 	size_t upbodylen;
 	uint8_t uptype;
-	struct wire upreply;  /* UP_SIGN: the answer, type first */
 	struct route *routes; /* from the last list, merged */
 	size_t nroutes;
 	int unanswered;		/* askpass timed out: SIGTERM sent, KILL next */
@@ -357,7 +354,6 @@ conn_release(struct uvconn *u)
 	c->sign_after_list = 0;
 	request_drop(c);
 	wire_free(&c->sig);
-	wire_free(&c->upreply);
 	upset_free(c->ups);
 	routes_free(c);
 	for (i = 0; i < c->nbinds; i++)
@@ -1654,6 +1650,8 @@ check_destination(struct conn *c, const struct destcons *dest,
  * forwarded agents of the live logins then, newest first; none for the
  * supervisor's lines.  NULL: c is served by this agent alone.
  */
+static void up_done(struct upset *s, void *arg);
+
 static struct upset *
 conn_upset(struct conn *c)
 {
@@ -1670,53 +1668,13 @@ conn_upset(struct conn *c)
 		for (i = 0; i < a->nupaths; i++)
 			if (a->upbad[i] <= now)
 				paths[n++] = a->upaths[i];
-		if (n > 0 && upset_new(paths, n, &c->ups) != 0)
+		if (n > 0 &&
+		    upset_new(&a->loop, paths, n, up_done, c, &c->ups) != 0)
 			c->ups = NULL;
 	}
 	c->ups_taken = 1;
 	return c->ups;
 }
-
-static struct conn *
-upwork_conn(uv_work_t *w)
-{
-	char *p = (char *)w - offsetof(struct conn, upwork);
-
-	return (struct conn *)(void *)p;
-}
-
-/* On a libuv pool thread: the blocking calls. */
-static void
-up_work(uv_work_t *w)
-{
-	struct conn *c = upwork_conn(w);
-	struct wire frame;
-
-	wire_init(&frame, AGENTPROTO_MAX_FRAME + 4);
-	switch (c->upop) {
-	case UP_LIST: upset_list(c->ups, UP_LIST_MS); break;
-	case UP_BIND:
-	case UP_SIGN:
-		c->upresult = agentproto_begin(&frame, c->uptype);
-		if (c->upresult == 0)
-			c->upresult = wire_put(&frame, c->upbody, c->upbodylen);
-		if (c->upresult == 0)
-			c->upresult = agentproto_finish(&frame, 0);
-		if (c->upresult != 0)
-			break;
-		if (c->upop == UP_BIND)
-			upset_broadcast(c->ups, wire_ptr(&frame),
-			    wire_avail(&frame), UP_LIST_MS);
-		else
-			c->upresult = upset_call(c->ups, c->upidx,
-			    wire_ptr(&frame), wire_avail(&frame), UP_SIGN_MS,
-			    &c->upreply);
-		break;
-	}
-	wire_free(&frame);
-}
-
-static void up_done(uv_work_t *w, int status);
 
 /* Upstreams silent past a deadline are left out of new connections for
  * a while (conn_upset). */
@@ -1740,19 +1698,40 @@ up_note_silent(struct conn *c)
 	}
 }
 
-/* Runs op for c off the loop; the request ends in up_done. */
+/* Starts op on c's upstreams; the request ends in up_done. */
 static int
 up_start(struct conn *c, enum up_op op)
 {
+	struct wire frame;
+	int r = 0;
+
+	wire_init(&frame, AGENTPROTO_MAX_FRAME + 4);
+	if (op != UP_LIST) {
+		r = agentproto_begin(&frame, c->uptype);
+		if (r == 0)
+			r = wire_put(&frame, c->upbody, c->upbodylen);
+		if (r == 0)
+			r = agentproto_finish(&frame, 0);
+	}
+	if (r == 0) {
+		switch (op) {
+		case UP_LIST: r = upset_list(c->ups, UP_LIST_MS); break;
+		case UP_BIND:
+			r = upset_broadcast(c->ups, wire_ptr(&frame),
+			    wire_avail(&frame), UP_LIST_MS);
+			break;
+		case UP_SIGN:
+			r = upset_call(c->ups, c->upidx, wire_ptr(&frame),
+			    wire_avail(&frame), UP_SIGN_MS);
+			break;
+		}
+	}
+	wire_free(&frame);
+	if (r != 0)
+		return r;
 	c->upop = op;
-	c->upresult = 0;
 	c->state = REQ_UPSTREAM;
 	uvconn_ref(&c->u);
-	if (pool_queue(c, &c->upwork, up_work, up_done) != 0) {
-		c->state = REQ_IDLE;
-		uvconn_unref(&c->u);
-		return ERR_SYSTEM;
-	}
 	return REQ_PENDING;
 }
 
@@ -1925,12 +1904,13 @@ merge_lists(struct conn *c)
 static int sign_routed(struct conn *c, struct wire *body);
 
 static void
-up_done(uv_work_t *w, int status)
+up_done(struct upset *s, void *arg)
 {
-	struct conn *c = upwork_conn(w);
-	struct wire body;
-	int r = status == 0 ? 0 : ERR_SYSTEM;
+	struct conn *c = arg;
+	struct wire body, reply;
+	int r = 0;
 
+	(void)s;
 	c->state = REQ_IDLE;
 	up_note_silent(c);
 	if (c->u.closing) {
@@ -1941,8 +1921,7 @@ up_done(uv_work_t *w, int status)
 	}
 	switch (c->upop) {
 	case UP_LIST:
-		if (r == 0)
-			r = merge_lists(c);
+		r = merge_lists(c);
 		if (r == 0 && c->sign_after_list) {
 			/* Now the key's agent is known: the SIGN goes on. */
 			c->sign_after_list = 0;
@@ -1955,11 +1934,9 @@ up_done(uv_work_t *w, int status)
 		}
 		c->sign_after_list = 0;
 		break;
-	case UP_BIND: r = r != 0 ? r : c->bind_result; break;
+	case UP_BIND: r = c->bind_result; break;
 	case UP_SIGN:
-		if (r == 0)
-			r = c->upresult;
-		if (r != 0) {
+		if ((r = upset_reply(c->ups, c->upidx, &reply)) != 0) {
 			log_info("conn %lu: upstream %d did not answer: "
 				 "refused",
 			    c->id, c->upidx);
@@ -1967,18 +1944,16 @@ up_done(uv_work_t *w, int status)
 			break;
 		}
 		use_end(c,
-		    wire_ptr(&c->upreply)[0] == AGENT_SIGN_RESPONSE ?
-			USE_ALLOWED :
-			USE_FAILED);
+		    wire_ptr(&reply)[0] == AGENT_SIGN_RESPONSE ? USE_ALLOWED :
+								 USE_FAILED);
 		/* Its answer, whatever it is, goes back as it came. */
 		wire_reset(&c->u.out);
-		r = agentproto_begin(&c->u.out, wire_ptr(&c->upreply)[0]);
+		r = agentproto_begin(&c->u.out, wire_ptr(&reply)[0]);
 		if (r == 0)
-			r = wire_put(&c->u.out, wire_ptr(&c->upreply) + 1,
-			    wire_avail(&c->upreply) - 1);
+			r = wire_put(&c->u.out, wire_ptr(&reply) + 1,
+			    wire_avail(&reply) - 1);
 		if (r == 0)
 			r = agentproto_finish(&c->u.out, 0);
-		wire_reset(&c->upreply);
 		break;
 	}
 	request_end(c, r);
@@ -3133,7 +3108,6 @@ on_connection(uv_stream_t *server, int status)
 	c->id = ++a->next_id;
 	c->askfd = -1;
 	wire_init(&c->sig, AGENTPROTO_MAX_FRAME);
-	wire_init(&c->upreply, AGENTPROTO_MAX_FRAME + 1);
 	uv_timer_init(&a->loop, &c->delay);
 	c->delay.data = c;
 	a->nconns++;
@@ -3315,7 +3289,6 @@ open_line(struct agent *a, int fd)
 	c->askfd = -1;
 	c->line = 1;
 	wire_init(&c->sig, AGENTPROTO_MAX_FRAME);
-	wire_init(&c->upreply, AGENTPROTO_MAX_FRAME + 1);
 	uv_timer_init(&a->loop, &c->delay);
 	c->delay.data = c;
 	if (uvconn_open(&c->u, &a->loop, fd, &a->conns,
@@ -3838,9 +3811,10 @@ agent_main(int argc, char **argv)
 	if (o.do_kill)
 		return kill_agent(o.kind);
 	/*
-	 * Calls to upstream agents block a libuv pool thread each (one
-	 * may wait for a person to confirm, far away): more than the
-	 * supervisor's one, which we would inherit.  Made on first use.
+	 * Calls to a token's helper block a libuv pool thread each (one
+	 * may wait for a touch or a PIN, and others for the token's lock
+	 * meanwhile): more than the supervisor's one, which we would
+	 * inherit.  Made on first use.
 	 */
 	setenv("UV_THREADPOOL_SIZE", "16", 1);
 	/* Non-dumpable before anyone can know we run: the socket comes
