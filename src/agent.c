@@ -1691,6 +1691,9 @@ up_note_silent(struct conn *c)
 		if (!upset_timed_out(c->ups, i) ||
 		    (p = upset_path(c->ups, i)) == NULL)
 			continue;
+		log_info("conn %lu: upstream %s was silent: left out of new "
+			 "connections for %d s",
+		    c->id, p, UP_SILENT_SKIP_MS / 1000);
 		for (j = 0; j < a->nupaths; j++)
 			if (strcmp(a->upaths[j], p) == 0)
 				a->upbad[j] = (uint64_t)compat_boottime_ms() +

@@ -336,11 +336,23 @@ on_write(uv_write_t *req, int status)
 	settle(u->set);
 }
 
+/* Writes at once what the socket takes (a call is small), queues the
+ * rest. */
 static int
 write_frame(struct up *u, uv_write_t *req, const uint8_t *p, size_t len)
 {
-	uv_buf_t b = uv_buf_init((char *)(uintptr_t)p, (unsigned int)len);
+	uv_buf_t b;
+	int n;
 
+	b = uv_buf_init((char *)(uintptr_t)p, (unsigned int)len);
+	n = uv_try_write((uv_stream_t *)&u->pipe, &b, 1);
+	if (n == UV_EAGAIN)
+		n = 0;
+	if (n < 0)
+		return ERR_SYSTEM;
+	if ((size_t)n == len)
+		return 0;
+	b = uv_buf_init((char *)(uintptr_t)(p + n), (unsigned int)(len - n));
 	req->data = u;
 	if (uv_write(req, (uv_stream_t *)&u->pipe, &b, 1, on_write) != 0)
 		return ERR_SYSTEM;
@@ -481,6 +493,7 @@ call(struct upset *s, int only, const uint8_t *frame, size_t len,
 	for (i = 0; i < s->n; i++) {
 		s->u[i].in_call = 0;
 		s->u[i].answered = 0;
+		s->u[i].timed_out = 0;
 	}
 	for (i = 0; i < s->n; i++) {
 		if (only >= 0 && i != only)

@@ -78,7 +78,8 @@ int upset_reply(const struct upset *s, int i, struct wire *view);
  * s is closed and no more are made; a running call ends soon (done). */
 void upset_interrupt(struct upset *s);
 
-/* Whether upstream i was silent past a deadline; its path. */
+/* Whether upstream i was silent past a deadline in the last call (and
+ * was dropped for it); its path. */
 int upset_timed_out(const struct upset *s, int i);
 const char *upset_path(const struct upset *s, int i);
 

@@ -133,4 +133,170 @@ test_self_as_upstream() {
 	    $((after - before))
 }
 
+# A small agent in Python for the tests below, one thread a connection;
+# it lists far.pub and logs each event to $T/fake.log (accept, sign,
+# closed).  MODE: stall (a SIGN waits until $T/release exists, then
+# FAILURE), hangup (a SIGN closes the connection), silent (accepts and
+# never answers).
+fake_agent() {
+	cat >"$T/fake.py" <<'EOF'
+import os, socket, struct, sys, threading, time
+path, mode, blob, log, release = sys.argv[1:6]
+blob = bytes.fromhex(blob)
+lock = threading.Lock()
+def note(what):
+    with lock:
+        with open(log, "a") as f:
+            f.write(what + "\n")
+def frame(c, r):
+    c.sendall(struct.pack(">I", len(r)) + r)
+def serve(c):
+    note("accept")
+    while True:
+        h = c.recv(4)
+        if len(h) < 4:
+            break
+        n = struct.unpack(">I", h)[0]
+        body = b""
+        while len(body) < n:
+            more = c.recv(n - len(body))
+            if not more:
+                break
+            body += more
+        if mode == "silent":
+            continue
+        if body[:1] == b"\x0b":
+            frame(c, b"\x0c" + struct.pack(">I", 1) + struct.pack(">I",
+                len(blob)) + blob + struct.pack(">I", 3) + b"far")
+        elif body[:1] == b"\x0d":
+            note("sign")
+            if mode == "hangup":
+                break
+            gone = False
+            while not gone and not os.path.exists(release):
+                c.settimeout(0.05)
+                try:
+                    gone = c.recv(1, socket.MSG_PEEK) == b""
+                except socket.timeout:
+                    pass
+                c.settimeout(None)
+            if gone:
+                break
+            frame(c, b"\x05")
+        else:
+            frame(c, b"\x05")
+    note("closed")
+    c.close()
+s = socket.socket(socket.AF_UNIX)
+s.bind(path)
+s.listen(64)
+while True:
+    c, _ = s.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+EOF
+	hex=$(cut -d' ' -f2 "$T/far.pub" | base64 -d | od -An -v -tx1 |
+	    tr -d ' \n')
+	: >"$T/fake.log"
+	"$PY" "$T/fake.py" "$T/fake.sock" "$1" "$hex" "$T/fake.log" \
+	    "$T/release" </dev/null >"$T/fake.err" 2>&1 &
+	pids="$pids $!"
+	_i=0
+	while [ ! -S "$T/fake.sock" ] && [ $_i -lt 100 ]; do
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+}
+
+# until_log WHAT N: waits (at most 20 s) for the fake agent to have
+# logged WHAT N times.
+until_log() {
+	_i=0
+	while [ "$(grep -c "^$1\$" "$T/fake.log")" -lt "$2" ] &&
+	    [ $_i -lt 200 ]; do
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	[ "$(grep -c "^$1\$" "$T/fake.log")" -ge "$2" ]
+}
+
+# A signature waiting far away holds no one else up: another client of
+# the same socket lists (through its own connection to the same agent)
+# and adds meanwhile; the waiting one gets its answer when it comes.
+test_waiting_upstream_holds_no_one_else() {
+	fake_agent stall
+	agent p -U "$T/fake.sock"
+	SSH_AUTH_SOCK=$T/p.sock timeout -k 2 60 ssh-add -T "$T/far.pub" \
+	    </dev/null >"$T/bg.out" 2>&1 &
+	bg=$!
+	until_log sign 1
+	assertTrue "the SIGN reached the far agent" $? || return 0
+	sa "$T/p.sock" -l
+	assertEquals "listed meanwhile: $out" 0 "$rc"
+	assertContains "the far key: $out" "$out" "$(fp far)"
+	sa "$T/p.sock" "$T/local"
+	assertEquals "added meanwhile: $out" 0 "$rc"
+	kill -0 "$bg" 2>/dev/null
+	assertTrue "the first still waits for its answer" $?
+	: >"$T/release"
+	wait "$bg"
+	bgrc=$?
+	assertNotEquals "answered (FAILURE, as the far agent said)" 124 "$bgrc"
+	assertNotEquals "and it failed: $(cat "$T/bg.out")" 0 "$bgrc"
+}
+
+# A client that goes away while its signature waits far away: the
+# agent closes its connection to the far agent at once (which is still
+# waiting, so the close is the agent's doing).
+test_client_gone_closes_its_upstream() {
+	fake_agent stall
+	agent p -U "$T/fake.sock"
+	# (ssh-add itself, not a timeout in front of it: tearDown kills it.)
+	SSH_AUTH_SOCK=$T/p.sock ssh-add -T "$T/far.pub" </dev/null \
+	    >/dev/null 2>&1 &
+	bg=$!
+	pids="$pids $bg"
+	until_log sign 1
+	assertTrue "the SIGN reached the far agent" $? || return 0
+	assertEquals "nothing closed yet" 0 "$(grep -c '^closed$' "$T/fake.log")"
+	kill -9 "$bg"
+	until_log closed 1
+	assertTrue "the upstream connection closed: $(cat "$T/fake.log")" $?
+	assertFalse "before its answer came" "[ -e '$T/release' ]"
+}
+
+# A far agent that hangs up on a SIGN: FAILURE for that request, at once
+# (not at the 120 s deadline), and the next connection lists again.
+test_upstream_hangs_up_mid_sign() {
+	fake_agent hangup
+	agent p -U "$T/fake.sock"
+	sa "$T/p.sock" -T "$T/far.pub"
+	assertNotEquals "answered, not timed out: $out" 124 "$rc"
+	assertNotEquals "refused: $out" 0 "$rc"
+	sa "$T/p.sock" -l
+	assertEquals "a new connection lists: $out" 0 "$rc"
+	assertContains "the far key again: $out" "$out" "$(fp far)"
+}
+
+# A far agent that accepts and never answers: each list is given what
+# the others answered, and once one has waited on it, new connections
+# leave it out for a while instead of waiting again.
+test_silent_upstream_left_out() {
+	fake_agent silent
+	agent far
+	sa "$T/far.sock" "$T/far"
+	assertEquals "far agent loaded: $out" 0 "$rc"
+	agent p -U "$T/fake.sock" -U "$T/far.sock"
+	sa "$T/p.sock" -l
+	assertEquals "listed: $out" 0 "$rc"
+	assertContains "the answering agent's key: $out" "$out" "$(fp far)"
+	assertEquals "the silent one was tried once" 1 \
+	    "$(grep -c '^accept$' "$T/fake.log")"
+	sa "$T/p.sock" -l
+	assertEquals "listed again: $out" 0 "$rc"
+	assertContains "the key again: $out" "$out" "$(fp far)"
+	assertEquals "the silent one was left out this time" 1 \
+	    "$(grep -c '^accept$' "$T/fake.log")"
+	assertContains "the log says why" "$(cat "$T/p.log")" "was silent"
+}
+
 . /usr/bin/shunit2
