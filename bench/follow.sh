@@ -4,9 +4,14 @@
 # serves it as an upstream (as a jump host's agent.sock serves the
 # forwarded agent of the newest login), in one run, both with OpenSSH's
 # ssh-agent and with sshenv's agent as the upstream; and the merged key
-# list over three upstreams.  Goals (issue 12): p50 latency through the
-# stable socket at most 10% over direct, 32-client throughput at least
-# 0.9x direct, merged list p99 under 2 ms.
+# list over three upstreams.  Then, as root with sshd installed, the
+# case the stable socket is for: the upstream is an agent forwarded by a
+# real `ssh -A` login through a real sshd on 127.0.0.1 (A and B are the
+# same machine, so the hop is loopback, not a network), signing directly
+# at sshd's forwarded socket against through the stable socket.  Goals
+# (issue 12): p50 latency through the stable socket at most 10% over
+# direct, 32-client throughput at least 0.9x direct, merged list p99
+# under 2 ms.
 set -u
 build=$1
 sshenv=$build/sshenv
@@ -14,7 +19,7 @@ agentload=$build/bench/agentload
 secs=${BENCH_SECS:-3}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/sshenv-benchf.XXXXXX") || exit 2
 pids=""
-trap 'kill $pids 2>/dev/null; rm -rf "$tmp"' EXIT
+trap 'kill $pids 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"' EXIT
 
 log() {
 	echo "bench: $*" >&2
@@ -71,26 +76,114 @@ val() {	# LINE KEY
 echo
 echo "stable socket (an upstream served through sshenv's agent) vs direct," \
     "${secs} s per run"
-printf "%-22s %10s %10s %7s %12s %12s %7s\n" "upstream" "p50 us" \
-    "via us" "ratio" "32c ops/s" "via ops/s" "ratio"
-for u in oa sa; do
-	name=$([ $u = oa ] && echo "OpenSSH ssh-agent" || echo "sshenv agent")
-	d1=$(load "$tmp/$u.sock" -o sign -k "$tmp/k1.pub" -c 1)
-	p1=$(load "$tmp/p$u.sock" -o sign -k "$tmp/k1.pub" -c 1)
-	d32=$(load "$tmp/$u.sock" -o sign -k "$tmp/k1.pub" -c 32)
-	p32=$(load "$tmp/p$u.sock" -o sign -k "$tmp/k1.pub" -c 32)
-	awk -v n="$name" -v a="$(val "$d1" p50_us)" -v b="$(val "$p1" p50_us)" \
+# row NAME DIRECT THROUGH: one line of the table, signing with k1.
+row() {
+	d1=$(load "$2" -o sign -k "$tmp/k1.pub" -c 1)
+	p1=$(load "$3" -o sign -k "$tmp/k1.pub" -c 1)
+	d32=$(load "$2" -o sign -k "$tmp/k1.pub" -c 32)
+	p32=$(load "$3" -o sign -k "$tmp/k1.pub" -c 32)
+	awk -v n="$1" -v a="$(val "$d1" p50_us)" -v b="$(val "$p1" p50_us)" \
 	    -v c="$(val "$d32" ops_per_s)" -v d="$(val "$p32" ops_per_s)" \
 	    'BEGIN {
 		if (a == "" || b == "" || c == "" || d == "") {
-			printf "%-22s (no result)\n", n
+			printf "%-30s (no result)\n", n
 			exit
 		}
-		printf "%-22s %10.0f %10.0f %6.2fx %12.0f %12.0f %6.2fx\n",
+		printf "%-30s %8.0f %8.0f %6.2fx %10.0f %10.0f %6.2fx\n",
 		    n, a, b, (a > 0 ? b / a : 0), c, d, (c > 0 ? d / c : 0)
 	    }'
-done
+}
+
+# forwarded NAME AGENT: an `ssh -A` login to the sshd at $port with AGENT
+# as the agent on A; sets fsock to sshd's socket for it on B.
+forwarded() {
+	rm -f "$tmp/fwd-$1"
+	SSH_AUTH_SOCK=$2 ssh -A -F /dev/null -i "$tmp/login" \
+	    -o IdentitiesOnly=yes -o BatchMode=yes \
+	    -o UserKnownHostsFile="$tmp/known_hosts" \
+	    -o StrictHostKeyChecking=accept-new -p "$port" root@127.0.0.1 \
+	    'echo "$SSH_AUTH_SOCK"; exec sleep 3600' </dev/null \
+	    >"$tmp/fwd-$1" 2>>"$tmp/err" &
+	pids="$pids $!"
+	i=0
+	while [ ! -s "$tmp/fwd-$1" ] && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	fsock=$(head -n 1 "$tmp/fwd-$1")
+	[ -S "$fsock" ]
+}
+
+# An sshd on 127.0.0.1 at a free high port, root's key only, in $tmp.
+start_sshd() {
+	mkdir -p /run/sshd
+	ssh-keygen -q -t ed25519 -N '' -f "$tmp/host" || return 1
+	ssh-keygen -q -t ed25519 -N '' -f "$tmp/login" || return 1
+	cp "$tmp/login.pub" "$tmp/authorized_keys"
+	port=$((40000 + $$ % 20000))
+	for try in 1 2 3 4 5 6 7 8 9 10; do
+		cat >"$tmp/sshd.conf" <<EOF
+Port $port
+ListenAddress 127.0.0.1
+HostKey $tmp/host
+PidFile none
+AuthorizedKeysFile $tmp/authorized_keys
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+AllowAgentForwarding yes
+UseDNS no
+EOF
+		: >"$tmp/sshd.log"
+		/usr/sbin/sshd -D -e -f "$tmp/sshd.conf" </dev/null \
+		    >"$tmp/sshd.log" 2>&1 &
+		spid=$!
+		i=0
+		while [ $i -lt 50 ] && kill -0 $spid 2>/dev/null &&
+		    ! grep -q "listening on 127.0.0.1 port $port\." \
+		    "$tmp/sshd.log"; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		if grep -q "listening on 127.0.0.1 port $port\." \
+		    "$tmp/sshd.log"; then
+			pids="$pids $spid"
+			return 0
+		fi
+		kill $spid 2>/dev/null
+		port=$((port + 1))
+	done
+	return 1
+}
+
+printf "%-30s %8s %8s %7s %10s %10s %7s\n" "upstream" "p50 us" \
+    "via us" "ratio" "32c ops/s" "via ops/s" "ratio"
+row "OpenSSH ssh-agent" "$tmp/oa.sock" "$tmp/poa.sock"
+row "sshenv agent" "$tmp/sa.sock" "$tmp/psa.sock"
 l=$(load "$tmp/p3.sock" -o list -c 1)
 echo "merged list over three upstreams (one client): p50 $(val "$l" p50_us)" \
     "us, p99 $(val "$l" p99_us) us"
+
+if [ "$(id -u)" -ne 0 ] || [ ! -x /usr/sbin/sshd ]; then
+	log "follow: forwarded rows need root and sshd (openssh-server)"
+	exit 0
+fi
+if ! start_sshd; then
+	log "follow: sshd did not start: $(tail -n 3 "$tmp/sshd.log")"
+	exit 0
+fi
+echo
+echo "an agent forwarded by ssh -A through a real sshd (127.0.0.1): sshd's" \
+    "socket vs the stable socket in front of it"
+for u in oa sa; do
+	name=$([ $u = oa ] && echo "OpenSSH ssh-agent" || echo "sshenv agent")
+	if ! forwarded $u "$tmp/$u.sock"; then
+		printf "%-30s (no forwarded socket)\n" "$name, forwarded"
+		continue
+	fi
+	start pf$u "$sshenv" agent -D -U "$fsock" || continue
+	row "$name, forwarded" "$fsock" "$tmp/pf$u.sock"
+done
 exit 0
