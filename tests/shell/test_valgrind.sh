@@ -311,6 +311,55 @@ $(cat "$W/agent.vg.out")" $? || return 0
 	v_finish 'the agent'
 }
 
+# The agent as a stable socket in front of others (-U): one far agent
+# holding ed25519 (a plain agent, not under valgrind), one path where
+# nothing listens.  Lists merged, a signature routed to the far agent,
+# the far agent killed (a list then goes on without it); then SIGTERM
+# with a client connection still open.
+test_stable_socket_under_valgrind() {
+	v_can_run || return 0
+	"$SSHENV_BUILD/sshenv-agent" -D -a "$W/far.sock" </dev/null \
+	    >"$W/far.log" 2>&1 &
+	far=$!
+	v_pids="$v_pids $far"
+	SOCK=$W/far.sock
+	v_wait 100 v_answers
+	assertTrue "the far agent answers" $? || return 0
+	sa "$V/keys/ed25519"
+	assertEquals "far: ssh-add: $out" 0 "$rc" || return 0
+	SOCK=$W/agent.sock
+	v_start "$W/agent.vg" "$SSHENV_BUILD/sshenv-agent" -D -a "$SOCK" \
+	    -U "$W/far.sock" -U "$W/nothing.sock"
+	v_wait 600 v_answers
+	assertTrue "the agent answers under valgrind: \
+$(cat "$W/agent.vg.out")" $? || return 0
+	sa "$V/keys/ecdsa"
+	assertEquals "ssh-add here: $out" 0 "$rc" || return 0
+	sa -l
+	assertEquals "ssh-add -l: $out" 0 "$rc" || return 0
+	assertEquals "both keys listed: $out" 2 \
+	    "$(printf '%s\n' "$out" | grep -c .)" || return 0
+	v_sign ed25519
+	assertTrue "signed by the far agent: $(cat "$W/sign.err")" $? ||
+		return 0
+	v_sign ecdsa
+	assertTrue "signed here: $(cat "$W/sign.err")" $? || return 0
+	kill -KILL "$far"
+	wait "$far" 2>/dev/null
+	sa -l
+	assertEquals "without the far agent: $out" 0 "$rc" || return 0
+	assertEquals "our key alone: $out" 1 \
+	    "$(printf '%s\n' "$out" | grep -c .)" || return 0
+	# One connection left open across the stop.
+	echo | timeout -k 2 60 "$POKE" -w 30 "$SOCK" hold 1 >/dev/null 2>&1 &
+	hold=$!
+	v_wait 100 v_answers
+	kill -TERM "$v_pid"
+	v_finish 'the agent'
+	kill "$hold" 2>/dev/null
+	wait "$hold" 2>/dev/null
+}
+
 # v_login NAME: a login (session leader) running `sshenv init -s KEY`
 # that stays; waits for init (60 s).  $rc its status.
 v_login() {
