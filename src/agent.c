@@ -26,6 +26,7 @@
 #include "cli.h"
 #include "compat.h"
 #include "duration.h"
+#include "fwdscan.h"
 #include "crypto.h"
 #include "destcons.h"
 #include "sserr.h"
@@ -140,6 +141,13 @@ struct lazykey {
 	int nargs;
 };
 
+/* An upstream that was silent past a deadline: left out of new
+ * connections till then (boot-time ms). */
+struct silence {
+	char *path;
+	uint64_t until;
+};
+
 /* Where a key listed to this connection comes from. */
 struct route {
 	int src; /* an upstream's index, or -1: our own */
@@ -241,21 +249,28 @@ struct agent {
 	uint64_t unlock_after;
 	unsigned unlock_failures;
 	int stopping;
-	struct conn *asking;	    /* connections whose askpass runs */
-	uint64_t next_expiry;	    /* boot-time ms of the next lifetime end */
-	uv_timer_t ask_grace;	    /* at stop: SIGTERM, then SIGKILL */
-	uv_timer_t parent_check;    /* command mode: while it runs */
-	long parent;		    /* command mode: its pid, else 0 */
-	int nconns;		    /* client connections open */
-	uint32_t confirm_timeout;   /* seconds; 0: none */
-	enum fwd_policy fwd;	    /* for forwarded requests */
-	char *upaths[UPSTREAM_MAX]; /* the logins' forwarded agents */
-	uint64_t upbad[UPSTREAM_MAX]; /* boot-time ms: skipped till then */
-	int pool_started;	      /* libuv's pool runs: its size is set */
-	int nupaths;		      /* newest first, from the supervisor */
-	struct keypolicy *keypol;     /* keys with a policy of their own */
-	struct uselog *uses;	      /* what the keys were used for */
-	struct lazykey *lazy;	      /* listed until first used */
+	struct conn *asking;	  /* connections whose askpass runs */
+	uint64_t next_expiry;	  /* boot-time ms of the next lifetime end */
+	uv_timer_t ask_grace;	  /* at stop: SIGTERM, then SIGKILL */
+	uv_timer_t parent_check;  /* command mode: while it runs */
+	long parent;		  /* command mode: its pid, else 0 */
+	int nconns;		  /* client connections open */
+	uint32_t confirm_timeout; /* seconds; 0: none */
+	enum fwd_policy fwd;	  /* for forwarded requests */
+	/* Other agents the stable socket serves, from the supervisor (or
+	 * -U): the logins' forwarded agents, newest first (nupfwd of them),
+	 * then those the configuration names. */
+	char *upaths[UPSTREAM_MAX];
+	int nupaths, nupfwd;
+	int discover; /* also sshd's sockets of logins not registered */
+	struct fwdsock *found; /* the last look for them (fwdscan) */
+	int nfound;
+	uint64_t found_at;		     /* boot-time ms of that look */
+	struct silence silent[UPSTREAM_MAX]; /* upstreams left out a while */
+	int pool_started;	  /* libuv's pool runs: its size is set */
+	struct keypolicy *keypol; /* keys with a policy of their own */
+	struct uselog *uses;	  /* what the keys were used for */
+	struct lazykey *lazy;	  /* listed until first used */
 	int nlazy;
 	char *self;		     /* our binary (the askpass shim) */
 	struct uvconn_budget budget; /* their input buffers, together */
@@ -1652,22 +1667,100 @@ check_destination(struct conn *c, const struct destcons *dest,
  */
 static void up_done(struct upset *s, void *arg);
 
+/* Upstreams silent past a deadline are left out of new connections for
+ * a while (conn_upset). */
+#define UP_SILENT_SKIP_MS 30000
+/* A look for sshd's sockets serves the connections of the next second. */
+#define UP_FOUND_FRESH_MS 1000
+
+static int
+silenced(const struct agent *a, const char *path, uint64_t now)
+{
+	int i;
+
+	for (i = 0; i < UPSTREAM_MAX; i++)
+		if (a->silent[i].path != NULL && a->silent[i].until > now &&
+		    strcmp(a->silent[i].path, path) == 0)
+			return 1;
+	return 0;
+}
+
+/* path is left out till then; the entry that ends first makes room. */
+static void
+silence(struct agent *a, const char *path, uint64_t until)
+{
+	int i, k = 0;
+
+	for (i = 0; i < UPSTREAM_MAX; i++) {
+		if (a->silent[i].path != NULL &&
+		    strcmp(a->silent[i].path, path) == 0) {
+			a->silent[i].until = until;
+			return;
+		}
+		if (a->silent[i].path == NULL ||
+		    a->silent[i].until < a->silent[k].until)
+			k = i;
+	}
+	free(a->silent[k].path);
+	if ((a->silent[k].path = strdup(path)) != NULL)
+		a->silent[k].until = until;
+}
+
+/*
+ * The upstreams a new connection gets, in order: the forwarded agents,
+ * newest first (those the supervisor registered and, with discover,
+ * sshd's sockets of logins that never ran `sshenv init`, by when sshd
+ * made them), then the configured ones; each once, none that was silent
+ * lately (a sleeping laptop must not cost every new ssh a timeout).
+ */
+static int
+upstream_paths(struct agent *a, const char *paths[UPSTREAM_MAX])
+{
+	int64_t when[UPSTREAM_MAX], t;
+	uint64_t now = (uint64_t)compat_boottime_ms();
+	const char *home = getenv("HOME"), *p;
+	int i, j, k, n = 0;
+
+	if (a->discover &&
+	    (a->found == NULL || now - a->found_at >= UP_FOUND_FRESH_MS)) {
+		if (a->found == NULL)
+			a->found = calloc(FWDSCAN_MAX, sizeof(*a->found));
+		if (a->found != NULL)
+			a->nfound = fwdscan("/tmp", home, a->found,
+			    FWDSCAN_MAX);
+		a->found_at = now;
+	}
+	for (i = 0; i < a->nupfwd + (a->discover ? a->nfound : 0); i++) {
+		p = i < a->nupfwd ? a->upaths[i] : a->found[i - a->nupfwd].path;
+		if (silenced(a, p, now))
+			continue;
+		for (j = 0; j < n && strcmp(paths[j], p) != 0; j++)
+			;
+		/* Listed already, or gone (sshd removes it at logout). */
+		if (j < n || (t = fwdscan_mtime(p)) < 0 || n == UPSTREAM_MAX)
+			continue;
+		for (k = n++; k > 0 && when[k - 1] < t; k--) {
+			paths[k] = paths[k - 1];
+			when[k] = when[k - 1];
+		}
+		paths[k] = p;
+		when[k] = t;
+	}
+	for (i = a->nupfwd; i < a->nupaths && n < UPSTREAM_MAX; i++)
+		if (!silenced(a, a->upaths[i], now))
+			paths[n++] = a->upaths[i];
+	return n;
+}
+
 static struct upset *
 conn_upset(struct conn *c)
 {
 	struct agent *a = c->agent;
-
 	const char *paths[UPSTREAM_MAX];
-	uint64_t now;
-	int i, n = 0;
+	int n;
 
-	if (!c->ups_taken && !c->line && a->nupaths > 0) {
-		/* One that was silent lately is left out for a while: a
-		 * sleeping laptop must not cost every new ssh a timeout. */
-		now = (uint64_t)compat_boottime_ms();
-		for (i = 0; i < a->nupaths; i++)
-			if (a->upbad[i] <= now)
-				paths[n++] = a->upaths[i];
+	if (!c->ups_taken && !c->line && (a->nupaths > 0 || a->discover)) {
+		n = upstream_paths(a, paths);
 		if (n > 0 &&
 		    upset_new(&a->loop, paths, n, up_done, c, &c->ups) != 0)
 			c->ups = NULL;
@@ -1676,16 +1769,11 @@ conn_upset(struct conn *c)
 	return c->ups;
 }
 
-/* Upstreams silent past a deadline are left out of new connections for
- * a while (conn_upset). */
-#define UP_SILENT_SKIP_MS 30000
-
 static void
 up_note_silent(struct conn *c)
 {
-	struct agent *a = c->agent;
 	const char *p;
-	int i, j;
+	int i;
 
 	for (i = 0; i < upset_count(c->ups); i++) {
 		if (!upset_timed_out(c->ups, i) ||
@@ -1694,10 +1782,8 @@ up_note_silent(struct conn *c)
 		log_info("conn %lu: upstream %s was silent: left out of new "
 			 "connections for %d s",
 		    c->id, p, UP_SILENT_SKIP_MS / 1000);
-		for (j = 0; j < a->nupaths; j++)
-			if (strcmp(a->upaths[j], p) == 0)
-				a->upbad[j] = (uint64_t)compat_boottime_ms() +
-				    UP_SILENT_SKIP_MS;
+		silence(c->agent, p,
+		    (uint64_t)compat_boottime_ms() + UP_SILENT_SKIP_MS);
 	}
 }
 
@@ -2794,7 +2880,8 @@ set_upstreams(struct agent *a, struct wire *w)
 {
 	char *paths[UPSTREAM_MAX];
 	const uint8_t *p;
-	uint32_t n, i, m = 0;
+	uint32_t n, i, m = 0, orig[UPSTREAM_MAX], nfwd = 0, fwd = 0;
+	uint8_t discover = 0;
 	size_t len;
 	int r = 0;
 
@@ -2815,8 +2902,13 @@ set_upstreams(struct agent *a, struct wire *w)
 			break;
 		}
 		memcpy(paths[m], p, len);
-		paths[m++][len] = '\0';
+		paths[m][len] = '\0';
+		orig[m++] = i;
 	}
+	if (r == 0)
+		r = wire_get_u32(w, &nfwd);
+	if (r == 0)
+		r = wire_get_u8(w, &discover);
 	if (r == 0)
 		r = wire_end(w);
 	if (r != 0) {
@@ -2828,10 +2920,13 @@ set_upstreams(struct agent *a, struct wire *w)
 		free(a->upaths[i]);
 	for (i = 0; i < m; i++) {
 		a->upaths[i] = paths[i];
-		a->upbad[i] = 0;
+		fwd += orig[i] < nfwd;
 	}
 	a->nupaths = (int)m;
-	log_info("following %u agent%s", m, m == 1 ? "" : "s");
+	a->nupfwd = (int)fwd;
+	a->discover = discover != 0;
+	log_info("following %u agent%s%s", m, m == 1 ? "" : "s",
+	    a->discover ? " and the logins sshd forwards an agent to" : "");
 	return 0;
 }
 
@@ -3488,6 +3583,7 @@ struct agent_opts {
 	uint32_t confirm_timeout; /* -W */
 	uint32_t idle_timeout;	  /* -I */
 	char *ups[UPSTREAM_MAX];  /* -U: agents to serve beside ours */
+	int discover;		  /* -O discover-forwarded */
 	int nups;
 	int to_syslog;	       /* -L syslog: even with -D */
 	int fwd;	       /* -F: the forwarding policy */
@@ -3552,6 +3648,8 @@ parse_args(int argc, char **argv, struct agent_opts *o)
 				o->remote_providers = 1;
 			} else if (strcmp(optarg, "no-restrict-websafe") == 0) {
 				o->websafe_off = 1;
+			} else if (strcmp(optarg, "discover-forwarded") == 0) {
+				o->discover = 1;
 			} else {
 				fprintf(stderr,
 				    "sshenv agent: unknown -O option '%s'\n",
@@ -3830,9 +3928,11 @@ agent_main(int argc, char **argv)
 	a.fwd = (enum fwd_policy)o.fwd;
 	a.confirm_timeout = o.confirm_timeout;
 	a.idle_timeout = o.idle_timeout;
+	/* -U: in the order given, as configured ones (nupfwd 0). */
 	for (rc = 0; rc < o.nups; rc++)
 		if ((a.upaths[a.nupaths] = strdup(o.ups[rc])) != NULL)
 			a.nupaths++;
+	a.discover = o.discover;
 	a.line = o.line;
 	a.line2 = o.line2;
 	a.debug = o.debug;
@@ -3876,6 +3976,9 @@ out:
 	keypol_free(a.keypol);
 	while (a.nupaths > 0)
 		free(a.upaths[--a.nupaths]);
+	for (rc = 0; rc < UPSTREAM_MAX; rc++)
+		free(a.silent[rc].path);
+	free(a.found);
 	free(a.sockpath);
 	free(a.sockdir);
 	free(a.self);

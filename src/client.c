@@ -27,6 +27,7 @@
 #include "config.h"
 #include "ctlproto.h"
 #include "envfile.h"
+#include "fwdscan.h"
 #include "keyname.h"
 #include "compat.h"
 #include "sserr.h"
@@ -916,6 +917,46 @@ get_status(struct client *cl, struct ctl_reply *rp)
 	return 0;
 }
 
+/*
+ * With [agent] forwarded = follow the agent also follows sshd's sockets
+ * of logins that never ran `sshenv init` (fwdscan): they join the list,
+ * among the forwarded agents by when sshd made them, as the agent orders
+ * them.  Only for status and doctor: init does not look.
+ */
+static void
+add_found(const struct client *cl, struct ctl_reply *rp)
+{
+	struct fwdsock found[FWDSCAN_MAX];
+	uint32_t j, k;
+	int i, n;
+
+	if (cl->cfg.forwarded != FWD_FOLLOW)
+		return;
+	n = fwdscan("/tmp", getenv("HOME"), found, FWDSCAN_MAX);
+	for (i = 0; i < n && rp->nups < CTLPROTO_MAX_UPSTREAMS; i++) {
+		for (j = 0; j < rp->nups; j++)
+			if (strcmp(rp->ups[j].path, found[i].path) == 0)
+				break;
+		if (j < rp->nups ||
+		    strlen(found[i].path) >= sizeof(rp->ups[0].path))
+			continue;
+		/* After the forwarded ones made later (found[] is newest
+		 * first: an earlier one is already placed before it). */
+		for (k = 0; k < rp->nups &&
+		     (rp->ups[k].sid != 0 || rp->ups[k].found) &&
+		     fwdscan_mtime(rp->ups[k].path) >= found[i].mtime_ns;
+		     k++)
+			;
+		memmove(&rp->ups[k + 1], &rp->ups[k],
+		    (rp->nups - k) * sizeof(rp->ups[0]));
+		memset(&rp->ups[k], 0, sizeof(rp->ups[k]));
+		rp->ups[k].found = 1;
+		memcpy(rp->ups[k].path, found[i].path,
+		    strlen(found[i].path) + 1);
+		rp->nups++;
+	}
+}
+
 /* ---- status: each key and each session ---- */
 
 struct keyinfo {
@@ -1380,6 +1421,7 @@ print_status_json(const struct client *cl, const struct ctl_reply *rp,
 
 		printf("%s{\"path\": ", i ? ", " : "");
 		json_str(stdout, rp->ups[i].path);
+		printf(", \"found\": %s", rp->ups[i].found ? "true" : "false");
 		if (rp->ups[i].sid != 0)
 			printf(", \"session\": %u, \"keys\": ", rp->ups[i].sid);
 		else
@@ -1405,6 +1447,9 @@ print_upstreams(const struct ctl_reply *rp)
 	for (i = 0; i < rp->nups; i++) {
 		if (rp->ups[i].sid != 0)
 			printf("  forwarded to session %u: %s", rp->ups[i].sid,
+			    rp->ups[i].path);
+		else if (rp->ups[i].found)
+			printf("  forwarded to a login without sshenv init: %s",
 			    rp->ups[i].path);
 		else
 			printf("  configured: %s", rp->ups[i].path);
@@ -1440,6 +1485,7 @@ client_status(int argc, char **argv)
 	}
 	printable(rp.agent_lost);
 	printable(rp.config_error);
+	add_found(&cl, &rp);
 	details(&rp, &d);
 	if (cl.json) {
 		print_status_json(&cl, &rp, &d);
@@ -1716,11 +1762,12 @@ doctor_upstreams(const struct ctl_reply *rp)
 			&prev[i], &counts[i]) != 0) {
 			snprintf(msg, sizeof(msg),
 			    "%s %s does not answer: its keys are not served",
-			    rp->ups[i].sid != 0 ? "the forwarded agent" :
-						  "the configured agent",
+			    rp->ups[i].sid != 0 || rp->ups[i].found ?
+				"the forwarded agent" :
+				"the configured agent",
 			    rp->ups[i].path);
 			verdict("warn", msg,
-			    rp->ups[i].sid != 0 ?
+			    rp->ups[i].sid != 0 || rp->ups[i].found ?
 				"nothing to do: it goes when that login ends" :
 				"start that agent, or take it out of [agent] "
 				"upstream");
@@ -1750,6 +1797,10 @@ doctor_upstreams(const struct ctl_reply *rp)
 			snprintf(who, sizeof(who),
 			    "the forwarded agent of session %u",
 			    rp->ups[i].sid);
+		else if (rp->ups[i].found)
+			snprintf(who, sizeof(who),
+			    "the forwarded agent of a login without sshenv "
+			    "init");
 		else
 			snprintf(who, sizeof(who), "the configured agent");
 		snprintf(msg, sizeof(msg), "%s at %s brings %u key%s%s%s", who,
@@ -2053,6 +2104,8 @@ client_doctor(int argc, char **argv)
 		    "running supervisor reads it again on SIGHUP");
 	r = get_status(&cl, &rp);
 	have_status = r == 0;
+	if (have_status)
+		add_found(&cl, &rp);
 	if (r != 0) {
 		/* The real cause first: a directory no supervisor may use. */
 		if (doctor_rundir(&cl) == 0)

@@ -65,10 +65,13 @@ struct ctl_reply {
 	/* A bad line in the configuration, or a reload refused, or "". */
 	char config_error[512];
 	/* The other agents the stable socket serves, newest first: sid 0
-	 * for one named in [agent] upstream. */
+	 * for one named in [agent] upstream.  found is the client's own
+	 * (never on the wire): an sshd socket of a login that did not
+	 * register, which the agent follows too (fwdscan). */
 	uint32_t nups;
 	struct {
 		uint32_t sid;
+		uint8_t found;
 		char path[CTLPROTO_SOCK_MAX];
 	} ups[CTLPROTO_MAX_UPSTREAMS];
 	/* What the supervisor hears of logind (suspend, screen lock). */

@@ -565,20 +565,29 @@ upstream_order(const struct supervisor *sv,
 	return n;
 }
 
-/* u32 count, then each upstream's path, in order. */
+/*
+ * u32 count, then each upstream's path, in order; u32 how many of them
+ * (the first) are logins' forwarded agents; a byte, 1 if the agent is
+ * also to follow sshd's sockets of logins that never ran `sshenv init`
+ * ([agent] forwarded = follow).
+ */
 static int
 upstreams_body(struct supervisor *sv, struct wire *w)
 {
 	const char *paths[CTLPROTO_MAX_UPSTREAMS];
-	uint32_t sids[CTLPROTO_MAX_UPSTREAMS];
+	uint32_t sids[CTLPROTO_MAX_UPSTREAMS], nfwd = 0;
 	int i, n = upstream_order(sv, paths, sids), r;
 
 	if ((r = wire_put_u32(w, (uint32_t)n)) != 0)
 		return r;
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		if ((r = wire_put_cstring(w, paths[i])) != 0)
 			return r;
-	return 0;
+		nfwd += sids[i] != 0;
+	}
+	if ((r = wire_put_u32(w, nfwd)) != 0)
+		return r;
+	return wire_put_u8(w, sv->cfg.forwarded == FWD_FOLLOW);
 }
 
 static void send_policy(struct supervisor *sv);
@@ -1138,7 +1147,8 @@ spawn_agent(struct supervisor *sv)
 	for (n = 0; n < sv->cfg.nkeyopts; n++)
 		if (sv->cfg.keyopts[n].forwarding >= 0)
 			sv->policy_dirty = 1;
-	if (sv->nups > 0 || sv->cfg.upstream[0] != '\0')
+	if (sv->nups > 0 || sv->cfg.upstream[0] != '\0' ||
+	    sv->cfg.forwarded == FWD_FOLLOW)
 		sv->policy_dirty = 1;
 	sv->line_gen++;
 	sv->agent_pid = sv->agent_proc.pid;

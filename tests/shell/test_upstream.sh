@@ -45,6 +45,23 @@ agent() {
 	done
 }
 
+# wait_sock PATH, wait_gone PATH: until a socket is there, or gone (5 s).
+wait_sock() {
+	_i=0
+	while [ ! -S "$1" ] && [ $_i -lt 50 ]; do
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+}
+
+wait_gone() {
+	_i=0
+	while [ -e "$1" ] && [ $_i -lt 50 ]; do
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+}
+
 sa() {
 	_s=$1
 	shift
@@ -297,6 +314,73 @@ test_silent_upstream_left_out() {
 	assertEquals "the silent one was left out this time" 1 \
 	    "$(grep -c '^accept$' "$T/fake.log")"
 	assertContains "the log says why" "$(cat "$T/p.log")" "was silent"
+}
+
+# ssh_agent_tmp NAME KEY: OpenSSH's ssh-agent with its own socket under
+# /tmp/ssh-*/agent.* (where sshd puts a forwarded agent before OpenSSH
+# 10.1), holding KEY; its socket in $T/NAME.path.
+ssh_agent_tmp() {
+	env -u TMPDIR ssh-agent -s >"$T/$1.env" 2>/dev/null
+	sed -n 's/^SSH_AUTH_SOCK=\([^;]*\);.*/\1/p' "$T/$1.env" >"$T/$1.path"
+	pids="$pids $(sed -n 's/^SSH_AGENT_PID=\([0-9]*\);.*/\1/p' \
+	    "$T/$1.env")"
+	sa "$(cat "$T/$1.path")" "$T/$2"
+}
+
+# ours LIST: the fingerprints of ssh-add -l's LIST that are this test's
+# keys, in order (root's other agents on the machine may be followed
+# too).
+ours() {
+	for _l in newer far local open; do
+		printf '%s\n' "$(fp $_l)"
+	done >"$T/ours"
+	printf '%s\n' "$1" | cut -d' ' -f2 | grep -Fx -f "$T/ours" |
+	    tr '\n' ' ' | sed 's/ $//'
+}
+
+# -O discover-forwarded: agents whose sockets sshd would have made for
+# logins that never registered are followed too, the newest first; a
+# socket in a directory others may write to is not; one that goes is
+# dropped.
+test_discovered_sockets() {
+	ssh_agent_tmp older far
+	assertEquals "the older agent: $out" 0 "$rc" || return 0
+	ssh-keygen -q -t ed25519 -N '' -C up-newer -f "$T/newer"
+	ssh_agent_tmp newer newer
+	assertEquals "the newer agent: $out" 0 "$rc" || return 0
+	# An agent where anyone could have put it: never asked.
+	ssh-keygen -q -t ed25519 -N '' -C up-open -f "$T/open"
+	open=$(mktemp -d /tmp/ssh-sshenvtestXXXXXX)
+	chmod 0777 "$open"
+	ssh-agent -D -a "$open/agent.1" </dev/null >/dev/null 2>&1 &
+	pids="$pids $!"
+	wait_sock "$open/agent.1"
+	sa "$open/agent.1" "$T/open"
+	assertEquals "the open agent: $out" 0 "$rc"
+	agent p -O discover-forwarded
+	sa "$T/p.sock" "$T/local"
+	sa "$T/p.sock" -l
+	rm -rf "$open"
+	assertEquals "listed: $out" 0 "$rc" || return 0
+	assertEquals "newest first, then older, then ours" \
+	    "$(fp newer) $(fp far) $(fp local)" "$(ours "$out")"
+	assertNotContains "not the one in an open directory" "$out" \
+	    "$(fp open)"
+	kill "$(sed -n 's/^SSH_AGENT_PID=\([0-9]*\);.*/\1/p' "$T/newer.env")"
+	wait_gone "$(cat "$T/newer.path")"
+	sa "$T/p.sock" -l
+	assertEquals "after the newer went: $out" "$(fp far) $(fp local)" \
+	    "$(ours "$out")"
+}
+
+# Without -O discover-forwarded, such sockets are left alone.
+test_not_discovered_unasked() {
+	ssh_agent_tmp older far
+	assertEquals "the agent: $out" 0 "$rc" || return 0
+	agent p
+	sa "$T/p.sock" -L
+	assertNotContains "not followed: $out" "$out" "$(cut -d' ' -f2 \
+	    "$T/far.pub")"
 }
 
 . /usr/bin/shunit2
