@@ -245,4 +245,41 @@ exec sleep 600'
 	end l3
 }
 
+# A login that never runs the profile (`ssh -A host cmd`, as `ssh -A -t
+# host tmux attach` is): nothing registers its agent, and the pane
+# follows it all the same, found where sshd put its socket; `sshenv
+# status` says so; when it ends the pane is back on B's own agent.
+test_login_without_profile_is_followed() {
+	need || return 0
+	login l5 "$D/a1.sock" 'tmux -S ~/tmux.sock new-session -d -s pane \
+2>/dev/null; echo ok >'"$D"'/out/l5.ready; exec sleep 600'
+	assertTrue "login 5 ran its profile: $(cat "$D/out/l5.ssh")" \
+	    "wait_for 20 test -s '$D/out/l5.ready'" || return 0
+	end l5
+	assertTrue "the pane is on B's own agent" \
+	    "wait_for 10 eval '[ \"\$(pane_keys)\" = \"$(fp k3)\" ]'" ||
+		return 0
+	SSH_AUTH_SOCK=$D/a2.sock setsid ssh -A -F /dev/null -p "$PB" \
+	    -o UserKnownHostsFile="$D/known_hosts" \
+	    -o GlobalKnownHostsFile=/dev/null -o BatchMode=yes \
+	    -o IdentitiesOnly=no -o IdentityFile="$D/none" \
+	    -o ControlMaster=no -o ControlPath=none -o LogLevel=ERROR \
+	    "$U@127.0.0.1" 'echo "$SSH_AUTH_SOCK" >'"$D"'/out/l6.sock;
+exec sleep 600' </dev/null >"$D/out/l6.ssh" 2>&1 &
+	l6=$!
+	bg_pids="$bg_pids $l6"
+	assertTrue "login 6: $(cat "$D/out/l6.ssh")" \
+	    "wait_for 20 test -s '$D/out/l6.sock'" || return 0
+	assertTrue "the pane reaches login 6's agent: $(pane_keys)" \
+	    "wait_for 10 eval '[ \"\$(pane_keys)\" = \"$(fp k2) $(fp k3)\" ]'"
+	as_user env PATH="$D/bin:/usr/bin:/bin" sshenv status \
+	    >"$D/out/l6.status" 2>&1
+	assertContains "status names it: $(cat "$D/out/l6.status")" \
+	    "$(cat "$D/out/l6.status")" \
+	    "forwarded to a login without sshenv init: $(cat "$D/out/l6.sock")"
+	kill -TERM "$l6"
+	assertTrue "then back on B's own agent" \
+	    "wait_for 10 eval '[ \"\$(pane_keys)\" = \"$(fp k3)\" ]'"
+}
+
 . /usr/bin/shunit2
