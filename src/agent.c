@@ -1706,6 +1706,15 @@ silence(struct agent *a, const char *path, uint64_t until)
 		a->silent[k].until = until;
 }
 
+static void
+silence_free(struct agent *a)
+{
+	int i;
+
+	for (i = 0; i < UPSTREAM_MAX; i++)
+		free(a->silent[i].path);
+}
+
 /*
  * The upstreams a new connection gets, in order: the forwarded agents,
  * newest first (those the supervisor registered and, with discover,
@@ -3976,8 +3985,7 @@ out:
 	keypol_free(a.keypol);
 	while (a.nupaths > 0)
 		free(a.upaths[--a.nupaths]);
-	for (rc = 0; rc < UPSTREAM_MAX; rc++)
-		free(a.silent[rc].path);
+	silence_free(&a);
 	free(a.found);
 	free(a.sockpath);
 	free(a.sockdir);

@@ -43,6 +43,34 @@ insert(struct fwdsock *out, int *n, int max, const char *path, int64_t mtime)
 	out[i].mtime_ns = mtime;
 }
 
+/*
+ * Whether the process named by the socket agent.PID is sshd's (its
+ * session process: "sshd", or "sshd-session" from OpenSSH 9.8), so that
+ * an ssh-agent the user started (agent.PPID, named after its parent) is
+ * not taken for a login's forwarded agent.  Where /proc tells no process
+ * names, the name cannot be checked and is taken.
+ */
+static int
+made_by_sshd(const char *name)
+{
+	char path[64], comm[32];
+	const char *pid = strchr(name, '.');
+	size_t n;
+	FILE *f;
+
+	if (pid == NULL || pid[1] == '\0' ||
+	    strspn(pid + 1, "0123456789") != strlen(pid + 1) ||
+	    strlen(pid + 1) > 12)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%s/comm", pid + 1);
+	if ((f = fopen(path, "re")) == NULL)
+		return access("/proc/self/comm", F_OK) != 0;
+	n = fread(comm, 1, sizeof(comm) - 1, f);
+	fclose(f);
+	comm[n] = '\0';
+	return strncmp(comm, "sshd", 4) == 0;
+}
+
 /* prefix* (and, if infix is not NULL, *infix*) in dir: sockets of ours. */
 static void
 scan_dir(const char *dir, const char *prefix, const char *infix,
@@ -58,7 +86,8 @@ scan_dir(const char *dir, const char *prefix, const char *infix,
 	while ((e = readdir(d)) != NULL) {
 		if (strncmp(e->d_name, prefix, strlen(prefix)) != 0 ||
 		    (infix != NULL &&
-			strstr(e->d_name + strlen(prefix), infix) == NULL))
+			strstr(e->d_name + strlen(prefix), infix) == NULL) ||
+		    (infix == NULL && !made_by_sshd(e->d_name)))
 			continue;
 		if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >=
 			(int)sizeof(path) ||

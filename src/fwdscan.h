@@ -25,7 +25,9 @@ struct fwdsock {
  * The sockets found under tmpdir (normally "/tmp") and home (NULL: not
  * looked at), newest first, at most max: each a socket owned by the
  * effective uid in a directory owned by it (or, for ~/.ssh/agent, by
- * root) that no one else may write to.  Whether anything listens there is
+ * root) that no one else may write to, and under tmpdir named after a
+ * live sshd process (ssh-agent's own sockets look the same, but are
+ * named after the agent's parent).  Whether anything listens there is
  * not checked, and a path too long to connect to is left out.  Returns
  * how many.
  */

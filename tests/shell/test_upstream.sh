@@ -18,6 +18,7 @@ setUp() {
 	T=$(mktemp -d "${TMPDIR:-/tmp}/sshenv-up.XXXXXX")
 	chmod 0700 "$T"
 	pids=''
+	dirs=''
 	ssh-keygen -q -t ed25519 -N '' -C up-local -f "$T/local"
 	ssh-keygen -q -t ed25519 -N '' -C up-far -f "$T/far"
 }
@@ -27,6 +28,8 @@ tearDown() {
 	[ -z "$pids" ] || kill $pids 2>/dev/null
 	# shellcheck disable=SC2086
 	[ -z "$pids" ] || wait $pids 2>/dev/null
+	# shellcheck disable=SC2086 # a list of directories
+	[ -z "$dirs" ] || rm -rf $dirs
 	rm -rf "$T"
 }
 
@@ -316,14 +319,21 @@ test_silent_upstream_left_out() {
 	assertContains "the log says why" "$(cat "$T/p.log")" "was silent"
 }
 
-# ssh_agent_tmp NAME KEY: OpenSSH's ssh-agent with its own socket under
-# /tmp/ssh-*/agent.* (where sshd puts a forwarded agent before OpenSSH
-# 10.1), holding KEY; its socket in $T/NAME.path.
+# ssh_agent_tmp NAME KEY: OpenSSH's ssh-agent holding KEY at a socket
+# named as sshd names a login's forwarded agent before OpenSSH 10.1,
+# /tmp/ssh-*/agent.PID, PID a live process called sshd (a copy of sleep);
+# the socket's path in $T/NAME.path, the agent's pid in $T/NAME.pid.
 ssh_agent_tmp() {
-	env -u TMPDIR ssh-agent -s >"$T/$1.env" 2>/dev/null
-	sed -n 's/^SSH_AUTH_SOCK=\([^;]*\);.*/\1/p' "$T/$1.env" >"$T/$1.path"
-	pids="$pids $(sed -n 's/^SSH_AGENT_PID=\([0-9]*\);.*/\1/p' \
-	    "$T/$1.env")"
+	[ -x "$T/sshd" ] || cp "$(command -v sleep)" "$T/sshd"
+	"$T/sshd" 600 &
+	pids="$pids $!"
+	_d=$(mktemp -d /tmp/ssh-sshenvtestXXXXXX)
+	dirs="$dirs $_d"
+	echo "$_d/agent.$!" >"$T/$1.path"
+	ssh-agent -D -a "$(cat "$T/$1.path")" </dev/null >/dev/null 2>&1 &
+	echo $! >"$T/$1.pid"
+	pids="$pids $!"
+	wait_sock "$(cat "$T/$1.path")"
 	sa "$(cat "$T/$1.path")" "$T/$2"
 }
 
@@ -331,7 +341,7 @@ ssh_agent_tmp() {
 # keys, in order (root's other agents on the machine may be followed
 # too).
 ours() {
-	for _l in newer far local open; do
+	for _l in newer far local open mine; do
 		printf '%s\n' "$(fp $_l)"
 	done >"$T/ours"
 	printf '%s\n' "$1" | cut -d' ' -f2 | grep -Fx -f "$T/ours" |
@@ -350,23 +360,35 @@ test_discovered_sockets() {
 	assertEquals "the newer agent: $out" 0 "$rc" || return 0
 	# An agent where anyone could have put it: never asked.
 	ssh-keygen -q -t ed25519 -N '' -C up-open -f "$T/open"
-	open=$(mktemp -d /tmp/ssh-sshenvtestXXXXXX)
-	chmod 0777 "$open"
-	ssh-agent -D -a "$open/agent.1" </dev/null >/dev/null 2>&1 &
+	open=$(dirname "$(cat "$T/newer.path")")-open
+	mkdir -m 0777 "$open"
+	dirs="$dirs $open"
+	osock=$open/$(basename "$(cat "$T/newer.path")")
+	ssh-agent -D -a "$osock" </dev/null >/dev/null 2>&1 &
 	pids="$pids $!"
-	wait_sock "$open/agent.1"
-	sa "$open/agent.1" "$T/open"
+	wait_sock "$osock"
+	sa "$osock" "$T/open"
 	assertEquals "the open agent: $out" 0 "$rc"
+	# One named after a process that is not sshd (as ssh-agent names
+	# its own socket after its parent): not a login's.
+	ssh-keygen -q -t ed25519 -N '' -C up-mine -f "$T/mine"
+	mine=$(mktemp -d /tmp/ssh-sshenvtestXXXXXX)
+	dirs="$dirs $mine"
+	ssh-agent -D -a "$mine/agent.$$" </dev/null >/dev/null 2>&1 &
+	pids="$pids $!"
+	wait_sock "$mine/agent.$$"
+	sa "$mine/agent.$$" "$T/mine"
+	assertEquals "the user's own agent: $out" 0 "$rc"
 	agent p -O discover-forwarded
 	sa "$T/p.sock" "$T/local"
 	sa "$T/p.sock" -l
-	rm -rf "$open"
 	assertEquals "listed: $out" 0 "$rc" || return 0
 	assertEquals "newest first, then older, then ours" \
 	    "$(fp newer) $(fp far) $(fp local)" "$(ours "$out")"
 	assertNotContains "not the one in an open directory" "$out" \
 	    "$(fp open)"
-	kill "$(sed -n 's/^SSH_AGENT_PID=\([0-9]*\);.*/\1/p' "$T/newer.env")"
+	assertNotContains "not the user's own ssh-agent" "$out" "$(fp mine)"
+	kill "$(cat "$T/newer.pid")"
 	wait_gone "$(cat "$T/newer.path")"
 	sa "$T/p.sock" -l
 	assertEquals "after the newer went: $out" "$(fp far) $(fp local)" \
