@@ -41,7 +41,9 @@ ifneq ($(PORTABLE),1)
 ifeq ($(shell pkg-config --exists libsystemd 2>/dev/null && echo y),y)
 PKGS += libsystemd
 SDBUS_FLAGS = -DSSHENV_SDBUS
-SDBUS_LIBS := $(shell pkg-config --libs libsystemd)
+# Its header only: the supervisor dlopen()s it when logind is wanted
+# (logind.c says why).  -ldl for a glibc older than 2.34.
+SDBUS_LIBS := -ldl
 endif
 endif
 # PKCS#11's definitions are p11-kit's header (no library: modules are
