@@ -776,24 +776,37 @@ job_start(struct supervisor *sv, int op, struct ctlconn *c)
 
 /* ---- sessions ---- */
 
+/*
+ * The buffers are sized to the sessions there are, on the heap: on the
+ * stack, sized for the most, they were the supervisor's deepest frame
+ * (15 KiB below the loop's), and every stack page touched once stays
+ * private memory.
+ */
 static void
 save_sessions(struct supervisor *sv)
 {
-	uint32_t ids[CTLPROTO_MAX_SESSIONS];
-	char buf[CTLPROTO_MAX_SESSIONS * 11 + 1];
-	size_t n, i, len = 0;
-	int r;
+	uint32_t *ids = NULL;
+	char *buf = NULL;
+	size_t n, i, max, len = 0;
+	int r = ERR_ALLOC;
 
-	n = session_list(sv->sessions, ids, CTLPROTO_MAX_SESSIONS);
-	if (n == 0) {
+	if ((max = session_count(sv->sessions)) == 0) {
 		unlink(sv->paths.sessions);
 		return;
 	}
+	if ((ids = calloc(max, sizeof(*ids))) == NULL ||
+	    (buf = malloc(max * 11 + 1)) == NULL)
+		goto out;
+	n = session_list(sv->sessions, ids, max);
 	for (i = 0; i < n; i++)
-		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%u\n",
+		len += (size_t)snprintf(buf + len, max * 11 + 1 - len, "%u\n",
 		    ids[i]);
-	if ((r = rtpaths_write_file(sv->paths.sessions, buf, len)) != 0)
+	r = rtpaths_write_file(sv->paths.sessions, buf, len);
+out:
+	if (r != 0)
 		log_error("cannot save sessions: %s", sserr_str(r));
+	free(ids);
+	free(buf);
 }
 
 /* Sessions an earlier supervisor was watching, so a restart keeps them. */
