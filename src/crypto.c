@@ -64,11 +64,23 @@ struct pubparts {
 	size_t pklen, qlen, elen, nlen, applen;
 };
 
+/*
+ * Before anything else of libcrypto: its first use otherwise loads every
+ * error string into a hash table (55 kB of heap, measured), and nothing
+ * here prints OpenSSL's errors.  The configuration is still read.
+ */
+static void
+init_lib(void)
+{
+	OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS, NULL);
+}
+
 int
 crypto_init(size_t heap_size, int *locked)
 {
 	int r;
 
+	init_lib();
 	*locked = 0;
 	if (heap_size == 0 || CRYPTO_secure_malloc_initialized())
 		return 0;
@@ -85,6 +97,7 @@ crypto_seed(void)
 	unsigned char b[16];
 	int r = 0;
 
+	init_lib();
 	if (RAND_bytes(b, sizeof(b)) != 1 || RAND_priv_bytes(b, sizeof(b)) != 1)
 		r = ERR_CRYPTO;
 	OPENSSL_cleanse(b, sizeof(b));

@@ -24,6 +24,8 @@ struct crypto_key;
  * Sets up the secure heap (heap_size bytes, a power of two; 0 for none).
  * Returns 0, or ERR_CRYPTO if the heap could not be created; a heap that
  * could be created but not locked is still used, and *locked says which.
+ * crypto_init or crypto_seed is to be the process's first use of
+ * libcrypto: OpenSSL's error strings are then never loaded.
  */
 int crypto_init(size_t heap_size, int *locked);
 
