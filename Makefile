@@ -41,7 +41,9 @@ ifneq ($(PORTABLE),1)
 ifeq ($(shell pkg-config --exists libsystemd 2>/dev/null && echo y),y)
 PKGS += libsystemd
 SDBUS_FLAGS = -DSSHENV_SDBUS
-SDBUS_LIBS := $(shell pkg-config --libs libsystemd)
+# Its header only: the supervisor dlopen()s it when logind is wanted
+# (logind.c says why).  -ldl for a glibc older than 2.34.
+SDBUS_LIBS := -ldl
 endif
 endif
 # PKCS#11's definitions are p11-kit's header (no library: modules are
@@ -56,9 +58,11 @@ endif
 endif
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(P11_CFLAGS)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# A section per function and object, so that the programs' links can drop
+# what their modules define and they never call (PROG_LDFLAGS).
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(CPPFLAGS) $(CFLAGS) \
 	$(SANFLAGS) $(PORTFLAGS) $(SDBUS_FLAGS) $(FIDO_FLAGS) -Isrc $(PKG_CFLAGS) \
-	-MMD -MP
+	-ffunction-sections -fdata-sections -MMD -MP
 ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
 LIBS = $(PKG_LIBS) -lpthread
 # One program per process, each linking only what it needs: a link error
@@ -121,16 +125,20 @@ $(BUILD)/libsshenv.a: $(LIB_OBJS)
 	rm -f $@
 	ar rcs $@ $^
 
-# The archive gives each program only the modules it reaches; -Wl,
-# --as-needed keeps a library it names but never calls out of its image.
+# The archive gives each program only the modules it reaches, and
+# --gc-sections only the functions of them it reaches (a module serves
+# several processes: the supervisor's text was 15% smaller, and text is
+# private memory while one user runs it); --as-needed keeps a library it
+# names but never calls out of its image.
+PROG_LDFLAGS = $(ALL_LDFLAGS) -Wl,--gc-sections -Wl,--as-needed
 $(BUILD)/sshenv: $(BUILD)/obj/main.o $(BUILD)/libsshenv.a
-	$(CC) $(ALL_LDFLAGS) -Wl,--as-needed -o $@ $^ $(CLIENT_LIBS)
+	$(CC) $(PROG_LDFLAGS) -o $@ $^ $(CLIENT_LIBS)
 $(BUILD)/sshenv-supervisor: $(BUILD)/obj/main_supervisor.o $(BUILD)/libsshenv.a
-	$(CC) $(ALL_LDFLAGS) -Wl,--as-needed -o $@ $^ $(SUPERVISOR_LIBS)
+	$(CC) $(PROG_LDFLAGS) -o $@ $^ $(SUPERVISOR_LIBS)
 $(BUILD)/sshenv-agent: $(BUILD)/obj/main_agent.o $(BUILD)/libsshenv.a
-	$(CC) $(ALL_LDFLAGS) -Wl,--as-needed -o $@ $^ $(AGENT_LIBS)
+	$(CC) $(PROG_LDFLAGS) -o $@ $^ $(AGENT_LIBS)
 $(BUILD)/sshenv-token: $(BUILD)/obj/main_token.o $(BUILD)/libsshenv.a
-	$(CC) $(ALL_LDFLAGS) -Wl,--as-needed -o $@ $^ $(TOKEN_LIBS)
+	$(CC) $(PROG_LDFLAGS) -o $@ $^ $(TOKEN_LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(BUILD)/libsshenv.a
 	@mkdir -p $(@D)

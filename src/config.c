@@ -162,8 +162,10 @@ config_defaults(struct config *c)
 {
 	size_t i;
 
-	/* The file names stay untouched past their first byte. */
-	memset(c, 0, offsetof(struct config, files));
+	/* The buffers stay untouched past their first byte (config.h). */
+	memset(c, 0, offsetof(struct config, keys));
+	c->keys[0] = c->upstream[0] = c->providers[0] = '\0';
+	c->envfile[0] = c->rundir[0] = '\0';
 	for (i = 0; i < CONFIG_MAXFILES; i++)
 		c->files[i][0] = '\0';
 	for (i = 0; i < NOPTIONS; i++)

@@ -42,29 +42,29 @@ struct config_key {
 	uint32_t line;
 };
 
+/*
+ * The scalars first, the buffers after them, the largest last: a config
+ * is set up by writing what is read (config_defaults), so that a page of
+ * one that holds only unused buffer space is never touched, and stays
+ * out of a daemon's private memory.
+ */
 struct config {
 	uint32_t lifetime;	   /* [agent] lifetime, seconds, 0 none */
 	int confirm;		   /* [agent] confirm */
 	uint32_t confirm_timeout;  /* [agent] confirm_timeout, seconds */
 	uint32_t idle_timeout;	   /* [agent] idle_timeout, seconds, 0 none */
 	int forwarded;		   /* [agent] forwarded, enum fwd_mode */
-	char keys[1024];	   /* [agent] keys, space separated */
 	int load;		   /* [agent] load, enum key_load */
-	char upstream[1024];	   /* [agent] upstream: agents to merge */
-	char providers[1024];	   /* [agent] providers: their allowlist */
 	int remote_providers;	   /* [agent] allow_remote_providers */
 	uint32_t linger;	   /* [session] linger, seconds */
 	enum logout_policy policy; /* [session] on_last_logout */
 	int on_suspend;		   /* [session] on_suspend, enum key_event */
 	int on_screen_lock;	   /* [session] on_screen_lock, ditto */
-	char envfile[PATHS_MAX];   /* [files] environment */
 	int write_env;		   /* [files] write_environment */
-	char rundir[PATHS_MAX];	   /* [files] runtime_dir */
 	int log_level;		   /* [log] level, a log.h level */
 	int fwd_use;		   /* [forwarding] use, enum fwd_use */
 	int all_users;		   /* [login] all_users */
-	struct config_key keyopts[CONFIG_MAXKEYS];
-	int nkeyopts;
+	int nkeyopts;		   /* in keyopts */
 	/*
 	 * Where each value came from: line `line` of files[file - 1], or the
 	 * default (file 0).  Compact on purpose: every process of sshenv
@@ -75,10 +75,20 @@ struct config {
 		uint8_t file;
 		uint32_t line;
 	} origin[CONFIG_NOPTIONS];
+	char keys[1024];	 /* [agent] keys, space separated */
+	char upstream[1024];	 /* [agent] upstream: agents to merge */
+	char providers[1024];	 /* [agent] providers: their allowlist */
+	char envfile[PATHS_MAX]; /* [files] environment */
+	char rundir[PATHS_MAX];	 /* [files] runtime_dir */
 	char files[CONFIG_MAXFILES][PATHS_MAX];
+	struct config_key keyopts[CONFIG_MAXKEYS];
 };
 
-/* Fills c with the built-in defaults. */
+/*
+ * Fills c with the built-in defaults.  Only what is read is written: the
+ * bytes past each string's terminator, and the keyopts past nkeyopts,
+ * are left as they were (compare configs by their fields, not memcmp).
+ */
 void config_defaults(struct config *c);
 
 /*

@@ -7,6 +7,7 @@
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
 #include <openssl/rand.h>
@@ -64,11 +65,23 @@ struct pubparts {
 	size_t pklen, qlen, elen, nlen, applen;
 };
 
+/*
+ * Before anything else of libcrypto: its first use otherwise loads every
+ * error string into a hash table (55 kB of heap, measured), and nothing
+ * here prints OpenSSL's errors.  The configuration is still read.
+ */
+static void
+init_lib(void)
+{
+	OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS, NULL);
+}
+
 int
 crypto_init(size_t heap_size, int *locked)
 {
 	int r;
 
+	init_lib();
 	*locked = 0;
 	if (heap_size == 0 || CRYPTO_secure_malloc_initialized())
 		return 0;
@@ -85,6 +98,19 @@ crypto_seed(void)
 	unsigned char b[16];
 	int r = 0;
 
+	init_lib();
+	/*
+	 * Hash_DRBG with SHA-512, not OpenSSL's default CTR_DRBG with
+	 * AES-256: both SP 800-90A generators of 256-bit strength, but the
+	 * first cipher fetched builds the provider's whole cipher table
+	 * (120 kB of heap, measured), which the agent otherwise needs only
+	 * once locked (crypto_seal).  Set before openssl.cnf is read, so
+	 * that a [random] section there still decides; it fails, harmlessly,
+	 * where the generators already exist.
+	 */
+	if (RAND_set_DRBG_type(NULL, "HASH-DRBG", NULL, NULL, "SHA512") != 1)
+		ERR_clear_error();
+	OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, NULL);
 	if (RAND_bytes(b, sizeof(b)) != 1 || RAND_priv_bytes(b, sizeof(b)) != 1)
 		r = ERR_CRYPTO;
 	OPENSSL_cleanse(b, sizeof(b));

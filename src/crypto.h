@@ -24,12 +24,15 @@ struct crypto_key;
  * Sets up the secure heap (heap_size bytes, a power of two; 0 for none).
  * Returns 0, or ERR_CRYPTO if the heap could not be created; a heap that
  * could be created but not locked is still used, and *locked says which.
+ * crypto_init or crypto_seed is to be the process's first use of
+ * libcrypto: OpenSSL's error strings are then never loaded.
  */
 int crypto_init(size_t heap_size, int *locked);
 
 /*
  * Sets up and seeds libcrypto's two random generators (about 2 ms: its
- * providers load on first use).  Thread-safe: the agent runs it on a
+ * providers load on first use): Hash_DRBG with SHA-512 unless
+ * openssl.cnf's [random] section names another.  Thread-safe: the agent runs it on a
  * signing thread at start, so that it serves at once and a broken
  * entropy source still shows at start-up, not in a request.  Call it
  * before crypto_init: generators set up after the secure heap are kept

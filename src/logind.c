@@ -7,7 +7,65 @@
 #include "logind.h"
 
 #ifdef SSHENV_SDBUS
+#include <dlfcn.h>
 #include <systemd/sd-bus.h>
+
+/*
+ * libsystemd is loaded when logind is first wanted, not linked: with
+ * on_suspend and on_screen_lock at none (the default) the supervisor
+ * never talks to the bus, and libsystemd with what it loads (libgcrypt,
+ * libgpg-error, liblzma, libzstd, liblz4, libcap) cost every supervisor
+ * about 120 kB of private relocated data and 600 kB of text where no
+ * other process maps them (bench/footprint.sh).  Once loaded it stays.
+ */
+#define SDBUS_FNS(X) \
+	X(sd_bus_open_system) \
+	X(sd_bus_set_method_call_timeout) \
+	X(sd_bus_add_match_async) \
+	X(sd_bus_call_method_async) \
+	X(sd_bus_get_fd) \
+	X(sd_bus_get_events) \
+	X(sd_bus_get_timeout) \
+	X(sd_bus_process) \
+	X(sd_bus_flush_close_unref) \
+	X(sd_bus_message_get_destination) \
+	X(sd_bus_message_get_path) \
+	X(sd_bus_message_is_method_error) \
+	X(sd_bus_message_enter_container) \
+	X(sd_bus_message_read)
+
+#define X(f) static __typeof__(f) *p_##f;
+SDBUS_FNS(X)
+#undef X
+
+/* 0, or -1 with why saying what is missing. */
+static int
+sdbus_load(char *why, size_t n)
+{
+	static void *lib;
+	const char *name;
+	void *h;
+
+	if (lib != NULL)
+		return 0;
+	if ((h = dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL)) == NULL) {
+		name = dlerror();
+		snprintf(why, n, "not listening: no libsystemd (%s)",
+		    name != NULL ? name : "?");
+		return -1;
+	}
+#define X(f) \
+	if ((*(void **)&p_##f = dlsym(h, name = #f)) == NULL) \
+		goto missing;
+	SDBUS_FNS(X)
+#undef X
+	lib = h;
+	return 0;
+missing:
+	snprintf(why, n, "not listening: libsystemd has no %s", name);
+	dlclose(h);
+	return -1;
+}
 
 #define LOGIN1 "org.freedesktop.login1"
 /* A call to the bus (only at start, and logind's answer to a Lock's
@@ -26,7 +84,7 @@ lost(struct logind *l, const char *why)
 		uv_close((uv_handle_t *)&l->timer, NULL);
 		l->handles = 0;
 	}
-	sd_bus_flush_close_unref(l->bus);
+	p_sd_bus_flush_close_unref(l->bus);
 	l->bus = NULL;
 }
 
@@ -35,7 +93,7 @@ process(struct logind *l)
 {
 	int r;
 
-	while (l->bus != NULL && (r = sd_bus_process(l->bus, NULL)) > 0)
+	while (l->bus != NULL && (r = p_sd_bus_process(l->bus, NULL)) > 0)
 		;
 	if (l->bus == NULL)
 		return;
@@ -66,7 +124,7 @@ update(struct logind *l)
 {
 	struct timespec ts;
 	uint64_t usec, now;
-	int ev = sd_bus_get_events(l->bus), uvev = 0;
+	int ev = p_sd_bus_get_events(l->bus), uvev = 0;
 
 	if (ev < 0) {
 		lost(l, "the system bus went away");
@@ -77,7 +135,7 @@ update(struct logind *l)
 	if (ev & POLLOUT)
 		uvev |= UV_WRITABLE;
 	uv_poll_start(&l->poll, uvev, on_poll);
-	if (sd_bus_get_timeout(l->bus, &usec) < 0 || usec == UINT64_MAX) {
+	if (p_sd_bus_get_timeout(l->bus, &usec) < 0 || usec == UINT64_MAX) {
 		uv_timer_stop(&l->timer);
 		return;
 	}
@@ -96,7 +154,7 @@ update(struct logind *l)
 static int
 spoofed(struct logind *l, sd_bus_message *m)
 {
-	if (sd_bus_message_get_destination(m) == NULL)
+	if (p_sd_bus_message_get_destination(m) == NULL)
 		return 0;
 	logind_note(l,
 	    "a signal sent to this supervisor alone, not "
@@ -113,7 +171,7 @@ on_sleep(sd_bus_message *m, void *arg, sd_bus_error *err)
 	(void)err;
 	if (spoofed(l, m))
 		return 0;
-	if (sd_bus_message_read(m, "b", &start) < 0 || !start)
+	if (p_sd_bus_message_read(m, "b", &start) < 0 || !start)
 		return 0;
 	l->fn(l->arg, LOGIND_SLEEP);
 	return 0;
@@ -128,9 +186,9 @@ on_owner(sd_bus_message *m, void *arg, sd_bus_error *err)
 	uint32_t uid;
 
 	(void)err;
-	if (sd_bus_message_is_method_error(m, NULL) ||
-	    sd_bus_message_enter_container(m, 'v', "(uo)") < 0 ||
-	    sd_bus_message_read(m, "(uo)", &uid, &upath) < 0) {
+	if (p_sd_bus_message_is_method_error(m, NULL) ||
+	    p_sd_bus_message_enter_container(m, 'v', "(uo)") < 0 ||
+	    p_sd_bus_message_read(m, "(uo)", &uid, &upath) < 0) {
 		logind_note(l,
 		    "a session lock, whose owner logind did not "
 		    "tell: ignored");
@@ -148,13 +206,13 @@ static int
 on_lock(sd_bus_message *m, void *arg, sd_bus_error *err)
 {
 	struct logind *l = arg;
-	const char *path = sd_bus_message_get_path(m);
+	const char *path = p_sd_bus_message_get_path(m);
 
 	(void)err;
 	if (spoofed(l, m))
 		return 0;
 	if (path == NULL ||
-	    sd_bus_call_method_async(l->bus, NULL, LOGIN1, path,
+	    p_sd_bus_call_method_async(l->bus, NULL, LOGIN1, path,
 		"org.freedesktop.DBus.Properties", "Get", on_owner, l, "ss",
 		LOGIN1 ".Session", "User") < 0)
 		logind_note(l,
@@ -172,8 +230,8 @@ on_has_owner(sd_bus_message *m, void *arg, sd_bus_error *err)
 	int has = 0;
 
 	(void)err;
-	if (!sd_bus_message_is_method_error(m, NULL))
-		(void)sd_bus_message_read(m, "b", &has);
+	if (!p_sd_bus_message_is_method_error(m, NULL))
+		(void)p_sd_bus_message_read(m, "b", &has);
 	snprintf(l->base, sizeof(l->base), "%s",
 	    has ? "listening to systemd-logind" :
 		  "listening, but systemd-logind does not run");
@@ -188,19 +246,21 @@ logind_start(uv_loop_t *loop, struct logind *l, logind_fn *fn, void *arg)
 	memset(l, 0, sizeof(*l));
 	l->fn = fn;
 	l->arg = arg;
-	if ((r = sd_bus_open_system((sd_bus **)&l->bus)) < 0) {
+	if (sdbus_load(l->base, sizeof(l->base)) != 0)
+		return 0;
+	if ((r = p_sd_bus_open_system((sd_bus **)&l->bus)) < 0) {
 		l->bus = NULL;
 		snprintf(l->base, sizeof(l->base),
 		    "not listening: no system bus (%s)", strerror(-r));
 		return 0;
 	}
-	sd_bus_set_method_call_timeout(l->bus, BUS_CALL_USEC);
-	if (sd_bus_add_match_async(l->bus, NULL,
+	p_sd_bus_set_method_call_timeout(l->bus, BUS_CALL_USEC);
+	if (p_sd_bus_add_match_async(l->bus, NULL,
 		"type='signal',sender='" LOGIN1 "',path='/org/freedesktop/"
 		"login1',interface='" LOGIN1
 		".Manager',member='PrepareForSleep'",
 		on_sleep, NULL, l) < 0 ||
-	    sd_bus_add_match_async(l->bus, NULL,
+	    p_sd_bus_add_match_async(l->bus, NULL,
 		"type='signal',sender='" LOGIN1 "',interface='" LOGIN1
 		".Session',member='Lock'",
 		on_lock, NULL, l) < 0) {
@@ -208,13 +268,13 @@ logind_start(uv_loop_t *loop, struct logind *l, logind_fn *fn, void *arg)
 		return 0;
 	}
 	snprintf(l->base, sizeof(l->base), "listening (asking the bus)");
-	if (sd_bus_call_method_async(l->bus, NULL, "org.freedesktop.DBus",
+	if (p_sd_bus_call_method_async(l->bus, NULL, "org.freedesktop.DBus",
 		"/org/freedesktop/DBus", "org.freedesktop.DBus", "NameHasOwner",
 		on_has_owner, l, "s", LOGIN1) < 0) {
 		lost(l, "cannot ask the system bus whether logind runs");
 		return 0;
 	}
-	if (uv_poll_init(loop, &l->poll, sd_bus_get_fd(l->bus)) != 0) {
+	if (uv_poll_init(loop, &l->poll, p_sd_bus_get_fd(l->bus)) != 0) {
 		lost(l, "cannot watch the system bus connection");
 		return 0;
 	}
@@ -236,7 +296,7 @@ logind_stop(struct logind *l)
 		l->handles = 0;
 	}
 	if (l->bus != NULL) {
-		sd_bus_flush_close_unref(l->bus);
+		p_sd_bus_flush_close_unref(l->bus);
 		l->bus = NULL;
 	}
 }

@@ -6,7 +6,8 @@
  * user's sessions is to be locked (org.freedesktop.login1.Session.Lock,
  * from logind itself, for a session whose User is our uid).  Without a
  * bus, without logind, or in a build without sd-bus, it says so and
- * hears nothing.
+ * hears nothing.  libsystemd is dlopen()ed by the first logind_start, so a
+ * supervisor that never listens does not load it.
  */
 #ifndef SSHENV_LOGIND_H
 #define SSHENV_LOGIND_H

@@ -323,19 +323,29 @@ rtpaths_parse_pid(const char *s, long *pid)
 	return 0;
 }
 
+/*
+ * The temp name is on the heap, sized to the path: a PATHS_MAX array here
+ * was the supervisor's deepest stack page (save_sessions calls us from
+ * the loop), private memory for the rest of its life.
+ */
 int
 rtpaths_write_file(const char *path, const void *buf, size_t len)
 {
-	char tmp[PATHS_MAX + 16];
+	char *tmp = NULL;
 	const char *p = buf;
+	size_t plen = strlen(path);
 	ssize_t n;
 	int fd = -1, r = ERR_SYSTEM, e;
 
-	e = snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path);
-	if (e < 0 || (size_t)e >= sizeof(tmp))
+	if (plen + sizeof(".XXXXXX") > PATHS_MAX + 16)
 		return ERR_PATH_TOO_LONG;
-	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0)
-		return ERR_SYSTEM;
+	if ((tmp = malloc(plen + sizeof(".XXXXXX"))) == NULL)
+		return ERR_ALLOC;
+	snprintf(tmp, plen + sizeof(".XXXXXX"), "%s.XXXXXX", path);
+	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
+		tmp[0] = '\0';
+		goto out;
+	}
 	if (fchmod(fd, 0600) != 0)
 		goto out;
 	for (; len > 0; p += n, len -= (size_t)n)
@@ -356,6 +366,7 @@ out:
 		close(fd);
 	if (tmp[0] != '\0')
 		unlink(tmp);
+	free(tmp);
 	errno = e;
 	return r;
 }

@@ -90,7 +90,7 @@ int rtpaths_write_pid(const char *path, long pid);
  * Replaces path with len bytes of buf atomically: a temporary file in the
  * same directory, mode 0600, written, fsynced and renamed over path; on
  * any failure path is untouched and the temporary file removed.  0,
- * ERR_PATH_TOO_LONG or ERR_SYSTEM (errno says why).
+ * ERR_PATH_TOO_LONG, ERR_ALLOC or ERR_SYSTEM (errno says why).
  */
 int rtpaths_write_file(const char *path, const void *buf, size_t len);
 

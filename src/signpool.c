@@ -17,7 +17,9 @@ struct signpool {
 	struct signjob *queue, **queue_tail;
 	struct signjob *finished; /* LIFO; reversed when taken */
 	pthread_t threads[MAX_THREADS];
-	int nthreads;
+	int nthreads, maxthreads;
+	int idle;   /* threads waiting for a job, or starting */
+	int queued; /* jobs no thread has taken yet */
 	int wake[2];
 	int stopping;
 };
@@ -40,9 +42,12 @@ worker(void *arg)
 			break;
 		if ((p->queue = job->next) == NULL)
 			p->queue_tail = &p->queue;
+		p->queued--;
+		p->idle--;
 		pthread_mutex_unlock(&p->mu);
 		job->work(job);
 		pthread_mutex_lock(&p->mu);
+		p->idle++;
 		notify = p->finished == NULL;
 		job->next = p->finished;
 		p->finished = job;
@@ -90,7 +95,7 @@ int
 signpool_new(uv_loop_t *loop, int nthreads, struct signpool **out)
 {
 	struct signpool *p;
-	int i, r = ERR_SYSTEM;
+	int r = ERR_SYSTEM;
 
 	*out = NULL;
 	if (nthreads < 1)
@@ -110,11 +115,12 @@ signpool_new(uv_loop_t *loop, int nthreads, struct signpool **out)
 		goto fail;
 	p->poll.data = p;
 	uv_poll_start(&p->poll, UV_READABLE, on_wake);
-	for (i = 0; i < nthreads; i++) {
-		if (pthread_create(&p->threads[i], NULL, worker, p) != 0)
-			break;
-		p->nthreads++;
-	}
+	p->maxthreads = nthreads;
+	/* One now, so that a pool that cannot run jobs fails here; the
+	 * others when jobs wait (signpool_submit). */
+	p->idle = 1;
+	if (pthread_create(&p->threads[0], NULL, worker, p) == 0)
+		p->nthreads = 1;
 	if (p->nthreads == 0) {
 		/* The poll handle is open: close it the libuv way. */
 		signpool_close(p);
@@ -129,14 +135,40 @@ fail:
 	return r;
 }
 
+/*
+ * Threads are started as jobs wait, not all at once: each costs its
+ * stack's touched pages and, once it allocates, a malloc arena, and an
+ * agent that never signs needs one (its start-up seeding).  Only the loop
+ * thread submits, closes, and so starts threads: nthreads and threads[]
+ * are its alone.
+ */
 void
 signpool_submit(struct signpool *p, struct signjob *job)
 {
+	int more;
+
 	job->next = NULL;
 	pthread_mutex_lock(&p->mu);
 	*p->queue_tail = job;
 	p->queue_tail = &job->next;
+	p->queued++;
+	/* A thread counts as idle from here, not from its first wait:
+	 * else a job submitted while it starts would start another. */
+	more = p->queued > p->idle && p->nthreads < p->maxthreads &&
+	    !p->stopping;
+	if (more)
+		p->idle++;
 	pthread_cond_signal(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	if (!more)
+		return;
+	if (pthread_create(&p->threads[p->nthreads], NULL, worker, p) == 0) {
+		p->nthreads++;
+		return;
+	}
+	/* The threads there are take the job in turn. */
+	pthread_mutex_lock(&p->mu);
+	p->idle--;
 	pthread_mutex_unlock(&p->mu);
 }
 
@@ -175,6 +207,7 @@ signpool_close(struct signpool *p)
 		job = p->queue;
 		p->queue = NULL;
 		p->queue_tail = &p->queue;
+		p->queued = 0;
 		pthread_mutex_unlock(&p->mu);
 		if (job == NULL)
 			break;

@@ -23,7 +23,11 @@ struct signjob {
 	void (*done)(struct signjob *job); /* on the loop, afterwards */
 };
 
-/* Starts nthreads threads serving loop.  0, ERR_ALLOC or ERR_SYSTEM. */
+/*
+ * A pool of up to nthreads threads serving loop: one starts now, the
+ * others as jobs wait for a thread.  0, ERR_ALLOC, or ERR_SYSTEM when not
+ * even one thread starts.
+ */
 int signpool_new(uv_loop_t *loop, int nthreads, struct signpool **out);
 
 /* Queues a job; its done callback runs on the loop once it has run. */

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -129,6 +130,12 @@ struct upstream {
 	char path[CTLPROTO_SOCK_MAX];
 };
 
+/*
+ * The large buffers come last, after every scalar: the supervisor lives
+ * in fresh pages (supervisor_main), and a page none of whose bytes is
+ * written stays out of its private memory.  A scalar among the buffers
+ * would touch its page.
+ */
 struct supervisor {
 	uv_loop_t loop;
 	uv_pipe_t ctl;
@@ -140,11 +147,7 @@ struct supervisor {
 	uv_poll_t wanted; /* managed and idle: a client at agent_fd */
 	struct session_set *sessions;
 	struct uvconn *conns; /* each the head of a ctlconn */
-	struct config cfg;
-	struct rtpaths paths;
 	const char *config_file;
-	char host[256];
-	char exe[PATHS_MAX]; /* the sshenv-agent helper */
 	enum sv_state state;
 	enum lock_state lock;
 	long agent_pid;		/* 0 in DOWN, BACKOFF and DONE */
@@ -156,10 +159,7 @@ struct supervisor {
 	int policy_line;  /* the second one, for reloads' calls, or -1 */
 	int policy_busy;  /* a JOB_POLICY runs on it */
 	int policy_dirty; /* the agent is to be told the settings again */
-	/* The agents sshd forwarded to watched logins, for the agent to
-	 * follow: newest first by seq, dropped when their login ends. */
-	struct upstream ups[SV_MAX_UPSTREAMS];
-	int nups;
+	int nups;	  /* in ups */
 	uint64_t upseq;
 	int nconns;	   /* control connections open */
 	unsigned line_gen; /* one more for each agent started */
@@ -172,14 +172,21 @@ struct supervisor {
 	int managed;
 	int to_syslog; /* we log to syslog: so does our agent (-L) */
 	int sockets_ours;
-	char env_error[256]; /* the last environment file failure */
-	/* A bad line at start, or the last reload refused; for status. */
-	char config_warning[PATHS_MAX + 512];
-	char agent_lost[128]; /* when and why an agent died, for status */
+	int lock_by_event; /* locked for logind: kept till the next init */
+	int logind_on;	   /* logind_start'ed */
 	uint8_t lock_pass[32];
 	struct logind logind; /* suspend and screen lock */
-	int lock_by_event;    /* locked for logind: kept till the next init */
-	int logind_on;	      /* logind_start'ed */
+	char agent_lost[128]; /* when and why an agent died, for status */
+	char env_error[256];  /* the last environment file failure */
+	char host[256];
+	struct rtpaths paths;
+	char exe[PATHS_MAX]; /* the sshenv-agent helper */
+	struct config cfg;
+	/* The agents sshd forwarded to watched logins, for the agent to
+	 * follow: newest first by seq, dropped when their login ends. */
+	struct upstream ups[SV_MAX_UPSTREAMS];
+	/* A bad line at start, or the last reload refused; for status. */
+	char config_warning[PATHS_MAX + 512];
 };
 
 static void dispatch(struct supervisor *sv, enum sv_event ev);
@@ -785,24 +792,37 @@ job_start(struct supervisor *sv, int op, struct ctlconn *c)
 
 /* ---- sessions ---- */
 
+/*
+ * The buffers are sized to the sessions there are, on the heap: on the
+ * stack, sized for the most, they were the supervisor's deepest frame
+ * (15 KiB below the loop's), and every stack page touched once stays
+ * private memory.
+ */
 static void
 save_sessions(struct supervisor *sv)
 {
-	uint32_t ids[CTLPROTO_MAX_SESSIONS];
-	char buf[CTLPROTO_MAX_SESSIONS * 11 + 1];
-	size_t n, i, len = 0;
-	int r;
+	uint32_t *ids = NULL;
+	char *buf = NULL;
+	size_t n, i, max, len = 0;
+	int r = ERR_ALLOC;
 
-	n = session_list(sv->sessions, ids, CTLPROTO_MAX_SESSIONS);
-	if (n == 0) {
+	if ((max = session_count(sv->sessions)) == 0) {
 		unlink(sv->paths.sessions);
 		return;
 	}
+	if ((ids = calloc(max, sizeof(*ids))) == NULL ||
+	    (buf = malloc(max * 11 + 1)) == NULL)
+		goto out;
+	n = session_list(sv->sessions, ids, max);
 	for (i = 0; i < n; i++)
-		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%u\n",
+		len += (size_t)snprintf(buf + len, max * 11 + 1 - len, "%u\n",
 		    ids[i]);
-	if ((r = rtpaths_write_file(sv->paths.sessions, buf, len)) != 0)
+	r = rtpaths_write_file(sv->paths.sessions, buf, len);
+out:
+	if (r != 0)
 		log_error("cannot save sessions: %s", sserr_str(r));
+	free(ids);
+	free(buf);
 }
 
 /* Sessions an earlier supervisor was watching, so a restart keeps them. */
@@ -1840,9 +1860,11 @@ usage(void)
 static int supervise(struct supervisor *sv, int argc, char **argv);
 
 /*
- * The supervisor lives on the heap, not the stack: calloc'ed memory the
- * size of its path buffers stays untouched, not dirty, where it is not
- * written (the stack copy cost 150 KiB of private memory per user).
+ * The supervisor lives in pages of its own: not on the stack (that copy
+ * cost 150 KiB of private memory per user), nor from calloc, which
+ * clears the whole block when the heap already has room for it (all 50
+ * KiB of it were resident).  Fresh anonymous pages stay out of private
+ * memory until written, and most of its buffers never are.
  */
 int
 supervisor_main(int argc, char **argv)
@@ -1850,13 +1872,15 @@ supervisor_main(int argc, char **argv)
 	struct supervisor *sv;
 	int rc;
 
-	if ((sv = calloc(1, sizeof(*sv))) == NULL) {
+	sv = mmap(NULL, sizeof(*sv), PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (sv == MAP_FAILED) {
 		fprintf(stderr, "sshenv daemon: out of memory\n");
 		return EXIT_ERROR;
 	}
 	rc = supervise(sv, argc, argv);
 	compat_wipe(sv->lock_pass, sizeof(sv->lock_pass));
-	free(sv);
+	munmap(sv, sizeof(*sv));
 	return rc;
 }
 

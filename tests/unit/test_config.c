@@ -90,7 +90,9 @@ test_example_has_every_key(void)
 	CHECK((f = fopen(example_path(), "r")) != NULL);
 	if (f == NULL)
 		return;
-	/* Nothing set as shipped. */
+	/* Nothing set as shipped.  Zeroed first: config_defaults leaves the
+	 * bytes past each string as they were, and they are compared. */
+	memset(&defaults, 0, sizeof(defaults));
 	config_defaults(&defaults);
 	config_defaults(&c);
 	CHECK_EQ(config_load(&c, example_path(), errbuf, sizeof(errbuf)), 0);
@@ -137,6 +139,7 @@ test_example_has_every_key(void)
 		CHECK(found);
 	}
 	/* ... at its default: uncommented, the example changes nothing. */
+	memset(&c, 0, sizeof(c));
 	config_defaults(&c);
 	CHECK((in = fmemopen(text, textlen, "r")) != NULL);
 	if (in != NULL) {
@@ -397,6 +400,30 @@ test_key_sections(void)
 	CHECK_EQ(c.nkeyopts, CONFIG_MAXKEYS);
 }
 
+/*
+ * config_defaults writes what is read and no more (config.h): each
+ * daemon holds a config, and a page of it never written stays out of its
+ * private memory.  Filled with garbage first, the buffers keep it past
+ * their terminators, and so do the unused [key] entries.
+ */
+static void
+test_defaults_write_only_what_is_read(void)
+{
+	static struct config c;
+
+	memset(&c, 0xa5, sizeof(c));
+	config_defaults(&c);
+	CHECK_EQ(c.nkeyopts, 0);
+	CHECK_EQ(c.keys[0], '\0');
+	CHECK_EQ(c.rundir[0], '\0');
+	CHECK_EQ(c.files[1][0], '\0');
+	CHECK_EQ((unsigned char)c.keys[1], 0xa5);
+	CHECK_EQ((unsigned char)c.rundir[PATHS_MAX - 1], 0xa5);
+	CHECK_EQ((unsigned char)c.files[1][1], 0xa5);
+	CHECK_EQ((unsigned char)c.keyopts[0].name[0], 0xa5);
+	CHECK_EQ((unsigned char)c.keyopts[CONFIG_MAXKEYS - 1].line, 0xa5);
+}
+
 int
 main(void)
 {
@@ -409,5 +436,6 @@ main(void)
 	RUN(test_origins_and_print);
 	RUN(test_missing_files);
 	RUN(test_key_sections);
+	RUN(test_defaults_write_only_what_is_read);
 	UNIT_DONE();
 }

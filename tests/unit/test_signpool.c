@@ -3,7 +3,8 @@
  * (never the loop's) and its done once on the loop thread, after its work;
  * more jobs than threads all finish, with no more at once than threads;
  * signpool_close lets queued jobs finish and answers them before the loop
- * closes; a job submitted from a done callback runs too.
+ * closes; a job submitted from a done callback runs too; jobs that come
+ * one at a time never start a second thread.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -376,6 +377,30 @@ test_submit_during_close(void)
 	CHECK(f.jobs[1].worked_before_done);
 }
 
+/*
+ * Threads start as jobs wait, not at once (each costs memory): jobs that
+ * come one after another, each done before the next, find the first
+ * thread idle every time.
+ */
+static void
+test_one_thread_until_jobs_wait(void)
+{
+	static struct fixture f;
+	int i, n = 10;
+
+	if (fixture_init(&f, 4) != 0) {
+		CHECK(!"fixture");
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		signpool_submit(f.pool, &f.jobs[i].job);
+		run_until_done(&f, i + 1);
+	}
+	check_jobs(&f, n);
+	CHECK_EQ(nthreads_used(&f, n), 1);
+	fixture_done(&f);
+}
+
 static void
 test_zero_threads(void)
 {
@@ -401,6 +426,7 @@ main(void)
 	RUN(test_close_finishes_queued);
 	RUN(test_submit_from_done);
 	RUN(test_submit_during_close);
+	RUN(test_one_thread_until_jobs_wait);
 	RUN(test_zero_threads);
 	UNIT_DONE();
 }
