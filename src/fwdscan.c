@@ -62,7 +62,7 @@ made_by_sshd(const char *name)
 	    strspn(pid + 1, "0123456789") != strlen(pid + 1) ||
 	    strlen(pid + 1) > 12)
 		return 0;
-	snprintf(path, sizeof(path), "/proc/%s/comm", pid + 1);
+	snprintf(path, sizeof(path), "/proc/%.12s/comm", pid + 1);
 	if ((f = fopen(path, "re")) == NULL)
 		return access("/proc/self/comm", F_OK) != 0;
 	n = fread(comm, 1, sizeof(comm) - 1, f);
