@@ -33,6 +33,23 @@ tearDown() {
 	rm -rf "$T"
 }
 
+# wait_sock PATH, wait_gone PATH: until a socket is there, or gone (10 s).
+wait_sock() {
+	_i=0
+	while [ ! -S "$1" ] && [ $_i -lt 100 ]; do
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+}
+
+wait_gone() {
+	_i=0
+	while [ -e "$1" ] && [ $_i -lt 100 ]; do
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+}
+
 # agent NAME ARGS...: `sshenv agent -d` at $T/NAME.sock, its log in
 # $T/NAME.log; waits until it answers.
 agent() {
@@ -41,28 +58,7 @@ agent() {
 	"$SSHENV_BIN" agent -d "$@" -a "$T/$_n.sock" </dev/null \
 	    >"$T/$_n.log" 2>&1 &
 	pids="$pids $!"
-	_i=0
-	while [ ! -S "$T/$_n.sock" ] && [ $_i -lt 50 ]; do
-		sleep 0.1
-		_i=$((_i + 1))
-	done
-}
-
-# wait_sock PATH, wait_gone PATH: until a socket is there, or gone (5 s).
-wait_sock() {
-	_i=0
-	while [ ! -S "$1" ] && [ $_i -lt 50 ]; do
-		sleep 0.1
-		_i=$((_i + 1))
-	done
-}
-
-wait_gone() {
-	_i=0
-	while [ -e "$1" ] && [ $_i -lt 50 ]; do
-		sleep 0.1
-		_i=$((_i + 1))
-	done
+	wait_sock "$T/$_n.sock"
 }
 
 sa() {
@@ -220,11 +216,7 @@ EOF
 	"$PY" "$T/fake.py" "$T/fake.sock" "$1" "$hex" "$T/fake.log" \
 	    "$T/release" </dev/null >"$T/fake.err" 2>&1 &
 	pids="$pids $!"
-	_i=0
-	while [ ! -S "$T/fake.sock" ] && [ $_i -lt 100 ]; do
-		sleep 0.1
-		_i=$((_i + 1))
-	done
+	wait_sock "$T/fake.sock"
 }
 
 # until_log WHAT N: waits (at most 20 s) for the fake agent to have
