@@ -11,7 +11,7 @@ test)  want="$want clang libclang-rt-14-dev shunit2 openssh-client openssh-serve
 	clang-format build-essential dpkg-dev debhelper lintian dbus-daemon \
 	python3-dbus python3-gi softhsm2 openssl" ;;
 deb)   want="$want build-essential dpkg-dev debhelper lintian" ;;
-bench) want="$want openssh-client keychain procps" ;;
+bench) want="$want openssh-client openssh-server keychain procps" ;;
 esac
 missing=""
 for p in $want; do
