@@ -1059,7 +1059,7 @@ spawn_agent(struct supervisor *sv)
 {
 	uv_process_options_t opts;
 	uv_stdio_container_t stdio[6];
-	char life[16], wait[16], idle[16], *args[28];
+	char life[16], wait[16], idle[16], *args[32];
 	int n = 0, r, line[2], pline[2];
 
 	/*
@@ -1125,6 +1125,13 @@ spawn_agent(struct supervisor *sv)
 		args[n++] = "-O";
 		args[n++] = "allow-remote-pkcs11";
 	}
+	/* On the command line, not only in the upstreams the supervisor
+	 * sends: an agent with no upstream to hear of needs no message
+	 * (which would start the supervisor's thread pool for nothing). */
+	if (sv->cfg.forwarded == FWD_FOLLOW) {
+		args[n++] = "-O";
+		args[n++] = "discover-forwarded";
+	}
 	args[n] = NULL;
 	memset(&opts, 0, sizeof(opts));
 	memset(stdio, 0, sizeof(stdio));
@@ -1167,8 +1174,7 @@ spawn_agent(struct supervisor *sv)
 	for (n = 0; n < sv->cfg.nkeyopts; n++)
 		if (sv->cfg.keyopts[n].forwarding >= 0)
 			sv->policy_dirty = 1;
-	if (sv->nups > 0 || sv->cfg.upstream[0] != '\0' ||
-	    sv->cfg.forwarded == FWD_FOLLOW)
+	if (sv->nups > 0 || sv->cfg.upstream[0] != '\0')
 		sv->policy_dirty = 1;
 	sv->line_gen++;
 	sv->agent_pid = sv->agent_proc.pid;

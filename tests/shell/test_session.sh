@@ -855,7 +855,10 @@ test_providers_reach_the_agent() {
 	args=$(tr '\0' ' ' <"/proc/$agent/cmdline")
 	assertNotContains "by default no -P: the agent's own list: $args" \
 	    "$args" ' -P '
-	assertNotContains "nor remote adds: $args" "$args" ' -O '
+	assertNotContains "nor remote adds: $args" "$args" \
+	    ' -O allow-remote-pkcs11'
+	assertContains "forwarded = follow: sshd's sockets too: $args" \
+	    "$args" ' -O discover-forwarded'
 }
 
 test_forwarded_agent_ignored() {
