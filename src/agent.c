@@ -1755,9 +1755,14 @@ upstream_paths(struct agent *a, const char *paths[UPSTREAM_MAX])
 		paths[k] = p;
 		when[k] = t;
 	}
-	for (i = a->nupfwd; i < a->nupaths && n < UPSTREAM_MAX; i++)
-		if (!silenced(a, a->upaths[i], now))
+	/* A configured one found as a login's too (or named twice) is
+	 * asked once. */
+	for (i = a->nupfwd; i < a->nupaths && n < UPSTREAM_MAX; i++) {
+		for (j = 0; j < n && strcmp(paths[j], a->upaths[i]) != 0; j++)
+			;
+		if (j == n && !silenced(a, a->upaths[i], now))
 			paths[n++] = a->upaths[i];
+	}
 	return n;
 }
 

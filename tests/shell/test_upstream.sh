@@ -462,6 +462,24 @@ test_discovered_sockets() {
 	    "$(ours "$out")"
 }
 
+# A socket both named with -U and found as a login's: one connection to
+# it, not two.
+test_configured_and_discovered_once() {
+	[ -x "$T/sshd" ] || cp "$(command -v sleep)" "$T/sshd"
+	"$T/sshd" 600 &
+	pids="$pids $!"
+	_d=$(mktemp -d /tmp/ssh-sshenvtestXXXXXX)
+	dirs="$dirs $_d"
+	_s=$_d/agent.$!
+	fake_agent answer "$_s"
+	agent p -O discover-forwarded -U "$_s"
+	sa "$T/p.sock" -l
+	assertEquals "listed: $out" 0 "$rc"
+	assertContains "the far key: $out" "$out" "$(fp far)"
+	assertEquals "one connection to it: $(cat "$T/fake.log")" 1 \
+	    "$(grep -c '^accept$' "$T/fake.log")"
+}
+
 # Without -O discover-forwarded, such sockets are left alone.
 test_not_discovered_unasked() {
 	ssh_agent_tmp older far
