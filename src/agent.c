@@ -2076,11 +2076,15 @@ sign_routed(struct conn *c, struct wire *body)
 {
 	struct agentproto_sign req;
 	struct wire copy = *body;
-	int src;
+	int src, r;
 
 	if (!c->listed) {
+		/* Not started: nothing is left to redo it (a later list
+		 * would sign this stale request as its answer). */
 		c->sign_after_list = 1;
-		return up_start(c, UP_LIST);
+		if ((r = up_start(c, UP_LIST)) != REQ_PENDING)
+			c->sign_after_list = 0;
+		return r;
 	}
 	if (agentproto_sign(&copy, &req) != 0)
 		return handle_sign_local(c, body); /* refused there */
