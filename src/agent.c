@@ -1755,9 +1755,14 @@ upstream_paths(struct agent *a, const char *paths[UPSTREAM_MAX])
 		paths[k] = p;
 		when[k] = t;
 	}
-	for (i = a->nupfwd; i < a->nupaths && n < UPSTREAM_MAX; i++)
-		if (!silenced(a, a->upaths[i], now))
+	/* A configured one found as a login's too (or named twice) is
+	 * asked once. */
+	for (i = a->nupfwd; i < a->nupaths && n < UPSTREAM_MAX; i++) {
+		for (j = 0; j < n && strcmp(paths[j], a->upaths[i]) != 0; j++)
+			;
+		if (j == n && !silenced(a, a->upaths[i], now))
 			paths[n++] = a->upaths[i];
+	}
 	return n;
 }
 
@@ -2071,11 +2076,15 @@ sign_routed(struct conn *c, struct wire *body)
 {
 	struct agentproto_sign req;
 	struct wire copy = *body;
-	int src;
+	int src, r;
 
 	if (!c->listed) {
+		/* Not started: nothing is left to redo it (a later list
+		 * would sign this stale request as its answer). */
 		c->sign_after_list = 1;
-		return up_start(c, UP_LIST);
+		if ((r = up_start(c, UP_LIST)) != REQ_PENDING)
+			c->sign_after_list = 0;
+		return r;
 	}
 	if (agentproto_sign(&copy, &req) != 0)
 		return handle_sign_local(c, body); /* refused there */

@@ -153,7 +153,9 @@ test_self_as_upstream() {
 # it lists far.pub and logs each event to $T/fake.log (accept, sign,
 # closed).  MODE: stall (a SIGN waits until $T/release exists, then
 # FAILURE), hangup (a SIGN closes the connection), silent (accepts and
-# never answers).
+# never answers), greeted (answers the first request, the greeting, and
+# no other), twice (every answer twice, out of step), huge (a frame
+# header of 2 GiB for any request).
 fake_agent() {
 	cat >"$T/fake.py" <<'EOF'
 import os, socket, struct, sys, threading, time
@@ -165,9 +167,10 @@ def note(what):
         with open(log, "a") as f:
             f.write(what + "\n")
 def frame(c, r):
-    c.sendall(struct.pack(">I", len(r)) + r)
+    c.sendall((struct.pack(">I", len(r)) + r) * (2 if mode == "twice" else 1))
 def serve(c):
     note("accept")
+    seen = 0
     while True:
         h = c.recv(4)
         if len(h) < 4:
@@ -179,7 +182,11 @@ def serve(c):
             if not more:
                 break
             body += more
-        if mode == "silent":
+        if mode == "silent" or (mode == "greeted" and seen):
+            continue
+        seen += 1
+        if mode == "huge":
+            c.sendall(struct.pack(">I", 0x7fffffff) + b"\x0c")
             continue
         if body[:1] == b"\x0b":
             frame(c, b"\x0c" + struct.pack(">I", 1) + struct.pack(">I",
@@ -213,10 +220,10 @@ EOF
 	hex=$(cut -d' ' -f2 "$T/far.pub" | base64 -d | od -An -v -tx1 |
 	    tr -d ' \n')
 	: >"$T/fake.log"
-	"$PY" "$T/fake.py" "$T/fake.sock" "$1" "$hex" "$T/fake.log" \
+	"$PY" "$T/fake.py" "${2:-$T/fake.sock}" "$1" "$hex" "$T/fake.log" \
 	    "$T/release" </dev/null >"$T/fake.err" 2>&1 &
 	pids="$pids $!"
-	wait_sock "$T/fake.sock"
+	wait_sock "${2:-$T/fake.sock}"
 }
 
 # until_log WHAT N: waits (at most 20 s) for the fake agent to have
@@ -311,6 +318,74 @@ test_silent_upstream_left_out() {
 	assertContains "the log says why" "$(cat "$T/p.log")" "was silent"
 }
 
+# elapsed CMD...: runs CMD (sa), $secs the whole seconds it took.
+elapsed() {
+	_t0=$(date +%s)
+	"$@"
+	secs=$(($(date +%s) - _t0))
+}
+
+# A far agent that answers everything twice (out of step), or sends a
+# frame header of 2 GiB: left out of that list at once (no deadline
+# waited), our own keys listed, the agent still serving after.
+test_out_of_step_upstreams() {
+	for mode in twice huge; do
+		fake_agent "$mode"
+		agent "p$mode" -U "$T/fake.sock"
+		sa "$T/p$mode.sock" "$T/local"
+		assertEquals "$mode: ssh-add: $out" 0 "$rc"
+		elapsed sa "$T/p$mode.sock" -l
+		assertEquals "$mode: listed: $out" 0 "$rc"
+		assertContains "$mode: our key: $out" "$out" "$(fp local)"
+		assertTrue "$mode: without waiting for a deadline ($secs s)" \
+		    "[ $secs -lt 2 ]"
+		sa "$T/p$mode.sock" -l
+		assertEquals "$mode: and again: $out" 0 "$rc"
+		kill -0 "$(echo "$pids" | awk '{ print $NF }')"
+		assertTrue "$mode: the agent still runs" $?
+		kill "$(echo "$pids" | awk '{ print $(NF - 1) }')" 2>/dev/null
+		rm -f "$T/fake.sock"
+	done
+}
+
+# A far agent that answers the greeting and nothing after: the list is
+# given at the list's own deadline (5 s), not never and not at the 2 s
+# connect deadline; the far agent is left out after.
+test_greeted_then_silent_upstream() {
+	fake_agent greeted
+	agent p -U "$T/fake.sock"
+	elapsed sa "$T/p.sock" -L
+	assertNotEquals "answered, not timed out: $out" 124 "$rc"
+	assertTrue "at the list deadline ($secs s)" \
+	    "[ $secs -ge 4 ] && [ $secs -le 8 ]"
+	assertContains "the log says why" "$(cat "$T/p.log")" "was silent"
+	elapsed sa "$T/p.sock" -L
+	assertTrue "left out next time ($secs s)" "[ $secs -lt 2 ]"
+}
+
+# The agent stops while a list waits on a silent far agent: it exits
+# at once, cleanly (its loop closes), and the waiting client is let go.
+test_stop_during_upstream_call() {
+	fake_agent silent
+	agent p -U "$T/fake.sock"
+	ppid=$(echo "$pids" | awk '{ print $NF }')
+	SSH_AUTH_SOCK=$T/p.sock timeout -k 2 20 ssh-add -l </dev/null \
+	    >/dev/null 2>&1 &
+	bg=$!
+	until_log accept 1
+	assertTrue "the far agent was reached" $? || return 0
+	kill -TERM "$ppid"
+	_t0=$(date +%s)
+	wait "$ppid"
+	prc=$?
+	assertEquals "the agent exits cleanly: $(cat "$T/p.log")" 0 "$prc"
+	assertTrue "at once" "[ $(($(date +%s) - _t0)) -lt 2 ]"
+	wait "$bg"
+	assertNotEquals "the client is let go" 124 $?
+	assertNotContains "no loop left open" "$(cat "$T/p.log")" \
+	    "did not close"
+}
+
 # ssh_agent_tmp NAME KEY: OpenSSH's ssh-agent holding KEY at a socket
 # named as sshd names a login's forwarded agent before OpenSSH 10.1,
 # /tmp/ssh-*/agent.PID, PID a live process called sshd (a copy of sleep);
@@ -385,6 +460,24 @@ test_discovered_sockets() {
 	sa "$T/p.sock" -l
 	assertEquals "after the newer went: $out" "$(fp far) $(fp local)" \
 	    "$(ours "$out")"
+}
+
+# A socket both named with -U and found as a login's: one connection to
+# it, not two.
+test_configured_and_discovered_once() {
+	[ -x "$T/sshd" ] || cp "$(command -v sleep)" "$T/sshd"
+	"$T/sshd" 600 &
+	pids="$pids $!"
+	_d=$(mktemp -d /tmp/ssh-sshenvtestXXXXXX)
+	dirs="$dirs $_d"
+	_s=$_d/agent.$!
+	fake_agent answer "$_s"
+	agent p -O discover-forwarded -U "$_s"
+	sa "$T/p.sock" -l
+	assertEquals "listed: $out" 0 "$rc"
+	assertContains "the far key: $out" "$out" "$(fp far)"
+	assertEquals "one connection to it: $(cat "$T/fake.log")" 1 \
+	    "$(grep -c '^accept$' "$T/fake.log")"
 }
 
 # Without -O discover-forwarded, such sockets are left alone.
