@@ -318,27 +318,21 @@ test_silent_upstream_left_out() {
 	assertContains "the log says why" "$(cat "$T/p.log")" "was silent"
 }
 
-# elapsed CMD...: runs CMD (sa), $secs the whole seconds it took.
-elapsed() {
-	_t0=$(date +%s)
-	"$@"
-	secs=$(($(date +%s) - _t0))
-}
-
 # A far agent that answers everything twice (out of step), or sends a
-# frame header of 2 GiB: left out of that list at once (no deadline
-# waited), our own keys listed, the agent still serving after.
+# frame header of 2 GiB: dropped for what it sent, not waited on till a
+# deadline (which the log would call silent); our own keys listed, the
+# agent still serving after.
 test_out_of_step_upstreams() {
 	for mode in twice huge; do
 		fake_agent "$mode"
 		agent "p$mode" -U "$T/fake.sock"
 		sa "$T/p$mode.sock" "$T/local"
 		assertEquals "$mode: ssh-add: $out" 0 "$rc"
-		elapsed sa "$T/p$mode.sock" -l
+		sa "$T/p$mode.sock" -l
 		assertEquals "$mode: listed: $out" 0 "$rc"
 		assertContains "$mode: our key: $out" "$out" "$(fp local)"
-		assertTrue "$mode: without waiting for a deadline ($secs s)" \
-		    "[ $secs -lt 2 ]"
+		assertNotContains "$mode: dropped, not waited on" \
+		    "$(cat "$T/p$mode.log")" "was silent"
 		sa "$T/p$mode.sock" -l
 		assertEquals "$mode: and again: $out" 0 "$rc"
 		kill -0 "$(echo "$pids" | awk '{ print $NF }')"
@@ -349,22 +343,21 @@ test_out_of_step_upstreams() {
 }
 
 # A far agent that answers the greeting and nothing after: the list is
-# given at the list's own deadline (5 s), not never and not at the 2 s
-# connect deadline; the far agent is left out after.
+# given at its deadline, not never; the far agent is left out after.
 test_greeted_then_silent_upstream() {
 	fake_agent greeted
 	agent p -U "$T/fake.sock"
-	elapsed sa "$T/p.sock" -L
+	sa "$T/p.sock" -L
 	assertNotEquals "answered, not timed out: $out" 124 "$rc"
-	assertTrue "at the list deadline ($secs s)" \
-	    "[ $secs -ge 4 ] && [ $secs -le 8 ]"
 	assertContains "the log says why" "$(cat "$T/p.log")" "was silent"
-	elapsed sa "$T/p.sock" -L
-	assertTrue "left out next time ($secs s)" "[ $secs -lt 2 ]"
+	sa "$T/p.sock" -L
+	assertNotEquals "answered again: $out" 124 "$rc"
+	assertEquals "left out next time: one connection to it" 1 \
+	    "$(grep -c '^accept$' "$T/fake.log")"
 }
 
 # The agent stops while a list waits on a silent far agent: it exits
-# at once, cleanly (its loop closes), and the waiting client is let go.
+# cleanly (its loop closes), and the waiting client is let go.
 test_stop_during_upstream_call() {
 	fake_agent silent
 	agent p -U "$T/fake.sock"
@@ -375,11 +368,9 @@ test_stop_during_upstream_call() {
 	until_log accept 1
 	assertTrue "the far agent was reached" $? || return 0
 	kill -TERM "$ppid"
-	_t0=$(date +%s)
 	wait "$ppid"
 	prc=$?
 	assertEquals "the agent exits cleanly: $(cat "$T/p.log")" 0 "$prc"
-	assertTrue "at once" "[ $(($(date +%s) - _t0)) -lt 2 ]"
 	wait "$bg"
 	assertNotEquals "the client is let go" 124 $?
 	assertNotContains "no loop left open" "$(cat "$T/p.log")" \
