@@ -89,38 +89,8 @@ test_sign_with_nothing_anywhere() {
 # An upstream that says it has three keys and sends one: left out; our
 # own keys are still listed, and nothing is routed to it.
 test_malformed_upstream_answer() {
-	cat >"$T/bad.py" <<'EOF'
-import os, socket, struct, sys
-path, blob = sys.argv[1], bytes.fromhex(sys.argv[2])
-s = socket.socket(socket.AF_UNIX)
-s.bind(path)
-s.listen(8)
-while True:
-    c, _ = s.accept()
-    while True:
-        h = c.recv(4)
-        if len(h) < 4:
-            break
-        n = struct.unpack(">I", h)[0]
-        body = b""
-        while len(body) < n:
-            more = c.recv(n - len(body))
-            if not more:
-                break
-            body += more
-        if body[:1] == b"\x0b":
-            k = struct.pack(">I", len(blob)) + blob + struct.pack(">I", 1) + b"x"
-            r = b"\x0c" + struct.pack(">I", 3) + k
-        else:
-            r = b"\x05"
-        c.sendall(struct.pack(">I", len(r)) + r)
-    c.close()
-EOF
-	hex=$(cut -d' ' -f2 "$T/local.pub" | base64 -d | od -An -v -tx1 |
-	    tr -d ' \n')
-	"$PY" "$T/bad.py" "$T/bad.sock" "$hex" </dev/null >/dev/null 2>&1 &
-	pids="$pids $!"
-	agent p -U "$T/bad.sock"
+	fake_agent short "$T/fake.sock" local
+	agent p -U "$T/fake.sock"
 	sa "$T/p.sock" "$T/local"
 	assertEquals "ssh-add: $out" 0 "$rc"
 	sa "$T/p.sock" -l
@@ -149,9 +119,11 @@ test_self_as_upstream() {
 	    $((after - before))
 }
 
-# A small agent in Python for the tests below, one thread a connection;
-# it lists far.pub and logs each event to $T/fake.log (accept, sign,
-# closed).  MODE: stall (a SIGN waits until $T/release exists, then
+# fake_agent MODE [SOCKET [KEY]]: a small agent in Python at SOCKET
+# ($T/fake.sock), one thread a connection; it lists far.pub (or
+# KEY.pub) and logs each event to
+# $T/fake.log (accept, sign, closed).  MODE: short (says it lists three
+# keys and sends one), stall (a SIGN waits until $T/release exists, then
 # FAILURE), hangup (a SIGN closes the connection), silent (accepts and
 # never answers), greeted (answers the first request, the greeting, and
 # no other), twice (every answer twice, out of step), huge (a frame
@@ -189,8 +161,9 @@ def serve(c):
             c.sendall(struct.pack(">I", 0x7fffffff) + b"\x0c")
             continue
         if body[:1] == b"\x0b":
-            frame(c, b"\x0c" + struct.pack(">I", 1) + struct.pack(">I",
-                len(blob)) + blob + struct.pack(">I", 3) + b"far")
+            frame(c, b"\x0c" + struct.pack(">I", 3 if mode == "short" else 1)
+                + struct.pack(">I", len(blob)) + blob + struct.pack(">I", 3)
+                + b"far")
         elif body[:1] == b"\x0d":
             note("sign")
             if mode == "hangup":
@@ -217,8 +190,8 @@ while True:
     c, _ = s.accept()
     threading.Thread(target=serve, args=(c,), daemon=True).start()
 EOF
-	hex=$(cut -d' ' -f2 "$T/far.pub" | base64 -d | od -An -v -tx1 |
-	    tr -d ' \n')
+	hex=$(cut -d' ' -f2 "$T/${3:-far}.pub" | base64 -d |
+	    od -An -v -tx1 | tr -d ' \n')
 	: >"$T/fake.log"
 	"$PY" "$T/fake.py" "${2:-$T/fake.sock}" "$1" "$hex" "$T/fake.log" \
 	    "$T/release" </dev/null >"$T/fake.err" 2>&1 &
