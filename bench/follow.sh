@@ -8,7 +8,9 @@
 # case the stable socket is for: the upstream is an agent forwarded by a
 # real `ssh -A` login through a real sshd on 127.0.0.1 (A and B are the
 # same machine, so the hop is loopback, not a network), signing directly
-# at sshd's forwarded socket against through the stable socket.  Goals
+# at sshd's forwarded socket against through the stable socket.  Each row
+# also goes through bench/relay.c, a bare byte relay: what one more
+# process in the path costs on this machine, whatever it does.  Goals
 # (issue 12): p50 latency through the stable socket at most 10% over
 # direct, 32-client throughput at least 0.9x direct, merged list p99
 # under 2 ms.
@@ -16,6 +18,7 @@ set -u
 build=$1
 sshenv=$build/sshenv
 agentload=$build/bench/agentload
+relay=$build/bench/relay
 secs=${BENCH_SECS:-3}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/sshenv-benchf.XXXXXX") || exit 2
 pids=""
@@ -57,6 +60,8 @@ start poa "$sshenv" agent -D -U "$tmp/oa.sock" || ok=0
 start psa "$sshenv" agent -D -U "$tmp/sa.sock" || ok=0
 start p3 "$sshenv" agent -D -U "$tmp/sa.sock" -U "$tmp/u2.sock" \
     -U "$tmp/u3.sock" || ok=0
+start roa "$relay" -U "$tmp/oa.sock" || ok=0
+start rsa "$relay" -U "$tmp/sa.sock" || ok=0
 if [ $ok = 0 ]; then
 	log "follow: an agent did not start or take its key"
 	exit 1
@@ -76,21 +81,29 @@ val() {	# LINE KEY
 echo
 echo "stable socket (an upstream served through sshenv's agent) vs direct," \
     "${secs} s per run"
-# row NAME DIRECT THROUGH: one line of the table, signing with k1.
+# row NAME DIRECT THROUGH RELAY: one line of the table, signing with k1:
+# straight at the agent, through the stable socket, and through the bare
+# relay (bench/relay.c), each side by side in one run.
 row() {
 	d1=$(load "$2" -o sign -k "$tmp/k1.pub" -c 1)
 	p1=$(load "$3" -o sign -k "$tmp/k1.pub" -c 1)
+	r1=$(load "$4" -o sign -k "$tmp/k1.pub" -c 1)
 	d32=$(load "$2" -o sign -k "$tmp/k1.pub" -c 32)
 	p32=$(load "$3" -o sign -k "$tmp/k1.pub" -c 32)
+	r32=$(load "$4" -o sign -k "$tmp/k1.pub" -c 32)
 	awk -v n="$1" -v a="$(val "$d1" p50_us)" -v b="$(val "$p1" p50_us)" \
+	    -v e="$(val "$r1" p50_us)" \
 	    -v c="$(val "$d32" ops_per_s)" -v d="$(val "$p32" ops_per_s)" \
+	    -v f="$(val "$r32" ops_per_s)" \
 	    'BEGIN {
-		if (a == "" || b == "" || c == "" || d == "") {
-			printf "%-30s (no result)\n", n
+		if (a == "" || b == "" || c == "" || d == "" || e == "" ||
+		    f == "" || a == 0 || c == 0) {
+			printf "%-28s (no result)\n", n
 			exit
 		}
-		printf "%-30s %8.0f %8.0f %6.2fx %10.0f %10.0f %6.2fx\n",
-		    n, a, b, (a > 0 ? b / a : 0), c, d, (c > 0 ? d / c : 0)
+		printf "%-28s %6.0f %6.0f %5.2fx %6.0f %5.2fx" \
+		    " %7.0f %7.0f %5.2fx %7.0f %5.2fx\n",
+		    n, a, b, b / a, e, e / a, c, d, d / c, f, f / c
 	    }'
 }
 
@@ -158,10 +171,13 @@ EOF
 	return 1
 }
 
-printf "%-30s %8s %8s %7s %10s %10s %7s\n" "upstream" "p50 us" \
-    "via us" "ratio" "32c ops/s" "via ops/s" "ratio"
-row "OpenSSH ssh-agent" "$tmp/oa.sock" "$tmp/poa.sock"
-row "sshenv agent" "$tmp/sa.sock" "$tmp/psa.sock"
+echo "(p50 of one client and ops/s of 32: direct, through the stable" \
+    "socket, through the bare relay; ratios to direct)"
+printf "%-28s %6s %6s %6s %6s %6s %7s %7s %6s %7s %6s\n" "upstream" \
+    "p50" "stable" "ratio" "relay" "ratio" "32c/s" "stable" "ratio" \
+    "relay" "ratio"
+row "OpenSSH ssh-agent" "$tmp/oa.sock" "$tmp/poa.sock" "$tmp/roa.sock"
+row "sshenv agent" "$tmp/sa.sock" "$tmp/psa.sock" "$tmp/rsa.sock"
 l=$(load "$tmp/p3.sock" -o list -c 1)
 echo "merged list over three upstreams (one client): p50 $(val "$l" p50_us)" \
     "us, p99 $(val "$l" p99_us) us"
@@ -184,6 +200,7 @@ for u in oa sa; do
 		continue
 	fi
 	start pf$u "$sshenv" agent -D -U "$fsock" || continue
-	row "$name, forwarded" "$fsock" "$tmp/pf$u.sock"
+	start rf$u "$relay" -U "$fsock" || continue
+	row "$name, forwarded" "$fsock" "$tmp/pf$u.sock" "$tmp/rf$u.sock"
 done
 exit 0
