@@ -19,7 +19,8 @@ build=$1
 sshenv=$build/sshenv
 agentload=$build/bench/agentload
 relay=$build/bench/relay
-secs=${BENCH_SECS:-3}
+secs=${BENCH_SECS:-1}
+rounds=${BENCH_ROUNDS:-3}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/sshenv-benchf.XXXXXX") || exit 2
 pids=""
 trap 'kill $pids 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"' EXIT
@@ -80,31 +81,61 @@ val() {	# LINE KEY
 
 echo
 echo "stable socket (an upstream served through sshenv's agent) vs direct," \
-    "${secs} s per run"
-# row NAME DIRECT THROUGH RELAY: one line of the table, signing with k1:
-# straight at the agent, through the stable socket, and through the bare
-# relay (bench/relay.c), each side by side in one run.
+    "medians of $rounds rounds of ${secs} s runs"
+# row NAME DIRECT THROUGH RELAY: one line of the table, signing with k1
+# straight at the agent, through the stable socket and through the bare
+# relay (bench/relay.c).  The machine is shared and noisy, so the three
+# take turns, $rounds rounds of $secs s each, and each figure is the
+# median over the rounds; each ratio is the median of the rounds' own
+# ratios (each round's three runs are close in time).
 row() {
-	d1=$(load "$2" -o sign -k "$tmp/k1.pub" -c 1)
-	p1=$(load "$3" -o sign -k "$tmp/k1.pub" -c 1)
-	r1=$(load "$4" -o sign -k "$tmp/k1.pub" -c 1)
-	d32=$(load "$2" -o sign -k "$tmp/k1.pub" -c 32)
-	p32=$(load "$3" -o sign -k "$tmp/k1.pub" -c 32)
-	r32=$(load "$4" -o sign -k "$tmp/k1.pub" -c 32)
-	awk -v n="$1" -v a="$(val "$d1" p50_us)" -v b="$(val "$p1" p50_us)" \
-	    -v e="$(val "$r1" p50_us)" \
-	    -v c="$(val "$d32" ops_per_s)" -v d="$(val "$p32" ops_per_s)" \
-	    -v f="$(val "$r32" ops_per_s)" \
-	    'BEGIN {
-		if (a == "" || b == "" || c == "" || d == "" || e == "" ||
-		    f == "" || a == 0 || c == 0) {
-			printf "%-28s (no result)\n", n
-			exit
-		}
+	: >"$tmp/row"
+	r=0
+	while [ $r -lt "$rounds" ]; do
+		for c in 1 32; do
+			for w in 2 3 4; do
+				eval "sock=\${$w}"
+				l=$(load "$sock" -o sign -k "$tmp/k1.pub" -c $c)
+				echo "$r $c $w $(val "$l" p50_us)" \
+				    "$(val "$l" ops_per_s)" >>"$tmp/row"
+			done
+		done
+		r=$((r + 1))
+	done
+	awk -v n="$1" -v rounds="$rounds" '
+	function med(a, k,   i, j, t) {	# median of a[1..k], sorts a
+		for (i = 2; i <= k; i++)
+			for (j = i; j > 1 && a[j - 1] > a[j]; j--) {
+				t = a[j]; a[j] = a[j - 1]; a[j - 1] = t
+			}
+		return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
+	}
+	NF == 5 { x[$1, $2, $3] = ($2 == 1 ? $4 : $5); got[$1, $2, $3] = 1 }
+	END {
+		for (c = 1; c <= 32; c += 31)
+			for (w = 2; w <= 4; w++) {
+				k = 0; kr = 0
+				for (r = 0; r < rounds; r++) {
+					if (!got[r, c, w] || x[r, c, w] == "")
+						continue
+					v[++k] = x[r, c, w]
+					if (w > 2 && got[r, c, 2] && x[r, c, 2] > 0)
+						q[++kr] = x[r, c, w] / x[r, c, 2]
+				}
+				if (k == 0) {
+					printf "%-28s (no result)\n", n
+					exit
+				}
+				m[c, w] = med(v, k)
+				if (w > 2)
+					rt[c, w] = (kr ? med(q, kr) : 0)
+				delete v; delete q
+			}
 		printf "%-28s %6.0f %6.0f %5.2fx %6.0f %5.2fx" \
-		    " %7.0f %7.0f %5.2fx %7.0f %5.2fx\n",
-		    n, a, b, b / a, e, e / a, c, d, d / c, f, f / c
-	    }'
+		    " %7.0f %7.0f %5.2fx %7.0f %5.2fx\n", n,
+		    m[1, 2], m[1, 3], rt[1, 3], m[1, 4], rt[1, 4],
+		    m[32, 2], m[32, 3], rt[32, 3], m[32, 4], rt[32, 4]
+	}' "$tmp/row"
 }
 
 # forwarded NAME AGENT: an `ssh -A` login to the sshd at $port with AGENT
