@@ -14,9 +14,9 @@
 int
 main(void)
 {
-	static const unsigned char req[5] = {0, 0, 0, 1, 11};
+	static const unsigned char req[5] = { 0, 0, 0, 1, 11 };
 	const char *path = getenv("SSH_AUTH_SOCK");
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	unsigned char hdr[5];
 	size_t got = 0;
 	int fd;
