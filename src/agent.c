@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -170,6 +171,9 @@ struct conn {
 	unsigned long id;
 	enum req_state state;
 	int processing; /* in conn_process: no re-entry */
+	/* The client shut its sending half only (shutdown(SHUT_WR), as
+	 * socat and nc -N do): what it sent is answered, then we close. */
+	int half_closed;
 	/* What the current request holds, dropped by request_end. */
 	struct crypto_key *key;
 	uint8_t *data;
@@ -3171,6 +3175,12 @@ conn_process(struct conn *c)
 	c->processing = 0;
 	if (c->u.closing)
 		return;
+	if (c->half_closed) {
+		/* Nothing more will come: done once all is answered. */
+		if (c->state == REQ_IDLE)
+			conn_close(c);
+		return;
+	}
 	/* Waiting for another agent, it keeps reading: a client that goes
 	 * away then ends the call at once (conn_close interrupts it). */
 	if (c->state != REQ_IDLE && c->state != REQ_UPSTREAM)
@@ -3188,12 +3198,39 @@ start_reading(struct conn *c)
 		conn_close(c);
 }
 
+/*
+ * After an end of input: whether the client is gone altogether, or shut
+ * only its sending half and waits for answers.  A unix socket whose peer
+ * closed polls as hung up; one that was only shut for writing does not.
+ * Where that cannot be told, gone.
+ */
+static int
+peer_gone(struct conn *c)
+{
+	struct pollfd p = { .events = POLLOUT };
+	uv_os_fd_t fd;
+
+	if (uv_fileno((uv_handle_t *)&c->u.pipe, &fd) != 0)
+		return 1;
+	p.fd = fd;
+	if (poll(&p, 1, 0) < 0)
+		return 1;
+	return (p.revents & (POLLHUP | POLLERR)) != 0;
+}
+
 static void
 on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
 	struct conn *c = s->data;
 
 	(void)buf;
+	if (nread == UV_EOF && c->state == REQ_UPSTREAM && !peer_gone(c)) {
+		/* Only reading while another agent answers: the answer
+		 * and what is buffered behind it still go out. */
+		c->half_closed = 1;
+		uv_read_stop(s);
+		return;
+	}
 	if (nread < 0) {
 		if (nread != UV_EOF)
 			log_debug("conn %lu: read: %s", c->id,

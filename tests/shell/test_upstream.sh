@@ -291,6 +291,53 @@ test_silent_upstream_left_out() {
 	assertContains "the log says why" "$(cat "$T/p.log")" "was silent"
 }
 
+# A client that sends its requests and shuts its sending half
+# (shutdown(SHUT_WR), as socat or nc -N do) gets every answer, the far
+# agent's included, and then the end of the connection; one that goes
+# away altogether still ends the call at once
+# (test_client_gone_closes_its_upstream).
+test_half_closed_client_answered() {
+	fake_agent plain
+	: >"$T/release"
+	agent p -U "$T/fake.sock"
+	hex=$(cut -d' ' -f2 "$T/far.pub" | base64 -d | od -An -v -tx1 |
+	    tr -d ' \n')
+	cat >"$T/half.py" <<'EOF'
+import socket, struct, sys
+def frame(b):
+    return struct.pack(">I", len(b)) + b
+blob = bytes.fromhex(sys.argv[2])
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(20)
+s.connect(sys.argv[1])
+s.sendall(frame(b"\x0b") + frame(b"\x0d" + frame(blob) + frame(b"data") +
+                                 b"\0\0\0\0"))
+s.shutdown(socket.SHUT_WR)
+data = b""
+try:
+    while True:
+        more = s.recv(65536)
+        if not more:
+            break
+        data += more
+    end = "eof"
+except socket.timeout:
+    end = "timeout"
+out = []
+while len(data) >= 5:
+    n = struct.unpack(">I", data[:4])[0]
+    out.append(str(data[4]))
+    data = data[4 + n:]
+print(" ".join(out + [end]))
+EOF
+	got=$(timeout -k 2 30 "$PY" "$T/half.py" "$T/p.sock" "$hex")
+	# 12: the list (with the far key), 5: the far agent's FAILURE for
+	# the SIGN, passed on as it came; then the agent closes.
+	assertEquals "both answered, then closed" "12 5 eof" "$got"
+	assertEquals "the SIGN reached the far agent" 1 \
+	    "$(grep -c '^sign$' "$T/fake.log")"
+}
+
 # A far agent that answers everything twice (out of step), or sends a
 # frame header of 2 GiB: dropped for what it sent, not waited on till a
 # deadline (which the log would call silent); our own keys listed, the
